@@ -1,0 +1,162 @@
+/**
+ * Contracts shared by the beacon, the collector, the edge page-view log and the query API.
+ * All durations are milliseconds (floats). Times from the navigation entry are relative to
+ * `startTime` (0) of the page view, as the Navigation Timing API reports them.
+ */
+
+/** Navigation Timing phases as the beacon reads them off `PerformanceNavigationTiming`. */
+export interface NavTiming {
+  /** `navigation.type`: navigate | reload | back_forward | prerender | restore. */
+  type: string;
+  redirectStart: number;
+  redirectEnd: number;
+  fetchStart: number;
+  domainLookupStart: number;
+  domainLookupEnd: number;
+  connectStart: number;
+  secureConnectionStart: number;
+  connectEnd: number;
+  requestStart: number;
+  responseStart: number;
+  responseEnd: number;
+  domInteractive: number;
+  domContentLoadedEventEnd: number;
+  loadEventEnd: number;
+  /** Bytes over the wire for the document (0 when not exposed). */
+  transferSize: number;
+  encodedBodySize: number;
+  /** `deliveryType` ("" = network, "cache", "navigational-prefetch", …). */
+  deliveryType: string;
+  /** `activationStart` (> 0 for prerendered pages). */
+  activationStart: number;
+}
+
+/** One `Server-Timing` entry as the browser exposes it (`navigation.serverTiming`). */
+export interface ServerTimingEntry {
+  name: string;
+  duration: number;
+  description: string;
+}
+
+/** LCP sub-parts as web-vitals' attribution build defines them; they sum to LCP. */
+export interface LcpParts {
+  ttfb: number;
+  resourceLoadDelay: number;
+  resourceLoadDuration: number;
+  elementRenderDelay: number;
+}
+
+/** What the beacon POSTs to `/_rum/v1/beacon` (JSON, also as a text/plain body). */
+export interface BeaconPayload {
+  /** Schema version, currently 1. */
+  v: 1;
+  /** Registered site id (see `RUM_SITES`). */
+  site: string;
+  /** Random page-view id (idempotency key), 8–64 chars of [A-Za-z0-9_-]. */
+  pvid: string;
+  /** 0 for the first send, +1 for every later update (INP/CLS grew). */
+  seq: number;
+  /** Full page URL; the collector reduces it to a page group and drops the query. */
+  url: string;
+  /** Request id from the edge's `Server-Timing: rid;desc=…`, when present (joins the edge log). */
+  rid?: string;
+  nav?: NavTiming;
+  serverTiming?: ServerTimingEntry[];
+  vitals: {
+    lcp?: number;
+    inp?: number;
+    cls?: number;
+    fcp?: number;
+    ttfb?: number;
+  };
+  lcpParts?: LcpParts;
+  net?: {
+    /** navigator.connection.effectiveType: slow-2g | 2g | 3g | 4g. */
+    ect?: string;
+    rtt?: number;
+    downlink?: number;
+    saveData?: boolean;
+  };
+  viewport?: { w: number; h: number };
+  dpr?: number;
+  /** Set by the edge's prefetch experiment: this view was in the holdout group. */
+  holdout?: boolean;
+}
+
+/** Cache status the edge reports in `Server-Timing: cdn-cache;desc=…`. */
+export type CacheStatus = "HIT" | "MISS" | "STALE" | "EXPIRED" | "BYPASS" | "NONE";
+
+/**
+ * Per-page-view attribution: the TTFB parts sum exactly to `ttfb`, every part ≥ 0.
+ * `backend` is null ("unknown") when the origin sent no `app` timing; then `middleMile`
+ * holds the whole edge-measured origin time (middle mile + backend as one part).
+ */
+export interface Attribution {
+  ttfb: number;
+  queueing: number;
+  lastMileConnect: number;
+  lastMileWire: number;
+  /** lastMileConnect + lastMileWire. */
+  lastMile: number;
+  edge: number;
+  middleMile: number;
+  backend: number | null;
+  /** True when `backend` is unknown and `middleMile` is the whole origin time. */
+  originAsOnePart: boolean;
+  download: number;
+  /** LCP − TTFB − download share, split by LCP sub-parts (null when there is no LCP). */
+  render: {
+    resourceLoadDelay: number;
+    resourceLoadDuration: number;
+    elementRenderDelay: number;
+  } | null;
+}
+
+/** Server-side dimensions, never trusted from the client. */
+export interface ServerDimensions {
+  country: string;
+  colo: string;
+  asn: number;
+  /** mobile | tablet | desktop | bot | other. */
+  device: string;
+  /** chrome | safari | firefox | edge | samsung | other. */
+  browser: string;
+}
+
+/** Queue message: one beacon, validated and enriched (no IP, no raw UA). */
+export interface PageViewMessage {
+  kind: "pageview";
+  /** Receive time at the collector, ms since epoch. */
+  ts: number;
+  site: string;
+  pvid: string;
+  seq: number;
+  pageGroup: string;
+  /** URL path without query (for the live view). */
+  path: string;
+  dims: ServerDimensions;
+  cacheStatus: CacheStatus;
+  beacon: BeaconPayload;
+  attribution: Attribution;
+}
+
+/** Queue message: one HTML response served by the edge (beacon coverage, server timings). */
+export interface EdgeLogMessage {
+  kind: "edge";
+  ts: number;
+  rid: string;
+  site: string;
+  pageGroup: string;
+  path: string;
+  status: number;
+  cacheStatus: CacheStatus;
+  edgeMs: number;
+  originMs: number | null;
+  appMs: number | null;
+  country: string;
+  colo: string;
+  device: string;
+  browser: string;
+}
+
+export type RumQueueMessage = PageViewMessage | EdgeLogMessage;
