@@ -3,9 +3,9 @@
  * dashboards, everything else to the edge (CDN layer in front of the origin). Each part builds
  * its app once per isolate from `env` (config parsed and validated once).
  */
-import { createDashboardsFromEnv } from "../dashboards/src/index";
-import { createEdgeFromEnv } from "../edge/src/index";
-import { createCollectorFromEnv, handleQueue, handleScheduled } from "../rum-collector/src/index";
+import { createDashboardsFromEnv } from "../dashboards/src/index.ts";
+import { createEdgeFromEnv } from "../edge/src/index.ts";
+import { createCollectorFromEnv, handleQueue, handleScheduled } from "../rum-collector/src/index.ts";
 
 type Part = { fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response> };
 

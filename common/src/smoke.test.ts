@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { CacheStatus } from "./rum-types";
+import type { CacheStatus } from "./rum-types.ts";
 
 describe("rum types", () => {
   it("names the cache statuses the edge reports", () => {
