@@ -28,7 +28,8 @@ export default {
     // Cheap prefix test on the path without a second URL parse on the hot path.
     const pathStart = url.indexOf("/", url.indexOf("//") + 2);
     const path = pathStart === -1 ? "/" : url.slice(pathStart);
-    if (path.startsWith("/_rum/")) return part(collectors, env, createCollectorFromEnv).fetch(request, env, ctx);
+    if (path.startsWith("/_rum/"))
+      return part(collectors, env, createCollectorFromEnv).fetch(request, env, ctx);
     if (path === "/_dash" || path.startsWith("/_dash/") || path.startsWith("/_dash?")) {
       return part(dashboards, env, createDashboardsFromEnv).fetch(request, env, ctx);
     }
