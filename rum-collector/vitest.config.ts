@@ -1,0 +1,17 @@
+import path from "node:path";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+// Collector tests run in workerd with the root wrangler.toml bindings (D1, KV, R2, Queue).
+// Migrations are read here (Node) and applied in test/apply-migrations.ts (workerd).
+const migrations = await readD1Migrations(path.join(import.meta.dirname, "../migrations"));
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: "../wrangler.toml" },
+      miniflare: { bindings: { TEST_MIGRATIONS: migrations } },
+    }),
+  ],
+  test: { name: "rum", include: ["test/**/*.test.ts"], setupFiles: ["./test/apply-migrations.ts"] },
+});
