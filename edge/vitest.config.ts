@@ -1,7 +1,19 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
+// The test origin is started in globalSetup on a free port; its URL reaches the Worker as
+// ORIGIN_URL through the plugin's `inject` (options are resolved after globalSetup ran).
 export default defineConfig({
-  plugins: [cloudflareTest({ wrangler: { configPath: "../wrangler.toml" } })],
-  test: { name: "edge", include: ["test/**/*.test.ts"] },
+  plugins: [
+    cloudflareTest(({ inject }) => ({
+      wrangler: { configPath: "../wrangler.toml" },
+      miniflare: {
+        bindings: {
+          ORIGIN_URL: inject<string>("originUrl"),
+          EDGE_LOG_FLUSH_MS: "0",
+        },
+      },
+    })),
+  ],
+  test: { name: "edge", include: ["test/**/*.test.ts"], globalSetup: ["./test/global-setup.ts"] },
 });

@@ -103,6 +103,13 @@ export interface Attribution {
   backend: number | null;
   /** True when `backend` is unknown and `middleMile` is the whole origin time. */
   originAsOnePart: boolean;
+  /**
+   * False when the response carried no edge `Server-Timing` (`edge;dur`), e.g. a site that does
+   * not route through the edge: then `edge` and `middleMile` are 0, `lastMileWire` holds the whole
+   * request→first-byte time minus `backend`, and `backend` is the origin's `app` time or null.
+   * Always set by `attribute()`; absent only in records written before the field existed.
+   */
+  edgeMeasured?: boolean;
   download: number;
   /** LCP − TTFB − download share, split by LCP sub-parts (null when there is no LCP). */
   render: {
@@ -138,6 +145,11 @@ export interface PageViewMessage {
   cacheStatus: CacheStatus;
   beacon: BeaconPayload;
   attribution: Attribution;
+  /**
+   * Collector sample rate (0–1] this page view was kept at (`RUM_SAMPLE_RATE`); weight counts
+   * by 1 / sampleRate. Absent means 1 (everything kept).
+   */
+  sampleRate?: number;
 }
 
 /** Queue message: one HTML response served by the edge (beacon coverage, server timings). */

@@ -1,4 +1,34 @@
-/** Wiring only: builds the edge app from `env` (placeholder until the edge lands). */
-export function createEdgeFromEnv(_env: Env) {
-  return { fetch: (_req: Request) => new Response("edge not built yet", { status: 503 }) };
+/**
+ * Wiring only: builds the edge from `env` once (config parsed and validated here; a bad value
+ * throws naming the key) and dispatches: `/_edge/*` to the Hono admin routes, everything else
+ * straight to the proxy so a cache HIT does not pay for routing.
+ */
+import { createEdgeApp } from "./app.ts";
+import { parseEdgeConfig } from "./config.ts";
+import { Edge } from "./edge.ts";
+
+export { createEdgeApp } from "./app.ts";
+export { ConfigError, parseEdgeConfig } from "./config.ts";
+export { Edge, type EdgeDeps } from "./edge.ts";
+
+export interface EdgePart {
+  edge: Edge;
+  fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response>;
+}
+
+/** Builds the edge part from the Worker env (bindings EDGE_KV, RUM_QUEUE; vars per edge/README.md). */
+export function createEdgeFromEnv(env: Env): EdgePart {
+  const config = parseEdgeConfig(env as unknown as Record<string, unknown>);
+  const edge = new Edge({ config, kv: env.EDGE_KV ?? null, queue: env.RUM_QUEUE ?? null });
+  const app = createEdgeApp(edge);
+  return {
+    edge,
+    fetch(request, env, ctx) {
+      const url = request.url;
+      // `/_edge/` test on the raw URL string: no second URL parse on the proxy path.
+      const p = url.indexOf("/", url.indexOf("//") + 2);
+      if (p !== -1 && url.startsWith("/_edge/", p)) return app.fetch(request, env, ctx);
+      return edge.handle(request, ctx);
+    },
+  };
 }

@@ -1,10 +1,31 @@
-/** Wiring only: builds the collector from `env` (placeholder until the collector lands). */
-export function createCollectorFromEnv(_env: Env) {
-  return { fetch: (_req: Request) => new Response("collector not built yet", { status: 503 }) };
+/**
+ * Wiring only: builds the collector app from `env` (config parsed once per isolate by the root
+ * Worker's cache) and re-exports the queue consumer and cron handlers.
+ */
+import type { RumQueueMessage } from "../../common/src/rum-types.ts";
+import { createCollectorApp } from "./app.ts";
+import { beaconAssetResponse } from "./beacon-asset.ts";
+import { parseCollectorConfig } from "./config.ts";
+import { handleQueue as consumeBatch } from "./store/consumer.ts";
+
+/** The collector for `/_rum/*`, built from the Worker env (throws `Invalid config …` on bad vars). */
+export function createCollectorFromEnv(env: Env) {
+  const config = parseCollectorConfig(env as unknown as Record<string, unknown>);
+  // The script's default site is the one registered for the origin it is served from.
+  const defaultSite = config.sites.keys().next().value;
+  return createCollectorApp({
+    config,
+    queue: env.RUM_QUEUE,
+    beaconAsset: (request) =>
+      beaconAssetResponse(request, {
+        defaultSite: config.siteByOrigin.get(new URL(request.url).origin) ?? defaultSite,
+      }),
+  });
 }
-export async function handleQueue(_batch: MessageBatch, _env: Env, _ctx: ExecutionContext): Promise<void> {}
-export async function handleScheduled(
-  _c: ScheduledController,
-  _env: Env,
-  _ctx: ExecutionContext,
-): Promise<void> {}
+
+/** Queue consumer for `rum-events`; bodies are checked one by one there, hence the cast. */
+export function handleQueue(batch: MessageBatch, env: Env, ctx: ExecutionContext): Promise<void> {
+  return consumeBatch(batch as MessageBatch<RumQueueMessage>, env, ctx);
+}
+
+export { handleScheduled } from "./store/cron.ts";

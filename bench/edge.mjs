@@ -1,0 +1,497 @@
+/**
+ * `npm run bench:edge`: cache-HIT throughput/latency of the edge Worker on bare workerd next
+ * to nginx `proxy_cache` and a hello-world Worker on the same workerd (the runtime's ceiling),
+ * plus the MISS (pass-through) overhead over the origin. Everything runs on loopback; all
+ * children are stopped and temp dirs removed on exit, Ctrl-C or error. See bench/README.md.
+ *
+ * Options: --rounds N (3) --duration S (5) --warmup S (2) --connections C (16)
+ *          --var KEY=VALUE (extra/overriding Worker var, repeatable)
+ *          --bundle DIR (measure an already bundled Worker, DIR/index.js, instead of building) --no-json
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { startNginx } from "./lib/nginx.mjs";
+import {
+  cleanup,
+  freePort,
+  installCleanupHandlers,
+  isStopping,
+  logTail,
+  makeTempDir,
+  runChild,
+  startChild,
+  waitForHttp,
+} from "./lib/procs.mjs";
+import { fmt, markdownTable, median } from "./lib/table.mjs";
+import { workerdConfig, writeHelloWorker } from "./lib/workerd-config.mjs";
+import { runWrk } from "./lib/wrk.mjs";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const BIN = join(ROOT, "node_modules", ".bin");
+const NODE = process.execPath;
+
+const { values: opts } = parseArgs({
+  options: {
+    rounds: { type: "string", default: "3" },
+    duration: { type: "string", default: "5" },
+    warmup: { type: "string", default: "2" },
+    connections: { type: "string", default: "16" },
+    var: { type: "string", multiple: true, default: [] },
+    bundle: { type: "string" },
+    "no-json": { type: "boolean", default: false },
+  },
+});
+const ROUNDS = positiveInt("rounds", opts.rounds);
+const DURATION = positiveInt("duration", opts.duration);
+const WARMUP = positiveInt("warmup", opts.warmup);
+const CONNS = positiveInt("connections", opts.connections);
+
+function positiveInt(key, raw) {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`Invalid option --${key}: expected a positive integer (got "${raw}")`);
+  return n;
+}
+
+const log = (msg) => process.stderr.write(`[bench:edge] ${msg}\n`);
+
+function versionOf(cmd, args) {
+  // nginx -v and wrk -v print to stderr and wrk exits non-zero: read both streams.
+  const r = spawnSync(cmd, args, { encoding: "utf8" });
+  return `${r.stdout ?? ""}${r.stderr ?? ""}`.trim().split("\n")[0] || "unknown";
+}
+
+async function getJson(url) {
+  const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+  return res.json();
+}
+
+/** One request; returns status, body size and the headers the checks look at. */
+async function probe(url) {
+  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  const body = await res.arrayBuffer();
+  return {
+    status: res.status,
+    bytes: body.byteLength,
+    serverTiming: res.headers.get("server-timing") ?? "",
+    xCache: res.headers.get("x-cache-status") ?? "",
+  };
+}
+
+/** The cache status the edge reports in `Server-Timing: cdn-cache;desc=…` ("" if none). */
+function cdnCache(serverTiming) {
+  return /cdn-cache;\s*desc="?([A-Za-z]+)/.exec(serverTiming)?.[1]?.toUpperCase() ?? "";
+}
+
+async function main() {
+  installCleanupHandlers();
+  const started = Date.now();
+  const machine = {
+    nproc: os.availableParallelism(),
+    cpu: os.cpus()[0]?.model ?? "unknown",
+    loadavg: os.loadavg().map((l) => Number(l.toFixed(2))),
+    memGiB: Number((os.totalmem() / 2 ** 30).toFixed(1)),
+  };
+  const workerdPkg = JSON.parse(
+    readFileSync(join(ROOT, "node_modules", "workerd", "package.json"), "utf8"),
+  ).version;
+  const versions = {
+    workerd: `${versionOf(join(BIN, "workerd"), ["--version"])} (npm workerd ${workerdPkg})`,
+    nginx: versionOf("nginx", ["-v"]),
+    wrk: versionOf("wrk", ["-v"]).replace(/\s+Copyright.*$/, ""),
+    node: process.version,
+  };
+  log(
+    `machine: ${machine.nproc} cores, load ${machine.loadavg.join(" ")}; ${Object.values(versions).join("; ")}`,
+  );
+
+  const tmp = makeTempDir("bench-edge-");
+  const logDir = join(tmp, "logs");
+  mkdirSync(logDir);
+
+  // 1. Origin and binding services.
+  const ports = {};
+  for (const k of ["origin", "nginx", "edge", "hello", "cache", "kv", "d1", "queue", "r2", "control"]) {
+    ports[k] = await freePort();
+  }
+  // A larger young generation means fewer scavenges in the hot loop of the origin.
+  const origin = startChild(
+    "origin",
+    NODE,
+    ["--max-semi-space-size=32", join(ROOT, "bench/lib/origin.mjs"), String(ports.origin)],
+    { logDir },
+  );
+  const originUrl = `http://127.0.0.1:${ports.origin}`;
+  await waitForHttp(`${originUrl}/__stats`, origin);
+  log(`origin on ${originUrl}`);
+
+  const { unstable_readConfig } = await import("wrangler");
+  const wrangler = unstable_readConfig({ config: join(ROOT, "wrangler.toml") });
+  const migrations = wrangler.d1_databases?.[0]?.migrations_dir;
+  const servicePorts = {
+    cache: ports.cache,
+    kv: ports.kv,
+    d1: ports.d1,
+    queue: ports.queue,
+    r2: ports.r2,
+    control: ports.control,
+  };
+  const services = startChild(
+    "bindings",
+    NODE,
+    [
+      "--max-semi-space-size=32",
+      "--disable-warning=ExperimentalWarning",
+      join(ROOT, "bench/lib/bindings-server.mjs"),
+      JSON.stringify(servicePorts),
+      ...(migrations ? [resolve(ROOT, migrations)] : []),
+    ],
+    { logDir },
+  );
+  const controlUrl = `http://127.0.0.1:${ports.control}/`;
+  await waitForHttp(controlUrl, services);
+
+  // 2. Build the Worker exactly as deployed and run it on bare workerd.
+  const bundleDir = opts.bundle ? resolve(opts.bundle) : join(tmp, "bundle");
+  const env = {
+    ...process.env,
+    PATH: `${BIN}:${process.env.PATH}`,
+    CLOUDFLARE_CF_FETCH_ENABLED: "false",
+    WRANGLER_SEND_METRICS: "false",
+    WRANGLER_SEND_ERROR_REPORTS: "false",
+  };
+  if (opts.bundle) {
+    log(`using the prebuilt bundle ${bundleDir}/index.js`);
+  } else {
+    log("building the Worker (wrangler deploy --dry-run)…");
+    const build = await runChild(
+      "wrangler",
+      join(BIN, "wrangler"),
+      ["deploy", "--dry-run", "--outdir", bundleDir],
+      {
+        env,
+        cwd: ROOT,
+      },
+    );
+    if (build.code !== 0) throw new Error(`wrangler build failed:\n${build.stdout}${build.stderr}`);
+  }
+
+  const vars = { ORIGIN_URL: originUrl, ...readDevVars() };
+  for (const kv of opts.var) {
+    const i = kv.indexOf("=");
+    if (i < 1) throw new Error(`Invalid option --var: expected KEY=VALUE (got "${kv}")`);
+    vars[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  const helloPath = writeHelloWorker(tmp);
+  const { text, described } = workerdConfig({ configDir: tmp, bundleDir, helloPath, wrangler, vars, ports });
+  const configPath = join(tmp, "config.capnp");
+  writeFileSync(configPath, text);
+  const workerd = startChild("workerd", join(BIN, "workerd"), ["serve", configPath, "--experimental"], {
+    logDir,
+  });
+  const edgeUrl = `http://127.0.0.1:${ports.edge}`;
+  const helloUrl = `http://127.0.0.1:${ports.hello}`;
+  await waitForHttp(`${helloUrl}/`, workerd);
+  log(`workerd: edge on ${edgeUrl}, hello-world on ${helloUrl}`);
+  for (const d of described) log(`  binding ${d}`);
+
+  // 3. nginx proxy_cache peer in front of the same origin.
+  const nginxUrl = `http://127.0.0.1:${ports.nginx}`;
+  const nginx = startNginx({
+    prefix: join(tmp, "nginx"),
+    port: ports.nginx,
+    originPort: ports.origin,
+    logDir,
+  });
+  await waitForHttp(`${nginxUrl}/__stats`, nginx);
+  log(`nginx on ${nginxUrl}`);
+
+  // 4. Probes: every target answers what it should before it is measured.
+  const probes = {};
+  probes.originCached = await probe(`${originUrl}/cached`);
+  probes.originNocache = await probe(`${originUrl}/nocache`);
+  await probe(`${nginxUrl}/cached`);
+  probes.nginxHit = await probe(`${nginxUrl}/cached`);
+  probes.hello = await probe(`${helloUrl}/`);
+  probes.edgeFirst = await probe(`${edgeUrl}/cached`);
+  probes.edgeHit = await probe(`${edgeUrl}/cached`);
+  probes.edgeMiss = await probe(`${edgeUrl}/nocache`);
+  for (const [k, p] of Object.entries(probes)) {
+    const cs = cdnCache(p.serverTiming) || p.xCache;
+    log(`  probe ${k}: ${p.status}, ${p.bytes} B${cs ? `, cache ${cs}` : ""}`);
+  }
+  if (logTail(workerd, 5).includes("Error")) log(`workerd log tail:\n${logTail(workerd, 10)}`);
+
+  const checks = {
+    nginxHit: probes.nginxHit.status === 200 && probes.nginxHit.xCache === "HIT",
+    hello: probes.hello.status === 200 && probes.hello.bytes === probes.originCached.bytes,
+    edgeHit:
+      probes.edgeHit.status === 200 &&
+      probes.edgeHit.bytes >= probes.originCached.bytes &&
+      cdnCache(probes.edgeHit.serverTiming) === "HIT",
+    edgeMiss: probes.edgeMiss.status === 200 && probes.edgeMiss.bytes >= probes.originNocache.bytes,
+  };
+
+  const targets = [
+    {
+      id: "nginx-hit",
+      label: "nginx proxy_cache HIT (2 workers)",
+      url: `${nginxUrl}/cached`,
+      c: CONNS,
+      check: "nginxHit",
+      hit: true,
+    },
+    {
+      id: "hello",
+      label: "workerd hello-world, 10 KB from memory (ceiling)",
+      url: `${helloUrl}/`,
+      c: CONNS,
+      check: "hello",
+      hit: true,
+    },
+    {
+      id: "edge-hit",
+      label: "edge Worker cache HIT",
+      url: `${edgeUrl}/cached`,
+      c: CONNS,
+      check: "edgeHit",
+      edge: true,
+      hit: true,
+    },
+    { id: "origin", label: "origin direct, uncacheable page", url: `${originUrl}/nocache`, c: CONNS },
+    {
+      id: "edge-miss",
+      label: "edge Worker MISS (pass-through)",
+      url: `${edgeUrl}/nocache`,
+      c: CONNS,
+      check: "edgeMiss",
+      edge: true,
+    },
+    { id: "origin-c1", label: "origin direct, uncacheable page", url: `${originUrl}/nocache`, c: 1 },
+    { id: "nginx-pass-c1", label: "nginx proxy_pass (no cache)", url: `${nginxUrl}/nocache`, c: 1 },
+    {
+      id: "edge-miss-c1",
+      label: "edge Worker MISS (pass-through)",
+      url: `${edgeUrl}/nocache`,
+      c: 1,
+      check: "edgeMiss",
+      edge: true,
+    },
+  ];
+  const estimate = targets.length * (WARMUP + ROUNDS * DURATION);
+  log(
+    `measuring ${targets.length} targets × ${ROUNDS} rounds × ${DURATION} s (+${WARMUP} s warm-up each), about ${Math.ceil(estimate / 60)} min`,
+  );
+
+  for (const t of targets) {
+    log(`  warm-up ${t.id} (${WARMUP} s)`);
+    await runWrk(t.url, { connections: t.c, seconds: WARMUP });
+  }
+  const results = Object.fromEntries(targets.map((t) => [t.id, []]));
+  // Rounds interleave the targets so that background noise spreads over all of them.
+  for (let r = 1; r <= ROUNDS; r++) {
+    for (const t of targets) {
+      const o0 = await getJson(`${originUrl}/__stats`);
+      const s0 = await getJson(controlUrl);
+      const w = await runWrk(t.url, { connections: t.c, seconds: DURATION });
+      const o1 = await getJson(`${originUrl}/__stats`);
+      const s1 = await getJson(controlUrl);
+      w.originRequests = o1.cached + o1.nocache - (o0.cached + o0.nocache);
+      w.cacheLookups = s1.cache.lookups - s0.cache.lookups;
+      w.cacheStores = s1.cache.stores - s0.cache.stores;
+      w.kvOps = sum(s1.kv) - sum(s0.kv);
+      w.d1Queries = s1.d1.queries - s0.d1.queries;
+      w.queueMessages = s1.queue.messages - s0.queue.messages;
+      w.queueCalls = s1.queue.calls - s0.queue.calls;
+      results[t.id].push(w);
+      log(
+        `  round ${r}/${ROUNDS} ${t.id.padEnd(14)} ${fmt(w.rps).padStart(7)} req/s  p50 ${fmt(w.p50, 2)} ms  p99 ${fmt(w.p99, 2)} ms` +
+          (w.non2xx || w.socketErrors ? `  (${w.non2xx} non-2xx, ${w.socketErrors} socket errors)` : ""),
+      );
+    }
+  }
+  if (workerd.exited)
+    throw new Error(`workerd exited during the run (${workerd.exitInfo}):\n${logTail(workerd)}`);
+
+  // 5. Medians, ratios, goals.
+  const med = {};
+  for (const t of targets) {
+    const rs = results[t.id];
+    const requests = rs.reduce((a, w) => a + w.requests, 0);
+    const per = (k) => rs.reduce((a, w) => a + w[k], 0) / Math.max(1, requests);
+    med[t.id] = {
+      rps: median(rs.map((w) => w.rps)),
+      p50: median(rs.map((w) => w.p50)),
+      p99: median(rs.map((w) => w.p99)),
+      requests,
+      errors: rs.reduce((a, w) => a + w.non2xx + w.socketErrors, 0),
+      valid: (t.check ? checks[t.check] : true) && rs.every((w) => w.non2xx === 0 && w.socketErrors === 0),
+      perRequest: {
+        origin: per("originRequests"),
+        cacheLookups: per("cacheLookups"),
+        cacheStores: per("cacheStores"),
+        kvOps: per("kvOps"),
+        d1Queries: per("d1Queries"),
+        queueMessages: per("queueMessages"),
+        queueCalls: per("queueCalls"),
+      },
+    };
+  }
+  const m = (id) => med[id];
+  const ceilingRatio = m("edge-hit").rps / m("hello").rps;
+  const nginxRatio = m("edge-hit").rps / m("nginx-hit").rps;
+  const missOverheadC1 = m("edge-miss-c1").p50 - m("origin-c1").p50;
+  const missOverheadLoaded = m("edge-miss").p50 - m("origin").p50;
+  const nginxPassOverhead = m("nginx-pass-c1").p50 - m("origin-c1").p50;
+  const hitValid = m("edge-hit").valid && m("hello").valid;
+  const missValid = m("edge-miss-c1").valid;
+  const verdict = (valid, ok) =>
+    valid ? (ok ? "met" : "NOT met") : "not measured (edge answers wrongly, see checks)";
+  const goals = [
+    [
+      "edge HIT ≥ 0.8× workerd ceiling (req/s)",
+      `${fmt(ceilingRatio, 2)}×`,
+      verdict(hitValid, ceilingRatio >= 0.8),
+    ],
+    [
+      "edge HIT ≥ 0.3× nginx proxy_cache (context)",
+      `${fmt(nginxRatio, 2)}×`,
+      verdict(hitValid && m("nginx-hit").valid, nginxRatio >= 0.3),
+    ],
+    [
+      "MISS overhead ≤ 1 ms p50 (c=1)",
+      `${fmt(missOverheadC1, 2)} ms`,
+      verdict(missValid && m("origin-c1").valid, missOverheadC1 <= 1),
+    ],
+  ];
+
+  // 6. Report.
+  const rowsFor = (list) =>
+    list.map((t) => {
+      const x = m(t.id);
+      const ratio = t.hit ? `${fmt(x.rps / m("hello").rps, 2)}×` : "";
+      return [
+        t.label + (x.valid ? "" : " ⚠ INVALID"),
+        String(t.c),
+        fmt(x.rps),
+        fmt(x.p50, 2),
+        fmt(x.p99, 2),
+        ratio,
+        t.edge || t.id === "origin" || t.id.startsWith("nginx") ? fmt(x.perRequest.origin, 3) : "",
+      ];
+    });
+  const header = ["system", "conns", "req/s", "p50 ms", "p99 ms", "× ceiling", "origin req/req"];
+  const out = [];
+  out.push("");
+  out.push(
+    `## Edge benchmark: 10 KB HTML, wrk -t1 -c<conns> -d${DURATION}s --latency, median of ${ROUNDS} rounds`,
+  );
+  out.push("");
+  out.push(`machine: ${machine.nproc} cores (${machine.cpu}), load before run ${machine.loadavg.join(" ")}`);
+  out.push(`versions: ${versions.workerd}; ${versions.nginx}; ${versions.wrk}; node ${versions.node}`);
+  out.push("");
+  out.push(markdownTable(header, rowsFor(targets)));
+  out.push("");
+  out.push(markdownTable(["goal", "measured", "verdict"], goals, ["l", "r", "l"]));
+  out.push("");
+  out.push(
+    `context: MISS overhead under load (c=${CONNS}) ${fmt(missOverheadLoaded, 2)} ms p50; nginx proxy_pass overhead (c=1) ${fmt(nginxPassOverhead, 2)} ms p50`,
+  );
+  const e = (id) => m(id).perRequest;
+  out.push(
+    `edge binding calls per request — HIT: cache lookups ${fmt(e("edge-hit").cacheLookups, 3)}, origin ${fmt(e("edge-hit").origin, 3)}, ` +
+      `KV ${fmt(e("edge-hit").kvOps, 3)}, D1 ${fmt(e("edge-hit").d1Queries, 3)}, queue msgs ${fmt(e("edge-hit").queueMessages, 3)} in ${fmt(e("edge-hit").queueCalls, 3)} sends; ` +
+      `MISS: cache lookups ${fmt(e("edge-miss").cacheLookups, 3)}, stores ${fmt(e("edge-miss").cacheStores, 3)}, origin ${fmt(e("edge-miss").origin, 3)}, ` +
+      `queue msgs ${fmt(e("edge-miss").queueMessages, 3)} in ${fmt(e("edge-miss").queueCalls, 3)} sends`,
+  );
+  const failed = Object.entries(checks).filter(([, ok]) => !ok);
+  if (failed.length > 0) {
+    out.push("");
+    out.push("checks failed (rows marked INVALID do not count toward goals):");
+    for (const [k] of failed) {
+      const p =
+        k === "edgeHit"
+          ? probes.edgeHit
+          : k === "edgeMiss"
+            ? probes.edgeMiss
+            : k === "nginxHit"
+              ? probes.nginxHit
+              : probes.hello;
+      out.push(
+        `  ${k}: status ${p.status}, ${p.bytes} B, Server-Timing "${p.serverTiming}"${p.xCache ? `, X-Cache-Status ${p.xCache}` : ""}`,
+      );
+    }
+  }
+  out.push("");
+  out.push(`Worker bindings on workerd: ${described.join("; ")}`);
+  console.log(out.join("\n"));
+
+  if (!opts["no-json"]) {
+    const outDir = join(ROOT, "bench", "out");
+    mkdirSync(outDir, { recursive: true });
+    const file = join(outDir, `edge-${new Date(started).toISOString().replace(/[:.]/g, "-")}.json`);
+    writeFileSync(
+      file,
+      JSON.stringify(
+        {
+          startedAt: new Date(started).toISOString(),
+          durationS: (Date.now() - started) / 1000,
+          machine,
+          versions,
+          options: {
+            rounds: ROUNDS,
+            durationS: DURATION,
+            warmupS: WARMUP,
+            connections: CONNS,
+            vars: opts.var,
+          },
+          bindings: described,
+          probes,
+          checks,
+          targets: targets.map((t) => ({ ...t, median: m(t.id), rounds: results[t.id] })),
+          ratios: { hitOverCeiling: ceilingRatio, hitOverNginx: nginxRatio },
+          missOverheadMs: { c1: missOverheadC1, loaded: missOverheadLoaded, nginxPassC1: nginxPassOverhead },
+          goals: goals.map(([goal, measured, verdictText]) => ({ goal, measured, verdict: verdictText })),
+        },
+        null,
+        2,
+      ),
+    );
+    log(`results written to ${file}`);
+  }
+  log(`done in ${Math.round((Date.now() - started) / 1000)} s`);
+}
+
+function sum(obj) {
+  return Object.values(obj).reduce((a, b) => a + b, 0);
+}
+
+/** Secrets from `.dev.vars` (KEY=VALUE lines), which `wrangler dev` would also bind. */
+function readDevVars() {
+  let text;
+  try {
+    text = readFileSync(join(ROOT, ".dev.vars"), "utf8");
+  } catch {
+    return {};
+  }
+  const vars = {};
+  for (const line of text.split("\n")) {
+    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
+    if (m) vars[m[1]] = m[2].replace(/^"(.*)"$/, "$1");
+  }
+  return vars;
+}
+
+main()
+  .then(() => cleanup())
+  .catch(async (err) => {
+    // After Ctrl-C the signal handler reports and exits; the interrupted step's error is noise.
+    if (isStopping()) return;
+    process.stderr.write(`bench:edge failed: ${err?.stack ?? err}\n`);
+    await cleanup();
+    process.exitCode = 1;
+  });

@@ -1,0 +1,138 @@
+import { describe, expect, it } from "vitest";
+import { MAX_DURATION_MS, validateBeacon } from "./beacon-schema.ts";
+import type { BeaconPayload } from "./rum-types.ts";
+
+/** A complete, plausible beacon as the edge-injected script sends it. */
+function sampleBeacon(): BeaconPayload {
+  return {
+    v: 1,
+    site: "demo",
+    pvid: "pv_0123456789abcdef",
+    seq: 0,
+    url: "https://shop.example/p/123?utm_source=x",
+    rid: "r-abc123",
+    nav: {
+      type: "navigate",
+      redirectStart: 0,
+      redirectEnd: 0,
+      fetchStart: 2,
+      domainLookupStart: 3,
+      domainLookupEnd: 10,
+      connectStart: 10,
+      secureConnectionStart: 20,
+      connectEnd: 40,
+      requestStart: 41,
+      responseStart: 120,
+      responseEnd: 150,
+      domInteractive: 300,
+      domContentLoadedEventEnd: 320,
+      loadEventEnd: 600,
+      transferSize: 12000,
+      encodedBodySize: 11000,
+      deliveryType: "",
+      activationStart: 0,
+    },
+    serverTiming: [
+      { name: "cdn-cache", duration: 0, description: "MISS" },
+      { name: "edge", duration: 60, description: "" },
+      { name: "origin", duration: 50, description: "" },
+      { name: "app", duration: 30, description: "" },
+    ],
+    vitals: { lcp: 800, inp: 120, cls: 0.05, fcp: 500, ttfb: 120 },
+    lcpParts: { ttfb: 120, resourceLoadDelay: 100, resourceLoadDuration: 300, elementRenderDelay: 280 },
+    net: { ect: "4g", rtt: 50, downlink: 10, saveData: false },
+    viewport: { w: 390, h: 844 },
+    dpr: 3,
+  };
+}
+
+function expectError(input: unknown, re: RegExp) {
+  const r = validateBeacon(input);
+  expect(r.ok).toBe(false);
+  if (!r.ok) expect(r.error).toMatch(re);
+}
+
+describe("validateBeacon", () => {
+  it("accepts a complete beacon unchanged", () => {
+    const b = sampleBeacon();
+    const r = validateBeacon(JSON.parse(JSON.stringify(b)));
+    expect(r).toEqual({ ok: true, beacon: b });
+  });
+
+  it("accepts a minimal beacon (only required fields)", () => {
+    const r = validateBeacon({
+      v: 1,
+      site: "demo",
+      pvid: "abcdefgh",
+      seq: 0,
+      url: "http://a.test/",
+      vitals: {},
+    });
+    expect(r.ok).toBe(true);
+  });
+
+  it("drops unknown keys", () => {
+    const r = validateBeacon({ ...sampleBeacon(), ip: "1.2.3.4", ua: "x" });
+    expect(r.ok).toBe(true);
+    if (r.ok) {
+      expect(r.beacon).not.toHaveProperty("ip");
+      expect(r.beacon).not.toHaveProperty("ua");
+    }
+  });
+
+  it("rejects non-objects and wrong versions", () => {
+    expectError(null, /^expected a JSON object$/);
+    expectError([], /^expected a JSON object$/);
+    expectError("{}", /^expected a JSON object$/);
+    const { pvid: _dropped, ...noPvid } = sampleBeacon();
+    expectError(noPvid, /^pvid: required field is missing$/);
+    expectError({ ...sampleBeacon(), v: 2 }, /^v: unsupported schema version \(got 2/);
+  });
+
+  it("rejects bad page-view ids", () => {
+    expectError({ ...sampleBeacon(), pvid: "short" }, /^pvid: /);
+    expectError({ ...sampleBeacon(), pvid: "has space in it" }, /^pvid: /);
+    expectError({ ...sampleBeacon(), pvid: "x".repeat(65) }, /^pvid: /);
+    expectError({ ...sampleBeacon(), pvid: 12345678 }, /^pvid: /);
+  });
+
+  it("rejects malformed site ids and URLs", () => {
+    expectError({ ...sampleBeacon(), site: "Bad Site" }, /^site: /);
+    expectError(
+      { ...sampleBeacon(), url: "javascript:alert(1)" },
+      /^url: expected an absolute http\(s\) URL/,
+    );
+    expectError({ ...sampleBeacon(), url: "/relative" }, /^url: /);
+    expectError({ ...sampleBeacon(), url: `https://a.test/${"x".repeat(2100)}` }, /^url: /);
+  });
+
+  it("rejects negative and absurd durations with the field path", () => {
+    expectError(
+      { ...sampleBeacon(), vitals: { lcp: -1 } },
+      /^vitals\.lcp: expected a duration in ms between 0 and 600000 \(got -1\)/,
+    );
+    expectError({ ...sampleBeacon(), vitals: { inp: MAX_DURATION_MS + 1 } }, /^vitals\.inp: /);
+    expectError({ ...sampleBeacon(), vitals: { cls: 1e6 } }, /^vitals\.cls: /);
+    const b = sampleBeacon();
+    if (b.nav) b.nav.responseStart = -5;
+    expectError(b, /^nav\.responseStart: .*got -5/);
+    const c = sampleBeacon();
+    c.serverTiming = [{ name: "edge", duration: 1e9, description: "" }];
+    expectError(c, /^serverTiming\.0\.duration: /);
+  });
+
+  it("rejects non-finite numbers and wrong types", () => {
+    expectError({ ...sampleBeacon(), vitals: { lcp: "800" } }, /^vitals\.lcp: /);
+    expectError({ ...sampleBeacon(), seq: 1.5 }, /^seq: /);
+    expectError({ ...sampleBeacon(), dpr: Number.POSITIVE_INFINITY }, /^dpr: /);
+    expectError({ ...sampleBeacon(), net: { ect: "5g" } }, /^net\.ect: expected one of/);
+    expectError({ ...sampleBeacon(), vitals: undefined }, /^vitals: required field is missing$/);
+    expectError({ ...sampleBeacon(), vitals: 5 }, /^vitals: /);
+  });
+
+  it("bounds the number of Server-Timing entries", () => {
+    const b = sampleBeacon();
+    b.serverTiming = Array.from({ length: 33 }, (_, i) => ({ name: `t${i}`, duration: 1, description: "" }));
+    expectError(b, /^serverTiming: expected at most 32/);
+  });
+});

@@ -1,0 +1,49 @@
+/**
+ * Coarse client classification from a User-Agent string: a device class and a browser family,
+ * the two bounded dimensions the collector keeps (the raw UA is dropped right after). A few
+ * regular expressions instead of a full UA parser keep the Worker bundle small; anything not
+ * recognised is "other". Client hints are not used (beacons do not send them).
+ */
+
+export type DeviceClass = "mobile" | "tablet" | "desktop" | "bot" | "other";
+export type BrowserFamily = "chrome" | "safari" | "firefox" | "edge" | "samsung" | "other";
+
+export interface UserAgentClass {
+  device: DeviceClass;
+  browser: BrowserFamily;
+}
+
+const BOT = /bot\b|bot\/|crawl|spider|slurp|facebookexternalhit|lighthouse|pagespeed|curl\/|wget\//i;
+// Tablets first: Android tablets omit "Mobile"; iPadOS 13+ sends a desktop Safari UA and
+// therefore counts as desktop (not detectable from the UA alone).
+const TABLET = /iPad|Tablet|PlayBook|Kindle|Silk\/|Android(?!.*Mobile)/i;
+const MOBILE = /Mobi|iPhone|iPod|Android|Windows Phone|IEMobile|Opera Mini/i;
+const DESKTOP = /Windows NT|Macintosh|X11|Linux|CrOS/;
+
+/**
+ * Classifies a User-Agent (null/empty → `{ device: "other", browser: "other" }`). Headless
+ * Chrome counts as desktop Chrome (synthetic monitoring uses it); declared crawlers are "bot".
+ */
+export function classifyUserAgent(ua: string | null | undefined): UserAgentClass {
+  if (!ua) return { device: "other", browser: "other" };
+  return { device: deviceClass(ua), browser: browserFamily(ua) };
+}
+
+function deviceClass(ua: string): DeviceClass {
+  if (BOT.test(ua)) return "bot";
+  if (TABLET.test(ua)) return "tablet";
+  if (MOBILE.test(ua)) return "mobile";
+  if (DESKTOP.test(ua)) return "desktop";
+  return "other";
+}
+
+function browserFamily(ua: string): BrowserFamily {
+  // Order matters: Edge, Samsung and Opera all carry "Chrome/" and "Safari/" tokens too.
+  if (/Edg(e|A|iOS)?\//.test(ua)) return "edge";
+  if (ua.includes("SamsungBrowser/")) return "samsung";
+  if (/OPR\/|Opera|YaBrowser\/|UCBrowser\//.test(ua)) return "other";
+  if (ua.includes("Firefox/") || ua.includes("FxiOS/")) return "firefox";
+  if (/(Headless)?Chrome\/|CriOS\/|Chromium\//.test(ua)) return "chrome";
+  if (ua.includes("Safari/") && (ua.includes("Version/") || /iPhone|iPad|iPod/.test(ua))) return "safari";
+  return "other";
+}

@@ -1,0 +1,245 @@
+/**
+ * The dashboards' only data source: the RUM query API (`/_rum/v1/*`), reached through an
+ * injected `queryApi(pathAndQuery)` so the dashboards never touch D1 or collector internals.
+ * Responses are checked and normalised here; every failure becomes an `ApiError` with a message
+ * a person can act on.
+ */
+import type { CacheStatus } from "../../common/src/rum-types.ts";
+import type { Percentile } from "./metrics.ts";
+import type { Filters } from "./view-params.ts";
+
+/** Calls the query API in-process: `pathAndQuery` like `/_rum/v1/query?metric=lcp&…`. */
+export type QueryApi = (pathAndQuery: string) => Promise<Response>;
+
+/** A query API failure, shown to the reader as `message`. */
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(message: string, status: number) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export interface QueryRequest {
+  metric: string;
+  percentiles: readonly Percentile[];
+  from: number;
+  to: number;
+  filters: Filters;
+  groupBy?: string;
+  /** Time-series bucket: a rollup granularity. */
+  interval?: "minute" | "hour" | "day";
+}
+
+export type PercentileValues = Partial<Record<Percentile, number | null>>;
+
+export interface GroupRow {
+  key: string;
+  /** Page views that have a value for the metric. */
+  count: number;
+  values: PercentileValues;
+}
+
+export interface SeriesRow {
+  /** Bucket start, ms since epoch. */
+  t: number;
+  count: number;
+  values: PercentileValues;
+}
+
+export interface QueryResult {
+  metric: string;
+  count: number;
+  values: PercentileValues;
+  groups: GroupRow[];
+  series: SeriesRow[];
+}
+
+export interface PageViewRow {
+  ts: number;
+  pvid: string;
+  pageGroup: string;
+  path: string;
+  cacheStatus: CacheStatus | string;
+  device: string;
+  browser: string;
+  country: string;
+  connection: string;
+  vitals: {
+    lcp: number | null;
+    inp: number | null;
+    cls: number | null;
+    ttfb: number | null;
+    fcp: number | null;
+  };
+  /** Attribution parts in ms (null = unknown); keys as in `ATTRIBUTION_PARTS`. */
+  parts: Record<string, number | null>;
+  /** False when the response carried no edge timing (a site not behind the edge). */
+  edgeMeasured: boolean;
+}
+
+export interface CoverageRow {
+  pageGroup: string;
+  browser: string;
+  beacons: number;
+  /** HTML page views the edge served. */
+  pageViews: number;
+}
+
+/** "p75" → "75": the query API takes percentiles as numbers. */
+function pctNumber(p: Percentile): string {
+  return p.slice(1);
+}
+
+/** Builds the `/v1/query` query string; filter values pass through unchanged. */
+export function queryString(req: QueryRequest): string {
+  const q = new URLSearchParams();
+  q.set("metric", req.metric);
+  q.set("percentiles", req.percentiles.map(pctNumber).join(","));
+  q.set("from", String(req.from));
+  q.set("to", String(req.to));
+  for (const [k, v] of Object.entries(req.filters)) if (v !== undefined && v !== "") q.set(k, v);
+  if (req.groupBy) q.set("groupBy", req.groupBy);
+  if (req.interval) q.set("interval", req.interval);
+  return q.toString();
+}
+
+async function getJson(api: QueryApi, pathAndQuery: string): Promise<unknown> {
+  let res: Response;
+  try {
+    res = await api(pathAndQuery);
+  } catch (err) {
+    throw new ApiError(
+      `The query API could not be reached: ${err instanceof Error ? err.message : String(err)}`,
+      502,
+    );
+  }
+  const text = await res.text();
+  let body: unknown;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    body = undefined;
+  }
+  if (!res.ok) {
+    const reason =
+      body && typeof body === "object" && "error" in body && typeof body.error === "string"
+        ? body.error
+        : text.slice(0, 200) || res.statusText;
+    throw new ApiError(`The query API answered ${res.status}: ${reason}`, res.status);
+  }
+  if (body === undefined || body === null || typeof body !== "object")
+    throw new ApiError("The query API answered with something that is not a JSON object", 502);
+  return body;
+}
+
+function num(v: unknown): number | null {
+  return typeof v === "number" && Number.isFinite(v) ? v : null;
+}
+
+/** ISO 8601 or epoch ms → epoch ms (0 when unreadable). */
+function time(v: unknown): number {
+  if (typeof v === "number" && Number.isFinite(v)) return v;
+  if (typeof v === "string") {
+    const t = Date.parse(v);
+    return Number.isFinite(t) ? t : 0;
+  }
+  return 0;
+}
+
+function obj(v: unknown): Record<string, unknown> {
+  return v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+
+function arr(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [];
+}
+
+function str(v: unknown): string {
+  return typeof v === "string" ? v : v === null || v === undefined ? "" : String(v);
+}
+
+/** `{ count, percentiles: { p50: … } }` (the API's Stats) → count + values. */
+function stats(v: unknown): { count: number; values: PercentileValues } {
+  const o = obj(v);
+  const values: PercentileValues = {};
+  for (const [k, x] of Object.entries(obj(o.percentiles))) values[k as Percentile] = num(x);
+  return { count: num(o.count) ?? 0, values };
+}
+
+/**
+ * `GET /_rum/v1/query`: percentiles of one metric over the range, per group (`groupBy`) or per
+ * time bucket (`interval`, without `groupBy`).
+ */
+export async function query(api: QueryApi, req: QueryRequest): Promise<QueryResult> {
+  const body = obj(await getJson(api, `/_rum/v1/query?${queryString(req)}`));
+  if (!("total" in body)) throw new ApiError('The query API answered without a "total" field', 502);
+  return {
+    metric: str(body.metric) || req.metric,
+    ...stats(body.total),
+    groups: arr(body.groups).map((g) => ({ key: str(obj(g).key), ...stats(g) })),
+    series: arr(body.series).map((s) => ({ t: time(obj(s).ts), ...stats(s) })),
+  };
+}
+
+/** `GET /_rum/v1/pageviews?limit=N&site=…`: the most recent page views, newest first. */
+export async function recentPageViews(api: QueryApi, site: string, limit: number): Promise<PageViewRow[]> {
+  const q = new URLSearchParams({ limit: String(limit), site });
+  const body = obj(await getJson(api, `/_rum/v1/pageviews?${q}`));
+  return arr(body.pageViews).map((p) => {
+    const o = obj(p);
+    const a = obj(o.attribution);
+    const render = obj(a.render);
+    const vit = obj(o.vitals);
+    const dims = obj(o.dims);
+    return {
+      ts: time(o.ts),
+      pvid: str(o.pvid),
+      pageGroup: str(o.pageGroup),
+      path: str(o.path),
+      cacheStatus: str(o.cacheStatus) || "NONE",
+      device: str(dims.device),
+      browser: str(dims.browser),
+      country: str(dims.country),
+      connection: str(dims.connection),
+      vitals: {
+        lcp: num(vit.lcp),
+        inp: num(vit.inp),
+        cls: num(vit.cls),
+        ttfb: num(a.ttfb),
+        fcp: num(vit.fcp),
+      },
+      parts: {
+        queueing: num(a.queueing),
+        lastMileConnect: num(a.lastMileConnect),
+        lastMileWire: num(a.lastMileWire),
+        edge: num(a.edge),
+        middleMile: num(a.middleMile),
+        backend: num(a.backend),
+        download: num(a.download),
+        resourceLoadDelay: num(render.resourceLoadDelay),
+        resourceLoadDuration: num(render.resourceLoadDuration),
+        elementRenderDelay: num(render.elementRenderDelay),
+      },
+      edgeMeasured: a.edgeMeasured !== false,
+    };
+  });
+}
+
+/** `GET /_rum/v1/coverage`: beacons vs edge HTML page views per page group × browser. */
+export async function coverage(
+  api: QueryApi,
+  req: { from: number; to: number; site: string },
+): Promise<CoverageRow[]> {
+  const q = new URLSearchParams({ from: String(req.from), to: String(req.to), site: req.site });
+  const body = obj(await getJson(api, `/_rum/v1/coverage?${q}`));
+  return arr(body.groups).map((r) => {
+    const o = obj(r);
+    return {
+      pageGroup: str(o.pageGroup),
+      browser: str(o.browser),
+      beacons: num(o.beacons) ?? 0,
+      pageViews: num(o.edgeViews) ?? 0,
+    };
+  });
+}

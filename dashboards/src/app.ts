@@ -1,0 +1,184 @@
+/**
+ * The dashboards Worker part: `/_dash/*` pages for SREs and frontend teams, rendered on the
+ * server from the RUM query API. Auth is a login cookie (HMAC of the token) or a bearer token.
+ */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { getCookie } from "hono/cookie";
+import { ApiError, type QueryApi, recentPageViews } from "./api-client.ts";
+import { COOKIE_NAME, makeSessionValue, tokenMatches, verifySessionValue } from "./auth.ts";
+import type { DashConfig } from "./config.ts";
+import type { SafeHtml } from "./html.ts";
+import { loadOverview } from "./overview-data.ts";
+import { BadRequest, parseLiveParams, parseOverviewParams } from "./view-params.ts";
+import { loginPage, problemPage } from "./views/login.ts";
+import { overviewPage } from "./views/overview.ts";
+import { pageViewsPage } from "./views/pageviews.ts";
+import { STYLESHEET } from "./views/styles.ts";
+
+export interface DashboardsDeps {
+  config: DashConfig;
+  /** In-process call into the query API (already authorised with the query token). */
+  queryApi: QueryApi;
+  /** Clock in ms since epoch (default `Date.now`). */
+  now?: () => number;
+}
+
+const CSP =
+  "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/** Only same-part relative targets, so the login form cannot become an open redirect. */
+function safeNext(next: unknown): string {
+  if (typeof next !== "string") return "/_dash/";
+  if (!(next === "/_dash/" || next.startsWith("/_dash/") || next.startsWith("/_dash?"))) return "/_dash/";
+  if (/[\\\s]/.test(next) || next.includes("//")) return "/_dash/";
+  return next;
+}
+
+function pathAndQuery(url: string): string {
+  const u = new URL(url);
+  return u.pathname + u.search;
+}
+
+type Vars = { Variables: { authed: boolean } };
+
+/** Builds the dashboards Hono app (mounted at `/_dash`); `now` defaults to `Date.now`. */
+export function createDashboardsApp(deps: DashboardsDeps): Hono<Vars> {
+  const { config, queryApi } = deps;
+  const now = deps.now ?? Date.now;
+  // strict: false so "/_dash" and "/_dash/" are the same overview page.
+  const app = new Hono<Vars>({ strict: false }).basePath("/_dash");
+
+  const page = (body: SafeHtml, status: 200 | 400 | 401 | 404 | 500 | 502 = 200) =>
+    new Response(body.value, {
+      status,
+      headers: {
+        "content-type": "text/html; charset=utf-8",
+        "cache-control": "no-store",
+        "content-security-policy": CSP,
+        "x-content-type-options": "nosniff",
+        "referrer-policy": "same-origin",
+      },
+    });
+
+  const cookieAttrs = (url: string, maxAge: number) =>
+    `Path=/_dash; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${url.startsWith("https:") ? "; Secure" : ""}`;
+
+  app.onError((err) =>
+    page(
+      problemPage("Something went wrong", `The dashboards hit an internal error: ${err.message}`, false),
+      500,
+    ),
+  );
+  app.notFound((c) =>
+    page(
+      problemPage("Not found", `There is no dashboard page at ${new URL(c.req.url).pathname}.`, false),
+      404,
+    ),
+  );
+
+  app.get(
+    "/style.css",
+    () =>
+      new Response(STYLESHEET, {
+        headers: { "content-type": "text/css; charset=utf-8", "cache-control": "public, max-age=300" },
+      }),
+  );
+
+  app.get("/login", (c) => page(loginPage(safeNext(c.req.query("next")))));
+
+  app.post(
+    "/login",
+    bodyLimit({ maxSize: 4096, onError: () => page(loginPage("/_dash/", "The form was too large."), 400) }),
+    async (c) => {
+      const type = c.req.header("content-type") ?? "";
+      if (!type.startsWith("application/x-www-form-urlencoded") && !type.startsWith("multipart/form-data"))
+        return page(loginPage("/_dash/", "Send the login form as application/x-www-form-urlencoded."), 400);
+      const form = await c.req.parseBody();
+      const next = safeNext(form.next);
+      const token = typeof form.token === "string" ? form.token : "";
+      if (token === "") return page(loginPage(next, "No token was entered."), 401);
+      if (!(await tokenMatches(config.token, token)))
+        return page(loginPage(next, "That token does not match DASH_TOKEN. Check the Worker config."), 401);
+      const value = await makeSessionValue(config.token, now() + config.sessionSeconds * 1000);
+      return new Response(null, {
+        status: 303,
+        headers: {
+          location: next,
+          "set-cookie": `${COOKIE_NAME}=${value}; ${cookieAttrs(c.req.url, config.sessionSeconds)}`,
+        },
+      });
+    },
+  );
+
+  app.post(
+    "/logout",
+    (c) =>
+      new Response(null, {
+        status: 303,
+        headers: { location: "/_dash/login", "set-cookie": `${COOKIE_NAME}=; ${cookieAttrs(c.req.url, 0)}` },
+      }),
+  );
+
+  // Everything below needs a session cookie or a bearer token.
+  app.use("*", async (c, next) => {
+    const authz = c.req.header("authorization");
+    if (authz !== undefined) {
+      const m = /^Bearer\s+(.+)$/i.exec(authz.trim());
+      if (!m?.[1])
+        return page(
+          problemPage("Unauthorized", 'The Authorization header must be "Bearer <DASH_TOKEN>".', false),
+          401,
+        );
+      if (!(await tokenMatches(config.token, m[1])))
+        return page(problemPage("Unauthorized", "The bearer token does not match DASH_TOKEN.", false), 401);
+      c.set("authed", true);
+      return next();
+    }
+    const cookie = getCookie(c, COOKIE_NAME);
+    if (cookie && (await verifySessionValue(config.token, cookie, now()))) {
+      c.set("authed", true);
+      return next();
+    }
+    if (c.req.method !== "GET" && c.req.method !== "HEAD")
+      return page(problemPage("Unauthorized", "Sign in first.", false), 401);
+    const target = `/_dash/login?next=${encodeURIComponent(safeNext(pathAndQuery(c.req.url)))}`;
+    return new Response(null, { status: 302, headers: { location: target, "cache-control": "no-store" } });
+  });
+
+  app.get("/", async (c) => {
+    const url = new URL(c.req.url);
+    let params: ReturnType<typeof parseOverviewParams>;
+    try {
+      params = parseOverviewParams(url.searchParams, config.defaultSite);
+    } catch (err) {
+      if (err instanceof BadRequest) return page(problemPage("Bad request", err.message, true), 400);
+      throw err;
+    }
+    const data = await loadOverview(queryApi, params, now());
+    return page(overviewPage(params, data, `${url.origin}/`));
+  });
+
+  app.get("/pageviews", async (c) => {
+    const url = new URL(c.req.url);
+    let params: ReturnType<typeof parseLiveParams>;
+    try {
+      params = parseLiveParams(url.searchParams, config.defaultSite);
+    } catch (err) {
+      if (err instanceof BadRequest) return page(problemPage("Bad request", err.message, true), 400);
+      throw err;
+    }
+    let result:
+      | { ok: true; rows: Awaited<ReturnType<typeof recentPageViews>> }
+      | { ok: false; error: string };
+    try {
+      result = { ok: true, rows: await recentPageViews(queryApi, params.site, params.limit) };
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      result = { ok: false, error: err.message };
+    }
+    return page(pageViewsPage(params, result, config.liveRefreshSeconds, `${url.origin}/`));
+  });
+
+  return app;
+}

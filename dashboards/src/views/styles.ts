@@ -1,0 +1,78 @@
+/** The one stylesheet, served at `/_dash/style.css` (CSP `style-src 'self'`: no inline styles). */
+export const STYLESHEET = `
+:root{--fg:#1d2330;--muted:#5b6475;--line:#d9dde5;--bg:#f6f7f9;--card:#fff;--accent:#1f5fbf;
+--good:#0b7a3e;--ni:#a86200;--poor:#c0262d;
+--queueing:#9aa3b2;--lastMileConnect:#5b8def;--lastMileWire:#2a5cc4;--edge:#f29d38;--middleMile:#a066d3;
+--backend:#d6455d;--download:#3fb39a;--resourceLoadDelay:#c9d86a;--resourceLoadDuration:#8fb83c;--elementRenderDelay:#5e8a2c}
+*{box-sizing:border-box}
+body{margin:0;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}
+a{color:var(--accent)}
+header.top{display:flex;flex-wrap:wrap;gap:.5rem 1.5rem;align-items:center;padding:.6rem 1rem;background:var(--card);border-bottom:1px solid var(--line)}
+header.top .brand{font-weight:700}
+header.top nav a{margin-right:1rem;text-decoration:none}
+header.top nav a.active{font-weight:700;text-decoration:underline}
+header.top form{margin-left:auto}
+main{max-width:1200px;margin:0 auto;padding:1rem}
+h1{font-size:1.3rem;margin:.2rem 0 1rem}
+h2{font-size:1.05rem;margin:0 0 .6rem}
+section.card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:1rem;margin-bottom:1rem;overflow-x:auto}
+.muted{color:var(--muted)}
+.small{font-size:.85rem}
+form.filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:end}
+form.filters label{display:flex;flex-direction:column;font-size:.8rem;color:var(--muted)}
+input,select,button{font:inherit;padding:.3rem .45rem;border:1px solid var(--line);border-radius:5px;background:#fff;color:var(--fg)}
+button{background:var(--accent);color:#fff;border-color:var(--accent);cursor:pointer}
+button.link{background:none;color:var(--accent);border:none;padding:0;text-decoration:underline}
+.ranges a{display:inline-block;padding:.2rem .55rem;border:1px solid var(--line);border-radius:5px;margin-right:.3rem;text-decoration:none;background:#fff}
+.ranges a.active{background:var(--accent);color:#fff;border-color:var(--accent)}
+.tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(170px,1fr));gap:.8rem;margin-bottom:1rem}
+.tile{background:var(--card);border:1px solid var(--line);border-left:6px solid var(--line);border-radius:8px;padding:.7rem .9rem}
+.tile .name{font-size:.85rem;color:var(--muted)}
+.tile .value{font-size:1.7rem;font-weight:700}
+.tile.good{border-left-color:var(--good)}.tile.good .value{color:var(--good)}
+.tile.ni{border-left-color:var(--ni)}.tile.ni .value{color:var(--ni)}
+.tile.poor{border-left-color:var(--poor)}.tile.poor .value{color:var(--poor)}
+td.good{color:var(--good)}td.ni{color:var(--ni)}td.poor{color:var(--poor)}
+table{border-collapse:collapse;width:100%}
+th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid var(--line);white-space:nowrap}
+th{font-size:.8rem;color:var(--muted);font-weight:600}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+.legend{display:flex;flex-wrap:wrap;gap:.3rem .9rem;font-size:.8rem;margin:.3rem 0 .7rem}
+.legend span::before{content:"";display:inline-block;width:.8em;height:.8em;margin-right:.3em;vertical-align:-.05em;border-radius:2px;background:var(--c)}
+${[
+  "queueing",
+  "lastMileConnect",
+  "lastMileWire",
+  "edge",
+  "middleMile",
+  "backend",
+  "download",
+  "resourceLoadDelay",
+  "resourceLoadDuration",
+  "elementRenderDelay",
+]
+  .map((k) => `.seg-${k}{fill:var(--${k})}.legend .key-${k}{--c:var(--${k})}`)
+  .join("\n")}
+svg.stack{display:block}
+svg.stack .ttfb-mark{stroke:var(--fg);stroke-width:1.5}
+.seg-HIT{fill:var(--good)}.seg-STALE{fill:var(--ni)}.seg-MISS{fill:var(--poor)}.seg-EXPIRED{fill:#e07a7f}.seg-BYPASS{fill:#9aa3b2}.seg-NONE{fill:#cfd4dc}
+.legend .key-HIT{--c:var(--good)}.legend .key-STALE{--c:var(--ni)}.legend .key-MISS{--c:var(--poor)}.legend .key-EXPIRED{--c:#e07a7f}.legend .key-BYPASS{--c:#9aa3b2}.legend .key-NONE{--c:#cfd4dc}
+td.bar{width:100%;min-width:240px;white-space:normal}
+svg.line-chart{display:block;max-height:260px}
+svg.line-chart .grid{stroke:var(--line)}
+svg.line-chart .tick{font-size:11px;fill:var(--muted)}
+svg.line-chart .line{fill:none;stroke:var(--accent);stroke-width:2}
+svg.line-chart .dot{fill:var(--accent)}
+svg.line-chart .ref-good{stroke:var(--good);stroke-dasharray:4 4}
+svg.line-chart .ref-poor{stroke:var(--poor);stroke-dasharray:4 4}
+.notice{border-left:5px solid var(--accent);background:#eef3fc;padding:.8rem 1rem;border-radius:6px;margin-bottom:1rem}
+.notice.error{border-left-color:var(--poor);background:#fdeeee}
+.notice.empty{border-left-color:var(--ni);background:#fff6e6}
+.cache{font-weight:600;font-size:.8rem;padding:.05rem .35rem;border-radius:4px;background:#eceff4}
+.cache.HIT{background:#dff3e7;color:var(--good)}.cache.MISS,.cache.EXPIRED{background:#fdeeee;color:var(--poor)}.cache.STALE{background:#fff2dc;color:var(--ni)}
+.login{max-width:360px;margin:3rem auto}
+.login form{display:flex;flex-direction:column;gap:.6rem}
+.grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:1rem}
+.grid2 section.card{margin-bottom:0}
+@media (max-width:640px){main{padding:.5rem}.tile .value{font-size:1.35rem}}
+`;

@@ -1,0 +1,18 @@
+import path from "node:path";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+// Dashboards tests run in workerd with the root wrangler.toml bindings: most drive the app with
+// a fake query API, the contract test drives it with the collector's real query routes over D1
+// (migrations read here in Node, applied in test/apply-migrations.ts inside workerd).
+const migrations = await readD1Migrations(path.join(import.meta.dirname, "../migrations"));
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: "../wrangler.toml" },
+      miniflare: { bindings: { TEST_MIGRATIONS: migrations } },
+    }),
+  ],
+  test: { name: "dashboards", include: ["test/**/*.test.ts"], setupFiles: ["./test/apply-migrations.ts"] },
+});

@@ -1,0 +1,18 @@
+import { defineConfig } from "vitest/config";
+
+// Node tests of the beacon (build, size budget, staleness of the generated module) and the
+// end-to-end tests that drive a real headless Chromium. Root is the repo so that both
+// e2e/ and rum-collector/beacon/ tests belong to this one project.
+export default defineConfig({
+  root: "..",
+  test: {
+    name: "e2e",
+    environment: "node",
+    include: ["e2e/**/*.test.ts", "rum-collector/beacon/**/*.test.ts"],
+    globalSetup: ["e2e/global-setup.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    // Browsers and wrangler dev are heavy on 2 shared cores: one file at a time.
+    fileParallelism: false,
+  },
+});

@@ -1,0 +1,263 @@
+/**
+ * Edge configuration: parsed and validated ONCE from the Worker's env (wrangler vars + secrets)
+ * into a typed object. A bad value throws `Invalid config KEY: reason (got "value")`.
+ * Every key is documented in edge/README.md.
+ */
+import {
+  compileParamMatcher,
+  DEFAULT_MARKETING_PARAMS,
+  type ParamMatcher,
+} from "../../common/src/cache-key.ts";
+
+/** One path rule from EDGE_CACHE_RULES (first matching rule wins). */
+export interface PathRule {
+  /** Glob on the URL path: `*` matches any characters (including `/`). */
+  path: string;
+  re: RegExp;
+  /** Edge TTL in seconds; replaces the origin's freshness and makes responses without any storable. */
+  ttl?: number;
+  /** stale-while-revalidate seconds (overrides the origin's). */
+  swr?: number;
+  /** stale-if-error seconds (overrides the origin's and EDGE_STALE_IF_ERROR). */
+  sie?: number;
+  /** Never cache (always go to the origin). */
+  bypass: boolean;
+  /** Store even `private`/`no-store`/`Set-Cookie` responses (Set-Cookie is never stored). */
+  force: boolean;
+  /** false = no RUM beacon injection on these paths. */
+  rum: boolean;
+  /** Request headers whose (lower-cased, trimmed) values become part of the key; `Vary` on them is then allowed. */
+  keyHeaders: string[];
+}
+
+export interface EdgeConfig {
+  /** Origin base without trailing slash, e.g. `http://127.0.0.1:8000` or `https://o.example/base`. */
+  originBase: string;
+  adminToken: string | null;
+  marketingParams: readonly string[];
+  marketingMatcher: ParamMatcher;
+  bypassCookies: ReadonlySet<string>;
+  rules: PathRule[];
+  originTimeoutMs: number;
+  defaultStaleIfError: number;
+  hotCacheBytes: number;
+  hotCacheMaxObjectBytes: number;
+  purgeCheckSeconds: number;
+  rumInject: boolean;
+  rumBeaconSrc: string;
+  rumSiteId: string;
+  edgeLog: boolean;
+  logFlushMs: number;
+}
+
+/** Default cookie names that make a request personal (cache bypass). */
+export const DEFAULT_BYPASS_COOKIES = ["session", "sessionid", "cart", "PHPSESSID", "JSESSIONID"];
+
+export class ConfigError extends Error {
+  key: string;
+  constructor(key: string, reason: string, value: unknown) {
+    const shown = typeof value === "string" ? value : JSON.stringify(value);
+    super(`Invalid config ${key}: ${reason} (got ${JSON.stringify(shown ?? String(value))})`);
+    this.name = "ConfigError";
+    this.key = key;
+  }
+}
+
+type RawEnv = Record<string, unknown>;
+
+function str(env: RawEnv, key: string): string | undefined {
+  const v = env[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string") throw new ConfigError(key, "must be a string", v);
+  const t = v.trim();
+  return t === "" ? undefined : t;
+}
+
+function int(env: RawEnv, key: string, def: number, min: number, max: number): number {
+  const v = str(env, key);
+  if (v === undefined) return def;
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
+    throw new ConfigError(key, `must be an integer between ${min} and ${max}`, v);
+  }
+  return Number(v);
+}
+
+function bool(env: RawEnv, key: string, def: boolean): boolean {
+  const v = str(env, key);
+  if (v === undefined) return def;
+  const l = v.toLowerCase();
+  if (["true", "1", "on", "yes"].includes(l)) return true;
+  if (["false", "0", "off", "no"].includes(l)) return false;
+  throw new ConfigError(key, "must be true/false (also 1/0, on/off, yes/no)", v);
+}
+
+function list(env: RawEnv, key: string, def: readonly string[]): string[] {
+  const v = str(env, key);
+  if (v === undefined) return [...def];
+  const items = v
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const i of items) {
+    if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(i))
+      throw new ConfigError(key, `"${i}" is not a valid name`, v);
+  }
+  return items;
+}
+
+function globToRegExp(glob: string): RegExp {
+  const src = glob.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*");
+  return new RegExp(`^${src}$`);
+}
+
+const RULE_KEYS = new Set(["path", "ttl", "swr", "sie", "bypass", "force", "rum", "keyHeaders"]);
+const MAX_SECONDS = 31_536_000;
+
+function parseRules(env: RawEnv): PathRule[] {
+  const key = "EDGE_CACHE_RULES";
+  const raw = str(env, key);
+  if (raw === undefined) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError(key, "must be a JSON array of rules", raw);
+  }
+  if (!Array.isArray(parsed)) throw new ConfigError(key, "must be a JSON array of rules", raw);
+  return parsed.map((r: unknown, i: number): PathRule => {
+    const at = `${key}[${i}]`;
+    if (typeof r !== "object" || r === null || Array.isArray(r))
+      throw new ConfigError(at, "must be an object", r);
+    const o = r as Record<string, unknown>;
+    for (const k of Object.keys(o)) {
+      if (!RULE_KEYS.has(k))
+        throw new ConfigError(`${at}.${k}`, `unknown rule field (known: ${[...RULE_KEYS].join(", ")})`, o[k]);
+    }
+    if (typeof o.path !== "string" || !o.path.startsWith("/")) {
+      throw new ConfigError(`${at}.path`, 'must be a path glob starting with "/"', o.path);
+    }
+    const secs = (k: "ttl" | "swr" | "sie"): number | undefined => {
+      const v = o[k];
+      if (v === undefined) return undefined;
+      if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > MAX_SECONDS) {
+        throw new ConfigError(
+          `${at}.${k}`,
+          `must be an integer number of seconds between 0 and ${MAX_SECONDS}`,
+          v,
+        );
+      }
+      return v;
+    };
+    const flag = (k: "bypass" | "force" | "rum", def: boolean): boolean => {
+      const v = o[k];
+      if (v === undefined) return def;
+      if (typeof v !== "boolean") throw new ConfigError(`${at}.${k}`, "must be true or false", v);
+      return v;
+    };
+    let keyHeaders: string[] = [];
+    if (o.keyHeaders !== undefined) {
+      if (
+        !Array.isArray(o.keyHeaders) ||
+        o.keyHeaders.some((h) => typeof h !== "string" || !/^[A-Za-z0-9-]+$/.test(h))
+      ) {
+        throw new ConfigError(`${at}.keyHeaders`, "must be an array of header names", o.keyHeaders);
+      }
+      keyHeaders = (o.keyHeaders as string[]).map((h) => h.toLowerCase());
+    }
+    const rule: PathRule = {
+      path: o.path,
+      re: globToRegExp(o.path),
+      bypass: flag("bypass", false),
+      force: flag("force", false),
+      rum: flag("rum", true),
+      keyHeaders,
+    };
+    const ttl = secs("ttl");
+    const swr = secs("swr");
+    const sie = secs("sie");
+    if (ttl !== undefined) rule.ttl = ttl;
+    if (swr !== undefined) rule.swr = swr;
+    if (sie !== undefined) rule.sie = sie;
+    return rule;
+  });
+}
+
+function parseOrigin(env: RawEnv): string {
+  const key = "ORIGIN_URL";
+  const v = str(env, key);
+  if (v === undefined)
+    throw new ConfigError(key, "is required (the origin the edge proxies to)", env[key] ?? "");
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new ConfigError(key, "must be an absolute http(s) URL", v);
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:")
+    throw new ConfigError(key, "must use http or https", v);
+  if (u.search || u.hash) throw new ConfigError(key, "must not have a query or fragment", v);
+  return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, "")}`;
+}
+
+/** Parses the edge config from env; defaults are listed in edge/README.md. Throws ConfigError. */
+export function parseEdgeConfig(env: RawEnv): EdgeConfig {
+  const marketingParams = list(env, "EDGE_MARKETING_PARAMS", DEFAULT_MARKETING_PARAMS);
+  const hotCacheBytes = int(env, "EDGE_HOT_CACHE_BYTES", 32 * 1024 * 1024, 0, 512 * 1024 * 1024);
+  const hotCacheMaxObjectBytes = int(env, "EDGE_HOT_CACHE_MAX_OBJECT_BYTES", 256 * 1024, 0, 64 * 1024 * 1024);
+  const site = str(env, "RUM_SITE_ID") ?? "demo";
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(site))
+    throw new ConfigError("RUM_SITE_ID", "must be 1-64 chars of [A-Za-z0-9_.-]", site);
+  const beacon = str(env, "RUM_BEACON_SRC") ?? "/_rum/beacon.js";
+  if (!beacon.startsWith("/") || /["<>\s]/.test(beacon)) {
+    throw new ConfigError(
+      "RUM_BEACON_SRC",
+      'must be a same-origin path starting with "/" without quotes, <, > or spaces',
+      beacon,
+    );
+  }
+  return {
+    originBase: parseOrigin(env),
+    adminToken: str(env, "EDGE_ADMIN_TOKEN") ?? null,
+    marketingParams,
+    marketingMatcher: compileParamMatcher(marketingParams),
+    bypassCookies: new Set(list(env, "EDGE_BYPASS_COOKIES", DEFAULT_BYPASS_COOKIES)),
+    rules: parseRules(env),
+    originTimeoutMs: int(env, "EDGE_ORIGIN_TIMEOUT_MS", 10_000, 1, 300_000),
+    defaultStaleIfError: int(env, "EDGE_STALE_IF_ERROR", 300, 0, MAX_SECONDS),
+    hotCacheBytes,
+    hotCacheMaxObjectBytes: Math.min(hotCacheMaxObjectBytes, hotCacheBytes),
+    purgeCheckSeconds: int(env, "EDGE_PURGE_CHECK_SECONDS", 5, 1, 3600),
+    rumInject: bool(env, "RUM_INJECT", true),
+    rumBeaconSrc: beacon,
+    rumSiteId: site,
+    edgeLog: bool(env, "EDGE_LOG", true),
+    logFlushMs: int(env, "EDGE_LOG_FLUSH_MS", 100, 0, 60_000),
+  };
+}
+
+/** First rule whose glob matches the path, or undefined. */
+export function ruleFor(config: EdgeConfig, path: string): PathRule | undefined {
+  for (const r of config.rules) if (r.re.test(path)) return r;
+  return undefined;
+}
+
+/** Config summary safe to show (no secrets), for `GET /_edge/health`. */
+export function configSummary(c: EdgeConfig): Record<string, unknown> {
+  return {
+    originBase: c.originBase,
+    purgeEnabled: c.adminToken !== null,
+    marketingParams: c.marketingParams,
+    bypassCookies: [...c.bypassCookies],
+    rules: c.rules.map(({ re: _re, ...r }) => r),
+    originTimeoutMs: c.originTimeoutMs,
+    defaultStaleIfError: c.defaultStaleIfError,
+    hotCacheBytes: c.hotCacheBytes,
+    hotCacheMaxObjectBytes: c.hotCacheMaxObjectBytes,
+    purgeCheckSeconds: c.purgeCheckSeconds,
+    rumInject: c.rumInject,
+    rumBeaconSrc: c.rumBeaconSrc,
+    rumSiteId: c.rumSiteId,
+    edgeLog: c.edgeLog,
+    logFlushMs: c.logFlushMs,
+  };
+}

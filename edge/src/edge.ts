@@ -1,0 +1,757 @@
+/**
+ * The edge CDN layer: caching reverse proxy in front of ORIGIN_URL with two cache tiers (the
+ * in-isolate hot-object cache, then `caches.default`), stale-while-revalidate, stale-if-error,
+ * request collapsing, conditional answers, purge, RUM beacon injection and the page-view log.
+ * The HIT path does no KV/D1 I/O, parses the URL once and builds one Headers object.
+ */
+
+import { parseAge } from "../../common/src/cache-control.ts";
+import { normalizeQuery } from "../../common/src/cache-key.ts";
+import type { CacheStatus } from "../../common/src/rum-types.ts";
+import { formatDuration, formatServerTiming, parseServerTiming } from "../../common/src/server-timing.ts";
+import { cacheApiRequest, metaFromCacheApi, toCacheApiResponse } from "./cache-api.ts";
+import { type EdgeConfig, type PathRule, ruleFor } from "./config.ts";
+import { EdgeLogger, type LogQueue } from "./edge-log.ts";
+import { type CachedMeta, entrySize, HotCache, type HotEntry } from "./hot-cache.ts";
+import {
+  dropHopByHop,
+  isNotModified,
+  isPersonal,
+  jsonError,
+  NOT_MODIFIED_HEADERS,
+  responseTags,
+} from "./http.ts";
+import { PurgeState, TagIndex } from "./purge-state.ts";
+import { injectBeacon, isHtml } from "./rum-inject.ts";
+import { decideStore, type StoreDecision } from "./store-policy.ts";
+
+/** Injected dependencies; everything but `config` has a production default. */
+export interface EdgeDeps {
+  config: EdgeConfig;
+  /** KV for purge state + tag index (binding EDGE_KV); null = no cross-isolate purge, no tags. */
+  kv?: KVNamespace | null;
+  /** RUM queue (binding RUM_QUEUE); null = no page-view log. */
+  queue?: LogQueue | null;
+  /** Second tier; default `caches.default` (resolved lazily, per request). */
+  cache?: Cache | null;
+  /** Wall clock in ms (freshness, Age); default Date.now. */
+  now?: () => number;
+  /** Origin fetch; default global fetch. */
+  fetch?: (req: Request, init?: RequestInit) => Promise<Response>;
+}
+
+/** Body of a cached object as a tier returns it: bytes (hot) or the Cache API response (large objects). */
+type CachedBody = ArrayBuffer | Response | null;
+
+interface Candidate {
+  meta: CachedMeta;
+  body: CachedBody;
+}
+
+/** What a collapsed miss shares with the requests that waited on it. */
+type Shared =
+  | { kind: "stored"; meta: CachedMeta; body: ArrayBuffer; originMs: number; appMs: number | null }
+  | { kind: "error" }
+  | { kind: "pass" };
+
+interface OriginResult {
+  res: Response | null;
+  error: "timeout" | "network" | null;
+  ms: number;
+}
+
+interface Timing {
+  t0: number;
+  rid: string;
+  originMs: number | null;
+  appMs: number | null;
+  /** Origin Server-Timing entries to forward (already formatted), "" when none. */
+  forward: string;
+}
+
+/** Buffer bodies up to this size for collapsed waiters; larger ones stream into the Cache API. */
+const MAX_BUFFER_BYTES = 8 * 1024 * 1024;
+const RESERVED_TIMING = new Set(["cdn-cache", "edge", "origin", "rid"]);
+const NO_BODY_STATUS = new Set([101, 204, 205, 304]);
+
+function cancelBody(b: CachedBody | ReadableStream | undefined): void {
+  try {
+    if (b instanceof Response) b.body?.cancel().catch(() => {});
+    else if (b instanceof ReadableStream) b.cancel().catch(() => {});
+  } catch {
+    // Already consumed or locked.
+  }
+}
+
+export class Edge {
+  config: EdgeConfig;
+  hot: HotCache;
+  purge: PurgeState;
+  tags: TagIndex;
+  logger: EdgeLogger;
+  now: () => number;
+  doFetch: (req: Request, init?: RequestInit) => Promise<Response>;
+  cacheOverride: Cache | null | undefined;
+  inflight = new Map<string, Promise<Shared>>();
+  /** Bumped by every purge: a store that started before a purge must not re-insert. */
+  purgeEpoch = 0;
+  ridPrefix = "";
+  ridCounter = 0;
+
+  constructor(deps: EdgeDeps) {
+    this.config = deps.config;
+    this.hot = new HotCache(deps.config.hotCacheBytes, deps.config.hotCacheMaxObjectBytes);
+    this.purge = new PurgeState(deps.kv ?? null, deps.config.purgeCheckSeconds, () => {
+      this.hot.clear();
+      this.purgeEpoch++;
+    });
+    this.tags = new TagIndex(deps.kv ?? null);
+    this.logger = new EdgeLogger(
+      deps.config.edgeLog ? (deps.queue ?? null) : null,
+      deps.config.rumSiteId,
+      deps.config.logFlushMs,
+    );
+    this.now = deps.now ?? Date.now;
+    this.doFetch = deps.fetch ?? ((req, init) => fetch(req, init));
+    this.cacheOverride = deps.cache;
+  }
+
+  get cache(): Cache | null {
+    if (this.cacheOverride !== undefined) return this.cacheOverride;
+    return typeof caches === "undefined" ? null : caches.default;
+  }
+
+  /** Request id: random per-isolate prefix + counter (cheaper than a UUID per request). */
+  nextRid(): string {
+    if (this.ridPrefix === "") {
+      const b = new Uint8Array(6);
+      crypto.getRandomValues(b);
+      this.ridPrefix = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+    }
+    return `${this.ridPrefix}-${(this.ridCounter++).toString(36)}`;
+  }
+
+  /** Proxies one request (not `/_edge/*`). Never throws: failures become 502/504 with a reason. */
+  async handle(request: Request, ctx: ExecutionContext): Promise<Response> {
+    const t0 = performance.now();
+    const rid = this.nextRid();
+    try {
+      return await this.route(request, ctx, t0, rid);
+    } catch (e) {
+      const res = jsonError(502, `edge error: ${e instanceof Error ? e.message : String(e)}`);
+      return this.finish(
+        request,
+        res.status,
+        new Headers(res.headers),
+        res.body,
+        "BYPASS",
+        this.timing(t0, rid),
+        ctx,
+        null,
+      );
+    }
+  }
+
+  timing(t0: number, rid: string): Timing {
+    return { t0, rid, originMs: null, appMs: null, forward: "" };
+  }
+
+  async route(request: Request, ctx: ExecutionContext, t0: number, rid: string): Promise<Response> {
+    const url = new URL(request.url);
+    const method = request.method;
+    const rule = this.config.rules.length === 0 ? undefined : ruleFor(this.config, url.pathname);
+    const h = request.headers;
+    if (
+      (method !== "GET" && method !== "HEAD") ||
+      rule?.bypass === true ||
+      isPersonal(h, this.config.bypassCookies) ||
+      h.has("range") ||
+      h.has("upgrade")
+    ) {
+      return this.pass(request, url, rule, t0, rid, ctx);
+    }
+    const now = this.now();
+    const wait = this.purge.ready(now, ctx);
+    if (wait !== null) await wait;
+    const nq = url.search ? normalizeQuery(url.search, this.config.marketingMatcher) : "";
+    const key = this.keyFor(url, nq, rule, h);
+
+    let stale: Candidate | null = null;
+    const hot = this.hot.get(key);
+    if (hot !== undefined) {
+      if (now < hot.freshUntil)
+        return this.serveCached(request, url, hot, hot.body, "HIT", now, this.timing(t0, rid), ctx);
+      if (now < hot.swrUntil) {
+        this.revalidate(request, url, nq, rule, key, ctx);
+        return this.serveCached(request, url, hot, hot.body, "STALE", now, this.timing(t0, rid), ctx);
+      }
+      stale = { meta: hot, body: hot.body };
+    } else {
+      const found = await this.lookupCacheApi(key);
+      if (found !== null) {
+        if (now < found.meta.freshUntil) {
+          return this.serveCached(
+            request,
+            url,
+            found.meta,
+            found.body,
+            "HIT",
+            now,
+            this.timing(t0, rid),
+            ctx,
+          );
+        }
+        if (now < found.meta.swrUntil) {
+          this.revalidate(request, url, nq, rule, key, ctx);
+          return this.serveCached(
+            request,
+            url,
+            found.meta,
+            found.body,
+            "STALE",
+            now,
+            this.timing(t0, rid),
+            ctx,
+          );
+        }
+        stale = found;
+      }
+    }
+    return this.miss(request, url, nq, rule, key, stale, t0, rid, ctx);
+  }
+
+  /** Key: normalised URL; the purge generation and `keyHeaders` values are appended as a marker parameter. */
+  keyFor(url: URL, nq: string, rule: PathRule | undefined, h: Headers): string {
+    const base = `${url.protocol}//${url.host}${url.pathname}${nq}`;
+    const gen = this.purge.gen ?? 0;
+    if (gen === 0 && (rule === undefined || rule.keyHeaders.length === 0)) return base;
+    let marker = `__edge=g${gen}`;
+    if (rule !== undefined) {
+      for (const name of rule.keyHeaders) {
+        marker += `&__edge_${name}=${encodeURIComponent((h.get(name) ?? "").trim().toLowerCase())}`;
+      }
+    }
+    return `${base}${nq ? "&" : "?"}${marker}`;
+  }
+
+  /** Looks the key up in `caches.default`; small bodies are read and promoted to the hot cache. */
+  async lookupCacheApi(key: string): Promise<Candidate | null> {
+    const cache = this.cache;
+    if (cache === null) return null;
+    let res: Response | undefined;
+    try {
+      res = await cache.match(cacheApiRequest(key));
+    } catch {
+      return null;
+    }
+    if (!res) return null;
+    const meta = metaFromCacheApi(res, key);
+    if (meta === null) {
+      cancelBody(res);
+      return null;
+    }
+    const len = Number(res.headers.get("content-length") ?? Number.NaN);
+    if (!Number.isNaN(len) && !this.hot.fits(len)) return { meta, body: res };
+    const body = await res.arrayBuffer();
+    const entry: HotEntry = { ...meta, body, size: entrySize(meta, body.byteLength) };
+    this.hot.set(entry);
+    return { meta, body };
+  }
+
+  serveCached(
+    request: Request,
+    url: URL,
+    meta: CachedMeta,
+    body: CachedBody,
+    status: CacheStatus,
+    now: number,
+    t: Timing,
+    ctx: ExecutionContext,
+  ): Response {
+    const age = Math.max(0, Math.floor(meta.initialAge + (now - meta.storedAt) / 1000));
+    const rh = request.headers;
+    if (
+      meta.status === 200 &&
+      (rh.has("if-none-match") || rh.has("if-modified-since")) &&
+      isNotModified(rh, meta.etag, meta.lastModified)
+    ) {
+      cancelBody(body);
+      const h = new Headers();
+      for (const [k, v] of meta.headers) if (NOT_MODIFIED_HEADERS.has(k)) h.append(k, v);
+      h.set("age", String(age));
+      return this.finish(request, 304, h, null, status, t, ctx, null);
+    }
+    const h = new Headers(meta.headers);
+    h.set("age", String(age));
+    let b: BodyInit | null = null;
+    if (request.method !== "HEAD") b = body instanceof Response ? body.body : body;
+    else cancelBody(body);
+    return this.finish(request, meta.status, h, b, status, t, ctx, meta.html ? url.pathname : null);
+  }
+
+  /**
+   * Adds Server-Timing, X-Request-Id, Timing-Allow-Origin and logs HTML page views.
+   * `htmlPath` is the path when the body is HTML (page-view log), else null.
+   */
+  finish(
+    request: Request,
+    status: number,
+    h: Headers,
+    body: BodyInit | null,
+    cacheStatus: CacheStatus,
+    t: Timing,
+    ctx: ExecutionContext,
+    htmlPath: string | null,
+    statusText?: string,
+  ): Response {
+    const edgeMs = performance.now() - t.t0;
+    let st = `cdn-cache;desc=${cacheStatus}, edge;dur=${formatDuration(edgeMs)}`;
+    if (t.originMs !== null) st += `, origin;dur=${formatDuration(t.originMs)}`;
+    st += `, rid;desc=${t.rid}`;
+    if (t.forward) st += `, ${t.forward}`;
+    h.set("server-timing", st);
+    h.set("x-request-id", t.rid);
+    h.set("timing-allow-origin", "*");
+    if (htmlPath !== null && status === 200 && request.method === "GET") {
+      this.logger.log(
+        {
+          rid: t.rid,
+          path: htmlPath,
+          status,
+          cacheStatus,
+          edgeMs,
+          originMs: t.originMs,
+          appMs: t.appMs,
+          request,
+          ts: this.now(),
+        },
+        ctx,
+      );
+    }
+    const init: ResponseInit = { status, headers: h };
+    if (statusText) init.statusText = statusText;
+    return new Response(NO_BODY_STATUS.has(status) ? null : body, init);
+  }
+
+  /** Request to the origin: hop-by-hop dropped, X-Forwarded-*, Host from ORIGIN_URL; cacheable ones as plain GET. */
+  originRequest(request: Request, url: URL, query: string, cacheable: boolean): Request {
+    const h = new Headers(request.headers);
+    dropHopByHop(h);
+    h.delete("host");
+    h.set("x-forwarded-host", url.host);
+    h.set("x-forwarded-proto", url.protocol === "https:" ? "https" : "http");
+    const ip = request.headers.get("cf-connecting-ip");
+    if (ip) {
+      const prior = h.get("x-forwarded-for");
+      h.set("x-forwarded-for", prior ? `${prior}, ${ip}` : ip);
+    }
+    const method = cacheable ? "GET" : request.method;
+    if (cacheable) {
+      // The stored copy must be a full 200; the edge answers conditionals itself.
+      h.delete("if-none-match");
+      h.delete("if-modified-since");
+      h.delete("if-match");
+      h.delete("if-unmodified-since");
+      h.delete("if-range");
+    }
+    const hasBody = method !== "GET" && method !== "HEAD";
+    return new Request(this.config.originBase + url.pathname + query, {
+      method,
+      headers: h,
+      body: hasBody ? request.body : null,
+      redirect: "manual",
+    });
+  }
+
+  /** Fetches with a time-to-headers limit (EDGE_ORIGIN_TIMEOUT_MS); measures origin TTFB. */
+  async fetchOrigin(req: Request): Promise<OriginResult> {
+    const start = performance.now();
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(), this.config.originTimeoutMs);
+    try {
+      const res = await this.doFetch(req, { signal: ac.signal });
+      return { res, error: null, ms: performance.now() - start };
+    } catch {
+      return { res: null, error: ac.signal.aborted ? "timeout" : "network", ms: performance.now() - start };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  originFailure(request: Request, o: OriginResult, t: Timing, ctx: ExecutionContext): Response {
+    const res =
+      o.error === "timeout"
+        ? jsonError(504, `origin did not answer within ${this.config.originTimeoutMs} ms`)
+        : jsonError(502, "origin unreachable");
+    t.originMs = o.ms;
+    return this.finish(request, res.status, new Headers(res.headers), res.body, "MISS", t, ctx, null);
+  }
+
+  /** Client-facing headers of an origin response; records origin/app timing into `t`. */
+  clientHeaders(res: Response, t: Timing | null): Headers {
+    const h = new Headers(res.headers);
+    dropHopByHop(h);
+    const st = h.get("server-timing");
+    if (st !== null) {
+      h.delete("server-timing");
+      if (t !== null) {
+        const entries = parseServerTiming(st);
+        const fwd = [];
+        for (const e of entries) {
+          const n = e.name.toLowerCase();
+          if (n === "app" && t.appMs === null) t.appMs = e.duration;
+          if (!RESERVED_TIMING.has(n)) fwd.push(e);
+        }
+        t.forward = formatServerTiming(fwd);
+      }
+    }
+    h.delete("age");
+    return h;
+  }
+
+  /** HTML that should get the beacon (config, rule, GET/HEAD 200 text/html). */
+  wantsBeacon(status: number, h: Headers, rule: PathRule | undefined): boolean {
+    return this.config.rumInject && rule?.rum !== false && status === 200 && isHtml(h.get("content-type"));
+  }
+
+  /** Bypass: straight to the origin, nothing stored (beacon still injected into HTML). */
+  async pass(
+    request: Request,
+    url: URL,
+    rule: PathRule | undefined,
+    t0: number,
+    rid: string,
+    ctx: ExecutionContext,
+  ): Promise<Response> {
+    const t = this.timing(t0, rid);
+    if (request.headers.get("upgrade")?.toLowerCase() === "websocket") {
+      // WebSocket upgrades go through untouched (the runtime pipes the socket).
+      return this.doFetch(new Request(this.config.originBase + url.pathname + url.search, request));
+    }
+    const o = await this.fetchOrigin(this.originRequest(request, url, url.search, false));
+    if (o.res === null) return this.originFailure(request, o, t, ctx);
+    t.originMs = o.ms;
+    const res = o.res;
+    const h = this.clientHeaders(res, t);
+    h.set("age", String(parseAge(res.headers.get("age"))));
+    let body = res.body;
+    const html = isHtml(h.get("content-type"));
+    if (body !== null && request.method === "GET" && this.wantsBeacon(res.status, h, rule)) {
+      body = injectBeacon(
+        new Response(body, { headers: { "content-type": "text/html" } }),
+        this.config.rumBeaconSrc,
+      ).body;
+      h.delete("content-length");
+    }
+    return this.finish(
+      request,
+      res.status,
+      h,
+      body,
+      "BYPASS",
+      t,
+      ctx,
+      html ? url.pathname : null,
+      res.statusText,
+    );
+  }
+
+  /** Cache miss (or expired entry): one origin fetch per key in this isolate, others wait for it. */
+  async miss(
+    request: Request,
+    url: URL,
+    nq: string,
+    rule: PathRule | undefined,
+    key: string,
+    stale: Candidate | null,
+    t0: number,
+    rid: string,
+    ctx: ExecutionContext,
+  ): Promise<Response> {
+    const t = this.timing(t0, rid);
+    const missStatus: CacheStatus = stale ? "EXPIRED" : "MISS";
+    const pending = this.inflight.get(key);
+    if (pending !== undefined) {
+      const shared = await pending;
+      if (shared.kind === "stored") {
+        cancelBody(stale?.body);
+        t.originMs = shared.originMs;
+        t.appMs = shared.appMs;
+        return this.serveCached(request, url, shared.meta, shared.body, missStatus, this.now(), t, ctx);
+      }
+      if (shared.kind === "error" && stale && this.now() < stale.meta.sieUntil) {
+        return this.serveCached(request, url, stale.meta, stale.body, "STALE", this.now(), t, ctx);
+      }
+      // The leader's response could not be shared (not storable): fetch our own copy.
+    }
+    let settle: (s: Shared) => void = () => {};
+    if (pending === undefined) {
+      const p = new Promise<Shared>((resolve) => {
+        settle = resolve;
+      });
+      this.inflight.set(key, p);
+      p.then(() => {
+        if (this.inflight.get(key) === p) this.inflight.delete(key);
+      });
+    }
+    try {
+      const o = await this.fetchOrigin(this.originRequest(request, url, nq, true));
+      const now = this.now();
+      if (o.res === null || o.res.status >= 500) {
+        settle({ kind: "error" });
+        t.originMs = o.ms;
+        if (stale && now < stale.meta.sieUntil) {
+          cancelBody(o.res?.body ?? undefined);
+          return this.serveCached(request, url, stale.meta, stale.body, "STALE", now, t, ctx);
+        }
+        cancelBody(stale?.body);
+        if (o.res === null) return this.originFailure(request, o, t, ctx);
+      } else cancelBody(stale?.body);
+      const res = o.res as Response;
+      t.originMs = o.ms;
+      const prepared = this.prepare(res, rule, key, now, t);
+      const { h, decision, meta } = prepared;
+      let body = prepared.body;
+      if (!decision.store) {
+        settle({ kind: "pass" });
+        if (stale) this.forget(key, ctx);
+        h.set("age", String(decision.initialAge));
+        return this.finish(
+          request,
+          res.status,
+          h,
+          body,
+          missStatus,
+          t,
+          ctx,
+          meta.html ? url.pathname : null,
+          res.statusText,
+        );
+      }
+      let storeBody = body;
+      if (request.method === "HEAD" || body === null) body = null;
+      else [body, storeBody] = body.tee();
+      ctx.waitUntil(this.store(meta, storeBody, decision, res.headers.get("content-length"), t, settle));
+      return this.serveFresh(request, url, meta, h, body, missStatus, now, t, ctx);
+    } catch (e) {
+      settle({ kind: "pass" });
+      throw e;
+    }
+  }
+
+  /** First response of a just-fetched object (Age, 304 handling like a HIT). */
+  serveFresh(
+    request: Request,
+    url: URL,
+    meta: CachedMeta,
+    h: Headers,
+    body: ReadableStream | null,
+    status: CacheStatus,
+    now: number,
+    t: Timing,
+    ctx: ExecutionContext,
+  ): Response {
+    const rh = request.headers;
+    if (
+      meta.status === 200 &&
+      (rh.has("if-none-match") || rh.has("if-modified-since")) &&
+      isNotModified(rh, meta.etag, meta.lastModified)
+    ) {
+      cancelBody(body ?? undefined);
+      return this.serveCached(request, url, meta, null, status, now, t, ctx);
+    }
+    // The requester's own copy: same as later HITs but keeps its Set-Cookie (force rules).
+    h.set("age", String(Math.max(0, Math.floor(meta.initialAge + (now - meta.storedAt) / 1000))));
+    return this.finish(request, meta.status, h, body, status, t, ctx, meta.html ? url.pathname : null);
+  }
+
+  /** Origin response → client headers, (beacon-injected) body, store decision and cache meta. */
+  prepare(
+    res: Response,
+    rule: PathRule | undefined,
+    key: string,
+    now: number,
+    t: Timing | null,
+  ): { h: Headers; body: ReadableStream | null; decision: StoreDecision; meta: CachedMeta } {
+    const h = this.clientHeaders(res, t);
+    h.set("timing-allow-origin", "*");
+    const decision = decideStore(res.status, res.headers, rule, this.config.defaultStaleIfError, now);
+    const html = isHtml(h.get("content-type"));
+    let body = res.body;
+    if (body !== null && this.wantsBeacon(res.status, h, rule)) {
+      body = injectBeacon(
+        new Response(body, { headers: { "content-type": "text/html" } }),
+        this.config.rumBeaconSrc,
+      ).body;
+      h.delete("content-length");
+    }
+    const headers: [string, string][] = [];
+    if (decision.store) {
+      // Stored bodies are decoded bytes; Set-Cookie is never stored (only a `force` rule gets here with one).
+      for (const [k, v] of h) {
+        if (k === "set-cookie" || k === "content-encoding" || k === "content-length") continue;
+        headers.push([k, v]);
+      }
+    }
+    const tags = responseTags(res.headers);
+    if (rule !== undefined && rule.keyHeaders.length > 0) {
+      // Header variants of one URL share an index entry so purge-by-URL reaches all of them.
+      const m = key.search(/[?&]__edge=/);
+      tags.push(`__url:${m === -1 ? key : key.slice(0, m)}`);
+    }
+    const meta: CachedMeta = {
+      key,
+      status: res.status,
+      headers,
+      storedAt: now,
+      initialAge: decision.initialAge,
+      freshUntil: decision.freshUntil,
+      swrUntil: decision.swrUntil,
+      sieUntil: decision.sieUntil,
+      etag: h.get("etag"),
+      lastModified: h.get("last-modified"),
+      tags,
+      html,
+    };
+    return { h, body, decision, meta };
+  }
+
+  /** Reads the body (up to MAX_BUFFER_BYTES; larger bodies stream into the Cache API), stores it in both tiers and indexes tags. */
+  async store(
+    meta: CachedMeta,
+    body: ReadableStream | null,
+    decision: StoreDecision,
+    contentLength: string | null,
+    t: Timing | null,
+    settle: (s: Shared) => void,
+  ): Promise<void> {
+    const epoch = this.purgeEpoch;
+    const cache = this.cache;
+    try {
+      const len = contentLength === null ? Number.NaN : Number(contentLength);
+      if (!Number.isNaN(len) && len > MAX_BUFFER_BYTES) {
+        settle({ kind: "pass" });
+        if (cache !== null)
+          await cache.put(cacheApiRequest(meta.key), toCacheApiResponse(meta, body, decision.storageTtl));
+      } else {
+        const buf = body === null ? new ArrayBuffer(0) : await new Response(body).arrayBuffer();
+        if (epoch !== this.purgeEpoch) {
+          settle({ kind: "pass" });
+          return;
+        }
+        this.hot.set({ ...meta, body: buf, size: entrySize(meta, buf.byteLength) });
+        settle({ kind: "stored", meta, body: buf, originMs: t?.originMs ?? 0, appMs: t?.appMs ?? null });
+        if (cache !== null)
+          await cache.put(cacheApiRequest(meta.key), toCacheApiResponse(meta, buf, decision.storageTtl));
+      }
+      await this.tags.add(meta.key, meta.tags, decision.storageTtl);
+    } catch {
+      // Storage is best effort; the client already has its response.
+      settle({ kind: "pass" });
+    }
+  }
+
+  /** Background refresh of a stale key, at most one at a time per key in this isolate. */
+  revalidate(
+    request: Request,
+    url: URL,
+    nq: string,
+    rule: PathRule | undefined,
+    key: string,
+    ctx: ExecutionContext,
+  ): void {
+    if (this.inflight.has(key)) return;
+    let settle: (s: Shared) => void = () => {};
+    const p = new Promise<Shared>((resolve) => {
+      settle = resolve;
+    });
+    this.inflight.set(key, p);
+    p.then(() => {
+      if (this.inflight.get(key) === p) this.inflight.delete(key);
+    });
+    const originReq = this.originRequest(request, url, nq, true);
+    ctx.waitUntil(
+      (async () => {
+        try {
+          const o = await this.fetchOrigin(originReq);
+          if (o.res === null || o.res.status >= 500) {
+            cancelBody(o.res?.body ?? undefined);
+            settle({ kind: "error" });
+            return;
+          }
+          const t = this.timing(0, "");
+          t.originMs = o.ms;
+          const { body, decision, meta } = this.prepare(o.res, rule, key, this.now(), t);
+          if (!decision.store) {
+            cancelBody(body ?? undefined);
+            settle({ kind: "pass" });
+            await this.forget(key, null);
+            return;
+          }
+          await this.store(meta, body, decision, o.res.headers.get("content-length"), t, settle);
+        } catch {
+          settle({ kind: "pass" });
+        }
+      })(),
+    );
+  }
+
+  /** Drops a key from both tiers (the origin stopped allowing it to be cached). */
+  forget(key: string, ctx: ExecutionContext | null): Promise<void> {
+    this.hot.delete(key);
+    const cache = this.cache;
+    const p =
+      cache === null
+        ? Promise.resolve()
+        : cache.delete(cacheApiRequest(key)).then(
+            () => {},
+            () => {},
+          );
+    if (ctx) ctx.waitUntil(p);
+    return p;
+  }
+
+  /** Purges exact URLs (all `keyHeaders` variants via the index); returns the number of keys dropped. */
+  async purgeUrls(urls: readonly URL[]): Promise<number> {
+    this.purgeEpoch++;
+    if (this.purge.gen === null) await this.purge.load(this.now());
+    const keys = new Set<string>();
+    const variantTags: string[] = [];
+    for (const u of urls) {
+      const nq = u.search ? normalizeQuery(u.search, this.config.marketingMatcher) : "";
+      const rule = ruleFor(this.config, u.pathname);
+      const base = `${u.protocol}//${u.host}${u.pathname}${nq}`;
+      keys.add(this.keyFor(u, nq, rule, new Headers()));
+      keys.add(base);
+      if (rule && rule.keyHeaders.length > 0) variantTags.push(`__url:${base}`);
+    }
+    for (const k of await this.tags.take(variantTags)) keys.add(k);
+    await this.dropKeys(keys);
+    await this.purge.record(false, this.now());
+    return keys.size;
+  }
+
+  async purgeTags(tags: readonly string[]): Promise<number> {
+    this.purgeEpoch++;
+    const keys = new Set(await this.tags.take(tags.map((t) => t.toLowerCase())));
+    await this.dropKeys(keys);
+    await this.purge.record(false, this.now());
+    return keys.size;
+  }
+
+  async purgeEverything(): Promise<number> {
+    this.purgeEpoch++;
+    this.hot.clear();
+    return this.purge.record(true, this.now());
+  }
+
+  async dropKeys(keys: Iterable<string>): Promise<void> {
+    const cache = this.cache;
+    const work: Promise<unknown>[] = [];
+    for (const k of keys) {
+      this.hot.delete(k);
+      if (cache !== null) work.push(cache.delete(cacheApiRequest(k)).catch(() => false));
+    }
+    await Promise.all(work);
+  }
+}

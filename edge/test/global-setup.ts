@@ -1,0 +1,118 @@
+/**
+ * Test origin for the edge's Worker tests: a Node HTTP server on a free port whose behaviour the
+ * tests control per path (POST /__ctl/route), that counts requests per path (GET /__ctl/count) and
+ * records the last request (GET /__ctl/last). Its URL is provided as `originUrl`; the vitest config
+ * passes the same value to the Worker as ORIGIN_URL.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { TestProject } from "vitest/node";
+
+declare module "vitest" {
+  interface ProvidedContext {
+    originUrl: string;
+  }
+}
+
+interface Route {
+  status?: number;
+  headers?: Record<string, string | string[]>;
+  /** `{n}` is replaced by the request count for the path, `{path}` by the path. */
+  body?: string;
+  delayMs?: number;
+  /** ok (default) | 5xx (503) | close (socket destroyed: network error). */
+  mode?: "ok" | "5xx" | "close";
+}
+
+interface Seen {
+  method: string;
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+  bodyBytes: number;
+}
+
+const DEFAULT_HEADERS: Record<string, string> = {
+  "content-type": "text/html; charset=utf-8",
+  "cache-control": "public, max-age=60",
+  "server-timing": 'app;dur=5, db;dur=2;desc="primary db"',
+};
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const routes = new Map<string, Route>();
+  const counts = new Map<string, number>();
+  const last = new Map<string, Seen>();
+
+  const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? "/", "http://origin.test");
+    const body = await readBody(req);
+    const json = (status: number, v: unknown) => {
+      res.writeHead(status, { "content-type": "application/json" });
+      res.end(JSON.stringify(v));
+    };
+    if (url.pathname === "/__ctl/route") {
+      const r = JSON.parse(body.toString("utf8")) as Route & { path: string };
+      routes.set(r.path, r);
+      return json(200, { ok: true });
+    }
+    if (url.pathname === "/__ctl/count")
+      return json(200, { count: counts.get(url.searchParams.get("path") ?? "") ?? 0 });
+    if (url.pathname === "/__ctl/last")
+      return json(200, last.get(url.searchParams.get("path") ?? "") ?? null);
+
+    const n = (counts.get(url.pathname) ?? 0) + 1;
+    counts.set(url.pathname, n);
+    last.set(url.pathname, {
+      method: req.method ?? "",
+      url: req.url ?? "",
+      headers: req.headers,
+      bodyBytes: body.length,
+    });
+    const route = routes.get(url.pathname) ?? {};
+    if (route.delayMs) await new Promise((r) => setTimeout(r, route.delayMs));
+    if (route.mode === "close") {
+      req.socket.destroy();
+      return;
+    }
+    if (route.mode === "5xx") {
+      res.writeHead(503, { "content-type": "text/plain" });
+      res.end("origin down");
+      return;
+    }
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.writeHead(200, {
+        "content-type": req.headers["content-type"] ?? "application/octet-stream",
+        "x-echo-method": req.method ?? "",
+        "content-length": String(body.length),
+      });
+      res.end(body);
+      return;
+    }
+    const headers: Record<string, string | string[]> = { ...DEFAULT_HEADERS, ...(route.headers ?? {}) };
+    for (const [k, v] of Object.entries(headers)) if (v === "") delete headers[k];
+    const text = (
+      route.body ??
+      "<!doctype html><html><head><title>t</title></head><body><h1>{path}</h1><p>n={n}</p></body></html>"
+    )
+      .replaceAll("{n}", String(n))
+      .replaceAll("{path}", url.pathname);
+    res.writeHead(route.status ?? 200, headers);
+    res.end(req.method === "HEAD" ? undefined : text);
+  });
+
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  project.provide("originUrl", `http://127.0.0.1:${port}`);
+  return async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+}

@@ -1,0 +1,106 @@
+import { env } from "cloudflare:test";
+import { exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { parseEdgeConfig } from "../src/config.ts";
+import { cacheStatus, makeEdge, ORIGIN, originCount, originLast, uniquePath } from "./helpers.ts";
+
+describe("reverse proxy", () => {
+  it("POST bodies pass through unchanged (binary, 200 KB) and are never cached", async () => {
+    const t = makeEdge();
+    const p = uniquePath("post");
+    const bytes = new Uint8Array(200 * 1024);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7919) % 256;
+    for (let i = 0; i < 2; i++) {
+      const r = await t.call(p, {
+        method: "POST",
+        body: bytes,
+        headers: { "content-type": "application/octet-stream" },
+      });
+      expect(cacheStatus(r)).toBe("BYPASS");
+      expect(r.headers.get("x-echo-method")).toBe("POST");
+      expect(new Uint8Array(await r.arrayBuffer())).toEqual(bytes);
+    }
+    expect(await originCount(p)).toBe(2);
+    const put = await t.call(p, { method: "PUT", body: "hello" });
+    expect(await put.text()).toBe("hello");
+  });
+
+  it("sets X-Forwarded-Host/Proto, the origin's Host, and drops hop-by-hop headers", async () => {
+    const t = makeEdge();
+    const p = uniquePath("fwd");
+    await t.call(p, {
+      headers: { "proxy-authorization": "Basic x", "x-custom": "1", "keep-alive": "timeout=5" },
+    });
+    const seen = await originLast(p);
+    expect(seen?.headers["x-forwarded-host"]).toBe("shop.test");
+    expect(seen?.headers["x-forwarded-proto"]).toBe("https");
+    expect(seen?.headers.host).toBe(new URL(ORIGIN).host);
+    expect(seen?.headers["proxy-authorization"]).toBeUndefined();
+    expect(seen?.headers["keep-alive"]).toBeUndefined();
+    expect(seen?.headers["x-custom"]).toBe("1");
+  });
+
+  it("does not follow origin redirects", async () => {
+    const t = makeEdge();
+    const p = uniquePath("redir");
+    const { route } = await import("./helpers.ts");
+    await route(p, { status: 302, headers: { location: "/elsewhere", "cache-control": "" } });
+    const r = await t.call(p);
+    expect(r.status).toBe(302);
+    expect(r.headers.get("location")).toBe("/elsewhere");
+  });
+
+  it("runs behind the root Worker: MISS then HIT through exports.default", async () => {
+    const p = uniquePath("root");
+    const a = await exports.default.fetch(`http://shop.test${p}`);
+    expect(cacheStatus(a)).toBe("MISS");
+    await a.text();
+    // The first response's store runs in waitUntil; give it a moment.
+    let status = "";
+    for (let i = 0; i < 20 && status !== "HIT"; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      const b = await exports.default.fetch(`http://shop.test${p}`);
+      status = cacheStatus(b);
+      await b.text();
+    }
+    expect(status).toBe("HIT");
+    expect(await originCount(p)).toBe(1);
+    const health = await exports.default.fetch("http://shop.test/_edge/health");
+    const body = (await health.json()) as { ok: boolean; config: Record<string, unknown> };
+    expect(body.ok).toBe(true);
+    expect(body.config.originBase).toBe(ORIGIN);
+    expect(JSON.stringify(body)).not.toContain(env.EDGE_ADMIN_TOKEN);
+  });
+});
+
+describe("config", () => {
+  const base = { ORIGIN_URL: "http://127.0.0.1:9" };
+  const bad: [Record<string, string | undefined>, RegExp][] = [
+    [{ ORIGIN_URL: undefined }, /ORIGIN_URL.*required/],
+    [{ ORIGIN_URL: "ftp://x" }, /ORIGIN_URL.*"ftp:\/\/x"/],
+    [{ ORIGIN_URL: "not a url" }, /ORIGIN_URL.*"not a url"/],
+    [{ EDGE_HOT_CACHE_BYTES: "abc" }, /EDGE_HOT_CACHE_BYTES.*"abc"/],
+    [{ EDGE_ORIGIN_TIMEOUT_MS: "0" }, /EDGE_ORIGIN_TIMEOUT_MS.*"0"/],
+    [{ RUM_INJECT: "maybe" }, /RUM_INJECT.*"maybe"/],
+    [{ EDGE_BYPASS_COOKIES: "ok, bad name" }, /EDGE_BYPASS_COOKIES.*bad name/],
+    [{ EDGE_CACHE_RULES: "{" }, /EDGE_CACHE_RULES.*"\{"/],
+    [{ EDGE_CACHE_RULES: '[{"path":"/x","ttl":"abc"}]' }, /EDGE_CACHE_RULES\[0\]\.ttl.*"abc"/],
+    [{ EDGE_CACHE_RULES: '[{"path":"x"}]' }, /EDGE_CACHE_RULES\[0\]\.path.*"x"/],
+    [{ EDGE_CACHE_RULES: '[{"path":"/x","tll":5}]' }, /EDGE_CACHE_RULES\[0\]\.tll.*unknown/],
+    [{ RUM_SITE_ID: "a b" }, /RUM_SITE_ID.*"a b"/],
+  ];
+  for (const [env, re] of bad) {
+    it(`rejects ${JSON.stringify(env)}`, () => {
+      expect(() => parseEdgeConfig({ ...base, ...env })).toThrow(re);
+    });
+  }
+  it("has documented defaults", () => {
+    const c = parseEdgeConfig(base);
+    expect(c.hotCacheBytes).toBe(32 * 1024 * 1024);
+    expect(c.hotCacheMaxObjectBytes).toBe(256 * 1024);
+    expect([...c.bypassCookies]).toEqual(["session", "sessionid", "cart", "PHPSESSID", "JSESSIONID"]);
+    expect(c.rumInject).toBe(true);
+    expect(c.rumSiteId).toBe("demo");
+    expect(c.adminToken).toBeNull();
+  });
+});

@@ -1,0 +1,143 @@
+import { describe, expect, it } from "vitest";
+import { cacheStatus, makeEdge, route, timing, uniquePath } from "./helpers.ts";
+
+const BEACON = '<script src="/_rum/beacon.js" async></script>';
+const count = (s: string, sub: string) => s.split(sub).length - 1;
+
+describe("Server-Timing and Age", () => {
+  it("MISS carries cdn-cache, edge, origin, app (forwarded), rid = X-Request-Id, origin extras; HIT no origin/app", async () => {
+    const t = makeEdge();
+    const p = uniquePath("st");
+    await route(p, { headers: { age: "5" } });
+    const miss = await t.call(p);
+    const m = timing(miss);
+    expect(m.get("cdn-cache")?.description).toBe("MISS");
+    expect(m.has("edge")).toBe(true);
+    expect(m.has("origin")).toBe(true);
+    expect(m.get("app")?.duration).toBe(5);
+    expect(m.get("db")?.description).toBe("primary db");
+    expect(m.get("rid")?.description).toBe(miss.headers.get("x-request-id"));
+    expect(miss.headers.get("timing-allow-origin")).toBe("*");
+    expect(miss.headers.get("age")).toBe("5");
+    t.clock.advance(10);
+    const hit = await t.call(p);
+    const h = timing(hit);
+    expect(h.get("cdn-cache")?.description).toBe("HIT");
+    expect(h.has("origin")).toBe(false);
+    expect(h.has("app")).toBe(false);
+    expect(h.get("rid")?.description).not.toBe(m.get("rid")?.description);
+    expect(hit.headers.get("age")).toBe("15");
+    expect(hit.headers.get("timing-allow-origin")).toBe("*");
+  });
+
+  it("ignores origin attempts to set the edge's own entries", async () => {
+    const t = makeEdge();
+    const p = uniquePath("spoof");
+    await route(p, { headers: { "server-timing": "cdn-cache;desc=HIT, rid;desc=evil, app;dur=7" } });
+    const r = await t.call(p);
+    const all = (r.headers.get("server-timing") ?? "").split(",").map((s) => s.trim().split(";")[0]);
+    expect(all.filter((n) => n === "cdn-cache")).toHaveLength(1);
+    expect(all.filter((n) => n === "rid")).toHaveLength(1);
+    expect(cacheStatus(r)).toBe("MISS");
+    expect(timing(r).get("app")?.duration).toBe(7);
+  });
+
+  it("BYPASS and admin responses carry Server-Timing too", async () => {
+    const t = makeEdge();
+    const p = uniquePath("bypass-st");
+    const r = await t.call(p, { method: "POST", body: "x" });
+    expect(cacheStatus(r)).toBe("BYPASS");
+    expect(timing(r).has("origin")).toBe(true);
+    const health = await t.call("/_edge/health");
+    expect(health.status).toBe(200);
+  });
+});
+
+describe("RUM beacon injection", () => {
+  it("injects once before </body>, into the MISS and the cached HIT", async () => {
+    const t = makeEdge();
+    const p = uniquePath("inject");
+    const miss = await (await t.call(p)).text();
+    expect(count(miss, BEACON)).toBe(1);
+    expect(miss).toContain(`${BEACON}</body>`);
+    const hit = await t.call(p);
+    expect(cacheStatus(hit)).toBe("HIT");
+    expect(count(await hit.text(), BEACON)).toBe(1);
+  });
+
+  it("does not inject when the page already references the beacon", async () => {
+    const t = makeEdge();
+    const p = uniquePath("has-beacon");
+    await route(p, {
+      body: '<html><head><script src="/_rum/beacon.js?v=3" async></script></head><body>x</body></html>',
+    });
+    const body = await (await t.call(p)).text();
+    expect(count(body, "/_rum/beacon.js")).toBe(1);
+  });
+
+  it("appends at the end when there is no </body>; skips non-HTML, rum:false rules and RUM_INJECT=false", async () => {
+    const t = makeEdge({ EDGE_CACHE_RULES: JSON.stringify([{ path: "/t/norum-*", rum: false }]) });
+    const a = uniquePath("nobody");
+    await route(a, { body: "<p>fragment" });
+    expect((await (await t.call(a)).text()).endsWith(BEACON)).toBe(true);
+    const j = uniquePath("json");
+    await route(j, { headers: { "content-type": "application/json" }, body: '{"a":"</body>"}' });
+    expect(await (await t.call(j)).text()).toBe('{"a":"</body>"}');
+    const n = uniquePath("norum");
+    expect(await (await t.call(n)).text()).not.toContain("beacon.js");
+    const off = makeEdge({ RUM_INJECT: "false" });
+    expect(await (await off.call(uniquePath("off"))).text()).not.toContain("beacon.js");
+  });
+
+  it("injects into bypassed (personal) HTML pages too", async () => {
+    const t = makeEdge();
+    const r = await t.call(uniquePath("cart"), { headers: { cookie: "cart=1" } });
+    expect(cacheStatus(r)).toBe("BYPASS");
+    expect(count(await r.text(), BEACON)).toBe(1);
+  });
+});
+
+describe("edge page-view log", () => {
+  it("sends one EdgeLogMessage per HTML page view (MISS and HIT), none for non-HTML or HEAD", async () => {
+    const t = makeEdge({ RUM_SITE_ID: "shop1" });
+    const p = `${uniquePath("log")}/123`;
+    const ua =
+      "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
+    const miss = await t.call(p, { headers: { "user-agent": ua } });
+    await t.call(p, { headers: { "user-agent": ua } });
+    await t.call(p, { method: "HEAD" });
+    const j = uniquePath("logjson");
+    await route(j, { headers: { "content-type": "application/json" }, body: "{}" });
+    await t.call(j);
+    expect(t.logged).toHaveLength(2);
+    const [m, h] = t.logged;
+    expect(m).toMatchObject({
+      kind: "edge",
+      rid: miss.headers.get("x-request-id"),
+      site: "shop1",
+      path: p,
+      status: 200,
+      cacheStatus: "MISS",
+      appMs: 5,
+      country: "XX",
+      colo: "LOCAL",
+      device: "mobile",
+      browser: "safari",
+    });
+    expect(m?.pageGroup).not.toContain("123");
+    expect(typeof m?.originMs).toBe("number");
+    expect(h).toMatchObject({ cacheStatus: "HIT", originMs: null, appMs: null });
+  });
+
+  it("EDGE_LOG=false sends nothing; a failing queue never breaks the response", async () => {
+    const off = makeEdge({ EDGE_LOG: "false" });
+    await off.call(uniquePath("nolog"));
+    expect(off.logged).toHaveLength(0);
+    const t = makeEdge();
+    t.edge.logger.queue = {
+      sendBatch: () => Promise.reject(new Error("queue down")),
+    };
+    const r = await t.call(uniquePath("qfail"));
+    expect(r.status).toBe(200);
+  });
+});

@@ -1,0 +1,5 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: { name: "images", include: ["image-service/**/*.test.ts"], environment: "node", root: ".." },
+});

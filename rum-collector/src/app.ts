@@ -1,0 +1,71 @@
+/**
+ * The collector's Hono app, mounted by the root Worker at `/_rum`: beacon intake, boomerang
+ * intake, the beacon script and the query API. Built once per isolate from injected deps, so
+ * tests drive it with `app.request()` and a fake queue.
+ */
+import { Hono } from "hono";
+import type { CollectorConfig } from "./config.ts";
+import { createClientKeyer } from "./intake/client-key.ts";
+import { createIntake, type PageViewQueue } from "./intake/handlers.ts";
+import { createRateLimiter } from "./intake/rate-limiter.ts";
+
+export interface CollectorDeps {
+  config: CollectorConfig;
+  queue: PageViewQueue;
+  /** Clock in ms since epoch (default `Date.now`). */
+  now?: () => number;
+  /** Fills the daily rate-limit salt (default `crypto.getRandomValues`). */
+  randomBytes?: (buf: Uint8Array) => void;
+  /** Query API routes (`/v1/query`, `/v1/pageviews`, …) relative to `/_rum`; absent → 503. */
+  queryRoutes?: Hono | null;
+  /** Serves `/_rum/beacon.js` and `/_rum/beacon.<version>.js`; absent → 404. */
+  beaconAsset?: ((request: Request) => Response) | null;
+  logError?: (message: string) => void;
+}
+
+/**
+ * The collector app. Paths are absolute (`/_rum/v1/beacon`, …). Defaults: `now` Date.now,
+ * no query routes (query paths answer 503), no beacon script (404).
+ */
+export function createCollectorApp(deps: CollectorDeps): Hono {
+  const now = deps.now ?? Date.now;
+  const { config } = deps;
+  const intake = createIntake({
+    config,
+    queue: deps.queue,
+    pageGroupRules: config.pageGroupRules,
+    now,
+    rateLimiter: config.rateLimit ? createRateLimiter(config.rateLimit) : null,
+    clientKeyer: createClientKeyer(deps.randomBytes),
+    logError: deps.logError,
+  });
+
+  const app = new Hono().basePath("/_rum");
+  app.all("/v1/beacon", (c) => intake.beacon(c.req.raw));
+  app.all("/v1/boomerang", (c) => intake.boomerang(c.req.raw));
+
+  const asset = deps.beaconAsset;
+  if (asset) {
+    app.all("/beacon.js", (c) => asset(c.req.raw));
+    app.all("/:file{beacon\\.[0-9a-z]{1,64}\\.js}", (c) => asset(c.req.raw));
+  }
+
+  if (deps.queryRoutes) app.route("/", deps.queryRoutes);
+  else {
+    const disabled = () =>
+      Response.json(
+        { error: "query API disabled: set RUM_QUERY_TOKEN to enable it" },
+        { status: 503, headers: { "Retry-After": "3600" } },
+      );
+    app.all("/v1/query", disabled);
+    app.all("/v1/pageviews", disabled);
+    app.all("/v1/coverage", disabled);
+  }
+
+  app.notFound((c) => c.json({ error: `no collector endpoint at ${c.req.path}` }, 404));
+  app.onError((err, c) => {
+    (deps.logError ?? console.error)(`rum collector: ${err instanceof Error ? err.stack : String(err)}`);
+    return c.json({ error: "internal error" }, 500);
+  });
+  return app;
+}

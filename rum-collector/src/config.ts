@@ -1,0 +1,167 @@
+/**
+ * Collector configuration, parsed once from the Worker env into a typed object. Every bad value
+ * throws `Invalid config <KEY>: <reason> (got "<value>")`. Keys and defaults are documented in
+ * rum-collector/README.md ("Configuration").
+ */
+import { SITE_ID_PATTERN } from "../../common/src/beacon-schema.ts";
+import { type PageGroupRule, parsePageGroupRules } from "../../common/src/page-group.ts";
+
+export interface RateLimit {
+  /** Requests allowed per window (also the burst size). */
+  limit: number;
+  windowMs: number;
+}
+
+export interface CollectorConfig {
+  /** Registered sites: id → allowed browser origins (normalised `scheme://host[:port]`). */
+  sites: ReadonlyMap<string, readonly string[]>;
+  /** Reverse index: origin → site id (an origin belongs to exactly one site). */
+  siteByOrigin: ReadonlyMap<string, string>;
+  /** Share of page views kept, 0–1 (decided per page-view id). */
+  sampleRate: number;
+  /** Per-client limit, or null when disabled. */
+  rateLimit: RateLimit | null;
+  /** Bearer token of the query API; null disables the query API (503). */
+  queryToken: string | null;
+  /** Page-group rules from `RUM_PAGE_GROUPS` (empty = built-in grouping). */
+  pageGroupRules: readonly PageGroupRule[];
+}
+
+export const DEFAULT_SAMPLE_RATE = 1;
+export const DEFAULT_RATE_LIMIT = "120/min";
+
+const WINDOWS: Record<string, number> = {
+  s: 1000,
+  sec: 1000,
+  second: 1000,
+  m: 60_000,
+  min: 60_000,
+  minute: 60_000,
+  h: 3_600_000,
+  hour: 3_600_000,
+};
+
+/** Builds the `Invalid config KEY: reason (got "value")` error every config check throws. */
+export function configError(key: string, reason: string, value: unknown): Error {
+  return new Error(`Invalid config ${key}: ${reason} (got ${JSON.stringify(String(value))})`);
+}
+
+/**
+ * Parses the collector's env vars. Defaults: `RUM_SAMPLE_RATE` 1, `RUM_RATE_LIMIT` "120/min",
+ * `RUM_QUERY_TOKEN` unset (query API disabled), `RUM_PAGE_GROUPS` unset; `RUM_SITES` is required.
+ */
+export function parseCollectorConfig(env: Readonly<Record<string, unknown>>): CollectorConfig {
+  const { sites, siteByOrigin } = parseSites(env.RUM_SITES);
+  return {
+    sites,
+    siteByOrigin,
+    sampleRate: parseSampleRate(env.RUM_SAMPLE_RATE),
+    rateLimit: parseRateLimit(env.RUM_RATE_LIMIT),
+    queryToken: parseQueryToken(env.RUM_QUERY_TOKEN),
+    pageGroupRules: parseRules(env.RUM_PAGE_GROUPS),
+  };
+}
+
+/**
+ * Parses `RUM_SITES`: `site=origin1,origin2;site2=origin3` (whitespace around separators is
+ * ignored). Site ids match `[a-z0-9][a-z0-9_-]{0,63}`; origins are `http(s)://host[:port]`
+ * without a path; each site needs ≥ 1 origin and an origin belongs to one site only.
+ */
+export function parseSites(raw: unknown): Pick<CollectorConfig, "sites" | "siteByOrigin"> {
+  const key = "RUM_SITES";
+  if (typeof raw !== "string" || raw.trim() === "") {
+    throw configError(key, 'required, format "site=origin1,origin2;site2=origin3"', raw ?? "");
+  }
+  const sites = new Map<string, string[]>();
+  const siteByOrigin = new Map<string, string>();
+  for (const entry of raw.split(";")) {
+    if (entry.trim() === "") continue;
+    const eq = entry.indexOf("=");
+    if (eq === -1) throw configError(key, `entry "${entry.trim()}" is not site=origin[,origin…]`, raw);
+    const id = entry.slice(0, eq).trim();
+    if (!SITE_ID_PATTERN.test(id)) {
+      throw configError(key, `site id "${id}" must match ${SITE_ID_PATTERN}`, raw);
+    }
+    if (sites.has(id)) throw configError(key, `site "${id}" is listed twice`, raw);
+    const origins: string[] = [];
+    for (const o of entry.slice(eq + 1).split(",")) {
+      const value = o.trim();
+      if (value === "") continue;
+      const origin = normaliseOrigin(value);
+      if (origin === null) {
+        throw configError(key, `"${value}" (site "${id}") is not an origin like https://shop.example`, raw);
+      }
+      const owner = siteByOrigin.get(origin);
+      if (owner !== undefined) {
+        throw configError(key, `origin ${origin} is registered for both "${owner}" and "${id}"`, raw);
+      }
+      siteByOrigin.set(origin, id);
+      origins.push(origin);
+    }
+    if (origins.length === 0) throw configError(key, `site "${id}" has no origins`, raw);
+    sites.set(id, origins);
+  }
+  return { sites, siteByOrigin };
+}
+
+function normaliseOrigin(value: string): string | null {
+  if (!/^https?:\/\//i.test(value)) return null;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return null;
+  }
+  if ((url.pathname !== "/" && url.pathname !== "") || url.search || url.hash || url.username) return null;
+  return url.origin;
+}
+
+function parseSampleRate(raw: unknown): number {
+  if (raw === undefined || raw === null || raw === "") return DEFAULT_SAMPLE_RATE;
+  const n = typeof raw === "number" ? raw : Number(String(raw).trim());
+  if (!Number.isFinite(n) || n < 0 || n > 1 || String(raw).trim() === "") {
+    throw configError("RUM_SAMPLE_RATE", "expected a number between 0 and 1", raw);
+  }
+  return n;
+}
+
+/** Parses `RUM_RATE_LIMIT`: `<n>/<s|sec|second|m|min|minute|h|hour>`, or `off` (default "120/min"). */
+export function parseRateLimit(raw: unknown): RateLimit | null {
+  const value = raw === undefined || raw === null || raw === "" ? DEFAULT_RATE_LIMIT : String(raw).trim();
+  if (value === "off") return null;
+  const m = /^(\d{1,7})\s*\/\s*([a-z]+)$/.exec(value);
+  const windowMs = m?.[2] ? WINDOWS[m[2]] : undefined;
+  const limit = Number(m?.[1]);
+  if (!m || windowMs === undefined || !(limit >= 1)) {
+    throw configError(
+      "RUM_RATE_LIMIT",
+      'expected "<n>/<s|min|hour>" with n ≥ 1 (e.g. "120/min"), or "off"',
+      raw,
+    );
+  }
+  return { limit, windowMs };
+}
+
+function parseQueryToken(raw: unknown): string | null {
+  if (raw === undefined || raw === null || raw === "") return null;
+  if (typeof raw !== "string" || raw.trim().length < 8 || /\s/.test(raw)) {
+    // Only the length is echoed: the value is a secret.
+    throw configError(
+      "RUM_QUERY_TOKEN",
+      "expected at least 8 characters without whitespace",
+      `<${String(raw).length} chars>`,
+    );
+  }
+  return raw;
+}
+
+/** `RUM_PAGE_GROUPS`: `/p/:id=product,/c/:slug=category` (see common/src/page-group.ts); unset = none. */
+function parseRules(raw: unknown): PageGroupRule[] {
+  if (raw === undefined || raw === null || raw === "") return [];
+  if (typeof raw !== "string") throw configError("RUM_PAGE_GROUPS", "expected a string", raw);
+  try {
+    return parsePageGroupRules(raw);
+  } catch (err) {
+    throw configError("RUM_PAGE_GROUPS", err instanceof Error ? err.message : String(err), raw);
+  }
+}

@@ -1,0 +1,226 @@
+/**
+ * HTTP layer of the intake: `/_rum/v1/beacon` (JSON) and `/_rum/v1/boomerang` (boomerang GET/POST).
+ * Thin on purpose: validation, mapping, sampling and enrichment live in pure modules. Nothing
+ * here touches D1; an accepted beacon is exactly one `queue.send`, awaited before the 204 so a
+ * queue failure becomes a 503 the client may retry, never a silently lost beacon.
+ */
+import { validateBeacon } from "../../../common/src/beacon-schema.ts";
+import type { PageGroupRule } from "../../../common/src/page-group.ts";
+import type { BeaconPayload, PageViewMessage } from "../../../common/src/rum-types.ts";
+import type { CollectorConfig } from "../config.ts";
+import { boomerangToBeacon } from "./boomerang.ts";
+import type { ClientKeyer } from "./client-key.ts";
+import { checkOrigin, corsHeaders, type OriginCheck, preflightHeaders } from "./cors.ts";
+import { type CfFacts, serverDimensions, toPageViewMessage } from "./page-view.ts";
+import type { RateLimiter } from "./rate-limiter.ts";
+import { MAX_BEACON_BYTES, readBodyLimited } from "./read-body.ts";
+import { isSampledIn } from "./sampling.ts";
+
+/** Where accepted page views go (`env.RUM_QUEUE` in production, a fake in tests). */
+export interface PageViewQueue {
+  send(message: PageViewMessage): Promise<unknown>;
+}
+
+export interface IntakeDeps {
+  config: CollectorConfig;
+  queue: PageViewQueue;
+  pageGroupRules: readonly PageGroupRule[];
+  now: () => number;
+  /** null when `RUM_RATE_LIMIT=off`. */
+  rateLimiter: RateLimiter | null;
+  clientKeyer: ClientKeyer;
+  /** Operational log (never receives IPs, UAs or payloads); default console.error. */
+  logError?: (message: string) => void;
+}
+
+export interface Intake {
+  beacon(request: Request): Promise<Response>;
+  boomerang(request: Request): Promise<Response>;
+}
+
+// 1×1 transparent GIF for boomerang image beacons.
+const GIF = Uint8Array.from(atob("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"), (c) =>
+  c.charCodeAt(0),
+);
+
+/** Builds the two intake handlers from their dependencies. */
+export function createIntake(deps: IntakeDeps): Intake {
+  const { config } = deps;
+  const logError = deps.logError ?? ((m: string) => console.error(m));
+
+  async function rateLimited(request: Request, cors: Record<string, string>): Promise<Response | null> {
+    if (deps.rateLimiter === null) return null;
+    const now = deps.now();
+    // Only the salted hash is kept; the IP string is dropped with the request.
+    const key = await deps.clientKeyer.keyFor(request.headers.get("cf-connecting-ip") ?? "unknown", now);
+    const decision = deps.rateLimiter.take(key, now);
+    if (decision.ok) return null;
+    return json(429, "rate limit exceeded for this client", {
+      ...cors,
+      "Retry-After": String(decision.retryAfterS),
+    });
+  }
+
+  /** Samples, enriches and enqueues a validated beacon; `ok` is the success response. */
+  async function accept(
+    request: Request,
+    beacon: BeaconPayload,
+    cors: Record<string, string>,
+    ok: () => Response,
+  ): Promise<Response> {
+    if (!isSampledIn(beacon.pvid, config.sampleRate)) return ok();
+    const message = toPageViewMessage(
+      beacon,
+      serverDimensions((request as { cf?: CfFacts }).cf, request.headers.get("user-agent")),
+      deps.now(),
+      deps.pageGroupRules,
+      config.sampleRate,
+    );
+    try {
+      await deps.queue.send(message);
+    } catch (err) {
+      logError(`rum intake: queue send failed: ${err instanceof Error ? err.message : String(err)}`);
+      return json(503, "queue unavailable, retry later", { ...cors, "Retry-After": "1" });
+    }
+    return ok();
+  }
+
+  /** 400/403 for a beacon whose site is unknown or not the one its Origin is registered for. */
+  function siteProblem(site: string, origin: OriginCheck, cors: Record<string, string>): Response | null {
+    if (!config.sites.has(site)) return json(400, `unknown site ${JSON.stringify(site)}`, cors);
+    if (origin.kind === "registered" && origin.site !== site) {
+      return json(403, `origin ${origin.origin} is not registered for site ${JSON.stringify(site)}`, cors);
+    }
+    return null;
+  }
+
+  return {
+    async beacon(request) {
+      const origin = checkOrigin(request, config);
+      if (origin.kind === "forbidden") return forbiddenOrigin(origin.origin);
+      const cors = corsHeaders(origin);
+      const method = request.method;
+      if (method === "OPTIONS") {
+        return new Response(null, { status: 204, headers: preflightHeaders(origin, "POST, OPTIONS") });
+      }
+      if (method !== "POST") {
+        return json(405, `method ${method} not allowed (use POST)`, { ...cors, Allow: "POST, OPTIONS" });
+      }
+      const limited = await rateLimited(request, cors);
+      if (limited) return limited;
+      const type = mediaType(request);
+      if (type !== "application/json" && type !== "text/plain") {
+        return json(
+          415,
+          `content type ${JSON.stringify(type)} not accepted (use application/json or text/plain)`,
+          cors,
+        );
+      }
+      const body = await readBodyLimited(request, MAX_BEACON_BYTES);
+      if (!body.ok) return json(body.status, body.error, cors);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body.text);
+      } catch {
+        return json(400, "body is not valid JSON", cors);
+      }
+      const result = validateBeacon(parsed);
+      if (!result.ok) return json(400, result.error, cors);
+      const problem = siteProblem(result.beacon.site, origin, cors);
+      if (problem) return problem;
+      return accept(request, result.beacon, cors, () => new Response(null, { status: 204, headers: cors }));
+    },
+
+    async boomerang(request) {
+      const origin = checkOrigin(request, config);
+      if (origin.kind === "forbidden") return forbiddenOrigin(origin.origin);
+      const cors = corsHeaders(origin);
+      const method = request.method;
+      if (method === "OPTIONS") {
+        return new Response(null, { status: 204, headers: preflightHeaders(origin, "GET, POST, OPTIONS") });
+      }
+      if (method !== "GET" && method !== "POST") {
+        return json(405, `method ${method} not allowed (use GET or POST)`, {
+          ...cors,
+          Allow: "GET, POST, OPTIONS",
+        });
+      }
+      const limited = await rateLimited(request, cors);
+      if (limited) return limited;
+
+      let params: URLSearchParams;
+      if (method === "GET") {
+        const url = request.url;
+        const q = url.indexOf("?");
+        if (q !== -1 && url.length - q > MAX_BEACON_BYTES) {
+          return json(413, `query larger than ${MAX_BEACON_BYTES} bytes`, cors);
+        }
+        params = new URLSearchParams(q === -1 ? "" : url.slice(q + 1));
+      } else {
+        const type = mediaType(request);
+        if (type !== "application/x-www-form-urlencoded" && type !== "text/plain") {
+          return json(
+            415,
+            `content type ${JSON.stringify(type)} not accepted (use application/x-www-form-urlencoded)`,
+            cors,
+          );
+        }
+        const body = await readBodyLimited(request, MAX_BEACON_BYTES);
+        if (!body.ok) return json(body.status, body.error, cors);
+        params = new URLSearchParams(body.text);
+      }
+
+      const site = boomerangSite(params, origin, config);
+      if (site === null) {
+        return json(
+          400,
+          "unknown site: add site=<id> to the beacon URL (a site registered in RUM_SITES)",
+          cors,
+        );
+      }
+      const problem = siteProblem(site, origin, cors);
+      if (problem) return problem;
+
+      const ok =
+        method === "GET"
+          ? () =>
+              new Response(GIF.slice(), {
+                status: 200,
+                headers: { ...cors, "Content-Type": "image/gif", "Cache-Control": "no-store" },
+              })
+          : () => new Response(null, { status: 204, headers: cors });
+      const mapped = boomerangToBeacon(params, site);
+      if (mapped.kind === "ignored") return ok();
+      if (mapped.kind === "invalid") return json(400, `boomerang: ${mapped.error}`, cors);
+      const result = validateBeacon(mapped.beacon);
+      if (!result.ok) return json(400, `boomerang: ${result.error}`, cors);
+      return accept(request, result.beacon, cors, ok);
+    },
+  };
+}
+
+/** Site of a boomerang beacon: `site=` param, else the registered Origin, else the origin of `u`. */
+function boomerangSite(params: URLSearchParams, origin: OriginCheck, config: CollectorConfig): string | null {
+  const explicit = params.get("site");
+  if (explicit !== null && explicit !== "") return explicit;
+  if (origin.kind === "registered") return origin.site;
+  const u = params.get("u");
+  if (u === null || !URL.canParse(u)) return null;
+  return config.siteByOrigin.get(new URL(u).origin) ?? null;
+}
+
+function mediaType(request: Request): string {
+  const raw = request.headers.get("content-type");
+  if (raw === null) return "";
+  const semi = raw.indexOf(";");
+  return (semi === -1 ? raw : raw.slice(0, semi)).trim().toLowerCase();
+}
+
+function forbiddenOrigin(origin: string): Response {
+  // No CORS headers: the browser must not let the page read this either.
+  return Response.json({ error: `origin ${origin} is not registered (see RUM_SITES)` }, { status: 403 });
+}
+
+function json(status: number, error: string, headers: Record<string, string>): Response {
+  return Response.json({ error }, { status, headers });
+}

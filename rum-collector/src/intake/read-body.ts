@@ -1,0 +1,52 @@
+/**
+ * Reads a request body as UTF-8 text with a hard byte limit, enforced while streaming (a
+ * missing or lying Content-Length cannot make the Worker buffer more than `limit` bytes).
+ */
+
+/** Largest accepted beacon body (16 KiB). */
+export const MAX_BEACON_BYTES = 16 * 1024;
+
+export type BodyResult = { ok: true; text: string } | { ok: false; status: 400 | 413; error: string };
+
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
+/** Reads `request`'s body up to `limit` bytes (default 16 KiB): 413 beyond it, 400 for invalid UTF-8. */
+export async function readBodyLimited(request: Request, limit = MAX_BEACON_BYTES): Promise<BodyResult> {
+  const tooLarge = { ok: false, status: 413, error: `body larger than ${limit} bytes` } as const;
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > limit) {
+    // Don't read what we will refuse; cancel so the runtime can drop the upload.
+    await request.body?.cancel().catch(() => {});
+    return tooLarge;
+  }
+  const body = request.body;
+  if (body === null) return { ok: true, text: "" };
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      return tooLarge;
+    }
+    chunks.push(value);
+  }
+  let bytes: Uint8Array;
+  if (chunks.length === 1 && chunks[0]) bytes = chunks[0];
+  else {
+    bytes = new Uint8Array(size);
+    let off = 0;
+    for (const c of chunks) {
+      bytes.set(c, off);
+      off += c.byteLength;
+    }
+  }
+  try {
+    return { ok: true, text: decoder.decode(bytes) };
+  } catch {
+    return { ok: false, status: 400, error: "body is not valid UTF-8" };
+  }
+}

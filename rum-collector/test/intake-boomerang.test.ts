@@ -1,0 +1,236 @@
+import { describe, expect, it } from "vitest";
+import { boomerangToBeacon } from "../src/intake/boomerang.ts";
+import { intakeRequest, SITE_ORIGIN, testApp } from "./intake-fixtures.ts";
+
+const NAV_START = 1_707_076_768_666;
+
+/** A page-load beacon as boomerang 1.7xx sends it (RT, NavigationTiming, PaintTiming plugins). */
+function boomerangParams(extra: Record<string, string> = {}): URLSearchParams {
+  const at = (ms: number) => String(NAV_START + ms);
+  return new URLSearchParams({
+    "rt.start": "navigation",
+    "rt.tstart": at(0),
+    "rt.end": at(412),
+    t_resp: "296",
+    t_page: "116",
+    t_done: "412",
+    "pt.fcp": "407",
+    "pt.lcp": "455",
+    "c.cls": "0.02",
+    nt_nav_st: at(0),
+    nt_fet_st: at(5),
+    nt_dns_st: at(17),
+    nt_dns_end: at(18),
+    nt_con_st: at(18),
+    nt_ssl_st: at(122),
+    nt_con_end: at(184),
+    nt_req_st: at(184),
+    nt_res_st: at(296),
+    nt_res_end: at(300),
+    nt_domint: at(400),
+    nt_domcontloaded_end: at(402),
+    nt_load_end: at(412),
+    nt_enc_size: "3209",
+    nt_trn_size: "3940",
+    nt_nav_type: "1",
+    "mob.etype": "4g",
+    "mob.rtt": "100",
+    "mob.dl": "8.5",
+    u: `${SITE_ORIGIN}/c/shoes?color=red`,
+    v: "1.737.60",
+    "rt.si": "dd0c542f-7adf-4310-830a-6c0a3d157c90-s8cjr1",
+    pid: "8fftz949",
+    n: "1",
+    ...extra,
+  });
+}
+
+describe("boomerangToBeacon (mapping)", () => {
+  it("maps nt_* epoch timestamps to navigation-relative ms and the t_*/pt.* metrics", () => {
+    const r = boomerangToBeacon(boomerangParams(), "shop");
+    expect(r.kind).toBe("beacon");
+    if (r.kind !== "beacon") return;
+    expect(r.beacon).toEqual({
+      v: 1,
+      site: "shop",
+      pvid: "8fftz949",
+      seq: 0,
+      url: `${SITE_ORIGIN}/c/shoes?color=red`,
+      nav: {
+        type: "reload",
+        redirectStart: 0,
+        redirectEnd: 0,
+        fetchStart: 5,
+        domainLookupStart: 17,
+        domainLookupEnd: 18,
+        connectStart: 18,
+        secureConnectionStart: 122,
+        connectEnd: 184,
+        requestStart: 184,
+        responseStart: 296,
+        responseEnd: 300,
+        domInteractive: 400,
+        domContentLoadedEventEnd: 402,
+        loadEventEnd: 412,
+        transferSize: 3940,
+        encodedBodySize: 3209,
+        deliveryType: "",
+        activationStart: 0,
+      },
+      vitals: { ttfb: 296, lcp: 455, fcp: 407, cls: 0.02 },
+      net: { ect: "4g", rtt: 100, downlink: 8.5 },
+    });
+  });
+
+  it("collapses unreported phases onto the next one (0 ms, never a guess)", () => {
+    const p = boomerangParams();
+    p.delete("nt_fet_st");
+    p.delete("nt_ssl_st");
+    const r = boomerangToBeacon(p, "shop");
+    if (r.kind !== "beacon") throw new Error(r.kind);
+    expect(r.beacon.nav?.fetchStart).toBe(17);
+    expect(r.beacon.nav?.secureConnectionStart).toBe(0);
+  });
+
+  it("derives the page-view id from rt.si + navigation start when pid is absent", () => {
+    const p = boomerangParams();
+    p.delete("pid");
+    const r = boomerangToBeacon(p, "shop");
+    if (r.kind !== "beacon") throw new Error(r.kind);
+    expect(r.beacon.pvid).toBe(`dd0c542f-7adf-4310-830a-6c0a3d157c90-s8cjr1-${NAV_START}`);
+    p.delete("rt.si");
+    expect(boomerangToBeacon(p, "shop")).toMatchObject({
+      kind: "invalid",
+      error: expect.stringMatching(/^pid: /),
+    });
+  });
+
+  it("without navigation timing keeps TTFB from t_resp", () => {
+    const p = new URLSearchParams({ u: `${SITE_ORIGIN}/`, pid: "abcdefgh", t_resp: "120", t_done: "900" });
+    const r = boomerangToBeacon(p, "shop");
+    if (r.kind !== "beacon") throw new Error(r.kind);
+    expect(r.beacon.nav).toBeUndefined();
+    expect(r.beacon.vitals).toEqual({ ttfb: 120 });
+  });
+
+  it("ignores non-page-load beacons and unload beacons", () => {
+    expect(boomerangToBeacon(boomerangParams({ "http.initiator": "xhr" }), "shop").kind).toBe("ignored");
+    expect(boomerangToBeacon(boomerangParams({ "http.initiator": "spa_hard" }), "shop").kind).toBe("beacon");
+    expect(boomerangToBeacon(boomerangParams({ "rt.quit": "" }), "shop").kind).toBe("ignored");
+  });
+});
+
+describe("/_rum/v1/boomerang", () => {
+  it("GET image beacon: 200 GIF and the mapped page view enqueued", async () => {
+    const { app, queue } = testApp();
+    const p = boomerangParams({ site: "shop" });
+    const res = await app.fetch(
+      intakeRequest(`/_rum/v1/boomerang?${p}`, null, { method: "GET", origin: null, contentType: null }),
+    );
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("image/gif");
+    expect(new Uint8Array(await res.arrayBuffer()).slice(0, 6)).toEqual(new TextEncoder().encode("GIF89a"));
+    expect(queue.sent).toHaveLength(1);
+    expect(queue.sent[0]).toMatchObject({
+      site: "shop",
+      pvid: "8fftz949",
+      pageGroup: "/c/shoes",
+      path: "/c/shoes",
+      cacheStatus: "NONE",
+      dims: { device: "mobile", browser: "chrome" },
+      attribution: { ttfb: 296, lastMileConnect: 167, download: 4, backend: null },
+    });
+  });
+
+  it("POST form beacon: 204, site from the registered Origin", async () => {
+    const { app, queue } = testApp();
+    const res = await app.fetch(
+      intakeRequest("/_rum/v1/boomerang", `${boomerangParams()}&sb=1`, {
+        contentType: "application/x-www-form-urlencoded",
+      }),
+    );
+    expect(res.status).toBe(204);
+    expect(res.headers.get("access-control-allow-origin")).toBe(SITE_ORIGIN);
+    expect(queue.sent[0]?.site).toBe("shop");
+    expect(queue.sent[0]?.beacon.nav?.responseStart).toBe(296);
+  });
+
+  it("site from the origin of u when neither site= nor Origin is present", async () => {
+    const { app, queue } = testApp();
+    const res = await app.fetch(
+      intakeRequest(`/_rum/v1/boomerang?${boomerangParams()}`, null, {
+        method: "GET",
+        origin: null,
+        contentType: null,
+      }),
+    );
+    expect(res.status).toBe(200);
+    expect(queue.sent[0]?.site).toBe("shop");
+  });
+
+  it("rejects unknown sites, missing u, implausible values, wrong types and methods", async () => {
+    const { app, queue } = testApp();
+    const get = (p: URLSearchParams) =>
+      app.fetch(
+        intakeRequest(`/_rum/v1/boomerang?${p}`, null, { method: "GET", origin: null, contentType: null }),
+      );
+
+    let res = await get(boomerangParams({ site: "nosuchsite" }));
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: 'unknown site "nosuchsite"' });
+
+    res = await get(boomerangParams({ u: "https://unregistered.example/" }));
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toMatch(/^unknown site: add site=/);
+
+    const noU = boomerangParams({ site: "shop" });
+    noU.delete("u");
+    res = await get(noU);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: "boomerang: u: required field is missing" });
+
+    res = await get(boomerangParams({ site: "shop", t_resp: "-5" }));
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toMatch(/^boomerang: vitals\.ttfb: /);
+
+    res = await get(boomerangParams({ site: "shop", nt_load_end: String(NAV_START + 3_600_000) }));
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toMatch(/^boomerang: nav\.loadEventEnd: /);
+
+    res = await app.fetch(intakeRequest("/_rum/v1/boomerang", "{}", { contentType: "application/json" }));
+    expect(res.status).toBe(415);
+
+    res = await app.fetch(intakeRequest("/_rum/v1/boomerang", null, { method: "PUT", contentType: null }));
+    expect(res.status).toBe(405);
+    expect(res.headers.get("allow")).toBe("GET, POST, OPTIONS");
+
+    res = await app.fetch(
+      intakeRequest("/_rum/v1/boomerang", String(boomerangParams()), {
+        contentType: "application/x-www-form-urlencoded",
+        origin: "https://evil.example",
+      }),
+    );
+    expect(res.status).toBe(403);
+    expect(res.headers.get("access-control-allow-origin")).toBeNull();
+
+    res = await app.fetch(
+      intakeRequest("/_rum/v1/boomerang", `${boomerangParams()}&pad=${"x".repeat(17_000)}`, {
+        contentType: "application/x-www-form-urlencoded",
+      }),
+    );
+    expect(res.status).toBe(413);
+    expect(queue.sent).toHaveLength(0);
+  });
+
+  it("answers ignored beacons without enqueueing", async () => {
+    const { app, queue } = testApp();
+    const res = await app.fetch(
+      intakeRequest(`/_rum/v1/boomerang?${boomerangParams({ "http.initiator": "xhr" })}`, null, {
+        method: "GET",
+        contentType: null,
+      }),
+    );
+    expect(res.status).toBe(200);
+    expect(queue.sent).toHaveLength(0);
+  });
+});

@@ -1,0 +1,118 @@
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { parseCollectorConfig } from "../src/config.ts";
+
+const SITES = "shop=https://shop.example,http://localhost:8000; blog=https://blog.example";
+
+describe("parseCollectorConfig", () => {
+  it("parses the repository's wrangler.toml vars", () => {
+    const c = parseCollectorConfig(env as unknown as Record<string, unknown>);
+    expect(c.sites.get("demo")).toContain("http://127.0.0.1:8787");
+    expect(c.siteByOrigin.get("http://localhost:8000")).toBe("demo");
+    expect(c.queryToken).toBe("dev-query-token");
+  });
+
+  it("applies the documented defaults", () => {
+    const c = parseCollectorConfig({ RUM_SITES: SITES });
+    expect(c.sampleRate).toBe(1);
+    expect(c.rateLimit).toEqual({ limit: 120, windowMs: 60_000 });
+    expect(c.queryToken).toBeNull();
+    expect(c.pageGroupRules).toEqual([]);
+    expect([...c.sites.keys()]).toEqual(["shop", "blog"]);
+    expect(c.siteByOrigin.get("https://blog.example")).toBe("blog");
+  });
+
+  it("normalises origins (trailing slash, case, default port)", () => {
+    const c = parseCollectorConfig({ RUM_SITES: "a=HTTPS://Shop.Example:443/" });
+    expect(c.sites.get("a")).toEqual(["https://shop.example"]);
+  });
+
+  it("parses sample rate, rate limit, query token and page groups", () => {
+    const c = parseCollectorConfig({
+      RUM_SITES: SITES,
+      RUM_SAMPLE_RATE: "0.25",
+      RUM_RATE_LIMIT: "10/s",
+      RUM_QUERY_TOKEN: "s3cret-token",
+      RUM_PAGE_GROUPS: "/p/:id=product",
+    });
+    expect(c.sampleRate).toBe(0.25);
+    expect(c.rateLimit).toEqual({ limit: 10, windowMs: 1000 });
+    expect(c.queryToken).toBe("s3cret-token");
+    expect(c.pageGroupRules).toEqual([{ pattern: "/p/:id", group: "product" }]);
+    expect(parseCollectorConfig({ RUM_SITES: SITES, RUM_RATE_LIMIT: "off" }).rateLimit).toBeNull();
+    expect(parseCollectorConfig({ RUM_SITES: SITES, RUM_RATE_LIMIT: "600/hour" }).rateLimit).toEqual({
+      limit: 600,
+      windowMs: 3_600_000,
+    });
+  });
+
+  const bad: [string, Record<string, unknown>, RegExp][] = [
+    ["missing RUM_SITES", {}, /^Invalid config RUM_SITES: required, format .* \(got ""\)$/],
+    [
+      "entry without =",
+      { RUM_SITES: "shop" },
+      /^Invalid config RUM_SITES: entry "shop" is not site=origin.* \(got "shop"\)$/,
+    ],
+    [
+      "bad site id",
+      { RUM_SITES: "Shop!=https://a.example" },
+      /^Invalid config RUM_SITES: site id "Shop!" .*\(got "Shop!=https:\/\/a.example"\)$/,
+    ],
+    [
+      "origin with a path",
+      { RUM_SITES: "shop=https://a.example/app" },
+      /^Invalid config RUM_SITES: "https:\/\/a.example\/app" \(site "shop"\) is not an origin/,
+    ],
+    [
+      "not a URL",
+      { RUM_SITES: "shop=a.example" },
+      /^Invalid config RUM_SITES: "a.example" \(site "shop"\) is not an origin/,
+    ],
+    ["no origins", { RUM_SITES: "shop=" }, /^Invalid config RUM_SITES: site "shop" has no origins/],
+    ["duplicate site", { RUM_SITES: "a=https://a.example;a=https://b.example" }, /site "a" is listed twice/],
+    [
+      "shared origin",
+      { RUM_SITES: "a=https://a.example;b=https://a.example" },
+      /origin https:\/\/a.example is registered for both "a" and "b"/,
+    ],
+    [
+      "sample rate not a number",
+      { RUM_SITES: SITES, RUM_SAMPLE_RATE: "abc" },
+      /^Invalid config RUM_SAMPLE_RATE: expected a number between 0 and 1 \(got "abc"\)$/,
+    ],
+    [
+      "sample rate above 1",
+      { RUM_SITES: SITES, RUM_SAMPLE_RATE: "1.5" },
+      /^Invalid config RUM_SAMPLE_RATE: .*\(got "1.5"\)$/,
+    ],
+    [
+      "rate limit words",
+      { RUM_SITES: SITES, RUM_RATE_LIMIT: "fast" },
+      /^Invalid config RUM_RATE_LIMIT: .*\(got "fast"\)$/,
+    ],
+    [
+      "rate limit zero",
+      { RUM_SITES: SITES, RUM_RATE_LIMIT: "0/min" },
+      /^Invalid config RUM_RATE_LIMIT: .*\(got "0\/min"\)$/,
+    ],
+    [
+      "rate limit unit",
+      { RUM_SITES: SITES, RUM_RATE_LIMIT: "5/week" },
+      /^Invalid config RUM_RATE_LIMIT: .*\(got "5\/week"\)$/,
+    ],
+    [
+      "page group rule",
+      { RUM_SITES: SITES, RUM_PAGE_GROUPS: "p/:id=product" },
+      /^Invalid config RUM_PAGE_GROUPS: .*must start with "\/".* \(got "p\/:id=product"\)$/,
+    ],
+  ];
+  it.each(bad)("rejects %s, naming the key and the value", (_name, input, re) => {
+    expect(() => parseCollectorConfig(input)).toThrow(re);
+  });
+
+  it("does not echo a bad query token (a secret), only its length", () => {
+    expect(() => parseCollectorConfig({ RUM_SITES: SITES, RUM_QUERY_TOKEN: "short" })).toThrow(
+      /^Invalid config RUM_QUERY_TOKEN: .* \(got "<5 chars>"\)$/,
+    );
+  });
+});

@@ -1,0 +1,124 @@
+/** Shared fixtures for the intake tests: config, a fake queue, request builders, a sample beacon. */
+import type { BeaconPayload, PageViewMessage } from "../../common/src/rum-types.ts";
+import { type CollectorDeps, createCollectorApp } from "../src/app.ts";
+import { parseCollectorConfig } from "../src/config.ts";
+
+export const SITE_ORIGIN = "https://shop.example";
+export const OTHER_SITE_ORIGIN = "https://blog.example";
+export const CHROME_ANDROID_UA =
+  "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36";
+export const CLIENT_IP = "203.0.113.77";
+
+export function testConfig(env: Record<string, unknown> = {}) {
+  return parseCollectorConfig({
+    RUM_SITES: `shop=${SITE_ORIGIN},http://localhost:8000;blog=${OTHER_SITE_ORIGIN}`,
+    RUM_RATE_LIMIT: "off",
+    ...env,
+  });
+}
+
+export interface FakeQueue {
+  sent: PageViewMessage[];
+  fail: boolean;
+  send(message: PageViewMessage): Promise<void>;
+}
+
+export function fakeQueue(): FakeQueue {
+  const q: FakeQueue = {
+    sent: [],
+    fail: false,
+    async send(message) {
+      if (q.fail) throw new Error("queue down");
+      // Round-trip like a real queue does, so tests see exactly what would be stored.
+      q.sent.push(JSON.parse(JSON.stringify(message)));
+    },
+  };
+  return q;
+}
+
+export function testApp(env: Record<string, unknown> = {}, deps: Partial<CollectorDeps> = {}) {
+  const queue = fakeQueue();
+  const app = createCollectorApp({
+    config: testConfig(env),
+    queue,
+    now: () => Date.UTC(2026, 10, 25, 12, 0, 0),
+    logError: () => {},
+    ...deps,
+  });
+  return { app, queue };
+}
+
+export interface SendOptions {
+  method?: string;
+  contentType?: string | null;
+  origin?: string | null;
+  ip?: string;
+  cf?: Record<string, unknown>;
+  ua?: string;
+  headers?: Record<string, string>;
+}
+
+/** A request to the collector as a browser on `SITE_ORIGIN` would send it. */
+export function intakeRequest(path: string, body: BodyInit | null, opts: SendOptions = {}): Request {
+  const headers = new Headers(opts.headers);
+  const contentType = opts.contentType === undefined ? "text/plain;charset=UTF-8" : opts.contentType;
+  if (contentType !== null) headers.set("content-type", contentType);
+  const origin = opts.origin === undefined ? SITE_ORIGIN : opts.origin;
+  if (origin !== null) headers.set("origin", origin);
+  headers.set("cf-connecting-ip", opts.ip ?? CLIENT_IP);
+  headers.set("user-agent", opts.ua ?? CHROME_ANDROID_UA);
+  const init: RequestInit & { cf?: unknown } = { method: opts.method ?? "POST", headers, body };
+  if (opts.cf) init.cf = opts.cf;
+  return new Request(`${SITE_ORIGIN}${path}`, init as RequestInit);
+}
+
+export function beaconRequest(payload: unknown, opts: SendOptions = {}): Request {
+  const body = typeof payload === "string" ? payload : JSON.stringify(payload);
+  return intakeRequest("/_rum/v1/beacon", body, opts);
+}
+
+/** A complete, plausible beacon for site "shop" (a MISS through the edge, with app timing). */
+export function sampleBeacon(overrides: Partial<BeaconPayload> = {}): BeaconPayload {
+  return {
+    v: 1,
+    site: "shop",
+    pvid: "pv_0123456789abcdef",
+    seq: 0,
+    url: `${SITE_ORIGIN}/p/12345?utm_source=mail&email=a@b.c#reviews`,
+    rid: "r-abc123",
+    nav: {
+      type: "navigate",
+      redirectStart: 0,
+      redirectEnd: 0,
+      fetchStart: 2,
+      domainLookupStart: 3,
+      domainLookupEnd: 10,
+      connectStart: 10,
+      secureConnectionStart: 20,
+      connectEnd: 40,
+      requestStart: 41,
+      responseStart: 141,
+      responseEnd: 170,
+      domInteractive: 300,
+      domContentLoadedEventEnd: 320,
+      loadEventEnd: 600,
+      transferSize: 12000,
+      encodedBodySize: 11000,
+      deliveryType: "",
+      activationStart: 0,
+    },
+    serverTiming: [
+      { name: "cdn-cache", duration: 0, description: "MISS" },
+      { name: "edge", duration: 80, description: "" },
+      { name: "origin", duration: 70, description: "" },
+      { name: "app", duration: 40, description: "" },
+      { name: "rid", duration: 0, description: "r-abc123" },
+    ],
+    vitals: { lcp: 900, inp: 120, cls: 0.05, fcp: 500, ttfb: 141 },
+    lcpParts: { ttfb: 141, resourceLoadDelay: 100, resourceLoadDuration: 300, elementRenderDelay: 359 },
+    net: { ect: "4g", rtt: 50, downlink: 10, saveData: false },
+    viewport: { w: 412, h: 915 },
+    dpr: 2.625,
+    ...overrides,
+  };
+}
