@@ -272,7 +272,6 @@ async function main() {
       edge: true,
     },
     { id: "origin-c1", label: "origin direct, uncacheable page", url: `${originUrl}/nocache`, c: 1 },
-    { id: "nginx-pass-c1", label: "nginx proxy_pass (no cache)", url: `${nginxUrl}/nocache`, c: 1 },
     {
       id: "edge-miss-c1",
       label: "edge Worker MISS (pass-through)",
@@ -281,6 +280,7 @@ async function main() {
       check: "edgeMiss",
       edge: true,
     },
+    { id: "nginx-pass-c1", label: "nginx proxy_pass (no cache)", url: `${nginxUrl}/nocache`, c: 1 },
   ];
   const estimate = targets.length * (WARMUP + ROUNDS * DURATION);
   log(
@@ -342,11 +342,14 @@ async function main() {
     };
   }
   const m = (id) => med[id];
-  const ceilingRatio = m("edge-hit").rps / m("hello").rps;
-  const nginxRatio = m("edge-hit").rps / m("nginx-hit").rps;
-  const missOverheadC1 = m("edge-miss-c1").p50 - m("origin-c1").p50;
-  const missOverheadLoaded = m("edge-miss").p50 - m("origin").p50;
-  const nginxPassOverhead = m("nginx-pass-c1").p50 - m("origin-c1").p50;
+  // Ratios and differences are taken per round (the two runs are seconds apart, so they share
+  // the same background load) and then the median over rounds.
+  const paired = (a, b, f) => median(results[a].map((wa, i) => f(wa, results[b][i])));
+  const ceilingRatio = paired("edge-hit", "hello", (e, h) => e.rps / h.rps);
+  const nginxRatio = paired("edge-hit", "nginx-hit", (e, n) => e.rps / n.rps);
+  const missOverheadC1 = paired("edge-miss-c1", "origin-c1", (e, o) => e.p50 - o.p50);
+  const missOverheadLoaded = paired("edge-miss", "origin", (e, o) => e.p50 - o.p50);
+  const nginxPassOverhead = paired("nginx-pass-c1", "origin-c1", (n, o) => n.p50 - o.p50);
   const hitValid = m("edge-hit").valid && m("hello").valid;
   const missValid = m("edge-miss-c1").valid;
   const verdict = (valid, ok) =>
@@ -392,6 +395,13 @@ async function main() {
   );
   out.push("");
   out.push(`machine: ${machine.nproc} cores (${machine.cpu}), load before run ${machine.loadavg.join(" ")}`);
+  // Our own processes are not running yet when the load is sampled: any load is someone else's.
+  if ((machine.loadavg[0] ?? 0) > machine.nproc / 2) {
+    out.push(
+      `⚠ busy machine (1-min load ${fmt(machine.loadavg[0] ?? 0, 1)} on ${machine.nproc} cores before the run): other ` +
+        "processes compete for CPU, so throughput is low and latencies inflated; compare ratios from this run only.",
+    );
+  }
   out.push(`versions: ${versions.workerd}; ${versions.nginx}; ${versions.wrk}; node ${versions.node}`);
   out.push("");
   out.push(markdownTable(header, rowsFor(targets)));

@@ -43,6 +43,7 @@ const FORMATS = [
 ].filter((f) => args.formats.split(",").includes(f.format));
 // Server-side split of our HTTP time (from Server-Timing), per format: total and source fetch.
 const serverSide = {};
+let recordServerSide = false;
 
 const cleanups = [];
 const watchdog = setTimeout(() => {
@@ -204,9 +205,11 @@ function tools(serviceUrl, outDir) {
       if (res.status !== 200) throw new Error(`service ${res.status}: ${Buffer.from(body).toString()}`);
       const st = res.headers.get("server-timing") ?? "";
       const dur = (name) => Number(new RegExp(`(?:^|, )${name};dur=([\\d.]+)`).exec(st)?.[1] ?? Number.NaN);
-      serverSide[f.format] ??= { total: [], fetch: [] };
-      serverSide[f.format].total.push(dur("img"));
-      serverSide[f.format].fetch.push(dur("img-fetch"));
+      if (recordServerSide) {
+        serverSide[f.format] ??= { total: [], fetch: [] };
+        serverSide[f.format].total.push(dur("img"));
+        serverSide[f.format].fetch.push(dur("img-fetch"));
+      }
       return body.byteLength;
     },
     sharp: async (img, f) => (await sharpOut(img, f).toBuffer()).length,
@@ -231,6 +234,7 @@ async function latency(toolset, images, f) {
   const times = Object.fromEntries(Object.keys(toolset).map((k) => [k, []]));
   const sizes = Object.fromEntries(Object.keys(toolset).map((k) => [k, []]));
   for (const fn of Object.values(toolset)) await fn(images[0], f); // warm-up (connection, codec init)
+  recordServerSide = true;
   for (let r = 0; r < REPS; r++) {
     for (const img of images) {
       for (const [tool, fn] of Object.entries(toolset)) {
@@ -241,6 +245,7 @@ async function latency(toolset, images, f) {
     }
     process.stderr.write(".");
   }
+  recordServerSide = false;
   return Object.fromEntries(
     Object.keys(toolset).map((k) => [k, { ms: median(times[k]), bytes: median(sizes[k]) }]),
   );

@@ -43,6 +43,7 @@ export interface EdgeConfig {
   hotCacheBytes: number;
   hotCacheMaxObjectBytes: number;
   purgeCheckSeconds: number;
+  hitForPassSeconds: number;
   rumInject: boolean;
   rumBeaconSrc: string;
   rumSiteId: string;
@@ -227,6 +228,7 @@ export function parseEdgeConfig(env: RawEnv): EdgeConfig {
     hotCacheBytes,
     hotCacheMaxObjectBytes: Math.min(hotCacheMaxObjectBytes, hotCacheBytes),
     purgeCheckSeconds: int(env, "EDGE_PURGE_CHECK_SECONDS", 5, 1, 3600),
+    hitForPassSeconds: int(env, "EDGE_HIT_FOR_PASS_SECONDS", 10, 0, 3600),
     rumInject: bool(env, "RUM_INJECT", true),
     rumBeaconSrc: beacon,
     rumSiteId: site,
@@ -254,6 +256,7 @@ export function configSummary(c: EdgeConfig): Record<string, unknown> {
     hotCacheBytes: c.hotCacheBytes,
     hotCacheMaxObjectBytes: c.hotCacheMaxObjectBytes,
     purgeCheckSeconds: c.purgeCheckSeconds,
+    hitForPassSeconds: c.hitForPassSeconds,
     rumInject: c.rumInject,
     rumBeaconSrc: c.rumBeaconSrc,
     rumSiteId: c.rumSiteId,

@@ -1,8 +1,8 @@
 /**
  * Edge page-view log: one `EdgeLogMessage` per HTML page served (GET, 200, text/html) to the RUM
  * queue, so beacon coverage and server timings are measurable. Messages are buffered per isolate
- * and sent with `sendBatch` from `waitUntil` (flush after EDGE_LOG_FLUSH_MS or at 100 messages),
- * so logging never delays a response and never throws into it.
+ * and sent with `sendBatch` from `waitUntil` (flush EDGE_LOG_FLUSH_MS after the first message of a
+ * batch, or at 100 messages), so logging never delays a response and never throws into it.
  */
 
 import { pageGroupFor } from "../../common/src/page-group.ts";
@@ -60,7 +60,7 @@ export class EdgeLogger {
   flushMs: number;
   pageGroup: PageGroupFn;
   buffer: { body: EdgeLogMessage }[] = [];
-  pending: Promise<void> | null = null;
+  timerSet = false;
 
   constructor(
     queue: LogQueue | null,
@@ -101,21 +101,19 @@ export class EdgeLogger {
       });
       if (this.buffer.length >= 100) {
         ctx.waitUntil(this.flush());
-        return;
+      } else if (!this.timerSet) {
+        // One timer per batch, owned by the request that opened the batch: other requests only
+        // append plain data (no promise shared across request contexts, which workerd penalises).
+        this.timerSet = true;
+        ctx.waitUntil(new Promise<void>((resolve) => setTimeout(resolve, this.flushMs)).then(() => this.flush()));
       }
-      if (this.pending === null) {
-        this.pending = new Promise<void>((resolve) => setTimeout(resolve, this.flushMs)).then(() =>
-          this.flush(),
-        );
-      }
-      ctx.waitUntil(this.pending);
     } catch {
       // Logging must never affect the response.
     }
   }
 
   async flush(): Promise<void> {
-    this.pending = null;
+    this.timerSet = false;
     const batch = this.buffer;
     if (batch.length === 0 || this.queue === null) return;
     this.buffer = [];

@@ -93,6 +93,8 @@ export class Edge {
   doFetch: (req: Request, init?: RequestInit) => Promise<Response>;
   cacheOverride: Cache | null | undefined;
   inflight = new Map<string, Promise<Shared>>();
+  /** Keys whose last origin response was not storable → until when to skip lookup/collapsing (ms). */
+  hitForPass = new Map<string, number>();
   /** Bumped by every purge: a store that started before a purge must not re-insert. */
   purgeEpoch = 0;
   ridPrefix = "";
@@ -187,6 +189,12 @@ export class Edge {
       }
       stale = { meta: hot, body: hot.body };
     } else {
+      const passUntil = this.hitForPass.get(key);
+      if (passUntil !== undefined) {
+        // Recently not storable: skip the Cache API lookup and collapsing (Varnish's hit-for-pass).
+        if (now < passUntil) return this.miss(request, url, nq, rule, key, null, t0, rid, ctx, false);
+        this.hitForPass.delete(key);
+      }
       const found = await this.lookupCacheApi(key);
       if (found !== null) {
         if (now < found.meta.freshUntil) {
@@ -467,10 +475,11 @@ export class Edge {
     t0: number,
     rid: string,
     ctx: ExecutionContext,
+    collapse = true,
   ): Promise<Response> {
     const t = this.timing(t0, rid);
     const missStatus: CacheStatus = stale ? "EXPIRED" : "MISS";
-    const pending = this.inflight.get(key);
+    const pending = collapse ? this.inflight.get(key) : undefined;
     if (pending !== undefined) {
       const shared = await pending;
       if (shared.kind === "stored") {
@@ -485,7 +494,7 @@ export class Edge {
       // The leader's response could not be shared (not storable): fetch our own copy.
     }
     let settle: (s: Shared) => void = () => {};
-    if (pending === undefined) {
+    if (collapse && pending === undefined) {
       const p = new Promise<Shared>((resolve) => {
         settle = resolve;
       });
@@ -514,6 +523,7 @@ export class Edge {
       let body = prepared.body;
       if (!decision.store) {
         settle({ kind: "pass" });
+        this.rememberPass(key, now);
         if (stale) this.forget(key, ctx);
         h.set("age", String(decision.initialAge));
         return this.finish(
@@ -528,6 +538,7 @@ export class Edge {
           res.statusText,
         );
       }
+      this.hitForPass.delete(key);
       let storeBody = body;
       if (request.method === "HEAD" || body === null) body = null;
       else [body, storeBody] = body.tee();
@@ -685,6 +696,7 @@ export class Edge {
           if (!decision.store) {
             cancelBody(body ?? undefined);
             settle({ kind: "pass" });
+            this.rememberPass(key, this.now());
             await this.forget(key, null);
             return;
           }
@@ -694,6 +706,13 @@ export class Edge {
         }
       })(),
     );
+  }
+
+  /** Remembers that a key was not storable, for EDGE_HIT_FOR_PASS_SECONDS (bounded map). */
+  rememberPass(key: string, now: number): void {
+    if (this.config.hitForPassSeconds === 0) return;
+    if (this.hitForPass.size >= 10_000) this.hitForPass.clear();
+    this.hitForPass.set(key, now + this.config.hitForPassSeconds * 1000);
   }
 
   /** Drops a key from both tiers (the origin stopped allowing it to be cached). */

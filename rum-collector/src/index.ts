@@ -6,6 +6,7 @@ import type { RumQueueMessage } from "../../common/src/rum-types.ts";
 import { createCollectorApp } from "./app.ts";
 import { beaconAssetResponse } from "./beacon-asset.ts";
 import { parseCollectorConfig } from "./config.ts";
+import { createQueryRoutes } from "./query/routes.ts";
 import { handleQueue as consumeBatch } from "./store/consumer.ts";
 
 /** The collector for `/_rum/*`, built from the Worker env (throws `Invalid config …` on bad vars). */
@@ -16,6 +17,8 @@ export function createCollectorFromEnv(env: Env) {
   return createCollectorApp({
     config,
     queue: env.RUM_QUEUE,
+    // An unset token reaches the routes as "": they answer 503 (query API disabled).
+    queryRoutes: createQueryRoutes({ db: env.DB, queryToken: config.queryToken ?? "", now: Date.now }),
     beaconAsset: (request) =>
       beaconAssetResponse(request, {
         defaultSite: config.siteByOrigin.get(new URL(request.url).origin) ?? defaultSite,

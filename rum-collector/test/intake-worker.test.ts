@@ -39,6 +39,15 @@ describe("collector behind the root Worker", () => {
     expect(missing.status).toBe(404);
   });
 
+  it("mounts the query API under /_rum (bearer token)", async () => {
+    const denied = await exports.default.fetch("http://localhost:8787/_rum/v1/pageviews");
+    expect(denied.status).toBe(401);
+    const ok = await exports.default.fetch("http://localhost:8787/_rum/v1/pageviews?limit=1", {
+      headers: { authorization: "Bearer dev-query-token" },
+    });
+    expect(ok.status).toBe(200);
+  });
+
   it("serves the beacon script at /_rum/beacon.js", async () => {
     const res = await exports.default.fetch("http://localhost:8787/_rum/beacon.js");
     expect(res.status).toBe(200);

@@ -1,0 +1,87 @@
+import { describe, expect, it } from "vitest";
+import {
+  DEFAULT_IMAGE_WIDTHS,
+  DEFAULT_NEGOTIATION,
+  type ImageClientHints,
+  negotiateImage,
+  snapWidth,
+} from "./image-negotiation.ts";
+
+const none: ImageClientHints = {
+  accept: null,
+  width: null,
+  dpr: null,
+  viewportWidth: null,
+  saveData: null,
+  ect: null,
+  device: "desktop",
+};
+const chrome = "image/avif,image/webp,image/apng,image/*,*/*;q=0.8";
+
+describe("snapWidth", () => {
+  it("rounds up to the next allowed width and caps at the largest", () => {
+    expect(snapWidth(300, DEFAULT_IMAGE_WIDTHS)).toBe(320);
+    expect(snapWidth(320, DEFAULT_IMAGE_WIDTHS)).toBe(320);
+    expect(snapWidth(1, DEFAULT_IMAGE_WIDTHS)).toBe(160);
+    expect(snapWidth(9000, DEFAULT_IMAGE_WIDTHS)).toBe(2560);
+  });
+  it("keeps every width in the allow-list, so variants per image are bounded", () => {
+    const seen = new Set<number>();
+    for (let t = 1; t < 5000; t += 7) seen.add(snapWidth(t, DEFAULT_IMAGE_WIDTHS));
+    expect([...seen].every((w) => DEFAULT_IMAGE_WIDTHS.includes(w as never))).toBe(true);
+  });
+});
+
+describe("negotiateImage", () => {
+  it("resolves format=auto from Accept: AVIF, then WebP, then JPEG", () => {
+    expect(negotiateImage({ format: "auto" }, { ...none, accept: chrome }).options.format).toBe("avif");
+    expect(
+      negotiateImage({ format: "auto" }, { ...none, accept: chrome }, DEFAULT_NEGOTIATION, { allowAvif: false })
+        .options.format,
+    ).toBe("webp");
+    expect(negotiateImage({ format: "auto" }, { ...none, accept: "image/webp,*/*" }).options.format).toBe("webp");
+    expect(negotiateImage({ format: "auto" }, { ...none, accept: "*/*" }).options.format).toBe("jpeg");
+  });
+
+  it("keeps an explicit format", () => {
+    expect(negotiateImage({ format: "png" }, { ...none, accept: chrome }).options.format).toBe("png");
+  });
+
+  it("takes width from the option times dpr and snaps it", () => {
+    const v = negotiateImage({ width: 400, dpr: 2 }, none);
+    expect(v.options.width).toBe(1024);
+    expect(v.options.dpr).toBeUndefined();
+    expect(v.widthSource).toBe("option");
+  });
+
+  it("uses Sec-CH-Width, then viewport × DPR, then the device class", () => {
+    expect(negotiateImage({}, { ...none, width: "700" }).options.width).toBe(768);
+    expect(negotiateImage({}, { ...none, viewportWidth: "390", dpr: "3" }).options.width).toBe(1280);
+    const mobile = negotiateImage({}, { ...none, device: "mobile" });
+    expect(mobile.widthSource).toBe("device-class");
+    expect(mobile.options.width).toBe(1280); // 412 × 2.625 = 1081.5 → 1280
+    expect(negotiateImage({}, { ...none, device: "desktop" }).options.width).toBe(1536);
+  });
+
+  it("ignores malformed hints instead of trusting them", () => {
+    const v = negotiateImage({}, { ...none, width: "-5", viewportWidth: "abc", dpr: "NaN" });
+    expect(v.widthSource).toBe("device-class");
+  });
+
+  it("lowers quality for Save-Data and slow connections, in steps", () => {
+    const base = negotiateImage({ format: "webp" }, none).options.quality;
+    const saver = negotiateImage({ format: "webp" }, { ...none, saveData: "on" }).options.quality;
+    const slow = negotiateImage({ format: "webp" }, { ...none, ect: "2g" }).options.quality;
+    expect(base).toBe(75);
+    expect(saver).toBe(45); // 75 × 0.65 = 48.75 → 45
+    expect(slow).toBe(45);
+    expect(negotiateImage({ format: "webp", quality: 90 }, { ...none, ect: "3g" }).options.quality).toBe(75);
+    expect(negotiateImage({ format: "jpeg" }, { ...none, ect: "4g" }).options.quality).toBe(80);
+  });
+
+  it("scales an explicit height with the snapped width", () => {
+    const v = negotiateImage({ width: 300, height: 150 }, none);
+    expect(v.options.width).toBe(320);
+    expect(v.options.height).toBe(160);
+  });
+});

@@ -1,0 +1,143 @@
+/**
+ * Picks the concrete image variant the edge asks the image service for: width snapped to an
+ * allow-list (bounded variants per image), format resolved from `Accept`, quality lowered for
+ * Save-Data and slow connections. Pure: every input is passed in.
+ */
+import { chooseImageFormat, type ImageOptions, type ImageOutputFormat } from "./image-options.ts";
+
+/** Device classes the edge derives from the User-Agent when no client hints are sent. */
+export type ImageDeviceClass = "mobile" | "tablet" | "desktop" | "bot" | "other";
+
+export interface NegotiationConfig {
+  /** Allowed output widths in physical pixels, ascending. Default `DEFAULT_IMAGE_WIDTHS`. */
+  widths: readonly number[];
+  /** Viewport width (CSS px) assumed per device class when no hint is sent. */
+  deviceViewport: Readonly<Record<ImageDeviceClass, number>>;
+  /** DPR assumed per device class when no hint is sent. */
+  deviceDpr: Readonly<Record<ImageDeviceClass, number>>;
+  /** Default quality per output format when the request names none. */
+  quality: Readonly<Record<ImageOutputFormat, number>>;
+  /** Quality multiplier for `Save-Data: on` (default 0.65). */
+  saveDataFactor: number;
+  /** Quality multiplier per slow effective connection type (default 2g/slow-2g 0.6, 3g 0.85). */
+  ectFactor: Readonly<Record<string, number>>;
+  /** Quality values are rounded down to a multiple of this step so variants stay bounded (default 5). */
+  qualityStep: number;
+}
+
+export const DEFAULT_IMAGE_WIDTHS = [160, 320, 480, 640, 768, 1024, 1280, 1536, 1920, 2560] as const;
+
+/** Defaults documented in edge/README.md ("Images"). */
+export const DEFAULT_NEGOTIATION: NegotiationConfig = {
+  widths: DEFAULT_IMAGE_WIDTHS,
+  deviceViewport: { mobile: 412, tablet: 820, desktop: 1440, bot: 1280, other: 1280 },
+  deviceDpr: { mobile: 2.625, tablet: 2, desktop: 1, bot: 1, other: 1 },
+  quality: { jpeg: 80, png: 90, webp: 75, avif: 50, gif: 80 },
+  saveDataFactor: 0.65,
+  ectFactor: { "slow-2g": 0.6, "2g": 0.6, "3g": 0.85 },
+  qualityStep: 5,
+};
+
+/** Request facts that steer negotiation (header values as received, `null` when absent). */
+export interface ImageClientHints {
+  accept: string | null;
+  /** `Sec-CH-Width`: intended display width in physical pixels. */
+  width: string | null;
+  /** `Sec-CH-DPR`. */
+  dpr: string | null;
+  /** `Sec-CH-Viewport-Width` (CSS px). */
+  viewportWidth: string | null;
+  /** `Save-Data`. */
+  saveData: string | null;
+  /** `ECT` client hint (effective connection type). */
+  ect: string | null;
+  device: ImageDeviceClass;
+}
+
+export interface NegotiatedVariant {
+  /** Options to send to the image service: concrete format, snapped width, dpr folded in. */
+  options: ImageOptions;
+  /** Which input decided the width, for `Server-Timing` / debugging. */
+  widthSource: "option" | "sec-ch-width" | "viewport-hint" | "device-class";
+  /** Headers whose values changed the variant (for a `Vary`-free cache key this is informational). */
+  usedHints: string[];
+}
+
+function positive(v: string | null, max: number): number | null {
+  if (v === null) return null;
+  const n = Number(v.trim());
+  return Number.isFinite(n) && n > 0 && n <= max ? n : null;
+}
+
+/** Smallest allowed width ≥ `target`, or the largest allowed width when `target` exceeds all. */
+export function snapWidth(target: number, widths: readonly number[]): number {
+  for (const w of widths) if (w >= target) return w;
+  return widths[widths.length - 1] ?? Math.round(target);
+}
+
+/**
+ * Resolves the variant for one request. `allowAvif` comes from the caller's cost guard (AVIF
+ * only where it pays); `source` facts are optional (alpha/animation known from the path or a
+ * previous response).
+ */
+export function negotiateImage(
+  requested: ImageOptions,
+  hints: ImageClientHints,
+  config: NegotiationConfig = DEFAULT_NEGOTIATION,
+  source: { hasAlpha?: boolean; animated?: boolean; allowAvif?: boolean } = {},
+): NegotiatedVariant {
+  const used: string[] = [];
+  const hintDpr = positive(hints.dpr, 4);
+  if (hintDpr !== null) used.push("Sec-CH-DPR");
+
+  let target: number;
+  let widthSource: NegotiatedVariant["widthSource"];
+  const chWidth = positive(hints.width, 16384);
+  const viewport = positive(hints.viewportWidth, 16384);
+  if (requested.width !== undefined) {
+    target = requested.width * (requested.dpr ?? hintDpr ?? 1);
+    widthSource = "option";
+  } else if (chWidth !== null) {
+    target = chWidth;
+    widthSource = "sec-ch-width";
+    used.push("Sec-CH-Width");
+  } else if (viewport !== null) {
+    target = viewport * (hintDpr ?? 1);
+    widthSource = "viewport-hint";
+    used.push("Sec-CH-Viewport-Width");
+  } else {
+    target = config.deviceViewport[hints.device] * config.deviceDpr[hints.device];
+    widthSource = "device-class";
+  }
+  const width = snapWidth(target, config.widths);
+
+  const format: ImageOutputFormat =
+    requested.format === undefined || requested.format === "auto"
+      ? chooseImageFormat(hints.accept, source)
+      : requested.format;
+  if (requested.format === undefined || requested.format === "auto") used.push("Accept");
+
+  let factor = 1;
+  if (hints.saveData?.trim().toLowerCase() === "on") {
+    factor *= config.saveDataFactor;
+    used.push("Save-Data");
+  }
+  const ect = hints.ect?.trim().toLowerCase();
+  const ectFactor = ect ? config.ectFactor[ect] : undefined;
+  if (ectFactor !== undefined) {
+    factor *= ectFactor;
+    used.push("ECT");
+  }
+  const base = requested.quality ?? config.quality[format];
+  const step = Math.max(1, config.qualityStep);
+  const quality = Math.max(step, Math.min(100, Math.floor((base * factor) / step) * step));
+
+  const options: ImageOptions = { ...requested, width, format, quality };
+  delete options.dpr;
+  if (requested.height !== undefined) {
+    // Keep the requested aspect: scale the height by the same factor as the width.
+    const scale = width / (requested.width ?? width);
+    options.height = Math.max(1, Math.round(requested.height * (requested.width ? scale : 1)));
+  }
+  return { options, widthSource, usedHints: used };
+}

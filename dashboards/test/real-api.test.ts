@@ -1,0 +1,233 @@
+/**
+ * Contract test: the dashboards against the collector's real query routes over D1 (workerd),
+ * with page views stored through the Worker's real queue consumer. Catches any drift between
+ * what the dashboards ask/parse and what the query API accepts/returns.
+ */
+import { env } from "cloudflare:test";
+import { Hono } from "hono";
+import { beforeAll, describe, expect, it } from "vitest";
+import { attribute } from "../../common/src/attribution.ts";
+import type {
+  BeaconPayload,
+  EdgeLogMessage,
+  PageViewMessage,
+  RumQueueMessage,
+} from "../../common/src/rum-types.ts";
+import { handleQueue } from "../../rum-collector/src/index.ts";
+import { createQueryRoutes } from "../../rum-collector/src/query/routes.ts";
+import { createDashboardsApp } from "../src/app.ts";
+import { parseDashConfig } from "../src/config.ts";
+import { ATTRIBUTION_GROUP_BY, GROUP_BY_DIMENSIONS } from "../src/metrics.ts";
+
+const NOW = Date.UTC(2026, 10, 25, 12, 30, 0);
+const TOKEN = "contract-dash-token";
+const QUERY_TOKEN = "contract-query-token";
+const SITE = "contract";
+
+/** A page view as the intake would enqueue it; `server` = request → first byte (ms). */
+function pageView(
+  pvid: string,
+  o: { group: string; cache: "HIT" | "MISS"; server: number; ts: number },
+): PageViewMessage {
+  const serverTiming =
+    o.cache === "MISS"
+      ? [
+          { name: "cdn-cache", duration: 0, description: "MISS" },
+          { name: "edge", duration: 150, description: "" },
+          { name: "origin", duration: 120, description: "" },
+          { name: "app", duration: 80, description: "" },
+        ]
+      : [
+          { name: "cdn-cache", duration: 0, description: "HIT" },
+          { name: "edge", duration: 5, description: "" },
+        ];
+  const beacon: BeaconPayload = {
+    v: 1,
+    site: SITE,
+    pvid,
+    seq: 0,
+    url: `https://shop.test${o.group}`,
+    rid: `rid-${pvid}`,
+    nav: {
+      type: "navigate",
+      redirectStart: 0,
+      redirectEnd: 0,
+      fetchStart: 1,
+      domainLookupStart: 5,
+      domainLookupEnd: 10,
+      connectStart: 10,
+      secureConnectionStart: 20,
+      connectEnd: 30,
+      requestStart: 31,
+      responseStart: 31 + o.server,
+      responseEnd: 51 + o.server,
+      domInteractive: 400,
+      domContentLoadedEventEnd: 450,
+      loadEventEnd: 700,
+      transferSize: 5000,
+      encodedBodySize: 4800,
+      deliveryType: "",
+      activationStart: 0,
+    },
+    serverTiming,
+    vitals: { lcp: 1200, cls: 0.05, fcp: 800, ttfb: 31 + o.server },
+    lcpParts: {
+      ttfb: 31 + o.server,
+      resourceLoadDelay: 100,
+      resourceLoadDuration: 200,
+      elementRenderDelay: 869 - o.server,
+    },
+    net: { ect: "4g", rtt: 50, downlink: 10, saveData: false },
+  };
+  return {
+    kind: "pageview",
+    ts: o.ts,
+    site: SITE,
+    pvid,
+    seq: 0,
+    pageGroup: o.group,
+    path: o.group.replace(":id", "17").replace(":slug", "shoes"),
+    dims: { country: "DE", colo: "FRA", asn: 3320, device: "mobile", browser: "chrome" },
+    cacheStatus: o.cache,
+    beacon,
+    attribution: attribute(beacon),
+  };
+}
+
+function edgeLog(rid: string, ts: number): EdgeLogMessage {
+  return {
+    kind: "edge",
+    ts,
+    rid,
+    site: SITE,
+    pageGroup: "/p/:id",
+    path: "/p/17",
+    status: 200,
+    cacheStatus: "MISS",
+    edgeMs: 150,
+    originMs: 120,
+    appMs: 80,
+    country: "DE",
+    colo: "FRA",
+    device: "mobile",
+    browser: "chrome",
+  };
+}
+
+async function deliver(bodies: RumQueueMessage[]): Promise<void> {
+  const messages = bodies.map((body, i) => ({
+    id: `m${i}`,
+    timestamp: new Date(NOW),
+    body,
+    attempts: 1,
+    ack() {},
+    retry() {},
+  }));
+  const batch = { queue: "rum-events", messages, ackAll() {}, retryAll() {} } as unknown as MessageBatch;
+  const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
+  await handleQueue(batch, env, ctx);
+}
+
+const routes = new Hono()
+  .basePath("/_rum")
+  .route("/", createQueryRoutes({ db: env.DB, queryToken: QUERY_TOKEN, now: () => NOW }));
+const app = createDashboardsApp({
+  config: parseDashConfig({ DASH_TOKEN: TOKEN, DASH_DEFAULT_SITE: SITE }),
+  queryApi: async (pathAndQuery) =>
+    routes.request(`http://collector.internal${pathAndQuery}`, {
+      headers: { authorization: `Bearer ${QUERY_TOKEN}` },
+    }),
+  now: () => NOW,
+});
+
+async function get(path: string) {
+  const res = await app.request(`http://shop.test${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  return { res, text: await res.text() };
+}
+
+function partMs(row: string, part: string): number {
+  const m = new RegExp(`data-part="${part}" data-ms="([\\d.]+)"`).exec(row);
+  return m ? Number(m[1]) : Number.NaN;
+}
+
+describe("dashboards on the real query API", () => {
+  beforeAll(async () => {
+    const ts = NOW - 10 * 60_000;
+    const msgs: RumQueueMessage[] = [];
+    for (let i = 0; i < 6; i++)
+      msgs.push(pageView(`miss-${i}`, { group: "/p/:id", cache: "MISS", server: 300, ts: ts + i }));
+    for (let i = 0; i < 4; i++)
+      msgs.push(pageView(`hit-${i}`, { group: "/c/:slug", cache: "HIT", server: 40, ts: ts + 10 + i }));
+    for (let i = 0; i < 8; i++) msgs.push(edgeLog(`edge-${i}`, ts + i));
+    await deliver(msgs);
+  });
+
+  it("renders every overview section without an API error, with the stored attribution", async () => {
+    const { res, text } = await get("/_dash/");
+    expect(res.status).toBe(200);
+    expect(text).not.toContain('class="notice error"');
+    expect(text).toMatch(/<div class="tile good" data-metric="lcp">.*?1\.2\d s/);
+    const miss = text.match(/<tr class="attr-row" data-group="\/p\/:id">.*?<\/tr>/)?.[0] ?? "";
+    const expected = pageView("x", { group: "/p/:id", cache: "MISS", server: 300, ts: NOW }).attribution;
+    // Sketch percentiles are within 1 % of the exact value.
+    expect(partMs(miss, "backend")).toBeCloseTo(expected.backend as number, -0.5);
+    expect(Math.abs(partMs(miss, "backend") - 80) / 80).toBeLessThan(0.011);
+    expect(Math.abs(partMs(miss, "middleMile") - expected.middleMile) / expected.middleMile).toBeLessThan(
+      0.011,
+    );
+    expect(Math.abs(partMs(miss, "edge") - expected.edge) / expected.edge).toBeLessThan(0.011);
+    expect(
+      Math.abs(partMs(miss, "lastMileWire") - expected.lastMileWire) / expected.lastMileWire,
+    ).toBeLessThan(0.011);
+    const hit = text.match(/<tr class="attr-row" data-group="\/c\/:slug">.*?<\/tr>/)?.[0] ?? "";
+    expect(hit).toContain("seg-edge");
+    expect(hit).not.toContain("seg-backend");
+    expect(text).toMatch(/Hit ratio <strong class="hit-ratio">40\.0 %<\/strong>/);
+    expect(text).toMatch(/<td>\/p\/:id<\/td><td class="num">6<\/td>/); // percentile table
+    expect(text).toMatch(
+      /<td>\/p\/:id<\/td><td>chrome<\/td><td class="num">6<\/td><td class="num">8<\/td><td class="num">75 %<\/td>/,
+    );
+    expect(text).toContain('<path class="line" d="M');
+  });
+
+  it("every group-by, range and filter the UI offers is accepted by the API", async () => {
+    const paths = [
+      ...GROUP_BY_DIMENSIONS.map((by) => `/_dash/?by=${by}`),
+      ...ATTRIBUTION_GROUP_BY.map((by) => `/_dash/?attrBy=${by}&attrPct=p75`),
+      ...["15m", "6h", "24h", "7d"].map((r) => `/_dash/?range=${r}&metric=cls&pct=p99`),
+      `/_dash/?pageGroup=${encodeURIComponent("/p/:id")}&device=mobile&country=DE&connection=4g&cacheStatus=MISS`,
+      "/_dash/?country=DE,FR&metric=inp",
+    ];
+    for (const p of paths) {
+      const { res, text } = await get(p);
+      expect(res.status, p).toBe(200);
+      expect(text, p).not.toContain('class="notice error"');
+      expect(text, p).not.toContain("No page views");
+    }
+  });
+
+  it("filters narrow the real data", async () => {
+    const { text } = await get("/_dash/?cacheStatus=HIT");
+    expect(text).toContain('data-group="/c/:slug"');
+    expect(text).not.toContain('data-group="/p/:id"');
+  });
+
+  it("shows the empty state for a site without page views", async () => {
+    const { res, text } = await get("/_dash/?site=nobody");
+    expect(res.status).toBe(200);
+    expect(text).toContain("No page views yet");
+  });
+
+  it("lists the stored page views, newest first, with their parts", async () => {
+    const { res, text } = await get("/_dash/pageviews?limit=5");
+    expect(res.status).toBe(200);
+    expect(text).not.toContain('class="notice error"');
+    const pvids = [...text.matchAll(/data-pvid="([^"]+)"/g)].map((m) => m[1]);
+    expect(pvids).toEqual(["hit-3", "hit-2", "hit-1", "hit-0", "miss-5"]);
+    const miss = text.match(/<tr class="pv" data-pvid="miss-5">.*?<\/tr>/)?.[0] ?? "";
+    expect(miss).toContain('<span class="cache MISS">MISS</span>');
+    expect(partMs(miss, "backend")).toBe(80);
+    expect(miss).toContain("mobile");
+    expect(miss).toContain("4g");
+  });
+});
