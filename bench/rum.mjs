@@ -3,7 +3,7 @@
  *  1. beacon size (gzip -9) next to web-vitals alone and web-vitals/attribution
  *     (bench/rum-beacon-size.mjs; "not built" when it is missing or fails);
  *  2. collector ingest on workerd (Miniflare API, the `wrangler deploy --dry-run` bundle with
- *     D1 + Queue + R2 bound): N valid beacons POSTed with wrk at c=16, then the queue drained
+ *     D1 + Queue + R2 bound): exactly N valid beacons POSTed at c=16 (Node keep-alive client), then the queue drained
  *     and COUNT(*) in D1 compared with the accepted count; a hello-world Worker on the same
  *     runtime is the ceiling (goal ≥ 0.7×);
  *  3. query latency: p75 of LCP by page group over 1 M synthetic page views (hour and day
@@ -13,7 +13,7 @@
  * Options: --beacons N (default 30000), --pageviews N (default 1000000), --query-runs N (20).
  * Stops by itself; all children and temp dirs are cleaned up on exit or Ctrl-C.
  */
-import { writeFileSync } from "node:fs";
+import http from "node:http";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
@@ -141,58 +141,56 @@ function beaconTemplate() {
   return JSON.stringify(b).replaceAll("PVID", "%s");
 }
 
-/** wrk script: exactly `quota` beacons with unique pvids, then stop; counts 204s. */
-function wrkScript(path, quota, prefix) {
-  const lua = `
-local template = [==[${beaconTemplate()}]==]
-local quota = ${quota}
-local threads = {}
-function setup(thread) table.insert(threads, thread) end
-function init(args) sent = 0; ok = 0; bad = 0; idle = 0 end
-local hdrs = { ["Content-Type"] = "application/json" }
-function request()
-  if sent < quota then
-    sent = sent + 1
-    return wrk.format("POST", "${path}", hdrs, string.format(template, "${prefix}" .. sent, "${prefix}" .. sent))
-  end
-  return wrk.format("GET", "/_rum/v1/bench-idle")
-end
-function response(status)
-  if status == 204 then ok = ok + 1
-  elseif status == 404 then idle = idle + 1
-  else bad = bad + 1 end
-  if ok + bad >= quota then wrk.thread:stop() end
-end
-function done()
-  for _, t in ipairs(threads) do
-    io.write(string.format("RESULT ok=%d bad=%d idle=%d\\n", t:get("ok"), t:get("bad"), t:get("idle")))
-  end
-end
-`;
-  const file = join(tmp, `${prefix}.lua`);
-  writeFileSync(file, lua);
-  return file;
-}
-
-async function sendBeacons(url, quota, prefix, path = "/_rum/v1/beacon") {
-  const script = wrkScript(path, quota, prefix);
+/**
+ * Sends exactly `quota` POSTs (unique pvids) over `concurrency` keep-alive connections with
+ * Node's http client (wrk cannot stop after an exact count); counts 204s and latencies.
+ */
+async function sendBeacons(url, quota, prefix, path = "/_rum/v1/beacon", concurrency = 16) {
+  const template = beaconTemplate();
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  const { hostname, port } = new URL(url);
+  let next = 0;
+  let ok = 0;
+  let bad = 0;
+  let firstError = "";
+  const lat = [];
+  const one = (i) =>
+    new Promise((resolve) => {
+      const body = template.replaceAll("%s", `${prefix}${i}`);
+      const t0 = performance.now();
+      const req = http.request(
+        { agent, hostname, port, path, method: "POST", headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) } },
+        (res) => {
+          const chunks = [];
+          res.on("data", (d) => chunks.push(d));
+          res.on("end", () => {
+            lat.push(performance.now() - t0);
+            if (res.statusCode === 204) ok++;
+            else {
+              bad++;
+              if (!firstError) firstError = `${res.statusCode} ${Buffer.concat(chunks).toString().slice(0, 200)}`;
+            }
+            resolve();
+          });
+        },
+      );
+      req.on("error", (err) => {
+        bad++;
+        if (!firstError) firstError = String(err);
+        resolve();
+      });
+      req.end(body);
+    });
+  const worker = async () => {
+    while (next < quota) await one(next++);
+  };
   const t0 = performance.now();
-  const { code, stdout, stderr } = await runChild(`wrk-${prefix}`, "wrk", [
-    "-t1",
-    "-c16",
-    "-d300s",
-    "--latency",
-    "-s",
-    script,
-    url,
-  ]);
+  await Promise.all(Array.from({ length: concurrency }, worker));
   const seconds = (performance.now() - t0) / 1000;
-  if (code !== 0) throw new Error(`wrk failed (${code}): ${stderr}${stdout}`);
-  const m = /RESULT ok=(\d+) bad=(\d+) idle=(\d+)/.exec(stdout);
-  if (!m) throw new Error(`wrk script result missing:\n${stdout}`);
-  const p50 = /^\s+50%\s+(\S+)/m.exec(stdout)?.[1] ?? "?";
-  const p99 = /^\s+99%\s+(\S+)/m.exec(stdout)?.[1] ?? "?";
-  return { ok: Number(m[1]), bad: Number(m[2]), seconds, rps: Number(m[1]) / seconds, p50, p99 };
+  agent.destroy();
+  lat.sort((a, b) => a - b);
+  const pct = (p) => `${(lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? Number.NaN).toFixed(2)}ms`;
+  return { ok, bad, firstError, seconds, rps: ok / seconds, p50: pct(0.5), p99: pct(0.99) };
 }
 
 async function countRows(db) {
@@ -411,10 +409,7 @@ async function main() {
   await applyMigrations(db);
 
   const warm = await sendBeacons(prod.url, 2000, "warm");
-  if (warm.bad > 0 || warm.ok === 0) {
-    const res = await fetch(`${prod.url}/_rum/v1/beacon`, { method: "POST", body: "{}" });
-    throw new Error(`beacons rejected during warm-up (${warm.bad}); e.g. ${res.status} ${await res.text()}`);
-  }
+  if (warm.bad > 0 || warm.ok === 0) throw new Error(`beacons rejected during warm-up (${warm.bad}): ${warm.firstError}`);
   await drain(db, warm.ok);
   log(`sending ${fmt(BEACONS)} beacons at c=16 …`);
   const ingest = await sendBeacons(prod.url, BEACONS, "beacon");
@@ -491,7 +486,7 @@ async function main() {
     console.log(`\nbudget 4,608 B: ${ours <= 4608 ? "within" : "OVER"}`);
   } else console.log("| our beacon | not built |");
 
-  console.log("\n## Collector ingest on workerd (Miniflare, wrk -t1 -c16, POST /_rum/v1/beacon)\n");
+  console.log("\n## Collector ingest on workerd (Miniflare; Node keep-alive client, c=16, POST /_rum/v1/beacon)\n");
   console.log(
     markdownTable(
       ["system", "req/s", "p50", "p99", "× ceiling"],

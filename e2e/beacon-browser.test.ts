@@ -188,20 +188,22 @@ describe("beacon in Chromium", () => {
   });
 
   it("holds everything until rumConsent(true) with data-consent=pending; rumConsent(false) discards", async () => {
-    const never = await open("/consent/never");
-    await leave(never);
-    const denied = await open("/consent/denied");
+    // Three independent page views side by side (each in its own context).
+    const [never, denied, granted] = await Promise.all([
+      open("/consent/never"),
+      open("/consent/denied"),
+      open("/consent/granted"),
+    ]);
     await denied.page.evaluate(() => {
       const w = window as { rumConsent?: (g: boolean) => void };
       w.rumConsent?.(false);
       w.rumConsent?.(true); // a refusal is final for this page view
     });
-    await leave(denied);
-    const granted = await open("/consent/granted");
     expect(await granted.page.evaluate(() => typeof (window as { rumConsent?: unknown }).rumConsent)).toBe(
       "function",
     );
     await granted.page.evaluate(() => (window as { rumConsent?: (g: boolean) => void }).rumConsent?.(true));
+    await Promise.all([leave(never), leave(denied)]);
     await leave(granted);
     expectFullRecord(await latest("/consent/granted"), "/consent/granted");
     await new Promise((r) => setTimeout(r, 500));
@@ -210,9 +212,8 @@ describe("beacon in Chromium", () => {
   });
 
   it("sends nothing for a page view outside the sample (data-sample=0)", async () => {
-    const out = await open("/sampled-out/a");
+    const [out, control] = await Promise.all([open("/sampled-out/a"), open("/page/sample-control")]);
     await leave(out);
-    const control = await open("/page/sample-control");
     await leave(control);
     await first("/page/sample-control");
     await new Promise((r) => setTimeout(r, 500));

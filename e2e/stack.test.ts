@@ -135,7 +135,10 @@ describe("RUM end to end through the edge", () => {
     expect(js.status).toBe(200);
     expect(js.headers.get("content-type")).toBe("application/javascript; charset=utf-8");
     expect(js.headers.get("etag")).toBeTruthy();
-    expect(await js.text()).toContain("sendBeacon");
+    const body = await js.text();
+    expect(body).toContain("sendBeacon");
+    // The edge's origin is registered for site "demo" (RUM_SITES): that is the embedded default.
+    expect(body).toContain('"demo"');
   });
 
   it("a MISS and a HIT page view arrive with every metric and attribution part", async () => {

@@ -110,16 +110,37 @@ export function sleep(ms) {
 }
 
 /** A TCP port that was free on 127.0.0.1 a moment ago (the kernel picks it). */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
+export async function freePort() {
+  const [port] = await freePorts(1);
+  return port;
+}
+
+/**
+ * `n` distinct TCP ports that were free on 127.0.0.1 a moment ago: all are held open together
+ * so the kernel cannot hand out one twice. Another process may still take one before we bind
+ * it; callers retry with fresh ports (see `isPortInUse`).
+ */
+export async function freePorts(n) {
+  const servers = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const srv = net.createServer();
+      srv.unref();
+      await new Promise((resolve, reject) => {
+        srv.on("error", reject);
+        srv.listen(0, "127.0.0.1", resolve);
+      });
+      servers.push(srv);
+    }
+    return servers.map((s) => s.address().port);
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  }
+}
+
+/** True if an error (e.g. from `waitForHttp` with a child's log) says a port was taken. */
+export function isPortInUse(err) {
+  return /EADDRINUSE|Address already in use/i.test(String(err?.message ?? err));
 }
 
 /**

@@ -45,12 +45,37 @@ export function writeHelloWorker(dir) {
   return path;
 }
 
+/** Writes the reference pass-through Worker (bare `fetch` to ORIGIN_URL) into `dir`; returns its path. */
+export function writePassthroughWorker(dir) {
+  const path = join(dir, "passthrough.js");
+  writeFileSync(
+    path,
+    "// Reference MISS path: what bare workerd fetch costs, with nothing else around it.\n" +
+      "export default {\n" +
+      "  fetch(req, env) {\n" +
+      "    const url = req.url;\n" +
+      '    return fetch(env.ORIGIN_URL + url.slice(url.indexOf("/", url.indexOf("//") + 2)));\n' +
+      "  },\n" +
+      "};\n",
+  );
+  return path;
+}
+
 /**
  * Builds the capnp config text for a config file in `configDir`. `wrangler` is `unstable_readConfig()` output; `vars` override
- * or add text bindings; `ports` = { edge, hello, cache, kv, d1, queue, r2 }. Returns
+ * or add text bindings; `ports` = { edge, hello, passthrough, cache, kv, d1, queue, r2 }. Returns
  * { text, bindings } where `bindings` describes how each binding was served (for the report).
  */
-export function workerdConfig({ configDir, bundleDir, main = "index.js", helloPath, wrangler, vars, ports }) {
+export function workerdConfig({
+  configDir,
+  bundleDir,
+  main = "index.js",
+  helloPath,
+  passthroughPath,
+  wrangler,
+  vars,
+  ports,
+}) {
   const bindings = [];
   const described = [];
   const allVars = { ...(wrangler.vars ?? {}), ...vars };
@@ -118,6 +143,7 @@ const config :Workerd.Config = (
   services = [
     (name = "edge", worker = .edgeWorker),
     (name = "hello", worker = .helloWorker),
+    (name = "passthrough", worker = .passthroughWorker),
     (name = "cache", external = (address = "127.0.0.1:${ports.cache}", http = ())),
     (name = "internet", network = (allow = ["public", "private"])),
     ${services.join(",\n    ")}
@@ -125,6 +151,7 @@ const config :Workerd.Config = (
   sockets = [
     (name = "edge", address = "127.0.0.1:${ports.edge}", http = (), service = "edge"),
     (name = "hello", address = "127.0.0.1:${ports.hello}", http = (), service = "hello"),
+    (name = "passthrough", address = "127.0.0.1:${ports.passthrough}", http = (), service = "passthrough"),
   ],
 );
 
@@ -145,6 +172,13 @@ const helloWorker :Workerd.Worker = (
   ${compat},
   globalOutbound = "internet",
   cacheApiOutbound = "cache",
+);
+
+const passthroughWorker :Workerd.Worker = (
+  modules = [(name = "passthrough.js", esModule = embed ${str(relative(configDir, passthroughPath))})],
+  ${compat},
+  bindings = [(name = "ORIGIN_URL", text = ${str(allVars.ORIGIN_URL ?? "")})],
+  globalOutbound = "internet",
 );
 `;
   return { text, described };

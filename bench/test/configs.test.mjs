@@ -4,12 +4,21 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { nginxConf } from "../lib/nginx.mjs";
 import { benchPage } from "../lib/page.mjs";
-import { workerdConfig, writeHelloWorker } from "../lib/workerd-config.mjs";
+import { workerdConfig, writeHelloWorker, writePassthroughWorker } from "../lib/workerd-config.mjs";
 
 const dir = mkdtempSync(join(tmpdir(), "bench-test-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const ports = { edge: 1001, hello: 1002, cache: 1003, kv: 1004, d1: 1005, queue: 1006, r2: 1007 };
+const ports = {
+  edge: 1001,
+  hello: 1002,
+  passthrough: 1008,
+  cache: 1003,
+  kv: 1004,
+  d1: 1005,
+  queue: 1006,
+  r2: 1007,
+};
 const wrangler = {
   compatibility_date: "2026-11-01",
   compatibility_flags: ["nodejs_compat"],
@@ -37,10 +46,12 @@ describe("workerd config", () => {
   writeFileSync(join(bundleDir, "index.js"), "export default {}");
   writeFileSync(join(bundleDir, "index.js.map"), "{}");
   const helloPath = writeHelloWorker(dir);
+  const passthroughPath = writePassthroughWorker(dir);
   const { text, described } = workerdConfig({
     configDir: dir,
     bundleDir,
     helloPath,
+    passthroughPath,
     wrangler,
     vars: { ORIGIN_URL: "http://127.0.0.1:4321" },
     ports,
@@ -61,6 +72,9 @@ describe("workerd config", () => {
     expect(text).toContain('cacheApiOutbound = "cache"');
     expect(text).toContain('(name = "internet", network = (allow = ["public", "private"]))');
     expect(text).toContain('address = "127.0.0.1:1001", http = (), service = "edge"');
+    expect(text).toContain('address = "127.0.0.1:1008", http = (), service = "passthrough"');
+    // The reference pass-through reaches the same origin as the edge.
+    expect(text).toMatch(/passthroughWorker[\s\S]*\(name = "ORIGIN_URL", text = "http:\/\/127.0.0.1:4321"\)/);
   });
 
   it("embeds the entry module first and skips source maps", () => {

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { cacheKeyFor, compileParamMatcher, matchesParam, normalizeQuery } from "./cache-key.ts";
 
@@ -31,5 +32,25 @@ describe("cache key", () => {
   });
   it("normalizeQuery works without the leading ?", () => {
     expect(normalizeQuery("b=1&a", compileParamMatcher())).toBe("?a&b=1");
+  });
+});
+
+describe("cache key properties", () => {
+  const pair = fc.tuple(
+    fc.constantFrom("a", "b", "c", "utm_source", "gclid", "q", "Z"),
+    fc.stringMatching(/^[a-z0-9%]{0,4}$/),
+  );
+  it("does not depend on the order of distinct parameters and is idempotent", () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(pair, { selector: (p) => p[0] }), (pairs) => {
+        const m = compileParamMatcher();
+        const q = pairs.map(([k, v]) => `${k}=${v}`);
+        const a = normalizeQuery(q.join("&"), m);
+        const b = normalizeQuery([...q].reverse().join("&"), m);
+        expect(a).toBe(b);
+        expect(normalizeQuery(a, m)).toBe(a);
+        expect(a).not.toMatch(/utm_|gclid/);
+      }),
+    );
   });
 });

@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
 import {
+  avifDecision,
   DEFAULT_IMAGE_WIDTHS,
   DEFAULT_NEGOTIATION,
   type ImageClientHints,
+  imageHintsFrom,
   negotiateImage,
   snapWidth,
 } from "./image-negotiation.ts";
@@ -36,10 +38,13 @@ describe("negotiateImage", () => {
   it("resolves format=auto from Accept: AVIF, then WebP, then JPEG", () => {
     expect(negotiateImage({ format: "auto" }, { ...none, accept: chrome }).options.format).toBe("avif");
     expect(
-      negotiateImage({ format: "auto" }, { ...none, accept: chrome }, DEFAULT_NEGOTIATION, { allowAvif: false })
-        .options.format,
+      negotiateImage({ format: "auto" }, { ...none, accept: chrome }, DEFAULT_NEGOTIATION, {
+        allowAvif: false,
+      }).options.format,
     ).toBe("webp");
-    expect(negotiateImage({ format: "auto" }, { ...none, accept: "image/webp,*/*" }).options.format).toBe("webp");
+    expect(negotiateImage({ format: "auto" }, { ...none, accept: "image/webp,*/*" }).options.format).toBe(
+      "webp",
+    );
     expect(negotiateImage({ format: "auto" }, { ...none, accept: "*/*" }).options.format).toBe("jpeg");
   });
 
@@ -83,5 +88,71 @@ describe("negotiateImage", () => {
     const v = negotiateImage({ width: 300, height: 150 }, none);
     expect(v.options.width).toBe(320);
     expect(v.options.height).toBe(160);
+  });
+});
+
+describe("explicit width and DPR", () => {
+  it("does not let the DPR hint enlarge an explicit width (srcset w descriptors stay true)", () => {
+    expect(negotiateImage({ width: 320 }, { ...none, dpr: "3" }).options.width).toBe(320);
+    expect(negotiateImage({ width: 300 }, { ...none, dpr: "2" }).options.width).toBe(320);
+  });
+  it("caps widths above the allow-list at the largest allowed width", () => {
+    expect(negotiateImage({ width: 8000 }, none).options.width).toBe(2560);
+  });
+  it("snaps an explicit quality down to the step, so quality values are bounded too", () => {
+    expect(negotiateImage({ quality: 77, format: "jpeg" }, none).options.quality).toBe(75);
+  });
+});
+
+describe("imageHintsFrom", () => {
+  it("reads every negotiation header by its lower-case name", () => {
+    const h = new Map([
+      ["accept", "image/webp"],
+      ["sec-ch-width", "500"],
+      ["sec-ch-dpr", "2"],
+      ["sec-ch-viewport-width", "400"],
+      ["save-data", "on"],
+      ["ect", "3g"],
+    ]);
+    expect(imageHintsFrom((n) => h.get(n) ?? null, "mobile")).toEqual({
+      accept: "image/webp",
+      width: "500",
+      dpr: "2",
+      viewportWidth: "400",
+      saveData: "on",
+      ect: "3g",
+      device: "mobile",
+    });
+  });
+});
+
+describe("avifDecision", () => {
+  const base = {
+    mode: "guard" as const,
+    acceptsAvif: true,
+    sourceBytes: null,
+    minBytes: 50_000,
+    variantReady: false,
+  };
+  it("off never, always whenever Accept allows", () => {
+    expect(avifDecision({ ...base, mode: "off", variantReady: true })).toEqual({
+      allowAvif: false,
+      warm: false,
+    });
+    expect(avifDecision({ ...base, mode: "always" })).toEqual({ allowAvif: true, warm: false });
+    expect(avifDecision({ ...base, mode: "always", acceptsAvif: false }).allowAvif).toBe(false);
+  });
+  it("guard: WebP until the AVIF variant is ready; warms only large sources", () => {
+    expect(avifDecision(base)).toEqual({ allowAvif: false, warm: false });
+    expect(avifDecision({ ...base, sourceBytes: 49_999 })).toEqual({ allowAvif: false, warm: false });
+    expect(avifDecision({ ...base, sourceBytes: 50_000 })).toEqual({ allowAvif: false, warm: true });
+    expect(avifDecision({ ...base, sourceBytes: 80_000, variantReady: true })).toEqual({
+      allowAvif: true,
+      warm: false,
+    });
+    expect(avifDecision({ ...base, sourceBytes: 80_000, acceptsAvif: false })).toEqual({
+      allowAvif: false,
+      warm: false,
+    });
   });
 });

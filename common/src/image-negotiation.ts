@@ -95,7 +95,9 @@ export function negotiateImage(
   const chWidth = positive(hints.width, 16384);
   const viewport = positive(hints.viewportWidth, 16384);
   if (requested.width !== undefined) {
-    target = requested.width * (requested.dpr ?? hintDpr ?? 1);
+    // An explicit width is a layout size (srcset `w` descriptors, pages without CSS sizes): the
+    // DPR hint must not enlarge it, or the image's intrinsic size would change. `dpr=` still does.
+    target = requested.width * (requested.dpr ?? 1);
     widthSource = "option";
   } else if (chWidth !== null) {
     target = chWidth;
@@ -140,4 +142,47 @@ export function negotiateImage(
     options.height = Math.max(1, Math.round(requested.height * (requested.width ? scale : 1)));
   }
   return { options, widthSource, usedHints: used };
+}
+
+/** Reads the negotiation inputs from request headers (`get` = `Headers.get`); `device` from the UA. */
+export function imageHintsFrom(
+  get: (name: string) => string | null,
+  device: ImageDeviceClass,
+): ImageClientHints {
+  return {
+    accept: get("accept"),
+    width: get("sec-ch-width"),
+    dpr: get("sec-ch-dpr"),
+    viewportWidth: get("sec-ch-viewport-width"),
+    saveData: get("save-data"),
+    ect: get("ect"),
+    device,
+  };
+}
+
+/** `IMAGE_AVIF`: never, whenever `Accept` allows it, or only where it pays (default `guard`). */
+export type AvifMode = "off" | "always" | "guard";
+
+export interface AvifGuardFacts {
+  mode: AvifMode;
+  /** The request's `Accept` allows AVIF (q > 0). */
+  acceptsAvif: boolean;
+  /** Source size in bytes when known (a previous variant's `X-Original-Bytes`), else null. */
+  sourceBytes: number | null;
+  /** `IMAGE_AVIF_MIN_BYTES`: smaller sources stay WebP (AVIF's saving would not pay its encode). */
+  minBytes: number;
+  /** The AVIF variant of this exact request was already produced (cached at the edge). */
+  variantReady: boolean;
+}
+
+/**
+ * AVIF cost guard. `always`/`off` are what they say. `guard` (default): AVIF is served only once its
+ * variant is ready; until then the request gets WebP and, when the source is known to be at least
+ * `minBytes`, `warm` asks the caller to produce the AVIF variant in the background. So AVIF never
+ * holds a response and is only made for large images that are actually requested.
+ */
+export function avifDecision(f: AvifGuardFacts): { allowAvif: boolean; warm: boolean } {
+  if (f.mode === "off" || !f.acceptsAvif) return { allowAvif: false, warm: false };
+  if (f.mode === "always" || f.variantReady) return { allowAvif: true, warm: false };
+  return { allowAvif: false, warm: f.sourceBytes !== null && f.sourceBytes >= f.minBytes };
 }

@@ -171,4 +171,27 @@ export interface EdgeLogMessage {
   browser: string;
 }
 
-export type RumQueueMessage = PageViewMessage | EdgeLogMessage;
+/**
+ * Queue message: one image response served by the edge under `/cdn-cgi/image/…` (GET, 200), for
+ * "bytes saved per format and device class". `deliveredBytes` vs `originalBytes` is the saving;
+ * a fallback (image service failed, original bytes served) has both equal and `fallback: true`.
+ */
+export interface ImageLogMessage {
+  kind: "image";
+  ts: number;
+  site: string;
+  /** Delivered format: avif | webp | jpeg | png | gif, or "original" for a fallback. */
+  format: string;
+  /** mobile | tablet | desktop | bot | other (from the User-Agent). */
+  device: string;
+  /** Delivered variant width in px (the allow-listed width); null for a fallback. */
+  width: number | null;
+  cacheStatus: CacheStatus;
+  /** Source bytes; null when unknown (a streamed fallback without Content-Length). */
+  originalBytes: number | null;
+  /** Bytes of the delivered body; null when unknown. */
+  deliveredBytes: number | null;
+  fallback: boolean;
+}
+
+export type RumQueueMessage = PageViewMessage | EdgeLogMessage | ImageLogMessage;

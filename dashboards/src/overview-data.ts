@@ -76,15 +76,16 @@ export async function loadOverview(
 
   const attribution = settle(
     (async () => {
+      const shown = ATTRIBUTION_PARTS.filter((p) => params.attrScope === "all" || p.phase === "ttfb");
       const [ttfb, ...parts] = await Promise.all(
-        ["ttfb", ...ATTRIBUTION_PARTS.map((p) => p.key)].map((metric) =>
+        ["ttfb", ...shown.map((p) => p.key)].map((metric) =>
           query(api, { ...base, metric, percentiles: [params.attrPct], groupBy: params.attrBy }),
         ),
       );
       const groups = new Map<string, AttributionGroup>();
       for (const g of ttfb?.groups ?? [])
         groups.set(g.key, { key: g.key, count: g.count, ttfb: g.values[params.attrPct] ?? null, parts: {} });
-      ATTRIBUTION_PARTS.forEach((part, i) => {
+      shown.forEach((part, i) => {
         for (const g of parts[i]?.groups ?? []) {
           let row = groups.get(g.key);
           if (!row) {

@@ -40,6 +40,8 @@ export interface OverviewParams {
   by: GroupByDimension;
   attrBy: (typeof ATTRIBUTION_GROUP_BY)[number];
   attrPct: "p50" | "p75";
+  /** "all": TTFB parts then download and render; "ttfb": only the parts of TTFB (zoomed in). */
+  attrScope: "all" | "ttfb";
   filters: Filters;
 }
 
@@ -86,9 +88,18 @@ function filterValue(key: string, value: string | undefined): string | undefined
   return value;
 }
 
-const OVERVIEW_KEYS = ["range", "metric", "pct", "by", "attrBy", "attrPct", ...FILTER_DIMENSIONS];
+const OVERVIEW_KEYS = [
+  "range",
+  "metric",
+  "pct",
+  "by",
+  "attrBy",
+  "attrPct",
+  "attrScope",
+  ...FILTER_DIMENSIONS,
+];
 
-/** Overview params with defaults: 1 h, LCP p75 by page group, attribution p50 by page group. */
+/** Overview params with defaults: 1 h, LCP p75 by page group, attribution p50 of all parts by page group. */
 export function parseOverviewParams(params: URLSearchParams, defaultSite: string): OverviewParams {
   checkUnknown(params, OVERVIEW_KEYS);
   const filters: Filters = {};
@@ -104,6 +115,7 @@ export function parseOverviewParams(params: URLSearchParams, defaultSite: string
     by: pick("by", single(params, "by"), GROUP_BY_DIMENSIONS, "pageGroup"),
     attrBy: pick("attrBy", single(params, "attrBy"), ATTRIBUTION_GROUP_BY, "pageGroup"),
     attrPct: pick("attrPct", single(params, "attrPct"), ["p50", "p75"] as const, "p50"),
+    attrScope: pick("attrScope", single(params, "attrScope"), ["all", "ttfb"] as const, "all"),
     filters,
   };
 }
@@ -136,6 +148,7 @@ export function overviewHref(p: OverviewParams, change: Partial<OverviewParams> 
   if (next.by !== "pageGroup") q.set("by", next.by);
   if (next.attrBy !== "pageGroup") q.set("attrBy", next.attrBy);
   if (next.attrPct !== "p50") q.set("attrPct", next.attrPct);
+  if (next.attrScope !== "all") q.set("attrScope", next.attrScope);
   const s = q.toString();
   return s ? `/_dash/?${s}` : "/_dash/";
 }

@@ -50,6 +50,22 @@ describe("overview", () => {
     expect(cat).not.toContain("seg-backend");
   });
 
+  it("zooms into the TTFB parts only with attrScope=ttfb (and asks nothing about the rest)", async () => {
+    const { app, calls } = makeApp();
+    const { res, text } = await getAuthed(app, "/_dash/?attrScope=ttfb");
+    expect(res.status).toBe(200);
+    const row = text.match(/<tr class="attr-row" data-group="\/p\/:id">.*?<\/tr>/)?.[0] ?? "";
+    expect(row).toContain("seg-backend");
+    expect(row).not.toContain("seg-download");
+    expect(row).not.toContain("seg-elementRenderDelay");
+    expect(row).not.toContain("ttfb-mark");
+    expect(row).toContain(">412 ms<"); // sum of the TTFB parts of the fixture: 3+41+57+6+88+217
+    const widths = [...row.matchAll(/<rect [^>]*width="([\d.]+)"/g)].map((m) => Number(m[1]));
+    expect(widths.reduce((a, b) => a + b, 0)).toBeCloseTo(600, 6);
+    expect(calls.some((u) => u.searchParams.get("metric") === "download")).toBe(false);
+    expect(text).toContain('href="/_dash/?site=demo&amp;attrScope=ttfb" class="active"');
+  });
+
   it("shows the percentile table, time series, cache mix and coverage", async () => {
     const { app } = makeApp();
     const { text } = await getAuthed(app, "/_dash/?metric=ttfb&by=pageGroup");

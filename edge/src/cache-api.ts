@@ -20,7 +20,8 @@ export function toCacheApiResponse(meta: CachedMeta, body: BodyInit | null, stor
   const ct = meta.headers.find(([k]) => k === "content-type");
   if (ct) h.set("content-type", ct[1]);
   h.set(META, encodeURIComponent(JSON.stringify(meta)));
-  return new Response(body, { status: meta.status, headers: h });
+  const noBody = meta.status === 204 || meta.status === 205 || meta.status === 304;
+  return new Response(noBody ? null : body, { status: meta.status, headers: h });
 }
 
 /** Meta of a Cache API response, or null when it is not one of ours / is malformed. */

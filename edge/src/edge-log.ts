@@ -105,7 +105,9 @@ export class EdgeLogger {
         // One timer per batch, owned by the request that opened the batch: other requests only
         // append plain data (no promise shared across request contexts, which workerd penalises).
         this.timerSet = true;
-        ctx.waitUntil(new Promise<void>((resolve) => setTimeout(resolve, this.flushMs)).then(() => this.flush()));
+        ctx.waitUntil(
+          new Promise<void>((resolve) => setTimeout(resolve, this.flushMs)).then(() => this.flush()),
+        );
       }
     } catch {
       // Logging must never affect the response.

@@ -83,6 +83,31 @@ function cancelBody(b: CachedBody | ReadableStream | undefined): void {
   }
 }
 
+/** Reads a stream into one ArrayBuffer, or null (stream cancelled) once it exceeds `max` bytes. */
+async function readBounded(stream: ReadableStream, max: number): Promise<ArrayBuffer | null> {
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    const chunk = value instanceof Uint8Array ? value : new Uint8Array(value as ArrayBuffer);
+    n += chunk.byteLength;
+    if (n > max) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(chunk);
+  }
+  const out = new Uint8Array(n);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.byteLength;
+  }
+  return out.buffer;
+}
+
 export class Edge {
   config: EdgeConfig;
   hot: HotCache;
@@ -342,9 +367,11 @@ export class Edge {
   }
 
   /** Request to the origin: hop-by-hop dropped, X-Forwarded-*, Host from ORIGIN_URL; cacheable ones as plain GET. */
-  originRequest(request: Request, url: URL, query: string, cacheable: boolean): Request {
+  originRequest(request: Request, url: URL, query: string, cacheable: boolean, rid: string): Request {
     const h = new Headers(request.headers);
     dropHopByHop(h);
+    // The origin can log the same id the browser sees in Server-Timing.
+    h.set("x-request-id", rid);
     h.delete("host");
     h.set("x-forwarded-host", url.host);
     h.set("x-forwarded-proto", url.protocol === "https:" ? "https" : "http");
@@ -436,7 +463,7 @@ export class Edge {
       // WebSocket upgrades go through untouched (the runtime pipes the socket).
       return this.doFetch(new Request(this.config.originBase + url.pathname + url.search, request));
     }
-    const o = await this.fetchOrigin(this.originRequest(request, url, url.search, false));
+    const o = await this.fetchOrigin(this.originRequest(request, url, url.search, false, rid));
     if (o.res === null) return this.originFailure(request, o, t, ctx);
     t.originMs = o.ms;
     const res = o.res;
@@ -481,7 +508,15 @@ export class Edge {
     const missStatus: CacheStatus = stale ? "EXPIRED" : "MISS";
     const pending = collapse ? this.inflight.get(key) : undefined;
     if (pending !== undefined) {
-      const shared = await pending;
+      // Bounded wait: if the leader's request context dies without settling, fetch our own copy.
+      let timer: ReturnType<typeof setTimeout> | null = null;
+      const shared = await Promise.race([
+        pending,
+        new Promise<Shared>((resolve) => {
+          timer = setTimeout(() => resolve({ kind: "pass" }), this.config.originTimeoutMs + 5000);
+        }),
+      ]);
+      if (timer !== null) clearTimeout(timer);
       if (shared.kind === "stored") {
         cancelBody(stale?.body);
         t.originMs = shared.originMs;
@@ -504,7 +539,7 @@ export class Edge {
       });
     }
     try {
-      const o = await this.fetchOrigin(this.originRequest(request, url, nq, true));
+      const o = await this.fetchOrigin(this.originRequest(request, url, nq, true, rid));
       const now = this.now();
       if (o.res === null || o.res.status >= 500) {
         settle({ kind: "error" });
@@ -645,7 +680,17 @@ export class Edge {
         if (cache !== null)
           await cache.put(cacheApiRequest(meta.key), toCacheApiResponse(meta, body, decision.storageTtl));
       } else {
-        const buf = body === null ? new ArrayBuffer(0) : await new Response(body).arrayBuffer();
+        // Known size: native read; unknown size (chunked): read with a cap so a huge stream is not buffered.
+        const buf =
+          body === null
+            ? new ArrayBuffer(0)
+            : Number.isNaN(len)
+              ? await readBounded(body, MAX_BUFFER_BYTES)
+              : await new Response(body).arrayBuffer();
+        if (buf === null) {
+          settle({ kind: "pass" });
+          return;
+        }
         if (epoch !== this.purgeEpoch) {
           settle({ kind: "pass" });
           return;
@@ -680,7 +725,7 @@ export class Edge {
     p.then(() => {
       if (this.inflight.get(key) === p) this.inflight.delete(key);
     });
-    const originReq = this.originRequest(request, url, nq, true);
+    const originReq = this.originRequest(request, url, nq, true, this.nextRid());
     ctx.waitUntil(
       (async () => {
         try {

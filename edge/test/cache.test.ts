@@ -116,6 +116,23 @@ describe("page cache", () => {
     expect(await originCount(p)).toBe(1);
   });
 
+  it("keys whose response was not storable go straight to the origin, concurrently (hit-for-pass)", async () => {
+    const t = makeEdge();
+    const p = uniquePath("h4p");
+    await route(p, { headers: { "cache-control": "no-store" }, delayMs: 30 });
+    await (await t.call(p)).text();
+    expect(t.edge.hitForPass.has(`https://shop.test${p}`)).toBe(true);
+    const calls = Array.from({ length: 5 }, () => t.start(p));
+    const bodies = await Promise.all(calls.map(async (c) => (await c.res).text()));
+    await Promise.all(calls.map((c) => c.done));
+    expect(new Set(bodies).size).toBe(5);
+    expect(await originCount(p)).toBe(6);
+    // Once the origin allows caching, the next response is stored.
+    await route(p, {});
+    await t.call(p);
+    expect(cacheStatus(await t.call(p))).toBe("HIT");
+  });
+
   it("personal requests bypass: listed cookies and Authorization; other cookies do not", async () => {
     const t = makeEdge();
     const p = uniquePath("personal");

@@ -40,6 +40,20 @@ describe("reverse proxy", () => {
     expect(seen?.headers["x-custom"]).toBe("1");
   });
 
+  it("sends the request id to the origin and caches a 204", async () => {
+    const t = makeEdge();
+    const p = uniquePath("rid");
+    const r = await t.call(p);
+    expect((await originLast(p))?.headers["x-request-id"]).toBe(r.headers.get("x-request-id"));
+    const e = uniquePath("empty");
+    const { route } = await import("./helpers.ts");
+    await route(e, { status: 204, body: "" });
+    expect((await t.call(e)).status).toBe(204);
+    const hit = await t.call(e);
+    expect(hit.status).toBe(204);
+    expect(cacheStatus(hit)).toBe("HIT");
+  });
+
   it("does not follow origin redirects", async () => {
     const t = makeEdge();
     const p = uniquePath("redir");

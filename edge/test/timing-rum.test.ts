@@ -50,6 +50,9 @@ describe("Server-Timing and Age", () => {
     expect(timing(r).has("origin")).toBe(true);
     const health = await t.call("/_edge/health");
     expect(health.status).toBe(200);
+    expect(cacheStatus(health)).toBe("BYPASS");
+    expect(timing(health).get("rid")?.description).toBe(health.headers.get("x-request-id"));
+    expect(health.headers.get("timing-allow-origin")).toBe("*");
   });
 });
 

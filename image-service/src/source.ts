@@ -206,7 +206,11 @@ export async function fetchSource(source: string, policy: SourcePolicy): Promise
             `more than ${policy.maxRedirects} hops at ${url.href}`,
           );
         }
-        url = new URL(location, url);
+        try {
+          url = new URL(location, url);
+        } catch {
+          throw new ImageServiceError(502, "Source fetch failed", `unparsable redirect Location ${location}`);
+        }
         if (url.protocol !== "http:" && url.protocol !== "https:") {
           throw new ImageServiceError(403, "Source not allowed", `redirect to scheme ${url.protocol}`);
         }

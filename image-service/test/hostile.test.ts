@@ -44,6 +44,10 @@ beforeAll(async () => {
       res.writeHead(302, { location: "/redirect-loop" });
       res.end();
     },
+    "/redirect-bad": (_req, res) => {
+      res.writeHead(302, { location: "http://[zz" });
+      res.end();
+    },
     "/redirect-file": (_req, res) => {
       res.writeHead(302, { location: "file:///etc/passwd" });
       res.end();
@@ -110,6 +114,7 @@ describe("hostile inputs get a clear 4xx, never a 500", () => {
     ["url=/broken.jpg", 502, "Source fetch failed"],
     ["url=/redirect-loop", 502, "Source redirected too often"],
     ["url=/redirect-file", 403, "Source not allowed"],
+    ["url=/redirect-bad", 502, "Source fetch failed"],
   ])("%s → %i", async (query, code, message) => {
     const { app, logs } = appWith();
     const r = await status(app, query);

@@ -230,3 +230,13 @@ describe("planResize", () => {
     expect(planResize(100, 50, {})).toMatchObject({ width: 100, height: 50, resize: undefined });
   });
 });
+
+describe("HEAD", () => {
+  it("answers HEAD with the same headers and no body", async () => {
+    const res = await app.request("/transform?url=/photo.jpg&w=100&f=webp", { method: "HEAD" });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("image/webp");
+    expect(Number(res.headers.get("content-length"))).toBeGreaterThan(0);
+    expect((await res.arrayBuffer()).byteLength).toBe(0);
+  });
+});

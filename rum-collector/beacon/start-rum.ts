@@ -56,7 +56,8 @@ export function startRum(options: RumOptions): RumHandle {
 
     const send = () => {
       try {
-        if (consent !== true) return;
+        // A prerendered page that is never activated was never seen: no page view to report.
+        if (consent !== true || document.prerendering) return;
         const inp = vitals.inp ?? 0;
         const cls = vitals.cls ?? 0;
         if (seq >= 0 && inp <= sentInp && cls <= sentCls) return;

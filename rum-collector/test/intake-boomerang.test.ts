@@ -113,10 +113,40 @@ describe("boomerangToBeacon (mapping)", () => {
     expect(r.beacon.vitals).toEqual({ ttfb: 120 });
   });
 
-  it("ignores non-page-load beacons and unload beacons", () => {
+  it("ignores non-page-load beacons", () => {
     expect(boomerangToBeacon(boomerangParams({ "http.initiator": "xhr" }), "shop").kind).toBe("ignored");
     expect(boomerangToBeacon(boomerangParams({ "http.initiator": "spa_hard" }), "shop").kind).toBe("beacon");
-    expect(boomerangToBeacon(boomerangParams({ "rt.quit": "" }), "shop").kind).toBe("ignored");
+  });
+
+  it("maps an unload beacon (rt.quit) to an update of the page view with INP and CLS", () => {
+    const p = new URLSearchParams({
+      "rt.quit": "",
+      n: "2",
+      pid: "8fftz949",
+      u: `${SITE_ORIGIN}/c/shoes`,
+      "et.inp": "184",
+      "c.cls": "0.131",
+    });
+    const r = boomerangToBeacon(p, "shop");
+    if (r.kind !== "beacon") throw new Error(r.kind);
+    expect(r.beacon).toMatchObject({ pvid: "8fftz949", seq: 1, vitals: { inp: 184, cls: 0.131 } });
+    p.delete("n");
+    const again = boomerangToBeacon(p, "shop");
+    expect(again.kind === "beacon" && again.beacon.seq).toBe(1);
+  });
+
+  it("takes c.cls only as a plain decimal score", () => {
+    for (const [raw, cls] of [
+      ["0", 0],
+      ["0.25", 0.25],
+      [".5", 0.5],
+      ["~1ab", undefined],
+      ["105", undefined],
+    ] as const) {
+      const r = boomerangToBeacon(boomerangParams({ "c.cls": raw }), "shop");
+      if (r.kind !== "beacon") throw new Error(r.kind);
+      expect(r.beacon.vitals.cls, raw).toBe(cls);
+    }
   });
 });
 

@@ -64,6 +64,7 @@ function filterForm(p: OverviewParams, pageGroups: readonly string[]): SafeHtml 
       ["by", p.by, "pageGroup"],
       ["attrBy", p.attrBy, "pageGroup"],
       ["attrPct", p.attrPct, "p50"],
+      ["attrScope", p.attrScope, "all"],
     ] as const
   )
     .filter(([, v, def]) => v !== def)
@@ -91,22 +92,31 @@ function ratingWord(r: ReturnType<typeof rate>): string {
   return r === "good" ? "good" : r === "ni" ? "needs improvement" : r === "poor" ? "poor" : "no data";
 }
 
-/** Sum of a group's parts (unknown parts count as 0): the bar's length. */
-function partsTotal(g: AttributionGroup): number {
-  return ATTRIBUTION_PARTS.reduce((sum, p) => sum + (g.parts[p.key] ?? 0), 0);
+/** The parts a scope shows, in page-view order. */
+function scopeParts(scope: OverviewParams["attrScope"]) {
+  return ATTRIBUTION_PARTS.filter((p) => scope === "all" || p.phase === "ttfb");
 }
 
-function partsText(g: AttributionGroup, backendUnknown: boolean): string {
-  const items = ATTRIBUTION_PARTS.filter((part) => (g.parts[part.key] ?? 0) > 0).map(
-    (part) => `${part.label.replace(/^.*: /, "")} ${formatMs(g.parts[part.key])}`,
-  );
+/** Sum of a group's shown parts (unknown parts count as 0): the bar's length. */
+function partsTotal(g: AttributionGroup, scope: OverviewParams["attrScope"]): number {
+  return scopeParts(scope).reduce((sum, p) => sum + (g.parts[p.key] ?? 0), 0);
+}
+
+function partsText(g: AttributionGroup, backendUnknown: boolean, scope: OverviewParams["attrScope"]): string {
+  const items = scopeParts(scope)
+    .filter((part) => (g.parts[part.key] ?? 0) > 0)
+    .map((part) => `${part.label.replace(/^.*: /, "")} ${formatMs(g.parts[part.key])}`);
   if (backendUnknown) items.push("backend unknown (the origin sent no app timing)");
   return items.join(" · ");
 }
 
 function attribution(p: OverviewParams, section: Section<AttributionGroup[]>): SafeHtml {
   const head = html`<h2>Where the time goes: TTFB attribution by ${DIMENSION_LABELS[p.attrBy] ?? p.attrBy}</h2>
-<p class="small muted">Each bar stacks the ${p.attrPct} of every part, from the browser's queueing to the last render step; the black line marks the end of TTFB. Percentiles of parts need not add up to the TTFB percentile exactly.</p>
+<p class="small muted">${
+    p.attrScope === "all"
+      ? `Each bar stacks the ${p.attrPct} of every part, from the browser's queueing to the last render step; the black line marks the end of TTFB.`
+      : `Each bar stacks the ${p.attrPct} of the parts of TTFB only: queueing, last mile, edge, middle mile and backend.`
+  } Percentiles of parts need not add up to the TTFB percentile exactly.</p>
 <div>${choice(
     "group by",
     ATTRIBUTION_GROUP_BY,
@@ -114,24 +124,34 @@ function attribution(p: OverviewParams, section: Section<AttributionGroup[]>): S
     (v) => overviewHref(p, { attrBy: v as OverviewParams["attrBy"] }),
     (v) => DIMENSION_LABELS[v] ?? v,
   )}
-${choice("percentile", ["p50", "p75"], p.attrPct, (v) => overviewHref(p, { attrPct: v as "p50" | "p75" }))}</div>
-<div class="legend">${ATTRIBUTION_PARTS.map((part) => html`<span class="key-${part.key}">${part.label}</span>`)}</div>`;
+${choice("percentile", ["p50", "p75"], p.attrPct, (v) => overviewHref(p, { attrPct: v as "p50" | "p75" }))}
+${choice(
+  "parts",
+  ["all", "ttfb"],
+  p.attrScope,
+  (v) => overviewHref(p, { attrScope: v as "all" | "ttfb" }),
+  (v) => (v === "all" ? "whole page view" : "TTFB only"),
+)}</div>
+<div class="legend">${scopeParts(p.attrScope).map((part) => html`<span class="key-${part.key}">${part.label}</span>`)}</div>`;
   if (!section.ok)
     return html`<section class="card attribution">${head}${errorNotice("Attribution unavailable", section.error)}</section>`;
   if (section.value.length === 0)
     return html`<section class="card attribution">${head}<p class="muted">No attribution data for this selection.</p></section>`;
-  const max = Math.max(...section.value.map(partsTotal), 1);
+  const shown = scopeParts(p.attrScope);
+  const max = Math.max(...section.value.map((g) => partsTotal(g, p.attrScope)), 1);
   const rows = section.value.map((g) => {
-    const total = partsTotal(g);
+    const total = partsTotal(g, p.attrScope);
     const segs = stackSegments(
-      ATTRIBUTION_PARTS.map((part) => ({ key: part.key, label: part.label, value: g.parts[part.key] ?? 0 })),
+      shown.map((part) => ({ key: part.key, label: part.label, value: g.parts[part.key] ?? 0 })),
       (total / max) * BAR_CANVAS,
     );
-    const ttfbEnd = segs
-      .filter((_s, i) => ATTRIBUTION_PARTS[i]?.phase === "ttfb")
-      .reduce((a, s) => a + s.width, 0);
+    // The TTFB boundary line only means something when parts after TTFB follow it.
+    const ttfbEnd =
+      p.attrScope === "all"
+        ? segs.filter((_s, i) => shown[i]?.phase === "ttfb").reduce((a, s) => a + s.width, 0)
+        : undefined;
     const backendUnknown = g.parts.backend === null || g.parts.backend === undefined;
-    return html`<tr class="attr-row" data-group="${g.key}"><td>${g.key || "(none)"}</td><td class="num">${g.count}</td><td class="num">${formatMs(g.ttfb)}</td><td class="num">${formatMs(total)}</td><td class="bar">${stackedBarSvg(segs, { height: 18, canvasWidth: BAR_CANVAS, markAt: ttfbEnd, label: `${g.key}: ${formatMs(total)}` })}<div class="small muted">${partsText(g, backendUnknown)}</div></td></tr>`;
+    return html`<tr class="attr-row" data-group="${g.key}"><td>${g.key || "(none)"}</td><td class="num">${g.count}</td><td class="num">${formatMs(g.ttfb)}</td><td class="num">${formatMs(total)}</td><td class="bar">${stackedBarSvg(segs, { height: 18, canvasWidth: BAR_CANVAS, markAt: ttfbEnd, label: `${g.key}: ${formatMs(total)}` })}<div class="small muted">${partsText(g, backendUnknown, p.attrScope)}</div></td></tr>`;
   });
   return html`<section class="card attribution">${head}<table><thead><tr><th>${DIMENSION_LABELS[p.attrBy]}</th><th class="num">views</th><th class="num">TTFB ${p.attrPct}</th><th class="num">sum of parts</th><th>parts</th></tr></thead><tbody>${rows}</tbody></table></section>`;
 }

@@ -26,14 +26,14 @@ const NAV_TYPE_CODES: Record<string, NavTiming["type"]> = {
 
 /**
  * Maps boomerang params for registered site `site`. Beacons that are not page loads
- * (`http.initiator` other than `spa_hard`, or `rt.quit` unload beacons) come back "ignored".
+ * (`http.initiator` other than `spa_hard`) come back "ignored". Unload beacons (`rt.quit`)
+ * are updates of their page view (seq ≥ 1): they carry the final INP and CLS.
  */
 export function boomerangToBeacon(params: Params, site: string): BoomerangMapping {
   const initiator = params.get("http.initiator");
   if (initiator !== null && initiator !== "" && initiator !== "spa_hard") {
     return { kind: "ignored", reason: `not a page load (http.initiator=${initiator})` };
   }
-  if (params.get("rt.quit") !== null) return { kind: "ignored", reason: "unload beacon (rt.quit)" };
 
   const url = params.get("u");
   if (url === null || url === "") return { kind: "invalid", error: "u: required field is missing" };
@@ -43,11 +43,13 @@ export function boomerangToBeacon(params: Params, site: string): BoomerangMappin
   if (pvid === null) return { kind: "invalid", error: "pid: required (or rt.si with nt_nav_st/rt.tstart)" };
 
   const n = num(params.get("n"));
+  let seq = n !== undefined && Number.isInteger(n) && n >= 1 ? n - 1 : 0;
+  if (params.get("rt.quit") !== null) seq = Math.max(seq, 1);
   const beacon: BeaconPayload = {
     v: 1,
     site,
     pvid,
-    seq: n !== undefined && Number.isInteger(n) && n >= 1 ? n - 1 : 0,
+    seq,
     url,
     vitals: {},
   };
@@ -58,7 +60,9 @@ export function boomerangToBeacon(params: Params, site: string): BoomerangMappin
   if (ttfb !== undefined) beacon.vitals.ttfb = ttfb;
   setIf(beacon.vitals, "lcp", num(params.get("pt.lcp")));
   setIf(beacon.vitals, "fcp", num(params.get("pt.fcp")));
-  setIf(beacon.vitals, "cls", num(params.get("c.cls")));
+  // Newer boomerang builds may compress c.cls; only a plain decimal score is taken.
+  const cls = params.get("c.cls");
+  if (cls !== null && /^(0|\d*\.\d+)$/.test(cls)) beacon.vitals.cls = Number(cls);
   setIf(beacon.vitals, "inp", num(params.get("et.inp")));
 
   const ect = params.get("mob.etype");

@@ -11,14 +11,24 @@ import type { CollectorConfig } from "../config.ts";
 import { boomerangToBeacon } from "./boomerang.ts";
 import type { ClientKeyer } from "./client-key.ts";
 import { checkOrigin, corsHeaders, type OriginCheck, preflightHeaders } from "./cors.ts";
+import { createGroupCommit } from "./group-commit.ts";
 import { type CfFacts, serverDimensions, toPageViewMessage } from "./page-view.ts";
 import type { RateLimiter } from "./rate-limiter.ts";
 import { MAX_BEACON_BYTES, readBodyLimited } from "./read-body.ts";
 import { isSampledIn } from "./sampling.ts";
 
-/** Where accepted page views go (`env.RUM_QUEUE` in production, a fake in tests). */
+/**
+ * Where accepted page views go (`env.RUM_QUEUE` in production, a fake in tests). With
+ * `sendBatch`, concurrent beacons are group-committed (see group-commit.ts).
+ */
 export interface PageViewQueue {
   send(message: PageViewMessage): Promise<unknown>;
+  sendBatch?(messages: Iterable<{ body: PageViewMessage }>): Promise<unknown>;
+}
+
+/** Per-request hooks from the Workers runtime (absent in plain `app.request()` tests). */
+export interface RequestContext {
+  waitUntil(promise: Promise<unknown>): void;
 }
 
 export interface IntakeDeps {
@@ -34,9 +44,12 @@ export interface IntakeDeps {
 }
 
 export interface Intake {
-  beacon(request: Request): Promise<Response>;
-  boomerang(request: Request): Promise<Response>;
+  beacon(request: Request, ctx?: RequestContext): Promise<Response>;
+  boomerang(request: Request, ctx?: RequestContext): Promise<Response>;
 }
+
+// A queue message is the beacon plus about 1 KB of dimensions and attribution.
+const MESSAGE_OVERHEAD_BYTES = 1024;
 
 // 1×1 transparent GIF for boomerang image beacons.
 const GIF = Uint8Array.from(atob("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"), (c) =>
@@ -47,6 +60,11 @@ const GIF = Uint8Array.from(atob("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAA
 export function createIntake(deps: IntakeDeps): Intake {
   const { config } = deps;
   const logError = deps.logError ?? ((m: string) => console.error(m));
+  const { queue } = deps;
+  const sendBatch = queue.sendBatch?.bind(queue);
+  const committer = sendBatch
+    ? createGroupCommit<PageViewMessage>({ send: (m) => queue.send(m), sendBatch }, { now: deps.now })
+    : null;
 
   async function rateLimited(request: Request, cors: Record<string, string>): Promise<Response | null> {
     if (deps.rateLimiter === null) return null;
@@ -65,6 +83,8 @@ export function createIntake(deps: IntakeDeps): Intake {
   async function accept(
     request: Request,
     beacon: BeaconPayload,
+    bytes: number,
+    ctx: RequestContext | undefined,
     cors: Record<string, string>,
     ok: () => Response,
   ): Promise<Response> {
@@ -77,7 +97,13 @@ export function createIntake(deps: IntakeDeps): Intake {
       config.sampleRate,
     );
     try {
-      await deps.queue.send(message);
+      if (committer) {
+        await committer.send(
+          message,
+          bytes + MESSAGE_OVERHEAD_BYTES,
+          ctx ? (p) => ctx.waitUntil(p) : undefined,
+        );
+      } else await queue.send(message);
     } catch (err) {
       logError(`rum intake: queue send failed: ${err instanceof Error ? err.message : String(err)}`);
       return json(503, "queue unavailable, retry later", { ...cors, "Retry-After": "1" });
@@ -95,7 +121,7 @@ export function createIntake(deps: IntakeDeps): Intake {
   }
 
   return {
-    async beacon(request) {
+    async beacon(request, ctx) {
       const origin = checkOrigin(request, config);
       if (origin.kind === "forbidden") return forbiddenOrigin(origin.origin);
       const cors = corsHeaders(origin);
@@ -128,10 +154,17 @@ export function createIntake(deps: IntakeDeps): Intake {
       if (!result.ok) return json(400, result.error, cors);
       const problem = siteProblem(result.beacon.site, origin, cors);
       if (problem) return problem;
-      return accept(request, result.beacon, cors, () => new Response(null, { status: 204, headers: cors }));
+      return accept(
+        request,
+        result.beacon,
+        body.text.length,
+        ctx,
+        cors,
+        () => new Response(null, { status: 204, headers: cors }),
+      );
     },
 
-    async boomerang(request) {
+    async boomerang(request, ctx) {
       const origin = checkOrigin(request, config);
       if (origin.kind === "forbidden") return forbiddenOrigin(origin.origin);
       const cors = corsHeaders(origin);
@@ -194,7 +227,7 @@ export function createIntake(deps: IntakeDeps): Intake {
       if (mapped.kind === "invalid") return json(400, `boomerang: ${mapped.error}`, cors);
       const result = validateBeacon(mapped.beacon);
       if (!result.ok) return json(400, `boomerang: ${result.error}`, cors);
-      return accept(request, result.beacon, cors, ok);
+      return accept(request, result.beacon, result.beacon.url.length + 1024, ctx, cors, ok);
     },
   };
 }

@@ -1,0 +1,157 @@
+/**
+ * Image variant configuration: parsed and validated ONCE from the Worker env into a typed object.
+ * A bad value throws `Invalid config KEY: reason (got "value")`. Every key is documented in
+ * edge/src/images/README.md.
+ */
+import {
+  type AvifMode,
+  DEFAULT_IMAGE_WIDTHS,
+  DEFAULT_NEGOTIATION,
+  type NegotiationConfig,
+} from "../../../common/src/image-negotiation.ts";
+
+export interface ImageConfig {
+  /** Image service base URL without trailing slash; null = no service (originals are served). */
+  serviceUrl: string | null;
+  negotiation: NegotiationConfig;
+  avif: AvifMode;
+  avifMinBytes: number;
+  /** Time limit for the image service's response headers (ms). */
+  timeoutMs: number;
+  /** HMAC key for signed option sets (must equal the service's IMAGE_SIGNING_KEY); null = unsigned. */
+  signingKey: string | null;
+  /** HTML rewriting: null = off; [] would never match, so "on" is stored as ["/*"]. */
+  rewriteHtml: RegExp[] | null;
+  /** The rewrite globs as configured (for docs/health). */
+  rewriteHtmlGlobs: string[];
+  /** Send `Accept-CH` on HTML and image responses. */
+  acceptCh: boolean;
+  /** Image log to the RUM queue. */
+  log: boolean;
+}
+
+/** Client hints the edge asks browsers for (`Accept-CH`). */
+export const IMAGE_ACCEPT_CH = "Sec-CH-Width, Sec-CH-DPR, Sec-CH-Viewport-Width, ECT, Save-Data";
+
+/** Default for IMAGE_AVIF_MIN_BYTES: below ~50 KB AVIF saves only a few KB over WebP. */
+export const DEFAULT_AVIF_MIN_BYTES = 50_000;
+
+export class ImageConfigError extends Error {
+  key: string;
+  constructor(key: string, reason: string, value: string) {
+    super(`Invalid config ${key}: ${reason} (got ${JSON.stringify(value)})`);
+    this.name = "ImageConfigError";
+    this.key = key;
+  }
+}
+
+type RawEnv = Record<string, unknown>;
+
+function str(env: RawEnv, key: string): string | undefined {
+  const v = env[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string") throw new ImageConfigError(key, "must be a string", JSON.stringify(v));
+  const t = v.trim();
+  return t === "" ? undefined : t;
+}
+
+function int(env: RawEnv, key: string, def: number, min: number, max: number): number {
+  const v = str(env, key);
+  if (v === undefined) return def;
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max)
+    throw new ImageConfigError(key, `must be an integer between ${min} and ${max}`, v);
+  return Number(v);
+}
+
+function bool(env: RawEnv, key: string, def: boolean): boolean {
+  const v = str(env, key);
+  if (v === undefined) return def;
+  const l = v.toLowerCase();
+  if (["true", "1", "on", "yes"].includes(l)) return true;
+  if (["false", "0", "off", "no"].includes(l)) return false;
+  throw new ImageConfigError(key, "must be true/false (also 1/0, on/off, yes/no)", v);
+}
+
+function widths(env: RawEnv): number[] {
+  const key = "IMAGE_WIDTHS";
+  const v = str(env, key);
+  if (v === undefined) return [...DEFAULT_IMAGE_WIDTHS];
+  const parts = v.split(",").map((s) => s.trim());
+  const out: number[] = [];
+  for (const p of parts) {
+    if (!/^\d+$/.test(p) || Number(p) < 1 || Number(p) > 8192)
+      throw new ImageConfigError(key, "must be a comma list of integers between 1 and 8192", v);
+    out.push(Number(p));
+  }
+  for (let i = 1; i < out.length; i++) {
+    if ((out[i] as number) <= (out[i - 1] as number))
+      throw new ImageConfigError(key, "widths must be strictly ascending", v);
+  }
+  if (out.length > 32) throw new ImageConfigError(key, "at most 32 widths (each is a cached variant)", v);
+  return out;
+}
+
+function serviceUrl(env: RawEnv): string | null {
+  const key = "IMAGE_SERVICE_URL";
+  const v = str(env, key);
+  if (v === undefined) return null;
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new ImageConfigError(key, "must be an absolute http(s) URL", v);
+  }
+  if ((u.protocol !== "http:" && u.protocol !== "https:") || u.search || u.hash)
+    throw new ImageConfigError(key, "must be an http(s) URL without query or fragment", v);
+  return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, "")}`;
+}
+
+function globToRegExp(glob: string): RegExp {
+  return new RegExp(`^${glob.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`);
+}
+
+function rewrite(env: RawEnv): { globs: string[]; res: RegExp[] | null } {
+  const key = "IMAGE_REWRITE_HTML";
+  const v = str(env, key);
+  if (v === undefined) return { globs: [], res: null };
+  const l = v.toLowerCase();
+  if (["false", "0", "off", "no"].includes(l)) return { globs: [], res: null };
+  if (["true", "1", "on", "yes"].includes(l)) return { globs: ["/*"], res: [/^\/.*$/] };
+  const globs = v.split(",").map((s) => s.trim());
+  for (const g of globs) {
+    if (!g.startsWith("/") || /[\s"<>]/.test(g))
+      throw new ImageConfigError(key, 'must be on/off or a comma list of path globs starting with "/"', v);
+  }
+  return { globs, res: globs.map(globToRegExp) };
+}
+
+/** Parses the image config from env (defaults in edge/src/images/README.md). Throws ImageConfigError. */
+export function parseImageEdgeConfig(env: RawEnv): ImageConfig {
+  const avifRaw = (str(env, "IMAGE_AVIF") ?? "guard").toLowerCase();
+  const avif = (["off", "always", "guard"] as const).find((m) => m === avifRaw);
+  if (avif === undefined)
+    throw new ImageConfigError("IMAGE_AVIF", "must be one of off, always, guard", String(env.IMAGE_AVIF));
+  const key = str(env, "IMAGE_SIGNING_KEY") ?? null;
+  if (key !== null && key.length < 16)
+    throw new ImageConfigError("IMAGE_SIGNING_KEY", "must be at least 16 characters", "<redacted>");
+  const rw = rewrite(env);
+  return {
+    serviceUrl: serviceUrl(env),
+    negotiation: { ...DEFAULT_NEGOTIATION, widths: widths(env) },
+    avif,
+    avifMinBytes: int(env, "IMAGE_AVIF_MIN_BYTES", DEFAULT_AVIF_MIN_BYTES, 0, 2 ** 31),
+    timeoutMs: int(env, "IMAGE_TIMEOUT_MS", 4000, 1, 120_000),
+    signingKey: key,
+    rewriteHtml: rw.res,
+    rewriteHtmlGlobs: rw.globs,
+    acceptCh: bool(env, "IMAGE_ACCEPT_CH", true),
+    log: bool(env, "IMAGE_LOG", true),
+  };
+}
+
+/** True when HTML at `path` should get image rewriting (IMAGE_REWRITE_HTML; default off). */
+export function rewritesPath(c: ImageConfig, path: string): boolean {
+  if (c.rewriteHtml === null) return false;
+  for (const re of c.rewriteHtml) if (re.test(path)) return true;
+  return false;
+}

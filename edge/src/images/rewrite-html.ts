@@ -1,0 +1,93 @@
+/**
+ * Opt-in HTML image rewriting (IMAGE_REWRITE_HTML): same-origin `<img>` get a variant `src`, a
+ * `srcset` over the allow-listed widths and `sizes`; explicit `width`/`height` stay as they are.
+ * `<img>` inside a `<picture>` that has `<source>` children is left to the author. Streams
+ * (HTMLRewriter); never buffers the page. `withImageHtml` applies it — plus `Accept-CH` — to the
+ * origin's HTML before the edge stores it, so cache HITs do not run the rewriter again.
+ */
+import { IMAGE_ACCEPT_CH, type ImageConfig, rewritesPath } from "./config.ts";
+import type { FetchFn } from "./service-fetch.ts";
+import { imgRewrite } from "./srcset.ts";
+
+/** Returns the response with its HTML body's `<img>` rewritten (status and headers unchanged). */
+export function rewriteImages(res: Response, pageUrl: URL, widths: readonly number[]): Response {
+  let inPicture = false;
+  let pictureHasSource = false;
+  return new HTMLRewriter()
+    .on("picture", {
+      element(el) {
+        inPicture = true;
+        pictureHasSource = false;
+        el.onEndTag(() => {
+          inPicture = false;
+          pictureHasSource = false;
+        });
+      },
+    })
+    .on("picture source", {
+      element() {
+        pictureHasSource = true;
+      },
+    })
+    .on("img", {
+      element(el) {
+        if (inPicture && pictureHasSource) return;
+        const r = imgRewrite(
+          {
+            src: el.getAttribute("src"),
+            srcset: el.getAttribute("srcset"),
+            sizes: el.getAttribute("sizes"),
+            width: el.getAttribute("width"),
+          },
+          pageUrl,
+          widths,
+        );
+        if (r === null) return;
+        el.setAttribute("src", r.src);
+        el.setAttribute("srcset", r.srcset);
+        el.setAttribute("sizes", r.sizes);
+      },
+    })
+    .transform(res);
+}
+
+function isHtml(ct: string | null): boolean {
+  return ct?.toLowerCase().startsWith("text/html") === true;
+}
+
+/**
+ * Wraps the page edge's origin fetch: 200 HTML answers to GET/HEAD get `Accept-CH` (when
+ * IMAGE_ACCEPT_CH) and, on paths IMAGE_REWRITE_HTML selects, rewritten `<img>`. `originBase` is
+ * the edge's ORIGIN_URL (its path prefix is removed to get the site path the globs match).
+ */
+export function withImageHtml(cfg: ImageConfig, originBase: string, inner: FetchFn): FetchFn {
+  const prefix = new URL(originBase).pathname.replace(/\/+$/, "");
+  return async (req, init) => {
+    const res = await inner(req, init);
+    if (res.status !== 200 || (req.method !== "GET" && req.method !== "HEAD")) return res;
+    if (!isHtml(res.headers.get("content-type"))) return res;
+    const url = new URL(req.url);
+    const path = prefix && url.pathname.startsWith(prefix) ? url.pathname.slice(prefix.length) || "/" : url.pathname;
+    const rewrite = res.body !== null && req.method === "GET" && rewritesPath(cfg, path);
+    if (!cfg.acceptCh && !rewrite) return res;
+    const h = new Headers(res.headers);
+    if (cfg.acceptCh) {
+      const prior = h.get("accept-ch");
+      h.set("accept-ch", prior ? `${prior}, ${IMAGE_ACCEPT_CH}` : IMAGE_ACCEPT_CH);
+    }
+    let body = res.body;
+    if (rewrite) {
+      // The page's public URL: the edge sends the client's host and scheme as X-Forwarded-*.
+      const host = req.headers.get("x-forwarded-host") ?? url.host;
+      const proto = req.headers.get("x-forwarded-proto") ?? url.protocol.replace(":", "");
+      const pageUrl = new URL(`${proto}://${host}${path}${url.search}`);
+      body = rewriteImages(
+        new Response(body, { headers: { "content-type": "text/html" } }),
+        pageUrl,
+        cfg.negotiation.widths,
+      ).body;
+      h.delete("content-length");
+    }
+    return new Response(body, { status: res.status, statusText: res.statusText, headers: h });
+  };
+}

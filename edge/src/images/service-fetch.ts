@@ -1,0 +1,60 @@
+/**
+ * The "origin" of the image-variant `Edge`: it receives the canonical variant URL
+ * (`<VARIANT_ORIGIN>/cdn-cgi/image/<canonical options>/<source path>?<source query>`) and asks the
+ * image service for it (`GET /transform?url=<source>&<options>[&sig=…]`). Errors and time-outs
+ * are returned as they are (the Edge serves a stale variant or the route falls back to the
+ * original); successful variants get a `Cache-Tag: img:<source path>` so one purge-by-tag drops
+ * every variant of an image.
+ */
+import { IMAGE_OPTION_KEYS, parseImagePath } from "../../../common/src/image-options.ts";
+import type { ImageConfig } from "./config.ts";
+import { signImageOptions } from "./sign.ts";
+
+/** Base of the variant Edge's "origin" requests; never resolved, only parsed by the fetcher. */
+export const VARIANT_ORIGIN = "http://image-variants.invalid";
+
+export type FetchFn = (req: Request, init?: RequestInit) => Promise<Response>;
+
+/** Service request URL for one canonical variant path (+ query): options as query parameters, signed when configured. */
+export async function serviceRequestUrl(cfg: ImageConfig, variantUrl: URL): Promise<string> {
+  const { options, sourcePath } = parseImagePath(variantUrl.pathname);
+  const source = sourcePath + variantUrl.search;
+  const q = new URLSearchParams();
+  q.set("url", source);
+  for (const k of IMAGE_OPTION_KEYS) {
+    const v = options[k];
+    if (v !== undefined) q.set(k, String(v));
+  }
+  if (cfg.signingKey !== null) q.set("sig", await signImageOptions(cfg.signingKey, options, source));
+  return `${cfg.serviceUrl}/transform?${q.toString()}`;
+}
+
+/** Fetch function for the variant Edge (default transport: global fetch); honours the Edge's abort signal. */
+export function createServiceFetch(cfg: ImageConfig, transport: FetchFn = (r, i) => fetch(r, i)): FetchFn {
+  return async (req, init) => {
+    if (cfg.serviceUrl === null) {
+      return new Response(JSON.stringify({ error: "no image service configured (IMAGE_SERVICE_URL)" }), {
+        status: 503,
+        headers: { "content-type": "application/json", "cache-control": "no-store" },
+      });
+    }
+    const variant = new URL(req.url);
+    const target = await serviceRequestUrl(cfg, variant);
+    const headers = new Headers({ accept: "image/*" });
+    const rid = req.headers.get("x-request-id");
+    if (rid) headers.set("x-request-id", rid);
+    const res = await transport(new Request(target, { method: req.method, headers }), {
+      signal: init?.signal ?? null,
+    });
+    const out = new Response(res.body, res);
+    if (res.ok) {
+      // The format is concrete in the URL, so `Vary: Accept` (only sent for format=auto) is moot
+      // and would make the variant unstorable.
+      out.headers.delete("vary");
+      const { sourcePath } = parseImagePath(variant.pathname);
+      if (!sourcePath.includes(",") && sourcePath.length <= 1000)
+        out.headers.set("cache-tag", `img:${sourcePath}`);
+    }
+    return out;
+  };
+}
