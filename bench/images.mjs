@@ -152,6 +152,18 @@ function startOrigin(files) {
   );
 }
 
+let servicePid;
+// CPU time (ms) of the service process, all threads incl. exited ones (/proc utime+stime, 10 ms ticks).
+function serviceCpuMs() {
+  const fields = readFileSync(`/proc/${servicePid}/stat`, "utf8").split(") ")[1].split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+// CPU time (ms) of this process: in-process sharp, and the origin + HTTP client for ours.
+function selfCpuMs() {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
 function startService(originUrl) {
   const child = spawn(process.execPath, [join(root, "image-service/src/main.ts")], {
     env: {
@@ -179,6 +191,7 @@ function startService(originUrl) {
         clearTimeout(timer);
         child.stderr.removeAllListeners("data");
         child.stderr.resume();
+        servicePid = child.pid;
         resolve(JSON.parse(line).url);
       }
     });
@@ -233,14 +246,18 @@ function tools(serviceUrl, outDir) {
 async function latency(toolset, images, f) {
   const times = Object.fromEntries(Object.keys(toolset).map((k) => [k, []]));
   const sizes = Object.fromEntries(Object.keys(toolset).map((k) => [k, []]));
+  // CPU ms per tool (summed, then per image): a load-independent view next to wall-clock time.
+  const cpu = { ours: 0, sharp: 0 };
   for (const fn of Object.values(toolset)) await fn(images[0], f); // warm-up (connection, codec init)
   recordServerSide = true;
   for (let r = 0; r < REPS; r++) {
     for (const img of images) {
       for (const [tool, fn] of Object.entries(toolset)) {
+        const c0 = tool in cpu ? selfCpuMs() + (tool === "ours" ? serviceCpuMs() : 0) : 0;
         const t = performance.now();
         sizes[tool].push(await fn(img, f));
         times[tool].push(performance.now() - t);
+        if (tool in cpu) cpu[tool] += selfCpuMs() + (tool === "ours" ? serviceCpuMs() : 0) - c0;
       }
     }
     process.stderr.write(".");
@@ -253,6 +270,7 @@ async function latency(toolset, images, f) {
     tools: Object.fromEntries(
       Object.keys(toolset).map((k) => [k, { ms: median(times[k]), bytes: median(sizes[k]) }]),
     ),
+    cpu: { ours: cpu.ours / times.ours.length, sharp: cpu.sharp / times.sharp.length },
     ratios: {
       oursSharp: paired("ours", "sharp"),
       oursVips: paired("ours", "vipsthumbnail"),
@@ -291,7 +309,7 @@ async function main() {
   for (const f of FORMATS) {
     process.stderr.write(`  ${f.name.padEnd(14)} latency `);
     const lat = await latency(t, images, f);
-    ratios[f.name] = lat.ratios;
+    ratios[f.name] = { ...lat.ratios, cpu: lat.cpu };
     process.stderr.write(" throughput ");
     results[f.name] = {};
     for (const [tool, fn] of Object.entries(t)) {
@@ -318,6 +336,7 @@ async function main() {
       r.vipsthumbnail.ms.toFixed(1),
       r.imagemagick.ms.toFixed(1),
       `${ratios[f.name].oursSharp.toFixed(2)}×`,
+      `${ratios[f.name].cpu.ours.toFixed(1)} / ${ratios[f.name].cpu.sharp.toFixed(1)} = ${(ratios[f.name].cpu.ours / ratios[f.name].cpu.sharp).toFixed(2)}×`,
       `${ratios[f.name].oursVips.toFixed(2)}×`,
       `${ratios[f.name].imOurs.toFixed(2)}×`,
       `${r.ours.perSec.toFixed(1)} / ${r.sharp.perSec.toFixed(1)} / ${r.vipsthumbnail.perSec.toFixed(1)} / ${r.imagemagick.perSec.toFixed(1)}`,
@@ -333,6 +352,7 @@ async function main() {
     "vipsthumb ms",
     "IM ms",
     "ours/sharp",
+    "CPU ms ours/sharp",
     "ours/vipsthumb",
     "IM/ours",
     `img/s @${CONCURRENCY} ours/sharp/vips/IM`,

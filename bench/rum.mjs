@@ -14,7 +14,7 @@
  * Stops by itself; all children and temp dirs are cleaned up on exit or Ctrl-C.
  */
 import http from "node:http";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { QuantileSketch } from "../common/src/sketch.ts";
@@ -156,7 +156,7 @@ async function sendBeacons(url, quota, prefix, path = "/_rum/v1/beacon", concurr
   const lat = [];
   const one = (i) =>
     new Promise((resolve) => {
-      const body = template.replaceAll("%s", `${prefix}${i}`);
+      const body = template.replaceAll("%s", `${prefix}-${String(i).padStart(8, "0")}`);
       const t0 = performance.now();
       const req = http.request(
         { agent, hostname, port, path, method: "POST", headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) } },
@@ -396,6 +396,7 @@ async function main() {
   const prod = await startMiniflare({
     modules: true,
     scriptPath: script,
+    modulesRoot: dirname(script),
     compatibilityDate: "2026-11-01",
     compatibilityFlags: ["nodejs_compat"],
     bindings: vars,

@@ -64,12 +64,14 @@ async function setHidden(page: Page, hidden: boolean): Promise<void> {
 const forPath = (path: string) => h.beacons.filter((b) => new URL(b.payload.url).pathname === path);
 const first = (path: string) => waitFor(`a beacon for ${path}`, () => forPath(path)[0]);
 /**
- * The latest record of the page view at `path`. Leaving a page fires pagehide (first send) and
- * then visibilitychange, where web-vitals flushes INP: if it grew, an update (seq 1) follows.
+ * The latest record of the page view at `path`, once one carries INP. Leaving a page fires
+ * pagehide (first send) and then visibilitychange, where web-vitals flushes INP: if it grew, an
+ * update (seq 1) follows, so INP may only be in the second record.
  */
 async function latest(path: string): Promise<ReceivedBeacon> {
-  await first(path);
-  await new Promise((r) => setTimeout(r, 400));
+  await waitFor(`a beacon with INP for ${path}`, () =>
+    forPath(path).find((b) => b.payload.vitals.inp !== undefined),
+  );
   const all = forPath(path);
   expect(new Set(all.map((x) => x.payload.pvid)).size).toBe(1);
   expect(all.map((x) => x.payload.seq)).toEqual(all.map((_, i) => i));
@@ -77,6 +79,7 @@ async function latest(path: string): Promise<ReceivedBeacon> {
   if (!last) throw new Error("no beacon");
   return last;
 }
+
 const NAV_KEYS: (keyof NavTiming)[] = [
   "type",
   "redirectStart",

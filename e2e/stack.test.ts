@@ -17,7 +17,14 @@ let auth: Record<string, string>;
 
 beforeAll(async () => {
   [stack, browser] = await Promise.all([
-    startStack({ edgePort: 0, imagePort: 0, demoPort: 0, traffic: false, quiet: true }),
+    startStack({
+      edgePort: 0,
+      imagePort: 0,
+      demoPort: 0,
+      traffic: false,
+      quiet: true,
+      readyTimeoutMs: 150_000,
+    }),
     launchChromium(),
   ]);
   if (!stack.urls.edge) throw new Error("the stack started without the edge");
@@ -96,7 +103,7 @@ function findPageView(rid: string): Promise<Row> {
     `the page view of rid ${rid} in /_rum/v1/pageviews`,
     async () =>
       (await pageViews()).find((r) => field(r, "rid") === rid && typeof field(r, "inp") === "number"),
-    30_000,
+    60_000,
     500,
   );
 }
@@ -127,7 +134,8 @@ function expectComplete(row: Row, cacheStatus: string): void {
   expect(Math.abs(n("lastMileConnect") + n("lastMileWire") - n("lastMile"))).toBeLessThan(0.01);
 }
 
-describe("RUM end to end through the edge", () => {
+// Generous: wrangler dev, the queue (1 s batches) and D1 share 2 cores with everything else.
+describe("RUM end to end through the edge", { timeout: 180_000 }, () => {
   it("the edge injects the beacon once and the collector serves it", async () => {
     const html = await (await fetch(`${edge}/`)).text();
     expect(html.match(/<script[^>]+src="\/_rum\/beacon(\.[0-9a-z]+)?\.js"/g)).toHaveLength(1);
@@ -180,7 +188,7 @@ describe("RUM end to end through the edge", () => {
         const keys = new Set((body.groups ?? []).filter((g) => g.count > 0).map((g) => g.key));
         return keys.has("HIT") && keys.has("MISS") ? body.groups : undefined;
       },
-      30_000,
+      60_000,
       500,
     );
     for (const g of groups ?? []) {

@@ -11,7 +11,7 @@ export default defineConfig({
     include: ["e2e/**/*.test.ts", "rum-collector/beacon/**/*.test.ts"],
     globalSetup: ["e2e/global-setup.ts"],
     testTimeout: 60_000,
-    hookTimeout: 120_000,
+    hookTimeout: 180_000,
     // Browsers and wrangler dev are heavy on 2 shared cores: one file at a time.
     fileParallelism: false,
   },

@@ -15,5 +15,9 @@ export default defineConfig({
       },
     })),
   ],
-  test: { name: "edge", include: ["test/**/*.test.ts"], globalSetup: ["./test/global-setup.ts"] },
+  test: {
+    name: "edge",
+    include: ["test/**/*.test.ts"],
+    globalSetup: ["./test/global-setup.ts", "./test/images/global-setup.ts"],
+  },
 });

@@ -16,11 +16,41 @@ const dashboards = new WeakMap<Env, Part>();
 function part(cache: WeakMap<Env, Part>, env: Env, make: (env: Env) => Part): Part {
   let p = cache.get(env);
   if (!p) {
-    p = make(env);
+    try {
+      p = make(env);
+    } catch (e) {
+      // A bad var is an operator error: every request says which key is wrong (not cached, so a
+      // fixed config is picked up without a restart of the isolate).
+      const message = e instanceof Error ? e.message : String(e);
+      return { fetch: () => Response.json({ error: message }, { status: 503 }) };
+    }
     cache.set(env, p);
   }
   return p;
 }
+
+/**
+ * The dashboards read data only through the query API: this calls the collector's query routes
+ * in-process (no network hop, no self-subrequest) with the query token.
+ */
+function dashboardsFor(env: Env): Part {
+  const queryApi = (pathAndQuery: string): Promise<Response> => {
+    const request = new Request(`http://internal${pathAndQuery}`, {
+      headers: { Authorization: `Bearer ${env.RUM_QUERY_TOKEN}` },
+    });
+    return Promise.resolve(part(collectors, env, createCollectorFromEnv).fetch(request, env, backgroundCtx));
+  };
+  return createDashboardsFromEnv(env, { queryApi });
+}
+
+/** Query handlers do no background work; a context that still keeps any promise from leaking errors. */
+const backgroundCtx = {
+  waitUntil(p: Promise<unknown>) {
+    p.catch(() => {});
+  },
+  passThroughOnException() {},
+  props: {},
+} as unknown as ExecutionContext;
 
 export default {
   fetch(request, env, ctx) {
@@ -31,7 +61,7 @@ export default {
     if (path.startsWith("/_rum/"))
       return part(collectors, env, createCollectorFromEnv).fetch(request, env, ctx);
     if (path === "/_dash" || path.startsWith("/_dash/") || path.startsWith("/_dash?")) {
-      return part(dashboards, env, createDashboardsFromEnv).fetch(request, env, ctx);
+      return part(dashboards, env, dashboardsFor).fetch(request, env, ctx);
     }
     return part(edges, env, createEdgeFromEnv).fetch(request, env, ctx);
   },

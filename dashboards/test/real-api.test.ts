@@ -199,7 +199,7 @@ describe("dashboards on the real query API", () => {
         `/_dash/?by=${by}&attrBy=${ATTRIBUTION_GROUP_BY[i % ATTRIBUTION_GROUP_BY.length]}&range=${ranges[i]}&metric=${metrics[i]}&pct=p99&attrPct=p75`,
     );
     paths.push(
-      `/_dash/?pageGroup=${encodeURIComponent("/p/:id")}&device=mobile&country=DE,FR&connection=4g&cacheStatus=MISS`,
+      `/_dash/?pageGroup=${encodeURIComponent("/p/:id")}&device=mobile&country=DE,FR&connection=4g&cacheStatus=MISS&attrScope=ttfb`,
     );
     for (const p of paths) {
       const { res, text } = await get(p);

@@ -1,14 +1,15 @@
 /**
  * Injects the RUM beacon `<script src="/_rum/beacon.js" async></script>` into HTML once: at the
  * end of `<body>` (or the document end when there is no `</body>`), so a page that already
- * references the beacon anywhere before that point is left alone. Streams; never buffers the page.
+ * references the beacon (also a versioned `/_rum/beacon.<hash>.js`) before that point is left alone. Streams; never buffers the page.
  */
 
 /** Returns the response with its HTML body rewritten (headers and status unchanged). */
 export function injectBeacon(res: Response, src: string): Response {
   const tag = `<script src="${src}" async></script>`;
   let done = false;
-  const path = src.split("?")[0] ?? src;
+  // `/_rum/beacon.js` also matches versioned copies (`/_rum/beacon.<hash>.js`) the collector serves.
+  const path = (src.split("?")[0] ?? src).replace(/\.js$/, "");
   return new HTMLRewriter()
     .on(`script[src*="${path}"]`, {
       element() {

@@ -67,7 +67,8 @@ export function withImageHtml(cfg: ImageConfig, originBase: string, inner: Fetch
     if (res.status !== 200 || (req.method !== "GET" && req.method !== "HEAD")) return res;
     if (!isHtml(res.headers.get("content-type"))) return res;
     const url = new URL(req.url);
-    const path = prefix && url.pathname.startsWith(prefix) ? url.pathname.slice(prefix.length) || "/" : url.pathname;
+    const path =
+      prefix && url.pathname.startsWith(prefix) ? url.pathname.slice(prefix.length) || "/" : url.pathname;
     const rewrite = res.body !== null && req.method === "GET" && rewritesPath(cfg, path);
     if (!cfg.acceptCh && !rewrite) return res;
     const h = new Headers(res.headers);

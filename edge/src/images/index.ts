@@ -1,0 +1,71 @@
+/**
+ * Wiring for per-device image variants: builds the variant `Edge` (origin = image service), the
+ * `/cdn-cgi/image/*` route and the page-edge origin wrapper (`Accept-CH`, opt-in `<img>`
+ * rewriting). Config is parsed once here (`parseImageEdgeConfig`; a bad value names the key).
+ */
+import type { EdgeConfig } from "../config.ts";
+import { Edge } from "../edge.ts";
+import type { ImageConfig } from "./config.ts";
+import { ImageLogger, type ImageLogQueue } from "./image-log.ts";
+import { withImageHtml } from "./rewrite-html.ts";
+import { ImageRoute } from "./route.ts";
+import { createServiceFetch, type FetchFn, VARIANT_ORIGIN } from "./service-fetch.ts";
+
+export { IMAGE_ACCEPT_CH, type ImageConfig, ImageConfigError, parseImageEdgeConfig } from "./config.ts";
+export { withImageHtml } from "./rewrite-html.ts";
+export { ImageRoute } from "./route.ts";
+
+/** Path prefix the route serves. */
+export const IMAGE_ROUTE_PREFIX = "/cdn-cgi/image/";
+
+/** The variant cache's config: the page edge's, with the service as origin and IMAGE_TIMEOUT_MS as its time limit. */
+export function variantEdgeConfig(edge: EdgeConfig, images: ImageConfig): EdgeConfig {
+  return {
+    ...edge,
+    originBase: VARIANT_ORIGIN,
+    originTimeoutMs: images.timeoutMs,
+    edgeLog: false,
+    rumInject: false,
+  };
+}
+
+export interface ImageDeps {
+  kv?: KVNamespace | null;
+  queue?: ImageLogQueue | null;
+  cache?: Cache | null;
+  now?: () => number;
+  /** Transport to the image service (default global fetch). */
+  serviceFetch?: FetchFn;
+}
+
+/** Builds the `/cdn-cgi/image/*` route in front of `originals` (the page edge). Defaults: global fetch, Date.now. */
+export function createImageRoute(
+  edgeConfig: EdgeConfig,
+  images: ImageConfig,
+  originals: Edge,
+  deps: ImageDeps = {},
+): ImageRoute {
+  const edgeDeps: ConstructorParameters<typeof Edge>[0] = {
+    config: variantEdgeConfig(edgeConfig, images),
+    kv: deps.kv ?? null,
+    fetch: createServiceFetch(images, deps.serviceFetch),
+  };
+  if (deps.cache !== undefined) edgeDeps.cache = deps.cache;
+  if (deps.now !== undefined) edgeDeps.now = deps.now;
+  const variants = new Edge(edgeDeps);
+  const logger = images.log && deps.queue ? new ImageLogger(deps.queue, edgeConfig.logFlushMs) : null;
+  const route: ConstructorParameters<typeof ImageRoute>[0] = {
+    config: images,
+    variants,
+    originals,
+    logger,
+    site: edgeConfig.rumSiteId,
+  };
+  if (deps.now !== undefined) route.now = deps.now;
+  return new ImageRoute(route);
+}
+
+/** Origin fetch for the page edge: `Accept-CH` + opt-in `<img>` rewriting on HTML (default transport: global fetch). */
+export function pageOriginFetch(edgeConfig: EdgeConfig, images: ImageConfig, inner?: FetchFn): FetchFn {
+  return withImageHtml(images, edgeConfig.originBase, inner ?? ((r, i) => fetch(r, i)));
+}
