@@ -3,7 +3,7 @@
  * process, one loopback listener per service, all in memory:
  * - cache: the HTTP protocol workerd speaks to `cacheApiOutbound` (GET + `only-if-cached` →
  *   stored response + `CF-Cache-Status: HIT`, or 504 MISS; PUT of a serialised response →
- *   204 or 413; PURGE → 200/404), keyed by cache namespace + URL, honouring s-maxage/max-age/
+ *   204 or 413; PURGE → 200/404), keyed by cache namespace + host + URL, honouring s-maxage/max-age/
  *   Expires/Age, never storing `no-store`/`private`/`Set-Cookie`/TTL 0.
  * - kv: workerd's KV namespace protocol (GET/PUT/DELETE /<key>, POST /bulk/get, GET / list).
  * - d1: workerd's D1 protocol (POST /query|/execute) on an in-memory node:sqlite database with
@@ -90,8 +90,9 @@ function parseSerialisedResponse(buf) {
   return { status: Number(m[1]), headers, body: buf.subarray(end + 4) };
 }
 
+/** workerd sends the key URL as Host + path: both are part of the key, as is a named cache. */
 function cacheKey(req) {
-  return `${req.headers["cf-cache-namespace"] ?? ""} ${req.url}`;
+  return `${req.headers["cf-cache-namespace"] ?? ""} ${req.headers.host ?? ""}${req.url}`;
 }
 
 listen(ports.cache, "cache", async (req, res) => {

@@ -68,6 +68,17 @@ describe("cache service (workerd cacheApiOutbound protocol)", () => {
     }
   });
 
+  it("keys entries by host as well as path", async () => {
+    const put = await fetch(url("cache", "/h"), {
+      method: "PUT",
+      headers: { host: "a.test" },
+      body: serialised(200, { "cache-control": "max-age=60" }, "a"),
+    });
+    expect(put.status).toBe(204);
+    expect((await lookup("/h", { host: "a.test" })).status).toBe(200);
+    expect((await lookup("/h", { host: "b.test" })).status).toBe(504);
+  });
+
   it("purges one key (200, then 404)", async () => {
     await fetch(url("cache", "/p"), {
       method: "PUT",

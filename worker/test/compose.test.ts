@@ -6,7 +6,7 @@ const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknow
 
 describe("composed worker", () => {
   it("answers a bad config value with 503 naming the key, not an exception", async () => {
-    const bad = { ...env, ORIGIN_URL: "not a url" } as Env;
+    const bad = { ...env, ORIGIN_URL: "not a url" } as unknown as Env;
     const res = await worker.fetch(new Request("http://shop.test/p/1"), bad, ctx);
     expect(res.status).toBe(503);
     expect(((await res.json()) as { error: string }).error).toContain("ORIGIN_URL");
