@@ -327,7 +327,7 @@ async function loadRollups(db, granularity, rows) {
     SELECT '${granularity}', value->>'ts', 'demo', value->>'g', value->>'d', value->>'c', value->>'n', value->>'s', value->>'v', 0,
     ${METRIC_COLUMNS.map((c) => `unhex(value->>'${c}')`).join(", ")} FROM json_each(?1)`;
   const entries = [...rows.entries()];
-  const chunk = 500;
+  const chunk = 250;
   let stmts = [];
   for (let i = 0; i < entries.length; i += chunk) {
     const json = entries.slice(i, i + chunk).map(([key, row]) => {
@@ -339,7 +339,7 @@ async function loadRollups(db, granularity, rows) {
       return o;
     });
     stmts.push(db.prepare(sql).bind(JSON.stringify(json)));
-    if (stmts.length === 20) {
+    if (stmts.length === 4) {
       await db.batch(stmts);
       stmts = [];
     }

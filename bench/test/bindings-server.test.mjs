@@ -1,3 +1,4 @@
+import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanup, freePort, makeTempDir, startChild, waitForHttp } from "../lib/procs.mjs";
 
@@ -69,14 +70,28 @@ describe("cache service (workerd cacheApiOutbound protocol)", () => {
   });
 
   it("keys entries by host as well as path", async () => {
-    const put = await fetch(url("cache", "/h"), {
-      method: "PUT",
-      headers: { host: "a.test" },
-      body: serialised(200, { "cache-control": "max-age=60" }, "a"),
-    });
-    expect(put.status).toBe(204);
-    expect((await lookup("/h", { host: "a.test" })).status).toBe(200);
-    expect((await lookup("/h", { host: "b.test" })).status).toBe(504);
+    // fetch() cannot set Host, so talk node:http as workerd does.
+    const raw = (method, host, body) =>
+      new Promise((resolve, reject) => {
+        const req = http.request(
+          {
+            host: "127.0.0.1",
+            port: ports.cache,
+            path: "/h",
+            method,
+            headers: { host, "cache-control": "only-if-cached" },
+          },
+          (res) => {
+            res.resume();
+            res.on("end", () => resolve(res.statusCode));
+          },
+        );
+        req.on("error", reject);
+        req.end(body);
+      });
+    expect(await raw("PUT", "a.test", serialised(200, { "cache-control": "max-age=60" }, "a"))).toBe(204);
+    expect(await raw("GET", "a.test")).toBe(200);
+    expect(await raw("GET", "b.test")).toBe(504);
   });
 
   it("purges one key (200, then 404)", async () => {

@@ -134,3 +134,26 @@ describe("QuantileSketch merge and serialisation", () => {
     expect(() => QuantileSketch.fromBytes(new Uint8Array([...bytes, 0]))).toThrow(/Trailing/);
   });
 });
+
+describe("QuantileSketch.mergeBytes / mergeHex", () => {
+  it("equals merge(fromBytes(...)) and leaves the sketch intact on bad input", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.double({ min: 0, max: 1e6, noNaN: true }), { maxLength: 60 }),
+        fc.array(fc.double({ min: 0, max: 1e6, noNaN: true }), { maxLength: 60 }),
+        (a, b) => {
+          const viaMerge = sketchOf(a).merge(sketchOf(b)).toBytes();
+          expect(sketchOf(a).mergeBytes(sketchOf(b).toBytes()).toBytes()).toEqual(viaMerge);
+          const hex = [...sketchOf(b).toBytes()].map((x) => x.toString(16).padStart(2, "0")).join("");
+          expect(sketchOf(a).mergeHex(hex.toUpperCase()).toBytes()).toEqual(viaMerge);
+        },
+      ),
+    );
+    const s = sketchOf([1, 2, 3]);
+    const before = s.toBytes();
+    const bytes = sketchOf([4, 5]).toBytes();
+    expect(() => s.mergeBytes(bytes.slice(0, bytes.length - 1))).toThrow();
+    expect(() => s.mergeHex("zz")).toThrow(/Invalid hex/);
+    expect(s.toBytes()).toEqual(before);
+  });
+});

@@ -194,6 +194,55 @@ export class QuantileSketch {
     return s;
   }
 
+  /**
+   * Merges a serialised sketch straight into this one (same result as
+   * `merge(fromBytes(bytes))` without building the intermediate sketch: the query hot path).
+   */
+  mergeBytes(bytes: Uint8Array): this {
+    const r = new ByteReader(bytes);
+    const version = r.byte();
+    if (version !== FORMAT_VERSION) throw new Error(`Unknown sketch format version ${version}`);
+    const count = r.uvarint();
+    const zeroCount = r.uvarint();
+    const sumHi = r.svarint();
+    const sumLo = r.uvarint();
+    const min = r.f64();
+    const max = r.f64();
+    const n = r.uvarint();
+    const keys: number[] = new Array(n);
+    const counts: number[] = new Array(n);
+    let k = 0;
+    for (let j = 0; j < n; j++) {
+      k += r.svarint();
+      keys[j] = k;
+      counts[j] = r.uvarint();
+    }
+    if (!r.done()) throw new Error("Trailing bytes after sketch");
+    // Validated completely before anything changes, so a bad blob leaves this sketch intact.
+    for (let j = 0; j < n; j++) {
+      const key = keys[j] as number;
+      this.buckets.set(key, (this.buckets.get(key) ?? 0) + (counts[j] as number));
+    }
+    this.zeroCount += zeroCount;
+    this.sumHi += sumHi;
+    this.sumLo += sumLo;
+    if (this.sumLo >= MICRO) {
+      this.sumLo -= MICRO;
+      this.sumHi += 1;
+    }
+    if (count > 0) {
+      if (min < this.min) this.min = min;
+      if (max > this.max) this.max = max;
+    }
+    this.count += count;
+    return this;
+  }
+
+  /** Merges a hex-encoded serialised sketch (SQLite `hex(blob)`), as `mergeBytes`. */
+  mergeHex(hex: string): this {
+    return this.mergeBytes(hexToBytes(hex));
+  }
+
   /** Base64 of `toBytes()` (for JSON transports). */
   toBase64(): string {
     let bin = "";
@@ -209,6 +258,29 @@ export class QuantileSketch {
     return QuantileSketch.fromBytes(bytes);
   }
 }
+
+/** Bytes of a hex string (either case); throws on odd length or a non-hex character. */
+export function hexToBytes(hex: string): Uint8Array {
+  if (hex.length % 2 !== 0) throw new Error("Odd-length hex sketch");
+  const bytes = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < bytes.length; i++) {
+    const hi = HEX_VALUE[hex.charCodeAt(2 * i)] ?? 255;
+    const lo = HEX_VALUE[hex.charCodeAt(2 * i + 1)] ?? 255;
+    if (hi > 15 || lo > 15) throw new Error("Invalid hex in sketch");
+    bytes[i] = (hi << 4) | lo;
+  }
+  return bytes;
+}
+
+const HEX_VALUE = (() => {
+  const t = new Uint8Array(128).fill(255);
+  for (let i = 0; i < 10; i++) t[48 + i] = i;
+  for (let i = 0; i < 6; i++) {
+    t[65 + i] = 10 + i;
+    t[97 + i] = 10 + i;
+  }
+  return t;
+})();
 
 /** Sketch of the given values (convenience for tests and batch building). */
 export function sketchOf(values: Iterable<number>): QuantileSketch {

@@ -226,12 +226,13 @@ export async function recentPageViews(api: QueryApi, site: string, limit: number
   });
 }
 
-/** `GET /_rum/v1/coverage`: beacons vs edge HTML page views per page group × browser. */
+/** `GET /_rum/v1/coverage`: beacons vs edge HTML page views per page group × browser (whole hours). */
 export async function coverage(
   api: QueryApi,
-  req: { from: number; to: number; site: string },
+  req: { from: number; to: number; site: string; pageGroup?: string },
 ): Promise<CoverageRow[]> {
   const q = new URLSearchParams({ from: String(req.from), to: String(req.to), site: req.site });
+  if (req.pageGroup) q.set("pageGroup", req.pageGroup);
   const body = obj(await getJson(api, `/_rum/v1/coverage?${q}`));
   return arr(body.groups).map((r) => {
     const o = obj(r);

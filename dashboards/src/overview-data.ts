@@ -110,7 +110,10 @@ export async function loadOverview(
       (r) => r.groups,
     ),
   );
-  const cov = settle(coverage(api, { from, to, site: params.filters.site ?? "" }));
+  // Coverage is kept per page group × browser only, so the other filters do not apply to it.
+  const cov = settle(
+    coverage(api, { from, to, site: params.filters.site ?? "", pageGroup: params.filters.pageGroup }),
+  );
 
   return {
     from,

@@ -109,6 +109,8 @@ describe("overview", () => {
     expect(seen).toContain("lcp|75|null|null"); // tile
     const cov = calls.find((u) => u.pathname === "/_rum/v1/coverage");
     expect(cov?.searchParams.get("site")).toBe("shop2");
+    expect(cov?.searchParams.get("pageGroup")).toBe("/p/:id");
+    expect(cov?.searchParams.has("country")).toBe(false); // coverage has no country dimension
   });
 
   it("defaults the site from config and the range to 1 h", async () => {

@@ -77,7 +77,9 @@ describe("RUM beacon injection", () => {
     const body = await (await t.call(p)).text();
     expect(count(body, "/_rum/beacon.js")).toBe(1);
     const v = uniquePath("has-versioned");
-    await route(v, { body: '<html><body><script src="/_rum/beacon.3f2a9c.js" async></script></body></html>' });
+    await route(v, {
+      body: '<html><body><script src="/_rum/beacon.3f2a9c.js" async></script></body></html>',
+    });
     expect(count(await (await t.call(v)).text(), "/_rum/beacon")).toBe(1);
   });
 

@@ -77,4 +77,30 @@ describe("collector behind the root Worker", () => {
     }
     expect(rows).toEqual([{ pvid, page_group: "/p/:id", country: "XX" }]);
   });
+
+  it("stores every one of many concurrent beacons exactly once (group-committed sends)", async () => {
+    const prefix = `pv_conc_${crypto.randomUUID().slice(0, 8)}_`;
+    const n = 60;
+    const statuses = await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        exports.default
+          .fetch("http://localhost:8787/_rum/v1/beacon", {
+            method: "POST",
+            headers: { "content-type": "text/plain", origin: ORIGIN, "cf-connecting-ip": `198.51.100.${i}` },
+            body: beacon(`${prefix}${i}`),
+          })
+          .then((r) => r.status),
+      ),
+    );
+    expect(statuses.every((s) => s === 204)).toBe(true);
+    let count = 0;
+    for (let i = 0; i < 100 && count < n; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const row = await env.DB.prepare("SELECT COUNT(*) AS n FROM rum_page_views WHERE pvid LIKE ?1")
+        .bind(`${prefix}%`)
+        .first<{ n: number }>();
+      count = row?.n ?? 0;
+    }
+    expect(count).toBe(n);
+  });
 });

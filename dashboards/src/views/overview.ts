@@ -243,7 +243,7 @@ ${stackedBarSvg(segs, { height: 18, canvasWidth: BAR_CANVAS, format: (v) => `${v
 }
 
 function coverageCard(section: Section<CoverageRow[]>): SafeHtml {
-  const head = html`<h2>Beacon coverage</h2><p class="small muted">Beacons received ÷ HTML page views the edge served. Low coverage means users left before a beacon was sent, blocked it, or did not consent.</p>`;
+  const head = html`<h2>Beacon coverage</h2><p class="small muted">Beacons received ÷ HTML page views the edge served, per page group and browser over whole hours (only the site and page-group filters apply). Low coverage means users left before a beacon was sent, blocked it, or did not consent.</p>`;
   if (!section.ok)
     return html`<section class="card coverage">${head}${errorNotice("Coverage unavailable", section.error)}</section>`;
   if (section.value.length === 0)

@@ -292,21 +292,41 @@ export class ImageRoute {
     h.set("timing-allow-origin", "*");
     h.delete("cache-tag");
     if (this.config.acceptCh) h.set("accept-ch", IMAGE_ACCEPT_CH);
-    if (orig.status === 200 && request.method === "GET") {
-      this.log(
-        {
-          format: "original",
-          device: this.device(request.headers.get("user-agent")),
-          width: null,
-          cacheStatus: cacheStatusOf(failedSt ?? origSt),
-          originalBytes: len,
-          deliveredBytes: len,
-          fallback: true,
-        },
-        ctx,
-      );
+    let body = orig.body;
+    if (orig.status === 200 && request.method === "GET" && this.logger !== null) {
+      const record = (bytes: number | null) =>
+        this.log(
+          {
+            format: "original",
+            device: this.device(request.headers.get("user-agent")),
+            width: null,
+            cacheStatus: cacheStatusOf(failedSt ?? origSt),
+            originalBytes: bytes,
+            deliveredBytes: bytes,
+            fallback: true,
+          },
+          ctx,
+        );
+      if (len !== null || body === null) record(len ?? 0);
+      else {
+        // A streamed original has no length up front: count it on the way through, log when done.
+        let n = 0;
+        const counter = new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, c) {
+            n += chunk.byteLength;
+            c.enqueue(chunk);
+          },
+        });
+        ctx.waitUntil(
+          body.pipeTo(counter.writable).then(
+            () => record(n),
+            () => {},
+          ),
+        );
+        body = counter.readable;
+      }
     }
-    return new Response(orig.body, { status: orig.status, statusText: orig.statusText, headers: h });
+    return new Response(body, { status: orig.status, statusText: orig.statusText, headers: h });
   }
 
   log(m: Omit<ImageLogMessage, "kind" | "ts" | "site">, ctx: ExecutionContext): void {

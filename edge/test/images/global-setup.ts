@@ -101,6 +101,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       "content-type": f.type,
       "content-length": String(f.body.length),
       "cache-control": "public, max-age=3600",
+      "last-modified": "Tue, 24 Nov 2026 10:00:00 GMT",
     });
     res.end(req.method === "HEAD" ? undefined : f.body);
   });

@@ -50,7 +50,10 @@ export interface TestImages {
 }
 
 /** Page edge on the image origin + image route with the real service behind the test front. */
-export function makeImages(overrides: Record<string, string> = {}, pageFetch?: typeof fetch): TestImages {
+export function makeImages(
+  overrides: Record<string, string> = {},
+  opts: { pageFetch?: (req: Request) => Promise<Response>; now?: () => number } = {},
+): TestImages {
   const raw = {
     ...(env as unknown as Record<string, unknown>),
     ORIGIN_URL: IMG_ORIGIN,
@@ -61,15 +64,18 @@ export function makeImages(overrides: Record<string, string> = {}, pageFetch?: t
   };
   const config = parseEdgeConfig(raw);
   const images = parseImageEdgeConfig(raw);
+  const pageFetch = opts.pageFetch;
   const page = new Edge({
     config,
     kv: env.EDGE_KV,
     queue: null,
-    fetch: pageOriginFetch(config, images, pageFetch ? (r, i) => pageFetch(r, i) : undefined),
+    fetch: pageOriginFetch(config, images, pageFetch ? (r) => pageFetch(r) : undefined),
+    ...(opts.now ? { now: opts.now } : {}),
   });
   const logged: ImageLogMessage[] = [];
   const route = createImageRoute(config, images, page, {
     kv: env.EDGE_KV,
+    ...(opts.now ? { now: opts.now } : {}),
     queue: {
       async sendBatch(msgs) {
         for (const m of msgs) logged.push(m.body);
