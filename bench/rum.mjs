@@ -10,7 +10,7 @@
  *     rollups built from the page views with the product's sketch, loaded into the same D1),
  *     `GET /_rum/v1/query` timed on workerd (goal ≤ 200 ms); peer: the exact window-function
  *     p75 by page group over the 1 M raw rows in SQLite (node:sqlite), timed in this process.
- * Options: --beacons N (default 30000), --pageviews N (default 1000000), --query-runs N (20).
+ * Options: --beacons N (default 5000), --pageviews N (default 1000000), --query-runs N (20).
  * Stops by itself; all children and temp dirs are cleaned up on exit or Ctrl-C.
  */
 import http from "node:http";
@@ -27,7 +27,7 @@ const opt = (name, dflt) => {
   const i = args.indexOf(`--${name}`);
   return i === -1 ? dflt : Number(args[i + 1]);
 };
-const BEACONS = opt("beacons", 30_000);
+const BEACONS = opt("beacons", 5_000);
 const PAGEVIEWS = opt("pageviews", 1_000_000);
 const QUERY_RUNS = opt("query-runs", 20);
 const QUERY_TOKEN = "bench-query-token";
@@ -159,7 +159,14 @@ async function sendBeacons(url, quota, prefix, path = "/_rum/v1/beacon", concurr
       const body = template.replaceAll("%s", `${prefix}-${String(i).padStart(8, "0")}`);
       const t0 = performance.now();
       const req = http.request(
-        { agent, hostname, port, path, method: "POST", headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) } },
+        {
+          agent,
+          hostname,
+          port,
+          path,
+          method: "POST",
+          headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) },
+        },
         (res) => {
           const chunks = [];
           res.on("data", (d) => chunks.push(d));
@@ -168,7 +175,8 @@ async function sendBeacons(url, quota, prefix, path = "/_rum/v1/beacon", concurr
             if (res.statusCode === 204) ok++;
             else {
               bad++;
-              if (!firstError) firstError = `${res.statusCode} ${Buffer.concat(chunks).toString().slice(0, 200)}`;
+              if (!firstError)
+                firstError = `${res.statusCode} ${Buffer.concat(chunks).toString().slice(0, 200)}`;
             }
             resolve();
           });
@@ -189,7 +197,8 @@ async function sendBeacons(url, quota, prefix, path = "/_rum/v1/beacon", concurr
   const seconds = (performance.now() - t0) / 1000;
   agent.destroy();
   lat.sort((a, b) => a - b);
-  const pct = (p) => `${(lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? Number.NaN).toFixed(2)}ms`;
+  const pct = (p) =>
+    `${(lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? Number.NaN).toFixed(2)}ms`;
   return { ok, bad, firstError, seconds, rps: ok / seconds, p50: pct(0.5), p99: pct(0.99) };
 }
 
@@ -315,7 +324,7 @@ function synthesize(n, day0, peer) {
       days.set(dkey, d);
     }
     d.views += row.views;
-    row.sketches.forEach((s, m) => d.sketches[m].merge(s));
+    for (let m = 0; m < row.sketches.length; m++) d.sketches[m].merge(row.sketches[m]);
   }
   return { hours, days };
 }
@@ -333,9 +342,7 @@ async function loadRollups(db, granularity, rows) {
     const json = entries.slice(i, i + chunk).map(([key, row]) => {
       const [ts, g, d, c, n, s] = key.split("|");
       const o = { ts: Number(ts), g, d, c, n, s, v: row.views };
-      METRIC_COLUMNS.forEach((col, m) => {
-        o[col] = hex(row.sketches[m].toBytes());
-      });
+      for (let m = 0; m < METRIC_COLUMNS.length; m++) o[METRIC_COLUMNS[m]] = hex(row.sketches[m].toBytes());
       return o;
     });
     stmts.push(db.prepare(sql).bind(JSON.stringify(json)));
@@ -410,7 +417,8 @@ async function main() {
   await applyMigrations(db);
 
   const warm = await sendBeacons(prod.url, 2000, "warm");
-  if (warm.bad > 0 || warm.ok === 0) throw new Error(`beacons rejected during warm-up (${warm.bad}): ${warm.firstError}`);
+  if (warm.bad > 0 || warm.ok === 0)
+    throw new Error(`beacons rejected during warm-up (${warm.bad}): ${warm.firstError}`);
   await drain(db, warm.ok);
   log(`sending ${fmt(BEACONS)} beacons at c=16 …`);
   const ingest = await sendBeacons(prod.url, BEACONS, "beacon");
@@ -487,7 +495,9 @@ async function main() {
     console.log(`\nbudget 4,608 B: ${ours <= 4608 ? "within" : "OVER"}`);
   } else console.log("| our beacon | not built |");
 
-  console.log("\n## Collector ingest on workerd (Miniflare; Node keep-alive client, c=16, POST /_rum/v1/beacon)\n");
+  console.log(
+    "\n## Collector ingest on workerd (Miniflare; Node keep-alive client, c=16, POST /_rum/v1/beacon)\n",
+  );
   console.log(
     markdownTable(
       ["system", "req/s", "p50", "p99", "× ceiling"],

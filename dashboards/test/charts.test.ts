@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { lineChartSvg, linePath } from "../src/charts/line-chart.ts";
+import { fillGaps, lineChartSvg, linePath } from "../src/charts/line-chart.ts";
 import { linearScale, niceStep, niceTicks } from "../src/charts/scale.ts";
 import { formatMs, stackedBarSvg, stackSegments } from "../src/charts/stacked-bar.ts";
 
@@ -139,6 +139,26 @@ describe("line chart", () => {
       ),
     ).toBe("M0 50 L50 25 M100 0");
     expect(linePath([{ t: 0, v: null }], x, y)).toBe("");
+  });
+
+  it("fills missing buckets with gaps on a regular grid", () => {
+    const filled = fillGaps(
+      [
+        { t: 60_000, v: 5 },
+        { t: 240_000, v: 7 },
+      ],
+      30_000,
+      300_000,
+      60_000,
+    );
+    expect(filled).toEqual([
+      { t: 0, v: null },
+      { t: 60_000, v: 5 },
+      { t: 120_000, v: null },
+      { t: 180_000, v: null },
+      { t: 240_000, v: 7 },
+    ]);
+    expect(linePath(filled, x, y)).toBe("M6000 45 M24000 43");
   });
 
   it("renders axes, the path, dots and threshold lines", () => {

@@ -112,7 +112,9 @@ describe("page cache", () => {
     const bodies = await Promise.all(res.map((r) => r.text()));
     await Promise.all(calls.map((c) => c.done));
     expect(new Set(bodies).size).toBe(1);
-    expect(res.every((r) => r.status === 200 && cacheStatus(r) === "MISS")).toBe(true);
+    // Waiters are MISS; on a slow machine a late one may already find the stored copy (HIT).
+    expect(res.every((r) => r.status === 200 && ["MISS", "HIT"].includes(cacheStatus(r)))).toBe(true);
+    expect(res.filter((r) => cacheStatus(r) === "MISS").length).toBeGreaterThanOrEqual(1);
     expect(await originCount(p)).toBe(1);
   });
 

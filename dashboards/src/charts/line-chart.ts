@@ -26,6 +26,24 @@ export function linePath(points: readonly SeriesPoint[], x: Scale, y: Scale): st
   return parts.join(" ");
 }
 
+/**
+ * Puts `points` on a regular grid of `step` ms buckets covering [from, to): buckets without a
+ * point get `v: null`, so the chart shows a gap instead of a line across missing data.
+ */
+export function fillGaps(
+  points: readonly SeriesPoint[],
+  from: number,
+  to: number,
+  step: number,
+): SeriesPoint[] {
+  if (!(step > 0) || !(to > from)) return [...points];
+  const byBucket = new Map<number, number | null>();
+  for (const p of points) byBucket.set(Math.floor(p.t / step) * step, p.v);
+  const out: SeriesPoint[] = [];
+  for (let t = Math.floor(from / step) * step; t < to; t += step) out.push({ t, v: byBucket.get(t) ?? null });
+  return out;
+}
+
 /** Options of `lineChartSvg`; `thresholds` draws dashed good/poor reference lines. */
 export interface LineChartOptions {
   width: number;

@@ -1,6 +1,6 @@
 /** The overview page: filters, headline tiles, TTFB attribution, time series, percentile table. */
 import type { CoverageRow, GroupRow, QueryResult } from "../api-client.ts";
-import { lineChartSvg } from "../charts/line-chart.ts";
+import { fillGaps, lineChartSvg } from "../charts/line-chart.ts";
 import { formatMs, stackedBarSvg, stackSegments } from "../charts/stacked-bar.ts";
 import { type HtmlValue, html, type SafeHtml } from "../html.ts";
 import {
@@ -176,7 +176,13 @@ ${choice("percentile", PERCENTILES, p.pct, (v) => overviewHref(p, { pct: v as Ov
   const s = data.series;
   if (!s.ok)
     return html`<section class="card series">${head}${errorNotice("Time series unavailable", s.error)}</section>`;
-  const points = s.value.series.map((r) => ({ t: r.t, v: r.values[p.pct] ?? null }));
+  const step = data.interval === "hour" ? 3_600_000 : 60_000;
+  const points = fillGaps(
+    s.value.series.map((r) => ({ t: r.t, v: r.values[p.pct] ?? null })),
+    data.from,
+    data.to,
+    step,
+  );
   if (!points.some((pt) => pt.v !== null))
     return html`<section class="card series">${head}<p class="muted">No data points in this range.</p></section>`;
   return html`<section class="card series">${head}${lineChartSvg(points, {
