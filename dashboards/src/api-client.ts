@@ -76,6 +76,9 @@ export interface PageViewRow {
   parts: Record<string, number | null>;
   /** False when the response carried no edge timing (a site not behind the edge). */
   edgeMeasured: boolean;
+  /** Navigation type (navigate, reload, back_forward, prerender, …) and delivery type ("" = network). */
+  navigationType: string;
+  deliveryType: string;
 }
 
 export interface CoverageRow {
@@ -222,6 +225,8 @@ export async function recentPageViews(api: QueryApi, site: string, limit: number
         elementRenderDelay: num(render.elementRenderDelay),
       },
       edgeMeasured: a.edgeMeasured !== false,
+      navigationType: str(o.navigationType),
+      deliveryType: str(o.deliveryType),
     };
   });
 }

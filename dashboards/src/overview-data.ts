@@ -8,7 +8,7 @@ import {
   type QueryResult,
   query,
 } from "./api-client.ts";
-import { ATTRIBUTION_PARTS, PERCENTILES, type Vital } from "./metrics.ts";
+import { ATTRIBUTION_PARTS, PERCENTILES, type Percentile, type Vital } from "./metrics.ts";
 import { type OverviewParams, RANGES, SERIES_INTERVAL } from "./view-params.ts";
 
 /** A section either has its data or a readable error; one failing chart never blanks the page. */
@@ -65,10 +65,28 @@ export async function loadOverview(
   const interval = SERIES_INTERVAL[params.range];
   const base = { from, to, filters: params.filters };
 
+  // Totals of grouped queries equal the ungrouped query, so the TTFB tile reuses the attribution's
+  // TTFB query and the selected metric's tile reuses the percentile table: two calls fewer.
+  const attrPcts: Percentile[] = params.attrPct === "p75" ? ["p75"] : [params.attrPct, "p75"];
+  const ttfbByGroup = query(api, { ...base, metric: "ttfb", percentiles: attrPcts, groupBy: params.attrBy });
+  const tableQuery = query(api, {
+    ...base,
+    metric: params.metric,
+    percentiles: PERCENTILES,
+    groupBy: params.by,
+  });
+  // Rejections are read later through settle(); this only stops "unhandled rejection" noise.
+  ttfbByGroup.catch(() => {});
+  tableQuery.catch(() => {});
+
   const tiles = settle(
     Promise.all(
       TILE_METRICS.map(async (metric): Promise<Tile> => {
-        const r = await query(api, { ...base, metric, percentiles: ["p75"] });
+        const r = await (metric === "ttfb"
+          ? ttfbByGroup
+          : metric === params.metric
+            ? tableQuery
+            : query(api, { ...base, metric, percentiles: ["p75"] }));
         return { metric, p75: r.values.p75 ?? null, count: r.count };
       }),
     ),
@@ -77,11 +95,12 @@ export async function loadOverview(
   const attribution = settle(
     (async () => {
       const shown = ATTRIBUTION_PARTS.filter((p) => params.attrScope === "all" || p.phase === "ttfb");
-      const [ttfb, ...parts] = await Promise.all(
-        ["ttfb", ...shown.map((p) => p.key)].map((metric) =>
-          query(api, { ...base, metric, percentiles: [params.attrPct], groupBy: params.attrBy }),
+      const [ttfb, ...parts] = await Promise.all([
+        ttfbByGroup,
+        ...shown.map((p) =>
+          query(api, { ...base, metric: p.key, percentiles: [params.attrPct], groupBy: params.attrBy }),
         ),
-      );
+      ]);
       const groups = new Map<string, AttributionGroup>();
       for (const g of ttfb?.groups ?? [])
         groups.set(g.key, { key: g.key, count: g.count, ttfb: g.values[params.attrPct] ?? null, parts: {} });
@@ -101,9 +120,7 @@ export async function loadOverview(
     })(),
   );
 
-  const table = settle(
-    query(api, { ...base, metric: params.metric, percentiles: PERCENTILES, groupBy: params.by }),
-  );
+  const table = settle(tableQuery);
   const series = settle(query(api, { ...base, metric: params.metric, percentiles: [params.pct], interval }));
   const cacheMix = settle(
     query(api, { ...base, metric: "ttfb", percentiles: ["p75"], groupBy: "cacheStatus" }).then(

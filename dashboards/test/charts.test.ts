@@ -158,7 +158,7 @@ describe("line chart", () => {
       { t: 180_000, v: null },
       { t: 240_000, v: 7 },
     ]);
-    expect(linePath(filled, x, y)).toBe("M6000 45 M24000 43");
+    expect(linePath(filled, x, y)).toBe("M600000 47.5 M2400000 46.5"); // two runs: no line across the gap
   });
 
   it("renders axes, the path, dots and threshold lines", () => {

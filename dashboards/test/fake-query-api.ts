@@ -65,7 +65,7 @@ export const PAGEVIEWS = [
     dims: { country: "DE", colo: "FRA", asn: 3320, device: "mobile", browser: "chrome", connection: "4g" },
     cacheStatus: "HIT",
     navigationType: "navigate",
-    deliveryType: "",
+    deliveryType: "navigational-prefetch",
     vitals: { lcp: 610, inp: 80, cls: 0.01, fcp: 300 },
     attribution: {
       ttfb: 64,

@@ -116,6 +116,16 @@ describe("overview", () => {
   it("defaults the site from config and the range to 1 h", async () => {
     const { app, calls } = makeApp();
     await getAuthed(app, "/_dash/");
+    // inp + cls tiles, 11 attribution (TTFB tile shares the first), table (LCP tile shares it),
+    // series, cache mix, coverage.
+    expect(calls).toHaveLength(17);
+    expect(
+      calls
+        .filter(
+          (u) => u.searchParams.get("metric") === "ttfb" && u.searchParams.get("groupBy") === "pageGroup",
+        )[0]
+        ?.searchParams.get("percentiles"),
+    ).toBe("50,75");
     const first = calls[0] as URL;
     expect(first.searchParams.get("site")).toBe("demo");
     expect(first.searchParams.get("from")).toBe(String(NOW - HOUR));

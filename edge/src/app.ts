@@ -1,6 +1,6 @@
 /**
  * The edge as a Hono app: `/_edge/*` admin routes (purge, health) and everything else proxied.
- * `createEdgeFromEnv` (index.ts) dispatches non-admin paths to `Edge.handle` directly so the
+ * `createEdgeFromEnv` (index.ts) dispatches non-admin paths to `Edge.serve` directly so the
  * cache-HIT path skips the router.
  */
 import { Hono } from "hono";
@@ -130,6 +130,6 @@ export function createEdgeApp(edge: Edge): Hono {
   app.all("/_edge/*", (c) =>
     jsonError(c.req.method === "GET" || c.req.method === "POST" ? 404 : 405, "unknown admin route"),
   );
-  app.all("*", (c) => edge.handle(c.req.raw, c.executionCtx as unknown as ExecutionContext));
+  app.all("*", (c) => edge.serve(c.req.raw, c.executionCtx as unknown as ExecutionContext));
   return app;
 }

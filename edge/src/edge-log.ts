@@ -11,7 +11,7 @@ import { classifyUserAgent, type UserAgentClass } from "../../common/src/user-ag
 
 /** The part of a Queue binding the log uses. */
 export interface LogQueue {
-  sendBatch(messages: Iterable<{ body: EdgeLogMessage }>): Promise<unknown>;
+  sendBatch(messages: Iterable<{ body: EdgeLogMessage; contentType?: "json" }>): Promise<unknown>;
 }
 
 const uaMemo = new Map<string, UserAgentClass>();
@@ -59,7 +59,7 @@ export class EdgeLogger {
   site: string;
   flushMs: number;
   pageGroup: PageGroupFn;
-  buffer: { body: EdgeLogMessage }[] = [];
+  buffer: { body: EdgeLogMessage; contentType: "json" }[] = [];
   timerSet = false;
 
   constructor(
@@ -98,6 +98,8 @@ export class EdgeLogger {
           device,
           browser,
         },
+        // Plain JSON: cheaper to encode than the default v8 serialisation, same object for the consumer.
+        contentType: "json",
       });
       if (this.buffer.length >= 100) {
         ctx.waitUntil(this.flush());

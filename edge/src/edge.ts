@@ -158,32 +158,45 @@ export class Edge {
     return `${this.ridPrefix}-${(this.ridCounter++).toString(36)}`;
   }
 
-  /** Proxies one request (not `/_edge/*`). Never throws: failures become 502/504 with a reason. */
-  async handle(request: Request, ctx: ExecutionContext): Promise<Response> {
+  /**
+   * Proxies one request (not `/_edge/*`). Never throws: failures become 502/504 with a reason.
+   * A hot-cache HIT returns a Response synchronously (no promise hops on the fastest path).
+   */
+  serve(request: Request, ctx: ExecutionContext): Response | Promise<Response> {
     const t0 = performance.now();
     const rid = this.nextRid();
     try {
-      return await this.route(request, ctx, t0, rid);
+      const r = this.route(request, ctx, t0, rid);
+      return r instanceof Response ? r : r.catch((e: unknown) => this.failure(request, e, t0, rid, ctx));
     } catch (e) {
-      const res = jsonError(502, `edge error: ${e instanceof Error ? e.message : String(e)}`);
-      return this.finish(
-        request,
-        res.status,
-        new Headers(res.headers),
-        res.body,
-        "BYPASS",
-        this.timing(t0, rid),
-        ctx,
-        null,
-      );
+      return this.failure(request, e, t0, rid, ctx);
     }
+  }
+
+  /** `serve` as a promise (for callers that want one API shape). */
+  async handle(request: Request, ctx: ExecutionContext): Promise<Response> {
+    return this.serve(request, ctx);
+  }
+
+  failure(request: Request, e: unknown, t0: number, rid: string, ctx: ExecutionContext): Response {
+    const res = jsonError(502, `edge error: ${e instanceof Error ? e.message : String(e)}`);
+    return this.finish(
+      request,
+      res.status,
+      new Headers(res.headers),
+      res.body,
+      "BYPASS",
+      this.timing(t0, rid),
+      ctx,
+      null,
+    );
   }
 
   timing(t0: number, rid: string): Timing {
     return { t0, rid, originMs: null, appMs: null, forward: "" };
   }
 
-  async route(request: Request, ctx: ExecutionContext, t0: number, rid: string): Promise<Response> {
+  route(request: Request, ctx: ExecutionContext, t0: number, rid: string): Response | Promise<Response> {
     const url = new URL(request.url);
     const method = request.method;
     const rule = this.config.rules.length === 0 ? undefined : ruleFor(this.config, url.pathname);
@@ -199,11 +212,22 @@ export class Edge {
     }
     const now = this.now();
     const wait = this.purge.ready(now, ctx);
-    if (wait !== null) await wait;
-    const nq = url.search ? normalizeQuery(url.search, this.config.marketingMatcher) : "";
-    const key = this.keyFor(url, nq, rule, h);
+    if (wait !== null) return wait.then(() => this.lookup(request, url, rule, now, t0, rid, ctx));
+    return this.lookup(request, url, rule, now, t0, rid, ctx);
+  }
 
-    let stale: Candidate | null = null;
+  /** Hot tier synchronously; otherwise the Cache API tier and the origin. */
+  lookup(
+    request: Request,
+    url: URL,
+    rule: PathRule | undefined,
+    now: number,
+    t0: number,
+    rid: string,
+    ctx: ExecutionContext,
+  ): Response | Promise<Response> {
+    const nq = url.search ? normalizeQuery(url.search, this.config.marketingMatcher) : "";
+    const key = this.keyFor(url, nq, rule, request.headers);
     const hot = this.hot.get(key);
     if (hot !== undefined) {
       if (now < hot.freshUntil)
@@ -212,45 +236,38 @@ export class Edge {
         this.revalidate(request, url, nq, rule, key, ctx);
         return this.serveCached(request, url, hot, hot.body, "STALE", now, this.timing(t0, rid), ctx);
       }
-      stale = { meta: hot, body: hot.body };
-    } else {
-      const passUntil = this.hitForPass.get(key);
-      if (passUntil !== undefined) {
-        // Recently not storable: skip the Cache API lookup and collapsing (Varnish's hit-for-pass).
-        if (now < passUntil) return this.miss(request, url, nq, rule, key, null, t0, rid, ctx, false);
-        this.hitForPass.delete(key);
-      }
-      const found = await this.lookupCacheApi(key);
-      if (found !== null) {
-        if (now < found.meta.freshUntil) {
-          return this.serveCached(
-            request,
-            url,
-            found.meta,
-            found.body,
-            "HIT",
-            now,
-            this.timing(t0, rid),
-            ctx,
-          );
-        }
-        if (now < found.meta.swrUntil) {
-          this.revalidate(request, url, nq, rule, key, ctx);
-          return this.serveCached(
-            request,
-            url,
-            found.meta,
-            found.body,
-            "STALE",
-            now,
-            this.timing(t0, rid),
-            ctx,
-          );
-        }
-        stale = found;
-      }
+      return this.miss(request, url, nq, rule, key, { meta: hot, body: hot.body }, t0, rid, ctx);
     }
-    return this.miss(request, url, nq, rule, key, stale, t0, rid, ctx);
+    const passUntil = this.hitForPass.get(key);
+    if (passUntil !== undefined) {
+      // Recently not storable: skip the Cache API lookup and collapsing (Varnish's hit-for-pass).
+      if (now < passUntil) return this.miss(request, url, nq, rule, key, null, t0, rid, ctx, false);
+      this.hitForPass.delete(key);
+    }
+    return this.lookupSlow(request, url, nq, rule, key, now, t0, rid, ctx);
+  }
+
+  async lookupSlow(
+    request: Request,
+    url: URL,
+    nq: string,
+    rule: PathRule | undefined,
+    key: string,
+    now: number,
+    t0: number,
+    rid: string,
+    ctx: ExecutionContext,
+  ): Promise<Response> {
+    const found = await this.lookupCacheApi(key);
+    if (found === null) return this.miss(request, url, nq, rule, key, null, t0, rid, ctx);
+    if (now < found.meta.freshUntil) {
+      return this.serveCached(request, url, found.meta, found.body, "HIT", now, this.timing(t0, rid), ctx);
+    }
+    if (now < found.meta.swrUntil) {
+      this.revalidate(request, url, nq, rule, key, ctx);
+      return this.serveCached(request, url, found.meta, found.body, "STALE", now, this.timing(t0, rid), ctx);
+    }
+    return this.miss(request, url, nq, rule, key, found, t0, rid, ctx);
   }
 
   /** Key: normalised URL; the purge generation and `keyHeaders` values are appended as a marker parameter. */

@@ -28,7 +28,7 @@ export function createEdgeFromEnv(env: Env): EdgePart {
       // `/_edge/` test on the raw URL string: no second URL parse on the proxy path.
       const p = url.indexOf("/", url.indexOf("//") + 2);
       if (p !== -1 && url.startsWith("/_edge/", p)) return app.fetch(request, env, ctx);
-      return edge.handle(request, ctx);
+      return edge.serve(request, ctx);
     },
   };
 }

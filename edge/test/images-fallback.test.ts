@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { Clock } from "./helpers.ts";
 import {
   cache,
   IMG_ORIGIN,
@@ -7,6 +6,7 @@ import {
   serviceCount,
   serviceMode,
   st,
+  TestClock,
   uniqueDir,
   WEBP_ACCEPT,
 } from "./images/helpers.ts";
@@ -102,7 +102,7 @@ describe("image fallback: the service fails, the original bytes are served", () 
   });
 
   it("an expired variant is served stale (stale-if-error) rather than the original", async () => {
-    const clock = new Clock();
+    const clock = new TestClock();
     const t = makeImages({ IMAGE_AVIF: "off" }, { now: clock.now });
     const src = `${uniqueDir("stale")}/photo.jpg`;
     const path = `/cdn-cgi/image/width=320,format=auto${src}`;
@@ -120,5 +120,30 @@ describe("image fallback: the service fails, the original bytes are served", () 
     const res = await t.get(`/cdn-cgi/image/width=320${uniqueDir("gone")}/nope.jpg`);
     expect(res.status).toBe(404);
     expect(res.headers.get("cache-control")).toBe("no-store");
+  });
+
+  it("pauses the service after 3 connection failures: misses fall back at once, cached variants still HIT", async () => {
+    const clock = new TestClock();
+    const t = makeImages({ IMAGE_AVIF: "off", IMAGE_SERVICE_PAUSE_MS: "5000" }, { now: clock.now });
+    const dir = uniqueDir("pause");
+    const good = `/cdn-cgi/image/width=160,format=auto${dir}/ok/photo.jpg`;
+    expect(cache(await t.get(good, { accept: WEBP_ACCEPT }))).toBe("MISS");
+    await serviceMode(`${dir}/bad/photo.jpg`, "close");
+    for (const w of [160, 320, 480]) {
+      const res = await t.get(`/cdn-cgi/image/width=${w}${dir}/bad/photo.jpg`, { accept: WEBP_ACCEPT });
+      expect(st(res).get("img-fallback")?.description).toBe("unreachable");
+    }
+    const other = `/cdn-cgi/image/width=160,format=auto${dir}/other/photo.jpg`;
+    const paused = await t.get(other, { accept: WEBP_ACCEPT });
+    expect(paused.status).toBe(200);
+    expect(st(paused).get("img-fallback")?.description).toBe("paused");
+    expect((await serviceCount(`${dir}/other/photo.jpg`)).count).toBe(0);
+    const hit = await t.get(good, { accept: WEBP_ACCEPT });
+    expect(cache(hit)).toBe("HIT");
+    expect(hit.headers.get("content-type")).toBe("image/webp");
+    clock.advance(11); // past the pause and the variant Edge's hit-for-pass window
+    const back = await t.get(other, { accept: WEBP_ACCEPT });
+    expect(back.headers.get("content-type")).toBe("image/webp");
+    expect((await serviceCount(`${dir}/other/photo.jpg`)).count).toBe(1);
   });
 });

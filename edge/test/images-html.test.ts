@@ -112,8 +112,10 @@ describe("HTML image rewriting (IMAGE_REWRITE_HTML)", () => {
 describe("imgRewrite (pure)", () => {
   const page = new URL("https://shop.test/c/shoes?page=2");
   const a = { src: "/img/a.jpg", srcset: null, sizes: null, width: null };
-  it("skips paths with spaces or commas and non-numeric widths fall back to 100vw", () => {
-    expect(imgRewrite({ ...a, src: "/img/a b.jpg" }, page, DEFAULT_IMAGE_WIDTHS)).toBeNull();
+  it("skips paths with commas (srcset separators), encodes spaces, non-numeric widths → 100vw", () => {
+    expect(imgRewrite({ ...a, src: "/img/a b.jpg" }, page, DEFAULT_IMAGE_WIDTHS)?.src).toBe(
+      "/cdn-cgi/image/format=auto/img/a%20b.jpg",
+    );
     expect(imgRewrite({ ...a, src: "/img/a,b.jpg" }, page, DEFAULT_IMAGE_WIDTHS)).toBeNull();
     expect(imgRewrite({ ...a, src: "" }, page, DEFAULT_IMAGE_WIDTHS)).toBeNull();
     expect(imgRewrite({ ...a, src: "javascript:alert(1)" }, page, DEFAULT_IMAGE_WIDTHS)).toBeNull();

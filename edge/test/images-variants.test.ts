@@ -9,6 +9,7 @@ import {
   OLD_ACCEPT,
   serviceCount,
   st,
+  TestClock,
   uniqueDir,
   WEBP_ACCEPT,
 } from "./images/helpers.ts";
@@ -137,6 +138,23 @@ describe("image variants: width snapping and the cache key", () => {
     const cond = await t.get(path, { accept: WEBP_ACCEPT, "if-modified-since": lm ?? "" });
     expect(cond.status).toBe(304);
     expect((await serviceCount(src)).count).toBe(1);
+  });
+});
+
+describe("image variants: purge", () => {
+  it("purge by tag img:<source path> (the admin API's purge) drops every variant of that image", async () => {
+    const clock = new TestClock();
+    const t = makeImages({ IMAGE_AVIF: "off" }, { now: clock.now });
+    const src = `${uniqueDir("purge")}/photo.jpg`;
+    const a = `/cdn-cgi/image/width=160,format=auto${src}`;
+    const b = `/cdn-cgi/image/width=320,format=auto${src}`;
+    await t.get(a, { accept: WEBP_ACCEPT });
+    await t.get(b, { accept: WEBP_ACCEPT });
+    expect(cache(await t.get(a, { accept: WEBP_ACCEPT }))).toBe("HIT");
+    expect(await t.page.purgeTags([`img:${src}`])).toBe(2);
+    clock.advance(6); // EDGE_PURGE_CHECK_SECONDS (5): the variant hot tier learns of the purge
+    await t.get(a, { accept: WEBP_ACCEPT });
+    expect(cache(await t.get(b, { accept: WEBP_ACCEPT }))).toBe("MISS");
   });
 });
 

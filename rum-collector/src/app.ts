@@ -3,10 +3,10 @@
  * intake, the beacon script and the query API. Built once per isolate from injected deps, so
  * tests drive it with `app.request()` and a fake queue.
  */
-import { type Context, Hono } from "hono";
+import { Hono } from "hono";
 import type { CollectorConfig } from "./config.ts";
 import { createClientKeyer } from "./intake/client-key.ts";
-import { createIntake, type PageViewQueue, type RequestContext } from "./intake/handlers.ts";
+import { createIntake, type PageViewQueue } from "./intake/handlers.ts";
 import { createRateLimiter } from "./intake/rate-limiter.ts";
 
 export interface CollectorDeps {
@@ -41,8 +41,8 @@ export function createCollectorApp(deps: CollectorDeps): Hono {
   });
 
   const app = new Hono().basePath("/_rum");
-  app.all("/v1/beacon", (c) => intake.beacon(c.req.raw, executionContext(c)));
-  app.all("/v1/boomerang", (c) => intake.boomerang(c.req.raw, executionContext(c)));
+  app.all("/v1/beacon", (c) => intake.beacon(c.req.raw));
+  app.all("/v1/boomerang", (c) => intake.boomerang(c.req.raw));
 
   const asset = deps.beaconAsset;
   if (asset) {
@@ -68,13 +68,4 @@ export function createCollectorApp(deps: CollectorDeps): Hono {
     return c.json({ error: "internal error" }, 500);
   });
   return app;
-}
-
-/** The Workers execution context, or undefined when the app runs without one (`app.request()`). */
-function executionContext(c: Context): RequestContext | undefined {
-  try {
-    return c.executionCtx;
-  } catch {
-    return undefined;
-  }
 }

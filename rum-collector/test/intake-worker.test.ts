@@ -78,7 +78,7 @@ describe("collector behind the root Worker", () => {
     expect(rows).toEqual([{ pvid, page_group: "/p/:id", country: "XX" }]);
   });
 
-  it("stores every one of many concurrent beacons exactly once (group-committed sends)", async () => {
+  it("stores every one of many concurrent beacons exactly once", async () => {
     const prefix = `pv_conc_${crypto.randomUUID().slice(0, 8)}_`;
     const n = 60;
     const statuses = await Promise.all(

@@ -31,7 +31,13 @@ function row(pv: PageViewRow, max: number): SafeHtml {
   const time = new Date(pv.ts).toISOString().slice(11, 19);
   const lcp = pv.vitals.lcp ?? null;
   const ttfb = pv.vitals.ttfb ?? null;
-  return html`<tr class="pv" data-pvid="${pv.pvid}"><td class="num">${time}</td><td>${pv.pageGroup}<div class="small muted">${pv.path}</div></td><td><span class="cache ${pv.cacheStatus}">${pv.cacheStatus}</span></td><td>${pv.device}<div class="small muted">${pv.browser}</div></td><td>${pv.country}</td><td>${pv.connection || "–"}</td><td class="num ${rate("ttfb", ttfb)}">${formatMetric("ttfb", ttfb)}</td><td class="num ${rate("lcp", lcp)}">${formatMetric("lcp", lcp)}</td><td class="bar">${stackedBarSvg(segs, { height: 12, canvasWidth: MINI_CANVAS, markAt: ttfbEnd, label: `attribution ${formatMs(total)}` })}<div class="small muted">${pv.edgeMeasured ? "" : "no edge timing (not served by the edge) · "}${pv.parts.backend === null ? "backend unknown · " : ""}${partsText(pv)}</div></td></tr>`;
+  return html`<tr class="pv" data-pvid="${pv.pvid}"><td class="num">${time}</td><td>${pv.pageGroup}<div class="small muted">${pv.path}${howDelivered(pv)}</div></td><td><span class="cache ${pv.cacheStatus}">${pv.cacheStatus}</span></td><td>${pv.device}<div class="small muted">${pv.browser}</div></td><td>${pv.country}</td><td>${pv.connection || "–"}</td><td class="num ${rate("ttfb", ttfb)}">${formatMetric("ttfb", ttfb)}</td><td class="num ${rate("lcp", lcp)}">${formatMetric("lcp", lcp)}</td><td class="bar">${stackedBarSvg(segs, { height: 12, canvasWidth: MINI_CANVAS, markAt: ttfbEnd, label: `attribution ${formatMs(total)}` })}<div class="small muted">${pv.edgeMeasured ? "" : "no edge timing (not served by the edge) · "}${pv.parts.backend === null ? "backend unknown · " : ""}${partsText(pv)}</div></td></tr>`;
+}
+
+/** " · prerender", " · back_forward · cache": only what differs from a plain network navigation. */
+function howDelivered(pv: PageViewRow): string {
+  const bits = [pv.navigationType === "navigate" ? "" : pv.navigationType, pv.deliveryType].filter((b) => b);
+  return bits.length ? ` · ${bits.join(" · ")}` : "";
 }
 
 function partsText(pv: PageViewRow): string {

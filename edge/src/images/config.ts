@@ -18,6 +18,8 @@ export interface ImageConfig {
   avifMinBytes: number;
   /** Time limit for the image service's response headers (ms). */
   timeoutMs: number;
+  /** After repeated connection failures/time-outs, do not ask the service for this long (ms; 0 = never pause). */
+  pauseMs: number;
   /** HMAC key for signed option sets (must equal the service's IMAGE_SIGNING_KEY); null = unsigned. */
   signingKey: string | null;
   /** HTML rewriting: null = off; [] would never match, so "on" is stored as ["/*"]. */
@@ -141,6 +143,7 @@ export function parseImageEdgeConfig(env: RawEnv): ImageConfig {
     avif,
     avifMinBytes: int(env, "IMAGE_AVIF_MIN_BYTES", DEFAULT_AVIF_MIN_BYTES, 0, 2 ** 31),
     timeoutMs: int(env, "IMAGE_TIMEOUT_MS", 4000, 1, 120_000),
+    pauseMs: int(env, "IMAGE_SERVICE_PAUSE_MS", 5000, 0, 600_000),
     signingKey: key,
     rewriteHtml: rw.res,
     rewriteHtmlGlobs: rw.globs,

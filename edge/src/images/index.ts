@@ -48,7 +48,7 @@ export function createImageRoute(
   const edgeDeps: ConstructorParameters<typeof Edge>[0] = {
     config: variantEdgeConfig(edgeConfig, images),
     kv: deps.kv ?? null,
-    fetch: createServiceFetch(images, deps.serviceFetch),
+    fetch: createServiceFetch(images, deps.serviceFetch, deps.now),
   };
   if (deps.cache !== undefined) edgeDeps.cache = deps.cache;
   if (deps.now !== undefined) edgeDeps.now = deps.now;

@@ -27,6 +27,7 @@ import { classifyUserAgent } from "../../../common/src/user-agent.ts";
 import type { Edge } from "../edge.ts";
 import { IMAGE_ACCEPT_CH, type ImageConfig } from "./config.ts";
 import type { ImageLogger } from "./image-log.ts";
+import { PAUSED_HEADER } from "./service-fetch.ts";
 
 export interface ImageRouteDeps {
   config: ImageConfig;
@@ -187,7 +188,7 @@ export class ImageRoute {
       if (v !== null) vh.set(n, v);
     }
     const res = await this.variants.handle(new Request(target, { method, headers: vh }), ctx);
-    const reason = fallbackReason(res.status);
+    const reason = res.headers.has(PAUSED_HEADER) ? "paused" : fallbackReason(res.status);
     if (reason !== null) return this.fallback(request, base, source, query, res, reason, ctx);
 
     const rh = res.headers;

@@ -29,23 +29,55 @@ export async function serviceRequestUrl(cfg: ImageConfig, variantUrl: URL): Prom
   return `${cfg.serviceUrl}/transform?${q.toString()}`;
 }
 
-/** Fetch function for the variant Edge (default transport: global fetch); honours the Edge's abort signal. */
-export function createServiceFetch(cfg: ImageConfig, transport: FetchFn = (r, i) => fetch(r, i)): FetchFn {
+/** Consecutive connection failures/time-outs after which the service is paused (IMAGE_SERVICE_PAUSE_MS). */
+export const SERVICE_MAX_FAILURES = 3;
+
+/** Header on the fetcher's own 503 while the service is paused; the route reports `img-fallback;desc=paused`. */
+export const PAUSED_HEADER = "x-image-service-paused";
+
+function unavailable(error: string, paused: boolean): Response {
+  const h = new Headers({ "content-type": "application/json", "cache-control": "no-store" });
+  if (paused) h.set(PAUSED_HEADER, "1");
+  return new Response(JSON.stringify({ error }), { status: 503, headers: h });
+}
+
+/**
+ * Fetch function for the variant Edge (defaults: global fetch, Date.now); honours the Edge's abort
+ * signal. After SERVICE_MAX_FAILURES consecutive connection errors or time-outs the service is not
+ * asked for IMAGE_SERVICE_PAUSE_MS (a small circuit breaker): misses then fall back to the original
+ * at once instead of each waiting IMAGE_TIMEOUT_MS, while cached variants keep being served.
+ */
+export function createServiceFetch(
+  cfg: ImageConfig,
+  transport: FetchFn = (r, i) => fetch(r, i),
+  now: () => number = Date.now,
+): FetchFn {
+  let failures = 0;
+  let pausedUntil = 0;
   return async (req, init) => {
-    if (cfg.serviceUrl === null) {
-      return new Response(JSON.stringify({ error: "no image service configured (IMAGE_SERVICE_URL)" }), {
-        status: 503,
-        headers: { "content-type": "application/json", "cache-control": "no-store" },
-      });
-    }
+    if (cfg.serviceUrl === null) return unavailable("no image service configured (IMAGE_SERVICE_URL)", false);
+    if (pausedUntil !== 0 && now() < pausedUntil)
+      return unavailable("image service paused after repeated failures", true);
     const variant = new URL(req.url);
     const target = await serviceRequestUrl(cfg, variant);
     const headers = new Headers({ accept: "image/*" });
     const rid = req.headers.get("x-request-id");
     if (rid) headers.set("x-request-id", rid);
-    const res = await transport(new Request(target, { method: req.method, headers }), {
-      signal: init?.signal ?? null,
-    });
+    let res: Response;
+    try {
+      res = await transport(new Request(target, { method: req.method, headers }), {
+        signal: init?.signal ?? null,
+      });
+    } catch (e) {
+      if (++failures >= SERVICE_MAX_FAILURES && cfg.pauseMs > 0) {
+        pausedUntil = now() + cfg.pauseMs;
+        failures = 0;
+      }
+      throw e;
+    }
+    // Any HTTP answer (even a 5xx) shows the service is reachable.
+    failures = 0;
+    pausedUntil = 0;
     const out = new Response(res.body, res);
     if (res.ok) {
       // The format is concrete in the URL, so `Vary: Accept` (only sent for format=auto) is moot

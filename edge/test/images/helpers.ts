@@ -82,7 +82,7 @@ export function makeImages(
       },
     },
   });
-  const run = async (fn: (ctx: ExecutionContext) => Promise<Response>): Promise<Response> => {
+  const run = async (fn: (ctx: ExecutionContext) => Response | Promise<Response>): Promise<Response> => {
     const ctx = createExecutionContext();
     const res = await fn(ctx);
     // Read the body before waiting, as a client would (a tee'd store waits for both branches).
@@ -131,4 +131,13 @@ export function st(res: Response): Map<string, { duration: number; description: 
 
 export function cache(res: Response): string {
   return st(res).get("cdn-cache")?.description ?? "";
+}
+
+/** A test clock (ms) for freshness, purge checks and the service pause. */
+export class TestClock {
+  t = Date.parse("2026-11-25T12:00:00Z");
+  now = (): number => this.t;
+  advance(seconds: number): void {
+    this.t += seconds * 1000;
+  }
 }

@@ -11,24 +11,14 @@ import type { CollectorConfig } from "../config.ts";
 import { boomerangToBeacon } from "./boomerang.ts";
 import type { ClientKeyer } from "./client-key.ts";
 import { checkOrigin, corsHeaders, type OriginCheck, preflightHeaders } from "./cors.ts";
-import { createGroupCommit } from "./group-commit.ts";
 import { type CfFacts, serverDimensions, toPageViewMessage } from "./page-view.ts";
 import type { RateLimiter } from "./rate-limiter.ts";
 import { MAX_BEACON_BYTES, readBodyLimited } from "./read-body.ts";
 import { isSampledIn } from "./sampling.ts";
 
-/**
- * Where accepted page views go (`env.RUM_QUEUE` in production, a fake in tests). With
- * `sendBatch`, concurrent beacons are group-committed (see group-commit.ts).
- */
+/** Where accepted page views go (`env.RUM_QUEUE` in production, a fake in tests). */
 export interface PageViewQueue {
   send(message: PageViewMessage): Promise<unknown>;
-  sendBatch?(messages: Iterable<{ body: PageViewMessage }>): Promise<unknown>;
-}
-
-/** Per-request hooks from the Workers runtime (absent in plain `app.request()` tests). */
-export interface RequestContext {
-  waitUntil(promise: Promise<unknown>): void;
 }
 
 export interface IntakeDeps {
@@ -44,12 +34,9 @@ export interface IntakeDeps {
 }
 
 export interface Intake {
-  beacon(request: Request, ctx?: RequestContext): Promise<Response>;
-  boomerang(request: Request, ctx?: RequestContext): Promise<Response>;
+  beacon(request: Request): Promise<Response>;
+  boomerang(request: Request): Promise<Response>;
 }
-
-// A queue message is the beacon plus about 1 KB of dimensions and attribution.
-const MESSAGE_OVERHEAD_BYTES = 1024;
 
 // 1×1 transparent GIF for boomerang image beacons.
 const GIF = Uint8Array.from(atob("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"), (c) =>
@@ -61,10 +48,6 @@ export function createIntake(deps: IntakeDeps): Intake {
   const { config } = deps;
   const logError = deps.logError ?? ((m: string) => console.error(m));
   const { queue } = deps;
-  const sendBatch = queue.sendBatch?.bind(queue);
-  const committer = sendBatch
-    ? createGroupCommit<PageViewMessage>({ send: (m) => queue.send(m), sendBatch }, { now: deps.now })
-    : null;
 
   async function rateLimited(request: Request, cors: Record<string, string>): Promise<Response | null> {
     if (deps.rateLimiter === null) return null;
@@ -83,8 +66,6 @@ export function createIntake(deps: IntakeDeps): Intake {
   async function accept(
     request: Request,
     beacon: BeaconPayload,
-    bytes: number,
-    ctx: RequestContext | undefined,
     cors: Record<string, string>,
     ok: () => Response,
   ): Promise<Response> {
@@ -97,13 +78,7 @@ export function createIntake(deps: IntakeDeps): Intake {
       config.sampleRate,
     );
     try {
-      if (committer) {
-        await committer.send(
-          message,
-          bytes + MESSAGE_OVERHEAD_BYTES,
-          ctx ? (p) => ctx.waitUntil(p) : undefined,
-        );
-      } else await queue.send(message);
+      await queue.send(message);
     } catch (err) {
       logError(`rum intake: queue send failed: ${err instanceof Error ? err.message : String(err)}`);
       return json(503, "queue unavailable, retry later", { ...cors, "Retry-After": "1" });
@@ -121,7 +96,7 @@ export function createIntake(deps: IntakeDeps): Intake {
   }
 
   return {
-    async beacon(request, ctx) {
+    async beacon(request) {
       const origin = checkOrigin(request, config);
       if (origin.kind === "forbidden") return forbiddenOrigin(origin.origin);
       const cors = corsHeaders(origin);
@@ -154,17 +129,10 @@ export function createIntake(deps: IntakeDeps): Intake {
       if (!result.ok) return json(400, result.error, cors);
       const problem = siteProblem(result.beacon.site, origin, cors);
       if (problem) return problem;
-      return accept(
-        request,
-        result.beacon,
-        body.text.length,
-        ctx,
-        cors,
-        () => new Response(null, { status: 204, headers: cors }),
-      );
+      return accept(request, result.beacon, cors, () => new Response(null, { status: 204, headers: cors }));
     },
 
-    async boomerang(request, ctx) {
+    async boomerang(request) {
       const origin = checkOrigin(request, config);
       if (origin.kind === "forbidden") return forbiddenOrigin(origin.origin);
       const cors = corsHeaders(origin);
@@ -227,7 +195,7 @@ export function createIntake(deps: IntakeDeps): Intake {
       if (mapped.kind === "invalid") return json(400, `boomerang: ${mapped.error}`, cors);
       const result = validateBeacon(mapped.beacon);
       if (!result.ok) return json(400, `boomerang: ${result.error}`, cors);
-      return accept(request, result.beacon, result.beacon.url.length + 1024, ctx, cors, ok);
+      return accept(request, result.beacon, cors, ok);
     },
   };
 }
