@@ -1,3 +1,4 @@
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { cacheStatus, makeEdge, route, timing, uniquePath } from "./helpers.ts";
 
@@ -135,6 +136,22 @@ describe("edge page-view log", () => {
     expect(m?.pageGroup).not.toContain("123");
     expect(typeof m?.originMs).toBe("number");
     expect(h).toMatchObject({ cacheStatus: "HIT", originMs: null, appMs: null });
+  });
+
+  it("the real RUM_QUEUE binding accepts the batch format the logger sends", async () => {
+    const sent: unknown[] = [];
+    const t = makeEdge();
+    t.edge.logger.queue = {
+      async sendBatch(msgs) {
+        const list = [...msgs];
+        sent.push(...list);
+        await env.RUM_QUEUE.sendBatch(list);
+      },
+    };
+    const r = await t.call(uniquePath("realq"));
+    expect(r.status).toBe(200);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({ contentType: "json", body: { kind: "edge" } });
   });
 
   it("EDGE_LOG=false sends nothing; a failing queue never breaks the response", async () => {
