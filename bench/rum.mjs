@@ -400,7 +400,7 @@ async function main() {
     RUM_RATE_LIMIT: "off",
     DASH_TOKEN: "bench-dash",
   };
-  const prod = await startMiniflare({
+  const workerOptions = {
     modules: true,
     scriptPath: script,
     modulesRoot: dirname(script),
@@ -411,6 +411,18 @@ async function main() {
     kvNamespaces: ["EDGE_KV"],
     r2Buckets: ["RUM_ARCHIVE"],
     queueProducers: { RUM_QUEUE: { queueName: "rum-events" } },
+  };
+
+  // Same Worker without the queue consumer: how much of the intake's cost is the consumer's.
+  log("intake alone (queue consumer detached) …");
+  const alone = await startMiniflare(workerOptions);
+  await sendBeacons(alone.url, 2000, "warmalone");
+  const intakeOnly = await sendBeacons(alone.url, BEACONS, "alone");
+  await alone.mf.dispose();
+  miniflares.splice(miniflares.indexOf(alone.mf), 1);
+
+  const prod = await startMiniflare({
+    ...workerOptions,
     queueConsumers: { "rum-events": { maxBatchSize: 100, maxBatchTimeout: 1 } },
   });
   const db = await prod.mf.getD1Database("DB");
@@ -511,6 +523,13 @@ async function main() {
           (ingest.rps / ceiling.rps).toFixed(2),
         ],
         ["collector end-to-end (stored in D1)", fmt(endToEnd), "", "", (endToEnd / ceiling.rps).toFixed(2)],
+        [
+          "intake alone (no queue consumer, context)",
+          fmt(intakeOnly.rps),
+          intakeOnly.p50,
+          intakeOnly.p99,
+          (intakeOnly.rps / ceiling.rps).toFixed(2),
+        ],
       ],
     ),
   );

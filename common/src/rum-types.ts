@@ -179,6 +179,8 @@ export interface EdgeLogMessage {
 export interface ImageLogMessage {
   kind: "image";
   ts: number;
+  /** Edge request id of the image response (`X-Request-Id`): idempotency key for queue retries. */
+  rid: string;
   site: string;
   /** Delivered format: avif | webp | jpeg | png | gif, or "original" for a fallback. */
   format: string;

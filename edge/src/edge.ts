@@ -380,7 +380,11 @@ export class Edge {
     }
     const init: ResponseInit = { status, headers: h };
     if (statusText) init.statusText = statusText;
-    return new Response(NO_BODY_STATUS.has(status) ? null : body, init);
+    if (NO_BODY_STATUS.has(status) || request.method === "HEAD") {
+      if (body instanceof ReadableStream) cancelBody(body);
+      return new Response(null, init);
+    }
+    return new Response(body, init);
   }
 
   /** Request to the origin: hop-by-hop dropped, X-Forwarded-*, Host from ORIGIN_URL; cacheable ones as plain GET. */
@@ -415,9 +419,16 @@ export class Edge {
     });
   }
 
-  /** Fetches with a time-to-headers limit (EDGE_ORIGIN_TIMEOUT_MS); measures origin TTFB. */
-  async fetchOrigin(req: Request): Promise<OriginResult> {
+  /** Fetches with a time-to-headers limit (EDGE_ORIGIN_TIMEOUT_MS) unless `limit` is false; measures origin TTFB. */
+  async fetchOrigin(req: Request, limit = true): Promise<OriginResult> {
     const start = performance.now();
+    if (!limit) {
+      try {
+        return { res: await this.doFetch(req), error: null, ms: performance.now() - start };
+      } catch {
+        return { res: null, error: "network", ms: performance.now() - start };
+      }
+    }
     const ac = new AbortController();
     const timer = setTimeout(() => ac.abort(), this.config.originTimeoutMs);
     try {
@@ -480,7 +491,9 @@ export class Edge {
       // WebSocket upgrades go through untouched (the runtime pipes the socket).
       return this.doFetch(new Request(this.config.originBase + url.pathname + url.search, request));
     }
-    const o = await this.fetchOrigin(this.originRequest(request, url, url.search, false, rid));
+    // Uploads (non-GET/HEAD) may legitimately take longer than the time-to-headers limit.
+    const limited = request.method === "GET" || request.method === "HEAD";
+    const o = await this.fetchOrigin(this.originRequest(request, url, url.search, false, rid), limited);
     if (o.res === null) return this.originFailure(request, o, t, ctx);
     t.originMs = o.ms;
     const res = o.res;
@@ -575,8 +588,11 @@ export class Edge {
       let body = prepared.body;
       if (!decision.store) {
         settle({ kind: "pass" });
-        this.rememberPass(key, now);
-        if (stale) this.forget(key, ctx);
+        // An origin error says nothing about cacheability: keep collapsing for that key.
+        if (res.status < 500) {
+          this.rememberPass(key, now);
+          if (stale) this.forget(key, ctx);
+        }
         h.set("age", String(decision.initialAge));
         return this.finish(
           request,

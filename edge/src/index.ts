@@ -6,6 +6,12 @@
 import { createEdgeApp } from "./app.ts";
 import { parseEdgeConfig } from "./config.ts";
 import { Edge } from "./edge.ts";
+import {
+  createImageRoute,
+  IMAGE_ROUTE_PREFIX,
+  pageOriginFetch,
+  parseImageEdgeConfig,
+} from "./images/index.ts";
 
 export { createEdgeApp } from "./app.ts";
 export { ConfigError, parseEdgeConfig } from "./config.ts";
@@ -19,7 +25,19 @@ export interface EdgePart {
 /** Builds the edge part from the Worker env (bindings EDGE_KV, RUM_QUEUE; vars per edge/README.md). */
 export function createEdgeFromEnv(env: Env): EdgePart {
   const config = parseEdgeConfig(env as unknown as Record<string, unknown>);
-  const edge = new Edge({ config, kv: env.EDGE_KV ?? null, queue: env.RUM_QUEUE ?? null });
+  // Image variants (edge/src/images/README.md): Accept-CH + opt-in <img> rewriting on the page
+  // edge's origin HTML, and `/cdn-cgi/image/*` served by the image route.
+  const images = parseImageEdgeConfig(env as unknown as Record<string, unknown>);
+  const edge = new Edge({
+    config,
+    kv: env.EDGE_KV ?? null,
+    queue: env.RUM_QUEUE ?? null,
+    fetch: pageOriginFetch(config, images),
+  });
+  const imageRoute = createImageRoute(config, images, edge, {
+    kv: env.EDGE_KV ?? null,
+    queue: env.RUM_QUEUE ?? null,
+  });
   const app = createEdgeApp(edge);
   return {
     edge,
@@ -28,6 +46,7 @@ export function createEdgeFromEnv(env: Env): EdgePart {
       // `/_edge/` test on the raw URL string: no second URL parse on the proxy path.
       const p = url.indexOf("/", url.indexOf("//") + 2);
       if (p !== -1 && url.startsWith("/_edge/", p)) return app.fetch(request, env, ctx);
+      if (p !== -1 && url.startsWith(IMAGE_ROUTE_PREFIX, p)) return imageRoute.handle(request, ctx);
       return edge.serve(request, ctx);
     },
   };

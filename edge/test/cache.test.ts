@@ -101,6 +101,10 @@ describe("page cache", () => {
     const r = await t.call(p);
     expect(r.status).toBe(502);
     expect(((await r.json()) as { error: string }).error).toMatch(/origin/);
+    // Errors do not mark the key uncacheable: the next requests still collapse.
+    await route(p, { mode: "5xx" });
+    expect((await t.call(p)).status).toBe(503);
+    expect(t.edge.hitForPass.size).toBe(0);
   });
 
   it("20 concurrent misses → 1 origin request", async () => {

@@ -115,6 +115,15 @@ describe("image fallback: the service fails, the original bytes are served", () 
     expect(st(res).has("img-fallback")).toBe(false);
   });
 
+  it("an SVG source the service will not rasterise (415) is passed through as the original vector", async () => {
+    const t = makeImages();
+    const res = await t.get(`/cdn-cgi/image/width=320${uniqueDir("svg")}/logo.svg`, { accept: WEBP_ACCEPT });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("image/svg+xml");
+    expect(st(res).get("img-fallback")?.description).toBe("svg");
+    expect(await res.text()).toContain("<svg");
+  });
+
   it("a missing original stays a 404 in the fallback", async () => {
     const t = makeImages({ IMAGE_SERVICE_URL: "" });
     const res = await t.get(`/cdn-cgi/image/width=320${uniqueDir("gone")}/nope.jpg`);

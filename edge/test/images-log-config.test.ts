@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { parseEdgeConfig } from "../src/config.ts";
 import { parseImageEdgeConfig } from "../src/images/config.ts";
+import { variantEdgeConfig } from "../src/images/index.ts";
 import { CHROME_ACCEPT, MOBILE_UA, makeImages, uniqueDir, WEBP_ACCEPT } from "./images/helpers.ts";
 
 describe("image log (RUM queue)", () => {
@@ -46,6 +48,13 @@ describe("image config", () => {
     expect(c.timeoutMs).toBe(4000);
     expect(c.rewriteHtml).toBeNull();
     expect(c.acceptCh).toBe(true);
+    expect(c.pauseMs).toBe(5000);
+    expect(c.hotCacheBytes).toBe(16 * 1024 * 1024);
+    const v = variantEdgeConfig(parseEdgeConfig({ ORIGIN_URL: "http://o.test" }), c);
+    expect(v.originBase).toBe("http://image-variants.invalid");
+    expect(v.originTimeoutMs).toBe(4000);
+    expect(v.hotCacheBytes).toBe(16 * 1024 * 1024);
+    expect(v.edgeLog).toBe(false);
     expect(c.negotiation.widths).toEqual([160, 320, 480, 640, 768, 1024, 1280, 1536, 1920, 2560]);
   });
 

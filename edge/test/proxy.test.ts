@@ -25,6 +25,19 @@ describe("reverse proxy", () => {
     expect(await put.text()).toBe("hello");
   });
 
+  it("applies the origin time limit to GET but not to uploads", async () => {
+    const t = makeEdge({ EDGE_ORIGIN_TIMEOUT_MS: "100" });
+    const p = uniquePath("slowpost");
+    const { route } = await import("./helpers.ts");
+    await route(p, { delayMs: 400 });
+    const post = await t.call(p, { method: "POST", body: "data" });
+    expect(post.status).toBe(200);
+    expect(await post.text()).toBe("data");
+    const get = await t.call(p);
+    expect(get.status).toBe(504);
+    expect(((await get.json()) as { error: string }).error).toMatch(/100 ms/);
+  });
+
   it("sets X-Forwarded-Host/Proto, the origin's Host, and drops hop-by-hop headers", async () => {
     const t = makeEdge();
     const p = uniquePath("fwd");

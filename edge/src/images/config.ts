@@ -30,6 +30,8 @@ export interface ImageConfig {
   acceptCh: boolean;
   /** Image log to the RUM queue. */
   log: boolean;
+  /** Hot in-isolate tier of the variant cache, bytes (next to the page edge's own; isolates have 128 MB). */
+  hotCacheBytes: number;
 }
 
 /** Client hints the edge asks browsers for (`Accept-CH`). */
@@ -149,6 +151,7 @@ export function parseImageEdgeConfig(env: RawEnv): ImageConfig {
     rewriteHtmlGlobs: rw.globs,
     acceptCh: bool(env, "IMAGE_ACCEPT_CH", true),
     log: bool(env, "IMAGE_LOG", true),
+    hotCacheBytes: int(env, "IMAGE_HOT_CACHE_BYTES", 16 * 1024 * 1024, 0, 256 * 1024 * 1024),
   };
 }
 

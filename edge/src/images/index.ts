@@ -24,6 +24,8 @@ export function variantEdgeConfig(edge: EdgeConfig, images: ImageConfig): EdgeCo
     ...edge,
     originBase: VARIANT_ORIGIN,
     originTimeoutMs: images.timeoutMs,
+    hotCacheBytes: images.hotCacheBytes,
+    hotCacheMaxObjectBytes: Math.min(edge.hotCacheMaxObjectBytes, images.hotCacheBytes),
     edgeLog: false,
     rumInject: false,
   };

@@ -188,7 +188,9 @@ export class ImageRoute {
       if (v !== null) vh.set(n, v);
     }
     const res = await this.variants.handle(new Request(target, { method, headers: vh }), ctx);
-    const reason = res.headers.has(PAUSED_HEADER) ? "paused" : fallbackReason(res.status);
+    let reason = res.headers.has(PAUSED_HEADER) ? "paused" : fallbackReason(res.status);
+    // SVG is not rasterised unless the service allows it; like Cloudflare, pass the vector through.
+    if (reason === null && res.status === 415 && /\.svgz?$/i.test(source)) reason = "svg";
     if (reason !== null) return this.fallback(request, base, source, query, res, reason, ctx);
 
     const rh = res.headers;
@@ -218,6 +220,7 @@ export class ImageRoute {
           deliveredBytes: outBytes,
           fallback: false,
         },
+        rh.get("x-request-id"),
         ctx,
       );
       if (avifUrl !== null && target !== avifUrl && this.config.avif === "guard") {
@@ -292,6 +295,9 @@ export class ImageRoute {
     h.set("cache-control", "no-store");
     h.set("timing-allow-origin", "*");
     h.delete("cache-tag");
+    // One request id for the client: the variant attempt's, which leads Server-Timing.
+    const failedRid = failed?.headers.get("x-request-id");
+    if (failedRid) h.set("x-request-id", failedRid);
     if (this.config.acceptCh) h.set("accept-ch", IMAGE_ACCEPT_CH);
     let body = orig.body;
     if (orig.status === 200 && request.method === "GET" && this.logger !== null) {
@@ -306,6 +312,7 @@ export class ImageRoute {
             deliveredBytes: bytes,
             fallback: true,
           },
+          h.get("x-request-id"),
           ctx,
         );
       if (len !== null || body === null) record(len ?? 0);
@@ -330,8 +337,15 @@ export class ImageRoute {
     return new Response(body, { status: orig.status, statusText: orig.statusText, headers: h });
   }
 
-  log(m: Omit<ImageLogMessage, "kind" | "ts" | "site">, ctx: ExecutionContext): void {
+  log(
+    m: Omit<ImageLogMessage, "kind" | "ts" | "site" | "rid">,
+    rid: string | null,
+    ctx: ExecutionContext,
+  ): void {
     if (this.logger === null) return;
-    this.logger.log({ kind: "image", ts: this.now(), site: this.site, ...m }, ctx);
+    this.logger.log(
+      { kind: "image", ts: this.now(), rid: rid ?? crypto.randomUUID(), site: this.site, ...m },
+      ctx,
+    );
   }
 }

@@ -49,6 +49,15 @@ async function images(): Promise<Map<string, { type: string; body: Buffer }>> {
   return new Map([
     ["photo.jpg", { type: "image/jpeg", body: big }],
     ["small.jpg", { type: "image/jpeg", body: small }],
+    [
+      "logo.svg",
+      {
+        type: "image/svg+xml",
+        body: Buffer.from(
+          '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>',
+        ),
+      },
+    ],
     ["broken.jpg", { type: "image/jpeg", body: Buffer.from("this is not an image at all\n".repeat(20)) }],
   ]);
 }

@@ -123,40 +123,50 @@ export async function runQuery(db: D1Database, spec: QuerySpec): Promise<QueryRe
     ? await db.batch<{ ts: number; views: number; s: string | null; g?: string }>(stmts)
     : [];
 
-  const total = acc();
+  // Each row is decoded and merged once, into its finest target (group × bucket); the coarser
+  // accumulators (group total, series, overall total) are merged from those few sketches after.
   const groups = new Map<string, { all: Acc; series: Map<number, Acc> }>();
-  const series = new Map<number, Acc>();
   const step = interval ? GRANULARITY_MS[interval] : 0;
+  const cell = (key: string, bucket: number): Acc => {
+    let g = groups.get(key);
+    if (!g) {
+      g = { all: acc(), series: new Map() };
+      groups.set(key, g);
+    }
+    let a = g.series.get(bucket);
+    if (!a) {
+      a = acc();
+      g.series.set(bucket, a);
+    }
+    return a;
+  };
   for (const res of results) {
     for (const r of res.results) {
       if (!r.s) continue;
-      const bytes = hexToBytes(r.s);
-      const views = Number(r.views);
-      total.sketch.mergeBytes(bytes);
-      total.views += views;
-      const bucket = step ? Math.floor(Number(r.ts) / step) * step : 0;
-      let target: Map<number, Acc> | null = step ? series : null;
-      if (groupCol) {
-        const key = String(r.g);
-        let g = groups.get(key);
-        if (!g) {
-          g = { all: acc(), series: new Map() };
-          groups.set(key, g);
+      const a = cell(groupCol ? String(r.g) : "", step ? Math.floor(Number(r.ts) / step) * step : 0);
+      a.sketch.mergeBytes(hexToBytes(r.s));
+      a.views += Number(r.views);
+    }
+  }
+  const total = acc();
+  const series = new Map<number, Acc>();
+  const into = (target: Acc, from: Acc) => {
+    target.sketch.merge(from.sketch);
+    target.views += from.views;
+  };
+  for (const g of groups.values()) {
+    for (const [bucket, a] of g.series) {
+      into(g.all, a);
+      if (step && !groupCol) {
+        let t = series.get(bucket);
+        if (!t) {
+          t = acc();
+          series.set(bucket, t);
         }
-        g.all.sketch.mergeBytes(bytes);
-        g.all.views += views;
-        target = step ? g.series : null;
-      }
-      if (target) {
-        let a = target.get(bucket);
-        if (!a) {
-          a = acc();
-          target.set(bucket, a);
-        }
-        a.sketch.mergeBytes(bytes);
-        a.views += views;
+        into(t, a);
       }
     }
+    into(total, g.all);
   }
 
   const digits = spec.metric.name === "cls" ? 6 : 3;
