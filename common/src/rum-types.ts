@@ -194,6 +194,11 @@ export interface ImageLogMessage {
   /** Bytes of the delivered body; null when unknown. */
   deliveredBytes: number | null;
   fallback: boolean;
+  /**
+   * Edge sample rate (0–1] this record was kept at (`IMAGE_LOG_SAMPLE`); counts and bytes weigh
+   * 1 / sampleRate. Absent means 1 (every image logged).
+   */
+  sampleRate?: number;
 }
 
 export type RumQueueMessage = PageViewMessage | EdgeLogMessage | ImageLogMessage;

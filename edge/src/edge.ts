@@ -83,6 +83,13 @@ function cancelBody(b: CachedBody | ReadableStream | undefined): void {
   }
 }
 
+/** The stale candidate when it can be refreshed conditionally (a 200 with validators whose bytes are in memory). */
+function revalidatable(c: Candidate | null): (Candidate & { body: ArrayBuffer }) | null {
+  if (c === null || c.meta.status !== 200 || !(c.body instanceof ArrayBuffer)) return null;
+  if (c.meta.etag === null && c.meta.lastModified === null) return null;
+  return c as Candidate & { body: ArrayBuffer };
+}
+
 /** Reads a stream into one ArrayBuffer, or null (stream cancelled) once it exceeds `max` bytes. */
 async function readBounded(stream: ReadableStream, max: number): Promise<ArrayBuffer | null> {
   const reader = stream.getReader();
@@ -233,7 +240,7 @@ export class Edge {
       if (now < hot.freshUntil)
         return this.serveCached(request, url, hot, hot.body, "HIT", now, this.timing(t0, rid), ctx);
       if (now < hot.swrUntil) {
-        this.revalidate(request, url, nq, rule, key, ctx);
+        this.revalidate(request, url, nq, rule, key, ctx, { meta: hot, body: hot.body });
         return this.serveCached(request, url, hot, hot.body, "STALE", now, this.timing(t0, rid), ctx);
       }
       return this.miss(request, url, nq, rule, key, { meta: hot, body: hot.body }, t0, rid, ctx);
@@ -264,7 +271,7 @@ export class Edge {
       return this.serveCached(request, url, found.meta, found.body, "HIT", now, this.timing(t0, rid), ctx);
     }
     if (now < found.meta.swrUntil) {
-      this.revalidate(request, url, nq, rule, key, ctx);
+      this.revalidate(request, url, nq, rule, key, ctx, found);
       return this.serveCached(request, url, found.meta, found.body, "STALE", now, this.timing(t0, rid), ctx);
     }
     return this.miss(request, url, nq, rule, key, found, t0, rid, ctx);
@@ -388,7 +395,14 @@ export class Edge {
   }
 
   /** Request to the origin: hop-by-hop dropped, X-Forwarded-*, Host from ORIGIN_URL; cacheable ones as plain GET. */
-  originRequest(request: Request, url: URL, query: string, cacheable: boolean, rid: string): Request {
+  originRequest(
+    request: Request,
+    url: URL,
+    query: string,
+    cacheable: boolean,
+    rid: string,
+    validators: Candidate | null = null,
+  ): Request {
     const h = new Headers(request.headers);
     dropHopByHop(h);
     // The origin can log the same id the browser sees in Server-Timing.
@@ -409,6 +423,11 @@ export class Edge {
       h.delete("if-match");
       h.delete("if-unmodified-since");
       h.delete("if-range");
+      // Conditional refresh of a stored copy whose bytes we hold: a 304 saves the transfer.
+      if (validators !== null) {
+        if (validators.meta.etag !== null) h.set("if-none-match", validators.meta.etag);
+        if (validators.meta.lastModified !== null) h.set("if-modified-since", validators.meta.lastModified);
+      }
     }
     const hasBody = method !== "GET" && method !== "HEAD";
     return new Request(this.config.originBase + url.pathname + query, {
@@ -569,8 +588,25 @@ export class Edge {
       });
     }
     try {
-      const o = await this.fetchOrigin(this.originRequest(request, url, nq, true, rid));
+      const v = revalidatable(stale);
+      const o = await this.fetchOrigin(this.originRequest(request, url, nq, true, rid, v));
       const now = this.now();
+      if (v !== null && o.res !== null && o.res.status === 304) {
+        t.originMs = o.ms;
+        return this.notModified(
+          request,
+          url,
+          rule,
+          key,
+          v,
+          o.res,
+          missStatus,
+          now,
+          t,
+          ctx,
+          settle,
+        ) as Response;
+      }
       if (o.res === null || o.res.status >= 500) {
         settle({ kind: "error" });
         t.originMs = o.ms;
@@ -724,20 +760,92 @@ export class Edge {
           settle({ kind: "pass" });
           return;
         }
-        if (epoch !== this.purgeEpoch) {
-          settle({ kind: "pass" });
-          return;
-        }
-        this.hot.set({ ...meta, body: buf, size: entrySize(meta, buf.byteLength) });
-        settle({ kind: "stored", meta, body: buf, originMs: t?.originMs ?? 0, appMs: t?.appMs ?? null });
-        if (cache !== null)
-          await cache.put(cacheApiRequest(meta.key), toCacheApiResponse(meta, buf, decision.storageTtl));
+        await this.storeBuffer(meta, buf, decision, t, settle, epoch);
+        return;
       }
       await this.tags.add(meta.key, meta.tags, decision.storageTtl);
     } catch {
       // Storage is best effort; the client already has its response.
       settle({ kind: "pass" });
     }
+  }
+
+  /** Puts a buffered object into both tiers and the tag index (skipped when a purge happened since `epoch`). */
+  async storeBuffer(
+    meta: CachedMeta,
+    buf: ArrayBuffer,
+    decision: StoreDecision,
+    t: Timing | null,
+    settle: (s: Shared) => void,
+    epoch: number,
+  ): Promise<void> {
+    if (epoch !== this.purgeEpoch) {
+      settle({ kind: "pass" });
+      return;
+    }
+    this.hot.set({ ...meta, body: buf, size: entrySize(meta, buf.byteLength) });
+    settle({ kind: "stored", meta, body: buf, originMs: t?.originMs ?? 0, appMs: t?.appMs ?? null });
+    try {
+      const cache = this.cache;
+      if (cache !== null)
+        await cache.put(cacheApiRequest(meta.key), toCacheApiResponse(meta, buf, decision.storageTtl));
+      await this.tags.add(meta.key, meta.tags, decision.storageTtl);
+    } catch {
+      // Best effort: the hot tier already has it.
+    }
+  }
+
+  /**
+   * The origin answered 304 to a conditional refresh: the stored bytes get the 304's headers
+   * (RFC 9111 §4.3.4) and new freshness, are stored again and served (`request` null = background).
+   */
+  notModified(
+    request: Request | null,
+    url: URL,
+    rule: PathRule | undefined,
+    key: string,
+    stale: Candidate & { body: ArrayBuffer },
+    res: Response,
+    status: CacheStatus,
+    now: number,
+    t: Timing,
+    ctx: ExecutionContext,
+    settle: (s: Shared) => void,
+  ): Response | null {
+    cancelBody(res.body ?? undefined);
+    const h = new Headers(stale.meta.headers);
+    for (const [k, v] of res.headers) {
+      if (k.startsWith("content-") || k === "set-cookie" || k === "server-timing" || k === "age") continue;
+      if (k === "connection" || k === "keep-alive" || k === "transfer-encoding") continue;
+      h.set(k, v);
+    }
+    const fresh = new Headers(h);
+    const age = res.headers.get("age");
+    if (age !== null) fresh.set("age", age);
+    const decision = decideStore(stale.meta.status, fresh, rule, this.config.defaultStaleIfError, now);
+    const headers: [string, string][] = [];
+    for (const [k, v] of h) headers.push([k, v]);
+    const meta: CachedMeta = {
+      ...stale.meta,
+      headers,
+      storedAt: now,
+      initialAge: decision.initialAge,
+      freshUntil: decision.freshUntil,
+      swrUntil: decision.swrUntil,
+      sieUntil: decision.sieUntil,
+      etag: h.get("etag"),
+      lastModified: h.get("last-modified"),
+    };
+    if (decision.store) {
+      this.hitForPass.delete(key);
+      ctx.waitUntil(this.storeBuffer(meta, stale.body, decision, t, settle, this.purgeEpoch));
+    } else {
+      settle({ kind: "pass" });
+      this.rememberPass(key, now);
+      ctx.waitUntil(this.forget(key, null));
+    }
+    if (request === null) return null;
+    return this.serveCached(request, url, meta, stale.body, status, now, t, ctx);
   }
 
   /** Background refresh of a stale key, at most one at a time per key in this isolate. */
@@ -748,6 +856,7 @@ export class Edge {
     rule: PathRule | undefined,
     key: string,
     ctx: ExecutionContext,
+    stale: Candidate,
   ): void {
     if (this.inflight.has(key)) return;
     let settle: (s: Shared) => void = () => {};
@@ -758,11 +867,18 @@ export class Edge {
     p.then(() => {
       if (this.inflight.get(key) === p) this.inflight.delete(key);
     });
-    const originReq = this.originRequest(request, url, nq, true, this.nextRid());
+    const v = revalidatable(stale);
+    const originReq = this.originRequest(request, url, nq, true, this.nextRid(), v);
     ctx.waitUntil(
       (async () => {
         try {
           const o = await this.fetchOrigin(originReq);
+          if (v !== null && o.res !== null && o.res.status === 304) {
+            const t = this.timing(0, "");
+            t.originMs = o.ms;
+            this.notModified(null, url, rule, key, v, o.res, "STALE", this.now(), t, ctx, settle);
+            return;
+          }
           if (o.res === null || o.res.status >= 500) {
             cancelBody(o.res?.body ?? undefined);
             settle({ kind: "error" });

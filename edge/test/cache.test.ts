@@ -75,6 +75,31 @@ describe("page cache", () => {
     expect(await originCount(p)).toBe(2);
   });
 
+  it("refreshes an expired copy conditionally: an origin 304 keeps the stored bytes (MISS path and SWR)", async () => {
+    const t = makeEdge();
+    const p = uniquePath("cond");
+    await route(p, { headers: { etag: '"e1"', "cache-control": "max-age=10" } });
+    expect(await (await t.call(p)).text()).toContain("n=1");
+    t.clock.advance(11);
+    const r = await t.call(p);
+    expect(cacheStatus(r)).toBe("EXPIRED");
+    expect(await r.text()).toContain("n=1");
+    expect((await originLast(p))?.headers["if-none-match"]).toBe('"e1"');
+    expect(await originCount(p)).toBe(2);
+    expect(cacheStatus(await t.call(p))).toBe("HIT");
+
+    const q = uniquePath("cond-swr");
+    await route(q, { headers: { etag: '"s1"', "cache-control": "max-age=10, stale-while-revalidate=60" } });
+    await t.call(q);
+    t.clock.advance(11);
+    expect(cacheStatus(await t.call(q))).toBe("STALE");
+    expect(await originCount(q)).toBe(2);
+    const fresh = await t.call(q);
+    expect(cacheStatus(fresh)).toBe("HIT");
+    expect(await fresh.text()).toContain("n=1");
+    expect(fresh.headers.get("age")).toBe("0");
+  });
+
   it("origin 5xx, network error or timeout → stale copy with cdn-cache;desc=STALE", async () => {
     const t = makeEdge({ EDGE_ORIGIN_TIMEOUT_MS: "300" });
     const p = uniquePath("sie");

@@ -1,7 +1,7 @@
 /**
  * Test origin for the edge's Worker tests: a Node HTTP server on a free port whose behaviour the
- * tests control per path (POST /__ctl/route), that counts requests per path (GET /__ctl/count) and
- * records the last request (GET /__ctl/last). Its URL is provided as `originUrl`; the vitest config
+ * tests control per path (POST /__ctl/route), that counts requests per path (GET /__ctl/count),
+ * records the last request (GET /__ctl/last) and answers 304 to a matching If-None-Match. Its URL is provided as `originUrl`; the vitest config
  * passes the same value to the Worker as ORIGIN_URL.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -98,6 +98,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
     }
     const headers: Record<string, string | string[]> = { ...DEFAULT_HEADERS, ...(route.headers ?? {}) };
     for (const [k, v] of Object.entries(headers)) if (v === "") delete headers[k];
+    if (headers.etag && req.headers["if-none-match"] === headers.etag) {
+      res.writeHead(304, headers);
+      res.end();
+      return;
+    }
     const text = (
       route.body ??
       "<!doctype html><html><head><title>t</title></head><body><h1>{path}</h1><p>n={n}</p></body></html>"

@@ -29,6 +29,21 @@ describe("image log (RUM queue)", () => {
     expect(typeof miss?.ts).toBe("number");
   });
 
+  it("IMAGE_LOG_SAMPLE keeps that share of records and marks them with sampleRate", async () => {
+    const draws = [0.1, 0.9, 0.2, 0.6];
+    const t = makeImages(
+      { IMAGE_AVIF: "off", IMAGE_LOG_SAMPLE: "0.5" },
+      { random: () => draws.shift() ?? 0 },
+    );
+    const src = `${uniqueDir("sample")}/small.jpg`;
+    for (let i = 0; i < 4; i++) await t.get(`/cdn-cgi/image/width=160${src}`, { accept: WEBP_ACCEPT });
+    expect(t.logged).toHaveLength(2);
+    expect(t.logged.map((m) => m.sampleRate)).toEqual([0.5, 0.5]);
+    expect(() => parseImageEdgeConfig({ IMAGE_LOG_SAMPLE: "0" })).toThrow(
+      'Invalid config IMAGE_LOG_SAMPLE: must be a number in (0, 1] (got "0")',
+    );
+  });
+
   it("logs nothing for client errors and with IMAGE_LOG=false", async () => {
     const t = makeImages();
     await t.get("/cdn-cgi/image/width=-1/img/x/photo.jpg");

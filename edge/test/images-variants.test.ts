@@ -65,6 +65,23 @@ describe("image variants: negotiation", () => {
     expect((await asked(`${dir}/d/photo.jpg`)).get("width")).toBe("1536");
   });
 
+  it("accepts Cloudflare's width=auto (width from hints/device)", async () => {
+    const t = makeImages({ IMAGE_AVIF: "off" });
+    const dir = uniqueDir("wauto");
+    const a = await t.get(`/cdn-cgi/image/width=auto${dir}/a/photo.jpg`, {
+      accept: WEBP_ACCEPT,
+      "sec-ch-width": "300",
+    });
+    expect(a.headers.get("content-type")).toBe("image/webp");
+    expect((await asked(`${dir}/a/photo.jpg`)).get("width")).toBe("320");
+    await t.get(`/cdn-cgi/image/quality=60,w=auto,fit=cover${dir}/b/photo.jpg`, {
+      accept: WEBP_ACCEPT,
+      "user-agent": MOBILE_UA,
+    });
+    const b = await asked(`${dir}/b/photo.jpg`);
+    expect([b.get("width"), b.get("quality"), b.get("fit")]).toEqual(["1280", "60", "cover"]);
+  });
+
   it("lowers quality for Save-Data and slow ECT, in steps of 5", async () => {
     const t = makeImages({ IMAGE_AVIF: "off" });
     const dir = uniqueDir("quality");
@@ -204,6 +221,8 @@ describe("image variants: bad requests", () => {
     const other = await t.get("/cdn-cgi/image/width=320/https://evil.test/a.jpg");
     expect(other.status).toBe(403);
     expect(((await other.json()) as { error: string }).error).toContain("evil.test");
+    const badUrl = await t.get("/cdn-cgi/image/width=320/https://[zz/a.jpg");
+    expect(badUrl.status).toBe(400);
     const nested = await t.get("/cdn-cgi/image/width=320/cdn-cgi/image/width=100/img/a/photo.jpg");
     expect(nested.status).toBe(400);
     const src = `${uniqueDir("abs")}/photo.jpg`;

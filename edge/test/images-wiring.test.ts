@@ -5,13 +5,17 @@ describe("root worker wiring (edge/src/index.ts)", () => {
   it("routes /cdn-cgi/image/* to the image route (bad options → 400 with the uniform message)", async () => {
     const res = await exports.default.fetch("http://shop.test/cdn-cgi/image/width=-3/img/a.jpg");
     expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({ error: 'Expected integer between 1 and 8192 for width but received "-3"' });
+    expect(await res.json()).toEqual({
+      error: 'Expected integer between 1 and 8192 for width but received "-3"',
+    });
   });
 
   it("sends Accept-CH on HTML pages from the origin", async () => {
     const res = await exports.default.fetch(`http://shop.test/t/images-wiring-${Date.now()}`);
     expect(res.headers.get("content-type")).toContain("text/html");
-    expect(res.headers.get("accept-ch")).toBe("Sec-CH-Width, Sec-CH-DPR, Sec-CH-Viewport-Width, ECT, Save-Data");
+    expect(res.headers.get("accept-ch")).toBe(
+      "Sec-CH-Width, Sec-CH-DPR, Sec-CH-Viewport-Width, ECT, Save-Data",
+    );
     await res.arrayBuffer();
   });
 });

@@ -3,10 +3,10 @@
  * intake, the beacon script and the query API. Built once per isolate from injected deps, so
  * tests drive it with `app.request()` and a fake queue.
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import type { CollectorConfig } from "./config.ts";
 import { createClientKeyer } from "./intake/client-key.ts";
-import { createIntake, type PageViewQueue } from "./intake/handlers.ts";
+import { createIntake, type IntakeStats, type PageViewQueue, type WaitUntil } from "./intake/handlers.ts";
 import { createRateLimiter } from "./intake/rate-limiter.ts";
 
 export interface CollectorDeps {
@@ -21,6 +21,23 @@ export interface CollectorDeps {
   /** Serves `/_rum/beacon.js` and `/_rum/beacon.<version>.js`; absent → 404. */
   beaconAsset?: ((request: Request) => Response) | null;
   logError?: (message: string) => void;
+  /** Resolves after `ms`: intake batch timer and retry backoff (default setTimeout). */
+  sleep?: (ms: number) => Promise<void>;
+  /** Retries of a failed intake `sendBatch` (default 3). */
+  batchRetries?: number;
+  /** Receives the intake's counters getter (for tests and operational endpoints). */
+  onIntakeStats?: (stats: () => IntakeStats) => void;
+}
+
+/** The request's `ctx.waitUntil`, or null when the app is called without an ExecutionContext. */
+function waitUntilOf(c: Context): WaitUntil | null {
+  try {
+    const ctx = c.executionCtx;
+    return (promise) => ctx.waitUntil(promise);
+  } catch {
+    // Hono throws when no ExecutionContext was passed (e.g. app.fetch(request) in tests).
+    return null;
+  }
 }
 
 /**
@@ -38,11 +55,14 @@ export function createCollectorApp(deps: CollectorDeps): Hono {
     rateLimiter: config.rateLimit ? createRateLimiter(config.rateLimit) : null,
     clientKeyer: createClientKeyer(deps.randomBytes),
     logError: deps.logError,
+    sleep: deps.sleep,
+    batchRetries: deps.batchRetries,
   });
+  deps.onIntakeStats?.(() => intake.stats());
 
   const app = new Hono().basePath("/_rum");
-  app.all("/v1/beacon", (c) => intake.beacon(c.req.raw));
-  app.all("/v1/boomerang", (c) => intake.boomerang(c.req.raw));
+  app.all("/v1/beacon", (c) => intake.beacon(c.req.raw, waitUntilOf(c)));
+  app.all("/v1/boomerang", (c) => intake.boomerang(c.req.raw, waitUntilOf(c)));
 
   const asset = deps.beaconAsset;
   if (asset) {

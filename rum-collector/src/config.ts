@@ -25,10 +25,20 @@ export interface CollectorConfig {
   queryToken: string | null;
   /** Page-group rules from `RUM_PAGE_GROUPS` (empty = built-in grouping). */
   pageGroupRules: readonly PageGroupRule[];
+  /** Page views per queue `sendBatch` (`RUM_INTAKE_BATCH_SIZE`); 1 = one awaited send per beacon. */
+  intakeBatchSize: number;
+  /** Longest wait of an accepted page view before its batch is sent (`RUM_INTAKE_BATCH_MS`). */
+  intakeBatchMs: number;
 }
 
 export const DEFAULT_SAMPLE_RATE = 1;
 export const DEFAULT_RATE_LIMIT = "120/min";
+export const DEFAULT_INTAKE_BATCH_SIZE = 100;
+export const DEFAULT_INTAKE_BATCH_MS = 50;
+/** Cloudflare Queues accept at most 100 messages per sendBatch. */
+export const MAX_INTAKE_BATCH_SIZE = 100;
+/** Keeps the wait plus the retries far inside the 30 s a waitUntil may run. */
+export const MAX_INTAKE_BATCH_MS = 5_000;
 
 const WINDOWS: Record<string, number> = {
   s: 1000,
@@ -48,7 +58,8 @@ export function configError(key: string, reason: string, value: unknown): Error 
 
 /**
  * Parses the collector's env vars. Defaults: `RUM_SAMPLE_RATE` 1, `RUM_RATE_LIMIT` "120/min",
- * `RUM_QUERY_TOKEN` unset (query API disabled), `RUM_PAGE_GROUPS` unset; `RUM_SITES` is required.
+ * `RUM_QUERY_TOKEN` unset (query API disabled), `RUM_PAGE_GROUPS` unset, `RUM_INTAKE_BATCH_SIZE` 100,
+ * `RUM_INTAKE_BATCH_MS` 50; `RUM_SITES` is required.
  */
 export function parseCollectorConfig(env: Readonly<Record<string, unknown>>): CollectorConfig {
   const { sites, siteByOrigin } = parseSites(env.RUM_SITES);
@@ -59,7 +70,32 @@ export function parseCollectorConfig(env: Readonly<Record<string, unknown>>): Co
     rateLimit: parseRateLimit(env.RUM_RATE_LIMIT),
     queryToken: parseQueryToken(env.RUM_QUERY_TOKEN),
     pageGroupRules: parseRules(env.RUM_PAGE_GROUPS),
+    intakeBatchSize: parseIntegerIn(
+      "RUM_INTAKE_BATCH_SIZE",
+      env.RUM_INTAKE_BATCH_SIZE,
+      DEFAULT_INTAKE_BATCH_SIZE,
+      1,
+      MAX_INTAKE_BATCH_SIZE,
+      "messages per queue batch; 1 = unbatched",
+    ),
+    intakeBatchMs: parseIntegerIn(
+      "RUM_INTAKE_BATCH_MS",
+      env.RUM_INTAKE_BATCH_MS,
+      DEFAULT_INTAKE_BATCH_MS,
+      0,
+      MAX_INTAKE_BATCH_MS,
+      "milliseconds",
+    ),
   };
+}
+
+/** An integer var in `min…max` (`dflt` when unset or empty). */
+function parseIntegerIn(key: string, raw: unknown, dflt: number, min: number, max: number, unit: string): number {
+  if (raw === undefined || raw === null || raw === "") return dflt;
+  const text = String(raw).trim();
+  const n = /^\d{1,9}$/.test(text) ? Number(text) : Number.NaN;
+  if (!(n >= min && n <= max)) throw configError(key, `expected an integer from ${min} to ${max} (${unit})`, raw);
+  return n;
 }
 
 /**

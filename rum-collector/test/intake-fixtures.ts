@@ -19,18 +19,38 @@ export function testConfig(env: Record<string, unknown> = {}) {
 
 export interface FakeQueue {
   sent: PageViewMessage[];
+  /** Every successful queue call: 1 per `send`, the batch size per `sendBatch`. */
+  calls: number[];
+  /** Failed queue calls (while `fail` was set). */
+  failedCalls: number;
   fail: boolean;
   send(message: PageViewMessage): Promise<void>;
+  sendBatch(messages: Iterable<{ body: PageViewMessage; contentType?: "json" }>): Promise<void>;
 }
 
 export function fakeQueue(): FakeQueue {
   const q: FakeQueue = {
     sent: [],
+    calls: [],
+    failedCalls: 0,
     fail: false,
     async send(message) {
-      if (q.fail) throw new Error("queue down");
+      if (q.fail) {
+        q.failedCalls++;
+        throw new Error("queue down");
+      }
       // Round-trip like a real queue does, so tests see exactly what would be stored.
       q.sent.push(JSON.parse(JSON.stringify(message)));
+      q.calls.push(1);
+    },
+    async sendBatch(messages) {
+      if (q.fail) {
+        q.failedCalls++;
+        throw new Error("queue down");
+      }
+      const list = [...messages];
+      for (const m of list) q.sent.push(JSON.parse(JSON.stringify(m.body)));
+      q.calls.push(list.length);
     },
   };
   return q;

@@ -30,6 +30,8 @@ export interface ImageConfig {
   acceptCh: boolean;
   /** Image log to the RUM queue. */
   log: boolean;
+  /** Share of image responses logged, (0, 1]. */
+  logSample: number;
   /** Hot in-isolate tier of the variant cache, bytes (next to the page edge's own; isolates have 128 MB). */
   hotCacheBytes: number;
 }
@@ -74,6 +76,15 @@ function bool(env: RawEnv, key: string, def: boolean): boolean {
   if (["true", "1", "on", "yes"].includes(l)) return true;
   if (["false", "0", "off", "no"].includes(l)) return false;
   throw new ImageConfigError(key, "must be true/false (also 1/0, on/off, yes/no)", v);
+}
+
+function sample(env: RawEnv): number {
+  const key = "IMAGE_LOG_SAMPLE";
+  const v = str(env, key);
+  if (v === undefined) return 1;
+  const n = /^(0(\.\d+)?|1(\.0+)?)$/.test(v) ? Number(v) : Number.NaN;
+  if (!(n > 0 && n <= 1)) throw new ImageConfigError(key, "must be a number in (0, 1]", v);
+  return n;
 }
 
 function widths(env: RawEnv): number[] {
@@ -151,6 +162,7 @@ export function parseImageEdgeConfig(env: RawEnv): ImageConfig {
     rewriteHtmlGlobs: rw.globs,
     acceptCh: bool(env, "IMAGE_ACCEPT_CH", true),
     log: bool(env, "IMAGE_LOG", true),
+    logSample: sample(env),
     hotCacheBytes: int(env, "IMAGE_HOT_CACHE_BYTES", 16 * 1024 * 1024, 0, 256 * 1024 * 1024),
   };
 }

@@ -36,6 +36,8 @@ export interface ImageDeps {
   queue?: ImageLogQueue | null;
   cache?: Cache | null;
   now?: () => number;
+  /** Uniform [0, 1) for IMAGE_LOG_SAMPLE; default Math.random. */
+  random?: () => number;
   /** Transport to the image service (default global fetch). */
   serviceFetch?: FetchFn;
 }
@@ -64,6 +66,7 @@ export function createImageRoute(
     site: edgeConfig.rumSiteId,
   };
   if (deps.now !== undefined) route.now = deps.now;
+  if (deps.random !== undefined) route.random = deps.random;
   return new ImageRoute(route);
 }
 

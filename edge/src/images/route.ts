@@ -39,6 +39,8 @@ export interface ImageRouteDeps {
   site: string;
   /** Wall clock for log records (ms); default Date.now. */
   now?: () => number;
+  /** Uniform [0, 1) for log sampling; default Math.random. */
+  random?: () => number;
 }
 
 /** Statuses from the variant path that mean "the service could not do it", not "bad request". */
@@ -72,6 +74,24 @@ function cacheStatusOf(st: string | null): CacheStatus {
   return (m?.[1] as CacheStatus | undefined) ?? "NONE";
 }
 
+const AUTO_WIDTH = /(^|,)(?:width|w)=auto(?=,|$)/;
+
+/**
+ * Cloudflare's `width=auto` (width from client hints / device) is what an absent width means
+ * here, so it is removed before parsing; an option list that only had it becomes `format=auto`
+ * (also the meaning of no format).
+ */
+export function withoutAutoWidth(pathname: string): string {
+  if (!pathname.startsWith(CDN_CGI_IMAGE_PREFIX)) return pathname;
+  const rest = pathname.slice(CDN_CGI_IMAGE_PREFIX.length);
+  const slash = rest.indexOf("/");
+  if (slash <= 0) return pathname;
+  const opts = rest.slice(0, slash);
+  if (!AUTO_WIDTH.test(opts)) return pathname;
+  const left = opts.replace(AUTO_WIDTH, "").replace(/^,/, "");
+  return `${CDN_CGI_IMAGE_PREFIX}${left || "format=auto"}${rest.slice(slash)}`;
+}
+
 const BOUNDED = 5000;
 
 function remember<K, V>(m: Map<K, V>, k: K, v: V): void {
@@ -86,6 +106,7 @@ export class ImageRoute {
   logger: ImageLogger | null;
   site: string;
   now: () => number;
+  random: () => number;
   /** Source size per `host + path + query`, learned from variants (`X-Original-Bytes`). */
   sourceBytes = new Map<string, number>();
   /** AVIF variant URL → true when produced and smaller than WebP, false when it did not pay. */
@@ -100,6 +121,7 @@ export class ImageRoute {
     this.logger = deps.logger;
     this.site = deps.site;
     this.now = deps.now ?? Date.now;
+    this.random = deps.random ?? Math.random;
   }
 
   device(ua: string | null): ImageDeviceClass {
@@ -129,7 +151,7 @@ export class ImageRoute {
     let options: ImageOptions;
     let source: string;
     try {
-      const parsed = parseImagePath(url.pathname);
+      const parsed = parseImagePath(withoutAutoWidth(url.pathname));
       options = parsed.options;
       source = parsed.sourcePath;
     } catch (e) {
@@ -139,7 +161,12 @@ export class ImageRoute {
     let query = url.search;
     if (!source.startsWith("/")) {
       // An absolute source URL is allowed only for this site's own host (never an open proxy).
-      const abs = new URL(source);
+      let abs: URL;
+      try {
+        abs = new URL(source);
+      } catch {
+        return jsonError(400, `Expected a source path or http(s) URL but received ${JSON.stringify(source)}`);
+      }
       if (abs.host !== url.host)
         return jsonError(403, `Image source must be on this site (got host ${JSON.stringify(abs.host)})`);
       source = abs.pathname;
@@ -207,7 +234,6 @@ export class ImageRoute {
       rh.set("server-timing", st.startsWith(", ") ? st.slice(2) : st);
       if (this.config.acceptCh) rh.set("accept-ch", IMAGE_ACCEPT_CH);
       if (vary) rh.append("vary", "Accept");
-      if (target === avifUrl && res.status === 200) this.avif.set(avifUrl, true);
     }
     if (res.status === 200 && method === "GET") {
       this.log(
@@ -343,8 +369,17 @@ export class ImageRoute {
     ctx: ExecutionContext,
   ): void {
     if (this.logger === null) return;
+    const rate = this.config.logSample;
+    if (rate < 1 && this.random() >= rate) return;
     this.logger.log(
-      { kind: "image", ts: this.now(), rid: rid ?? crypto.randomUUID(), site: this.site, ...m },
+      {
+        kind: "image",
+        ts: this.now(),
+        rid: rid ?? crypto.randomUUID(),
+        site: this.site,
+        ...m,
+        ...(rate < 1 ? { sampleRate: rate } : {}),
+      },
       ctx,
     );
   }

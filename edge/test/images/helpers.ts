@@ -52,7 +52,7 @@ export interface TestImages {
 /** Page edge on the image origin + image route with the real service behind the test front. */
 export function makeImages(
   overrides: Record<string, string> = {},
-  opts: { pageFetch?: (req: Request) => Promise<Response>; now?: () => number } = {},
+  opts: { pageFetch?: (req: Request) => Promise<Response>; now?: () => number; random?: () => number } = {},
 ): TestImages {
   const raw = {
     ...(env as unknown as Record<string, unknown>),
@@ -76,6 +76,7 @@ export function makeImages(
   const route = createImageRoute(config, images, page, {
     kv: env.EDGE_KV,
     ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.random ? { random: opts.random } : {}),
     queue: {
       async sendBatch(msgs) {
         for (const m of msgs) logged.push(m.body);

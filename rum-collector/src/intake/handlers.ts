@@ -1,9 +1,18 @@
 /**
  * HTTP layer of the intake: `/_rum/v1/beacon` (JSON) and `/_rum/v1/boomerang` (boomerang GET/POST).
  * Thin on purpose: validation, mapping, sampling and enrichment live in pure modules. Nothing
- * here touches D1; an accepted beacon is exactly one `queue.send`, awaited before the 204 so a
- * queue failure becomes a 503 the client may retry, never a silently lost beacon.
+ * here touches D1.
+ *
+ * Enqueueing has two modes (`RUM_INTAKE_BATCH_SIZE`):
+ * - batched (> 1, default 100): the page view is appended to this isolate's batch and the 204
+ *   goes out at once; the batch leaves with one `sendBatch` from the `waitUntil` of the request
+ *   that opened it (after `RUM_INTAKE_BATCH_MS`) or of the one that filled it, with retries
+ *   (common/src/batch-sender.ts). A queue outage longer than the retries loses that batch:
+ *   counted (`stats().failed`) and logged.
+ * - unbatched (1), and any request without an ExecutionContext: one `queue.send`, awaited
+ *   before the 204, so a queue failure is a 503 the client may retry.
  */
+import { type BatchSender, createBatchSender } from "../../../common/src/batch-sender.ts";
 import { validateBeacon } from "../../../common/src/beacon-schema.ts";
 import type { PageGroupRule } from "../../../common/src/page-group.ts";
 import type { BeaconPayload, PageViewMessage } from "../../../common/src/rum-types.ts";
@@ -19,6 +28,30 @@ import { isSampledIn } from "./sampling.ts";
 /** Where accepted page views go (`env.RUM_QUEUE` in production, a fake in tests). */
 export interface PageViewQueue {
   send(message: PageViewMessage): Promise<unknown>;
+  sendBatch(messages: Iterable<{ body: PageViewMessage; contentType?: "json" }>): Promise<unknown>;
+}
+
+/** The calling request's `ctx.waitUntil`. */
+export type WaitUntil = (promise: Promise<unknown>) => void;
+
+/** Per-isolate intake counters (`accepted = sent + failed + pending`). */
+export interface IntakeStats {
+  /** "batched" when RUM_INTAKE_BATCH_SIZE > 1. */
+  mode: "batched" | "unbatched";
+  /** Page views answered 204 and handed to the queue path (sampled-out ones are not counted). */
+  accepted: number;
+  /** Page views the queue took. */
+  sent: number;
+  /** Accepted page views lost: their batch failed every retry (batched mode only). */
+  failed: number;
+  /** Accepted page views waiting in this isolate's buffer or in a send being retried. */
+  pending: number;
+  /** Beacons answered 503 because the awaited send failed (unbatched mode; not accepted). */
+  refused: number;
+  /** Queue calls that succeeded (`send` or `sendBatch`). */
+  queueCalls: number;
+  /** Retried `sendBatch` attempts. */
+  retries: number;
 }
 
 export interface IntakeDeps {
@@ -31,11 +64,17 @@ export interface IntakeDeps {
   clientKeyer: ClientKeyer;
   /** Operational log (never receives IPs, UAs or payloads); default console.error. */
   logError?: (message: string) => void;
+  /** Resolves after `ms` (batch timer and retry backoff); default setTimeout. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Retries of a failed `sendBatch` (default 3, backoff 100/200/400 ms). */
+  batchRetries?: number;
 }
 
 export interface Intake {
-  beacon(request: Request): Promise<Response>;
-  boomerang(request: Request): Promise<Response>;
+  /** `waitUntil` of the request; without it the page view is sent unbatched (awaited). */
+  beacon(request: Request, waitUntil?: WaitUntil | null): Promise<Response>;
+  boomerang(request: Request, waitUntil?: WaitUntil | null): Promise<Response>;
+  stats(): IntakeStats;
 }
 
 // 1×1 transparent GIF for boomerang image beacons.
@@ -48,6 +87,27 @@ export function createIntake(deps: IntakeDeps): Intake {
   const { config } = deps;
   const logError = deps.logError ?? ((m: string) => console.error(m));
   const { queue } = deps;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const retries = deps.batchRetries ?? 3;
+  // One sender per intake, i.e. per isolate (the app is built once per isolate).
+  const sender: BatchSender<PageViewMessage> | null =
+    config.intakeBatchSize > 1
+      ? createBatchSender<PageViewMessage>({
+          sendBatch: async (messages) => {
+            // JSON content type: cheaper than v8 serialisation; the consumer gets the same object.
+            await queue.sendBatch(messages.map((body) => ({ body, contentType: "json" as const })));
+          },
+          sleep,
+          maxBatchSize: config.intakeBatchSize,
+          maxWaitMs: config.intakeBatchMs,
+          retries,
+          onDropped: (count, err) =>
+            logError(
+              `rum intake: dropped ${count} accepted page views after ${retries} retries: ${err instanceof Error ? err.message : String(err)}`,
+            ),
+        })
+      : null;
+  const direct = { accepted: 0, refused: 0 };
 
   async function rateLimited(request: Request, cors: Record<string, string>): Promise<Response | null> {
     if (deps.rateLimiter === null) return null;
@@ -68,6 +128,7 @@ export function createIntake(deps: IntakeDeps): Intake {
     beacon: BeaconPayload,
     cors: Record<string, string>,
     ok: () => Response,
+    waitUntil: WaitUntil | null | undefined,
   ): Promise<Response> {
     if (!isSampledIn(beacon.pvid, config.sampleRate)) return ok();
     const message = toPageViewMessage(
@@ -77,12 +138,18 @@ export function createIntake(deps: IntakeDeps): Intake {
       deps.pageGroupRules,
       config.sampleRate,
     );
+    if (sender !== null && waitUntil) {
+      sender.add(message, waitUntil);
+      return ok();
+    }
     try {
       await queue.send(message);
     } catch (err) {
+      direct.refused++;
       logError(`rum intake: queue send failed: ${err instanceof Error ? err.message : String(err)}`);
       return json(503, "queue unavailable, retry later", { ...cors, "Retry-After": "1" });
     }
+    direct.accepted++;
     return ok();
   }
 
@@ -96,7 +163,21 @@ export function createIntake(deps: IntakeDeps): Intake {
   }
 
   return {
-    async beacon(request) {
+    stats() {
+      const s = sender?.stats();
+      return {
+        mode: sender === null ? "unbatched" : "batched",
+        accepted: direct.accepted + (s?.accepted ?? 0),
+        sent: direct.accepted + (s?.sent ?? 0),
+        failed: s?.failed ?? 0,
+        pending: s?.pending ?? 0,
+        refused: direct.refused,
+        queueCalls: direct.accepted + (s?.batches ?? 0),
+        retries: s?.retries ?? 0,
+      };
+    },
+
+    async beacon(request, waitUntil) {
       const origin = checkOrigin(request, config);
       if (origin.kind === "forbidden") return forbiddenOrigin(origin.origin);
       const cors = corsHeaders(origin);
@@ -129,10 +210,16 @@ export function createIntake(deps: IntakeDeps): Intake {
       if (!result.ok) return json(400, result.error, cors);
       const problem = siteProblem(result.beacon.site, origin, cors);
       if (problem) return problem;
-      return accept(request, result.beacon, cors, () => new Response(null, { status: 204, headers: cors }));
+      return accept(
+        request,
+        result.beacon,
+        cors,
+        () => new Response(null, { status: 204, headers: cors }),
+        waitUntil,
+      );
     },
 
-    async boomerang(request) {
+    async boomerang(request, waitUntil) {
       const origin = checkOrigin(request, config);
       if (origin.kind === "forbidden") return forbiddenOrigin(origin.origin);
       const cors = corsHeaders(origin);
@@ -195,7 +282,7 @@ export function createIntake(deps: IntakeDeps): Intake {
       if (mapped.kind === "invalid") return json(400, `boomerang: ${mapped.error}`, cors);
       const result = validateBeacon(mapped.beacon);
       if (!result.ok) return json(400, `boomerang: ${result.error}`, cors);
-      return accept(request, result.beacon, cors, ok);
+      return accept(request, result.beacon, cors, ok, waitUntil);
     },
   };
 }
