@@ -90,11 +90,19 @@ export function parseCollectorConfig(env: Readonly<Record<string, unknown>>): Co
 }
 
 /** An integer var in `min…max` (`dflt` when unset or empty). */
-function parseIntegerIn(key: string, raw: unknown, dflt: number, min: number, max: number, unit: string): number {
+function parseIntegerIn(
+  key: string,
+  raw: unknown,
+  dflt: number,
+  min: number,
+  max: number,
+  unit: string,
+): number {
   if (raw === undefined || raw === null || raw === "") return dflt;
   const text = String(raw).trim();
   const n = /^\d{1,9}$/.test(text) ? Number(text) : Number.NaN;
-  if (!(n >= min && n <= max)) throw configError(key, `expected an integer from ${min} to ${max} (${unit})`, raw);
+  if (!(n >= min && n <= max))
+    throw configError(key, `expected an integer from ${min} to ${max} (${unit})`, raw);
   return n;
 }
 

@@ -18,6 +18,8 @@ describe("parseCollectorConfig", () => {
     expect(c.rateLimit).toEqual({ limit: 120, windowMs: 60_000 });
     expect(c.queryToken).toBeNull();
     expect(c.pageGroupRules).toEqual([]);
+    expect(c.intakeBatchSize).toBe(100);
+    expect(c.intakeBatchMs).toBe(50);
     expect([...c.sites.keys()]).toEqual(["shop", "blog"]);
     expect(c.siteByOrigin.get("https://blog.example")).toBe("blog");
   });
@@ -105,9 +107,44 @@ describe("parseCollectorConfig", () => {
       { RUM_SITES: SITES, RUM_PAGE_GROUPS: "p/:id=product" },
       /^Invalid config RUM_PAGE_GROUPS: .*must start with "\/".* \(got "p\/:id=product"\)$/,
     ],
+    [
+      "batch size 0",
+      { RUM_SITES: SITES, RUM_INTAKE_BATCH_SIZE: "0" },
+      /^Invalid config RUM_INTAKE_BATCH_SIZE: expected an integer from 1 to 100 .*\(got "0"\)$/,
+    ],
+    [
+      "batch size over the Queues limit",
+      { RUM_SITES: SITES, RUM_INTAKE_BATCH_SIZE: "101" },
+      /^Invalid config RUM_INTAKE_BATCH_SIZE: .*\(got "101"\)$/,
+    ],
+    [
+      "batch size not an integer",
+      { RUM_SITES: SITES, RUM_INTAKE_BATCH_SIZE: "2.5" },
+      /^Invalid config RUM_INTAKE_BATCH_SIZE: .*\(got "2.5"\)$/,
+    ],
+    [
+      "batch wait negative",
+      { RUM_SITES: SITES, RUM_INTAKE_BATCH_MS: "-1" },
+      /^Invalid config RUM_INTAKE_BATCH_MS: expected an integer from 0 to 5000 .*\(got "-1"\)$/,
+    ],
+    [
+      "batch wait with a unit",
+      { RUM_SITES: SITES, RUM_INTAKE_BATCH_MS: "50ms" },
+      /^Invalid config RUM_INTAKE_BATCH_MS: .*\(got "50ms"\)$/,
+    ],
   ];
   it.each(bad)("rejects %s, naming the key and the value", (_name, input, re) => {
     expect(() => parseCollectorConfig(input)).toThrow(re);
+  });
+
+  it("parses the intake batch keys (1 = unbatched, 0 ms allowed)", () => {
+    const c = parseCollectorConfig({
+      RUM_SITES: SITES,
+      RUM_INTAKE_BATCH_SIZE: " 1 ",
+      RUM_INTAKE_BATCH_MS: "0",
+    });
+    expect(c.intakeBatchSize).toBe(1);
+    expect(c.intakeBatchMs).toBe(0);
   });
 
   it("does not echo a bad query token (a secret), only its length", () => {
