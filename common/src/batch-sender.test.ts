@@ -112,6 +112,20 @@ describe("createBatchSender", () => {
     await Promise.all(h.waited); // every waitUntil promise settles
   });
 
+  it("hands each flush to the waitUntil of the request that opened or filled the batch", async () => {
+    const h = harness({ maxBatchSize: 2, maxWaitMs: 10 });
+    const perRequest = ["a", "b", "c"].map(() => [] as Promise<unknown>[]);
+    const attemptsDuringAdd: number[] = [];
+    perRequest.forEach((list, i) => {
+      h.sender.add({ id: i }, (p) => list.push(p));
+      attemptsDuringAdd.push(h.sink.attempts);
+    });
+    expect(perRequest.map((l) => l.length)).toEqual([1, 1, 1]); // a: timer, b: send by size, c: timer
+    expect(attemptsDuringAdd).toEqual([0, 1, 1]); // b's add started the send itself, synchronously
+    await h.clock.advance(10);
+    expect(ids(h.calls)).toEqual([[0, 1], [2]]);
+  });
+
   it("a batch sent by size is not sent again when its opener's timer fires", async () => {
     const h = harness({ maxBatchSize: 2, maxWaitMs: 10 });
     h.add(0, 2);

@@ -94,6 +94,10 @@ describe("GET /v1/query rejections", () => {
     ],
     ["/v1/query?metric=lcp&metric=inp", /more than once/],
     ["/v1/query?metric=lcp&device=", /invalid "device"/],
+    ["/v1/query?metric=lcp,speed,inp", /unknown metric "speed"/],
+    ["/v1/query?metric=lcp,", /unknown metric ""/],
+    ["/v1/query?metric=lcp,inp,lcp", /"lcp" listed more than once/],
+    [`/v1/query?metric=${Array(17).fill("lcp").join(",")}`, /too many metrics .*max 16, got 17/],
     ["/v1/pageviews?limit=0", /invalid "limit"/],
     ["/v1/pageviews?limit=100000", /invalid "limit"/],
     ["/v1/pageviews?limit=ten", /invalid "limit"/],
@@ -212,6 +216,78 @@ describe("GET /v1/query results", () => {
     const sel = msgs.filter((m) => m.ts >= NOW - HOUR_MS && m.ts < NOW);
     expect((r.body.total as { count: number }).count).toBe(sel.length);
     expect(r.body.percentiles).toEqual([50, 75, 90, 95, 99]);
+  });
+});
+
+describe("GET /v1/query with several metrics", () => {
+  const range = `from=${new Date(T0).toISOString()}&to=${new Date(T0 + 3 * HOUR_MS).toISOString()}`;
+
+  it("keeps the single-metric shape for one metric (also written as a one-item list)", async () => {
+    const r = await get(`/v1/query?metric=lcp&percentiles=75&${range}`);
+    expect(Object.keys(r.body)).toEqual([
+      "metric",
+      "unit",
+      "from",
+      "to",
+      "percentiles",
+      "filters",
+      "groupBy",
+      "interval",
+      "sources",
+      "resolution",
+      "total",
+    ]);
+    expect(r.body.resolution).toMatchObject({ exact: true, note: null });
+    const list = await get(`/v1/query?metric=%20lcp%20&percentiles=75&${range}`);
+    expect(list.body).toEqual(r.body);
+  });
+
+  it("answers every metric of the list like its own single-metric call would", async () => {
+    for (const extra of [
+      "",
+      "&groupBy=pageGroup",
+      "&interval=hour",
+      "&groupBy=device&interval=hour&cacheStatus=MISS",
+    ]) {
+      const multi = await get(`/v1/query?metric=lcp,inp,cls,ttfb&percentiles=50,75,99&${range}${extra}`);
+      expect(multi.status).toBe(200);
+      expect(multi.body.metrics).toEqual(["lcp", "inp", "cls", "ttfb"]);
+      const results = multi.body.results as Record<string, Record<string, unknown>>;
+      expect(Object.keys(results)).toEqual(["lcp", "inp", "cls", "ttfb"]);
+      for (const m of ["lcp", "inp", "cls", "ttfb"]) {
+        const single = await get(`/v1/query?metric=${m}&percentiles=50,75,99&${range}${extra}`);
+        const { from, to, percentiles, filters, groupBy, interval, sources, resolution, ...own } =
+          single.body;
+        expect(results[m]).toEqual(own);
+        expect({ from, to, percentiles, filters, groupBy, interval, sources, resolution }).toEqual({
+          from: multi.body.from,
+          to: multi.body.to,
+          percentiles: multi.body.percentiles,
+          filters: multi.body.filters,
+          groupBy: multi.body.groupBy,
+          interval: multi.body.interval,
+          sources: multi.body.sources,
+          resolution: multi.body.resolution,
+        });
+      }
+    }
+  });
+
+  it("reports each metric's own count and percentiles", async () => {
+    const multi = await get(`/v1/query?metric=lcp,inp&percentiles=75&${range}`);
+    const results = multi.body.results as Record<
+      string,
+      { total: { count: number; percentiles: Record<string, number> } }
+    >;
+    expect(results.lcp?.total.count).toBe(600);
+    expect(results.inp?.total.count).toBe(msgs.filter((m) => m.beacon.vitals.inp !== undefined).length);
+    within1pct(
+      results.inp?.total.percentiles.p75,
+      exactQuantile(
+        msgs.map((m) => m.beacon.vitals.inp as number),
+        0.75,
+      ),
+    );
   });
 });
 

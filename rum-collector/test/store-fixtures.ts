@@ -4,6 +4,7 @@ import { attribute } from "../../common/src/attribution.ts";
 import type {
   BeaconPayload,
   EdgeLogMessage,
+  ImageLogMessage,
   PageViewMessage,
   ServerTimingEntry,
 } from "../../common/src/rum-types.ts";
@@ -16,6 +17,7 @@ export interface PvOptions {
   pageGroup?: string;
   device?: string;
   country?: string;
+  colo?: string;
   browser?: string;
   ect?: string;
   cache?: "HIT" | "MISS" | "STALE";
@@ -92,7 +94,7 @@ export function pageView(o: PvOptions): PageViewMessage {
     path: `/p/${o.pvid}`,
     dims: {
       country: o.country ?? "DE",
-      colo: "FRA",
+      colo: o.colo ?? "FRA",
       asn: 3320,
       device: o.device ?? "mobile",
       browser: o.browser ?? "chrome",
@@ -134,6 +136,9 @@ export async function resetRumTables(): Promise<void> {
       "rum_rollup_state",
       "rum_coverage",
       "rum_write_guard",
+      "rum_image_log",
+      "rum_image_rollups",
+      "rum_image_rollup_state",
     ].map((t) => env.DB.prepare(`DELETE FROM ${t}`)),
   );
 }
@@ -153,5 +158,23 @@ export function mulberry32(seed: number): () => number {
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** An image-log message as the edge sends it (a 100 KB source served as a 30 KB WebP by default). */
+export function imageLog(rid: string, ts: number, over: Partial<ImageLogMessage> = {}): ImageLogMessage {
+  return {
+    kind: "image",
+    ts,
+    rid,
+    site: "demo",
+    format: "webp",
+    device: "mobile",
+    width: 480,
+    cacheStatus: "HIT",
+    originalBytes: 100_000,
+    deliveredBytes: 30_000,
+    fallback: false,
+    ...over,
   };
 }

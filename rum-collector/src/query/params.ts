@@ -21,8 +21,14 @@ export const DEFAULT_PAGEVIEWS_LIMIT = 50;
 export const MAX_PAGEVIEWS_LIMIT = 500;
 const MAX_FILTER_VALUES = 50;
 
+/** Metrics one `/v1/query` call may ask for (`metric=lcp,inp,ttfb`). */
+export const MAX_METRICS = 16;
+
 export interface QuerySpec {
+  /** The first (for a single-metric query, the only) metric of `metrics`. */
   metric: MetricDef;
+  /** Every requested metric, in request order, without duplicates (1–16). */
+  metrics: MetricDef[];
   percentiles: number[];
   from: number;
   to: number;
@@ -91,14 +97,24 @@ function parseFilters(params: URLSearchParams): Parsed<Partial<Record<DimensionN
   return { ok: true, value: filters };
 }
 
-/** Parses `/v1/query` parameters (defaults: percentiles 50,75,90,95,99; the last hour; no group, no series). */
+/** Parses `/v1/query` parameters (`metric` may be a comma list of up to 16; defaults: percentiles 50,75,90,95,99; the last hour; no group, no series). */
 export function parseQuery(params: URLSearchParams, now: number): Parsed<QuerySpec> {
   const unknown = rejectUnknown(params, QUERY_PARAMS);
   if (unknown) return err(unknown);
-  const metricName = params.get("metric");
-  if (metricName === null) return err(`missing "metric" (one of ${[...METRIC_BY_NAME.keys()].join(", ")})`);
-  const metric = METRIC_BY_NAME.get(metricName);
-  if (!metric) return err(`unknown metric "${metricName}" (one of ${[...METRIC_BY_NAME.keys()].join(", ")})`);
+  const metricRaw = params.get("metric");
+  const known = [...METRIC_BY_NAME.keys()].join(", ");
+  if (metricRaw === null) return err(`missing "metric" (one of ${known})`);
+  const names = metricRaw.split(",").map((s) => s.trim());
+  if (names.length > MAX_METRICS)
+    return err(`too many metrics in "metric" (max ${MAX_METRICS}, got ${names.length})`);
+  const metrics: MetricDef[] = [];
+  for (const name of names) {
+    const def = METRIC_BY_NAME.get(name);
+    if (!def) return err(`unknown metric "${name}" (one of ${known})`);
+    if (metrics.includes(def)) return err(`metric "${name}" listed more than once in "metric"`);
+    metrics.push(def);
+  }
+  const metric = metrics[0] as MetricDef;
 
   let percentiles = DEFAULT_PERCENTILES;
   const pRaw = params.get("percentiles");
@@ -134,6 +150,7 @@ export function parseQuery(params: URLSearchParams, now: number): Parsed<QuerySp
     ok: true,
     value: {
       metric,
+      metrics,
       percentiles,
       ...range.value,
       filters: filters.value,

@@ -26,7 +26,10 @@ export interface PlanInput {
 
 const ORDER: Granularity[] = ["minute", "hour", "day"];
 
-/** Plans segments covering [from, to) (rounded outward to whole minutes), in time order. */
+/**
+ * Plans segments covering [from, to) (rounded outward to whole minutes, and to whole hours/days
+ * at an edge whose minute/hour rows are past retention), in time order.
+ */
 export function planSegments(p: PlanInput): Segment[] {
   const coarsest = ORDER.indexOf(p.coarsest ?? "day");
   const hourDone = p.hourDone ?? Number.NEGATIVE_INFINITY;
@@ -34,7 +37,28 @@ export function planSegments(p: PlanInput): Segment[] {
   const minuteKept = p.minuteKeptFrom ?? Number.NEGATIVE_INFINITY;
   const hourKept = p.hourKeptFrom ?? Number.NEGATIVE_INFINITY;
   let t = Math.floor(p.from / MINUTE_MS) * MINUTE_MS;
-  const end = Math.ceil(p.to / MINUTE_MS) * MINUTE_MS;
+  let end = Math.ceil(p.to / MINUTE_MS) * MINUTE_MS;
+  // Ragged edges whose finer rows are gone (retention) are widened FIRST, so that a widened
+  // range that now spans whole days is read from day rows, not from every hour row of them.
+  const hourOf = (x: number) => Math.floor(x / HOUR_MS) * HOUR_MS;
+  const dayOf = (x: number) => Math.floor(x / DAY_MS) * DAY_MS;
+  if (coarsest >= 1 && t < minuteKept && hourOf(t) + HOUR_MS <= hourDone) t = hourOf(t);
+  if (coarsest >= 2 && t % HOUR_MS === 0 && t < hourKept && dayOf(t) + DAY_MS <= dayDone) t = dayOf(t);
+  if (
+    coarsest >= 1 &&
+    end % HOUR_MS !== 0 &&
+    end - MINUTE_MS < minuteKept &&
+    hourOf(end) + HOUR_MS <= hourDone
+  )
+    end = hourOf(end) + HOUR_MS;
+  if (
+    coarsest >= 2 &&
+    end % HOUR_MS === 0 &&
+    end % DAY_MS !== 0 &&
+    end - HOUR_MS < hourKept &&
+    dayOf(end) + DAY_MS <= dayDone
+  )
+    end = dayOf(end) + DAY_MS;
   const out: Segment[] = [];
   const push = (granularity: Granularity, from: number, to: number) => {
     const last = out[out.length - 1];
@@ -67,4 +91,42 @@ export function autoInterval(from: number, to: number): Granularity {
   if (span <= 3 * HOUR_MS) return "minute";
   if (span <= 7 * DAY_MS) return "hour";
   return "day";
+}
+
+/** How exactly the rows read match the requested range (the `resolution` field of responses). */
+export interface Resolution {
+  requestedFrom: string;
+  requestedTo: string;
+  /** True when the rows read cover exactly [requestedFrom, requestedTo). */
+  exact: boolean;
+  /** Granularity of the rows at the start and the end of the range (null for an empty plan). */
+  startGranularity: Granularity | null;
+  endGranularity: Granularity | null;
+  /** Why the range was widened, or null when exact. */
+  note: string | null;
+}
+
+/** Describes how `segments` (from `planSegments`) cover the requested [from, to). */
+export function describeResolution(from: number, to: number, segments: readonly Segment[]): Resolution {
+  const first = segments[0];
+  const last = segments[segments.length - 1];
+  const iso = (t: number) => new Date(t).toISOString();
+  const base = {
+    requestedFrom: iso(from),
+    requestedTo: iso(to),
+    startGranularity: first?.granularity ?? null,
+    endGranularity: last?.granularity ?? null,
+  };
+  if (!first || !last) return { ...base, exact: true, note: null };
+  const exact = first.from === from && last.to === to;
+  let note: string | null = null;
+  if (!exact) {
+    const widened = [first, last].some(
+      (s) => s.granularity !== "minute" && ((s === first && s.from !== from) || (s === last && s.to !== to)),
+    );
+    note = widened
+      ? "minute rows of the range's edge are past retention: widened to whole hours (or days)"
+      : "rounded outward to whole minutes";
+  }
+  return { ...base, exact, note };
 }

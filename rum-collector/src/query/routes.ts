@@ -1,10 +1,11 @@
 /**
  * Query API (mounted under `/_rum`): `GET /v1/query` (percentiles of a metric from the rollups),
  * `GET /v1/coverage` (beacons ÷ edge HTML page views) and `GET /v1/pageviews` (latest page views
- * with their attribution parts). Bearer token on every route; bad parameters → 400 with a reason.
+ * with their attribution parts), `GET /v1/images` (bytes saved by image variants). Bearer token on every route; bad parameters → 400 with a reason.
  * Documented in rum-collector/README-query.md.
  */
 import { Hono } from "hono";
+import { parseImageQuery, runImageQuery } from "./images.ts";
 import { parseCoverage, parsePageViews, parseQuery } from "./params.ts";
 import { runQuery } from "./run.ts";
 
@@ -102,6 +103,12 @@ export function createQueryRoutes(deps: QueryDeps): Hono {
     const parsed = parseQuery(new URL(c.req.url).searchParams, deps.now());
     if (!parsed.ok) return c.json({ error: parsed.error }, 400);
     return c.json(await runQuery(deps.db, parsed.value));
+  });
+
+  app.get("/v1/images", async (c) => {
+    const parsed = parseImageQuery(new URL(c.req.url).searchParams, deps.now());
+    if (!parsed.ok) return c.json({ error: parsed.error }, 400);
+    return c.json(await runImageQuery(deps.db, parsed.value));
   });
 
   app.get("/v1/coverage", async (c) => {

@@ -1,11 +1,12 @@
 /**
  * Executes a validated query against the rollups: one parameterised SELECT per planned segment
- * (column names only from the fixed metric/dimension lists), sketches merged in the Worker.
+ * (column names only from the fixed metric/dimension lists) that reads every requested metric's
+ * sketch at once; sketches merged in the Worker.
  */
 import { hexToBytes, QuantileSketch } from "../../../common/src/sketch.ts";
 import { DIMENSIONS, type DimensionName, GRANULARITY_MS, type Granularity } from "../store/metrics.ts";
 import type { QuerySpec } from "./params.ts";
-import { autoInterval, planSegments, type Segment } from "./plan.ts";
+import { autoInterval, describeResolution, planSegments, type Resolution, type Segment } from "./plan.ts";
 
 export interface Stats {
   count: number;
@@ -28,6 +29,8 @@ export interface QueryResult {
   interval: Granularity | null;
   /** Rollup granularities that answered (and the exact range each covered). */
   sources: Array<{ granularity: Granularity; from: string; to: string }>;
+  /** How exactly the rows read match the requested range (widened where minute rows are gone). */
+  resolution: Resolution;
   total: Stats;
   groups?: Array<{ key: string } & Stats & { series?: Array<{ ts: string } & Stats> }>;
   series?: Array<{ ts: string } & Stats>;
@@ -92,7 +95,35 @@ async function keptFrom(db: D1Database): Promise<{ minute: number | null; hour: 
   return { minute: v(m?.results[0]), hour: v(h?.results[0]) };
 }
 
-export async function runQuery(db: D1Database, spec: QuerySpec): Promise<QueryResult> {
+/** One metric's part of a query answer (the whole answer of a single-metric query adds the range). */
+export interface MetricResult {
+  metric: string;
+  unit: "ms" | "score";
+  total: Stats;
+  groups?: Array<{ key: string } & Stats & { series?: Array<{ ts: string } & Stats> }>;
+  series?: Array<{ ts: string } & Stats>;
+}
+
+/** Answer of `metric=a,b,…` (two or more metrics): the common range once, then one part per metric. */
+export interface MultiQueryResult {
+  metrics: string[];
+  from: string;
+  to: string;
+  percentiles: number[];
+  filters: QuerySpec["filters"];
+  groupBy: DimensionName | null;
+  interval: Granularity | null;
+  sources: Array<{ granularity: Granularity; from: string; to: string }>;
+  resolution: Resolution;
+  /** Keyed by metric name, each shaped like the single-metric answer's metric/unit/total/groups/series. */
+  results: Record<string, MetricResult>;
+}
+
+/**
+ * Runs a validated query. One metric → `QueryResult` (the original shape); several → a
+ * `MultiQueryResult`. Either way the rollup rows are read once, with every requested sketch column.
+ */
+export async function runQuery(db: D1Database, spec: QuerySpec): Promise<QueryResult | MultiQueryResult> {
   const interval = spec.interval === "auto" ? autoInterval(spec.from, spec.to) : spec.interval;
   const [state, kept] = await Promise.all([readPlanState(db), keptFrom(db)]);
   const segments: Segment[] = planSegments({
@@ -100,14 +131,21 @@ export async function runQuery(db: D1Database, spec: QuerySpec): Promise<QueryRe
     to: spec.to,
     hourDone: state.hourDone,
     dayDone: state.dayDone,
-    minuteKeptFrom: kept.minute,
-    hourKeptFrom: kept.hour,
+    // No rows of a granularity at all: every downsampled bucket may have been deleted already.
+    minuteKeptFrom: kept.minute ?? state.hourDone,
+    hourKeptFrom: kept.hour ?? state.dayDone,
     coarsest: interval ?? "day",
   });
 
-  const col = spec.metric.column;
+  const metrics = spec.metrics.length > 0 ? spec.metrics : [spec.metric];
+  const cols = metrics.map((m) => m.column);
   const groupCol = spec.groupBy ? DIMENSIONS[spec.groupBy] : null;
-  const where: string[] = ["granularity = ?1", "ts >= ?2", "ts < ?3", `${col} IS NOT NULL`];
+  const where: string[] = [
+    "granularity = ?1",
+    "ts >= ?2",
+    "ts < ?3",
+    `(${cols.map((c) => `${c} IS NOT NULL`).join(" OR ")})`,
+  ];
   const binds: unknown[] = [];
   for (const [dim, values] of Object.entries(spec.filters) as Array<[DimensionName, string[]]>) {
     const placeholders = values.map((v) => {
@@ -117,68 +155,87 @@ export async function runQuery(db: D1Database, spec: QuerySpec): Promise<QueryRe
     where.push(`${DIMENSIONS[dim]} IN (${placeholders.join(", ")})`);
   }
   // hex() because D1 hands BLOBs to the Worker as JSON arrays of numbers, which costs ~4× more.
-  const sql = `SELECT ts, views, hex(${col}) AS s${groupCol ? `, ${groupCol} AS g` : ""} FROM rum_rollups WHERE ${where.join(" AND ")}`;
+  const sql = `SELECT ts, views, ${cols.map((c, i) => `hex(${c}) AS s${i}`).join(", ")}${groupCol ? `, ${groupCol} AS g` : ""} FROM rum_rollups WHERE ${where.join(" AND ")}`;
   const stmts = segments.map((seg) => db.prepare(sql).bind(seg.granularity, seg.from, seg.to, ...binds));
-  const results = stmts.length
-    ? await db.batch<{ ts: number; views: number; s: string | null; g?: string }>(stmts)
-    : [];
+  const results = stmts.length ? await db.batch<Record<string, unknown>>(stmts) : [];
 
-  // Each row is decoded and merged once, into its finest target (group × bucket); the coarser
-  // accumulators (group total, series, overall total) are merged from those few sketches after.
-  const groups = new Map<string, { all: Acc; series: Map<number, Acc> }>();
+  // Per metric, each row is decoded and merged once, into its finest target (group × bucket);
+  // the coarser accumulators (group total, series, overall total) are merged from those after.
   const step = interval ? GRANULARITY_MS[interval] : 0;
-  const cell = (key: string, bucket: number): Acc => {
-    let g = groups.get(key);
-    if (!g) {
-      g = { all: acc(), series: new Map() };
-      groups.set(key, g);
-    }
-    let a = g.series.get(bucket);
-    if (!a) {
-      a = acc();
-      g.series.set(bucket, a);
-    }
-    return a;
-  };
+  const perMetric = metrics.map(() => new Map<string, Map<number, Acc>>());
   for (const res of results) {
     for (const r of res.results) {
-      if (!r.s) continue;
-      const a = cell(groupCol ? String(r.g) : "", step ? Math.floor(Number(r.ts) / step) * step : 0);
-      a.sketch.mergeBytes(hexToBytes(r.s));
-      a.views += Number(r.views);
+      const key = groupCol ? String(r.g) : "";
+      const bucket = step ? Math.floor(Number(r.ts) / step) * step : 0;
+      for (let i = 0; i < metrics.length; i++) {
+        const hex = r[`s${i}`];
+        if (typeof hex !== "string" || hex === "") continue;
+        const groups = perMetric[i] as Map<string, Map<number, Acc>>;
+        let g = groups.get(key);
+        if (!g) {
+          g = new Map();
+          groups.set(key, g);
+        }
+        let a = g.get(bucket);
+        if (!a) {
+          a = acc();
+          g.set(bucket, a);
+        }
+        a.sketch.mergeBytes(hexToBytes(hex));
+        a.views += Number(r.views);
+      }
     }
   }
-  const total = acc();
-  const series = new Map<number, Acc>();
+
   const into = (target: Acc, from: Acc) => {
     target.sketch.merge(from.sketch);
     target.views += from.views;
   };
-  for (const g of groups.values()) {
-    for (const [bucket, a] of g.series) {
-      into(g.all, a);
-      if (step && !groupCol) {
-        let t = series.get(bucket);
-        if (!t) {
-          t = acc();
-          series.set(bucket, t);
+  const metricResult = (metric: QuerySpec["metric"], groups: Map<string, Map<number, Acc>>): MetricResult => {
+    const digits = metric.name === "cls" ? 6 : 3;
+    const toSeries = (m: Map<number, Acc>) =>
+      [...m.entries()]
+        .sort((a, b) => a[0] - b[0])
+        .map(([ts, a]) => ({ ts: new Date(ts).toISOString(), ...stats(a, spec.percentiles, digits) }));
+    const total = acc();
+    const series = new Map<number, Acc>();
+    const groupTotals = new Map<string, Acc>();
+    for (const [key, buckets] of groups) {
+      const all = acc();
+      for (const [bucket, a] of buckets) {
+        into(all, a);
+        if (step && !groupCol) {
+          let t = series.get(bucket);
+          if (!t) {
+            t = acc();
+            series.set(bucket, t);
+          }
+          into(t, a);
         }
-        into(t, a);
       }
+      groupTotals.set(key, all);
+      into(total, all);
     }
-    into(total, g.all);
-  }
+    const out: MetricResult = {
+      metric: metric.name,
+      unit: metric.name === "cls" ? "score" : "ms",
+      total: stats(total, spec.percentiles, digits),
+    };
+    if (groupCol) {
+      out.groups = [...groupTotals.entries()]
+        .map(([key, all]) => ({
+          key,
+          ...stats(all, spec.percentiles, digits),
+          ...(step ? { series: toSeries(groups.get(key) ?? new Map()) } : {}),
+        }))
+        .sort((a, b) => b.count - a.count || a.key.localeCompare(b.key));
+    } else if (step) out.series = toSeries(series);
+    return out;
+  };
 
-  const digits = spec.metric.name === "cls" ? 6 : 3;
-  const toSeries = (m: Map<number, Acc>) =>
-    [...m.entries()]
-      .sort((a, b) => a[0] - b[0])
-      .map(([ts, a]) => ({ ts: new Date(ts).toISOString(), ...stats(a, spec.percentiles, digits) }));
   const first = segments[0];
   const last = segments[segments.length - 1];
-  const out: QueryResult = {
-    metric: spec.metric.name,
-    unit: spec.metric.name === "cls" ? "score" : "ms",
+  const common = {
     from: new Date(first ? first.from : spec.from).toISOString(),
     to: new Date(last ? last.to : spec.to).toISOString(),
     percentiles: spec.percentiles,
@@ -190,16 +247,22 @@ export async function runQuery(db: D1Database, spec: QuerySpec): Promise<QueryRe
       from: new Date(s.from).toISOString(),
       to: new Date(s.to).toISOString(),
     })),
-    total: stats(total, spec.percentiles, digits),
   };
-  if (groupCol) {
-    out.groups = [...groups.entries()]
-      .map(([key, g]) => ({
-        key,
-        ...stats(g.all, spec.percentiles, digits),
-        ...(step ? { series: toSeries(g.series) } : {}),
-      }))
-      .sort((a, b) => b.count - a.count || a.key.localeCompare(b.key));
-  } else if (step) out.series = toSeries(series);
+  const resolution = describeResolution(spec.from, spec.to, segments);
+  if (metrics.length === 1) {
+    const m = metricResult(metrics[0] as QuerySpec["metric"], perMetric[0] as Map<string, Map<number, Acc>>);
+    // Key order as before (metric, unit, from, …, total, groups|series); `resolution` is new.
+    const { metric, unit, total, ...rest } = m;
+    return { metric, unit, ...common, resolution, total, ...rest };
+  }
+  const out: MultiQueryResult = {
+    metrics: metrics.map((m) => m.name),
+    ...common,
+    resolution,
+    results: {},
+  };
+  metrics.forEach((m, i) => {
+    out.results[m.name] = metricResult(m, perMetric[i] as Map<string, Map<number, Acc>>);
+  });
   return out;
 }

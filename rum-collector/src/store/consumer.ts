@@ -1,11 +1,12 @@
 /**
  * Queue consumer: each batch goes to R2 as one raw NDJSON object (for replay) and to D1 in one
- * transaction (page views, edge log, rollups). A message is acked only when both writes
+ * transaction (page views, edge log, image log, rollups). A message is acked only when both writes
  * succeeded; otherwise every message of the batch is retried (D1 is all-or-nothing and ignores
  * what it already has, so a retry never double-counts). Malformed messages are acked and logged:
  * retrying cannot fix them.
  */
 import type { RumQueueMessage } from "../../../common/src/rum-types.ts";
+import { isImageLogMessage } from "./image-log.ts";
 import { storeMessages } from "./write-messages.ts";
 
 /** Seconds before a failed batch is redelivered (lets a struggling D1 recover). */
@@ -19,6 +20,7 @@ function isObject(x: unknown): x is Record<string, unknown> {
 export function isRumQueueMessage(x: unknown): x is RumQueueMessage {
   if (!isObject(x) || typeof x.ts !== "number" || typeof x.site !== "string") return false;
   if (x.kind === "edge") return typeof x.rid === "string" && typeof x.pageGroup === "string";
+  if (x.kind === "image") return isImageLogMessage(x);
   if (x.kind !== "pageview") return false;
   return (
     typeof x.pvid === "string" &&

@@ -5,6 +5,7 @@
  * page view is lost or counted twice whatever the interleaving.
  */
 import { QuantileSketch } from "../../../common/src/sketch.ts";
+import { applyImageRetention, downsampleImages } from "./image-log.ts";
 import { DAY_MS, type Granularity, HOUR_MS, METRICS } from "./metrics.ts";
 import {
   guardChanges,
@@ -272,7 +273,7 @@ export async function applyRetention(db: D1Database, now: number, cfg: Retention
   await db.batch(stmts);
 }
 
-/** Cron handler: downsampling then retention (`RUM_RETENTION`, defaults above); wire as `scheduled`. */
+/** Cron handler: downsampling then retention (`RUM_RETENTION`, defaults above) of page-view and image rollups; wire as `scheduled`. */
 export async function handleScheduled(
   controller: ScheduledController,
   env: Env,
@@ -282,4 +283,6 @@ export async function handleScheduled(
   const now = controller.scheduledTime || Date.now();
   await downsample(env.DB, now);
   await applyRetention(env.DB, now, cfg);
+  await downsampleImages(env.DB, now, DOWNSAMPLE_GRACE_MS);
+  await applyImageRetention(env.DB, now, cfg);
 }

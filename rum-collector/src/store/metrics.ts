@@ -63,6 +63,7 @@ export const DIMENSIONS = {
   country: "country",
   connection: "connection",
   cacheStatus: "cache_status",
+  colo: "colo",
 } as const;
 
 export type DimensionName = keyof typeof DIMENSIONS;
@@ -72,6 +73,12 @@ export const DIMENSION_NAMES = Object.keys(DIMENSIONS) as DimensionName[];
 export function connectionOf(m: PageViewMessage): string {
   const ect = m.beacon.net?.ect;
   return typeof ect === "string" && /^(slow-2g|2g|3g|4g)$/.test(ect) ? ect : "unknown";
+}
+
+/** Colo dimension of a page view: the edge location code, or "unknown" (e.g. local dev without `cf`). */
+export function coloOf(m: { dims: { colo?: unknown } }): string {
+  const c = m.dims.colo;
+  return typeof c === "string" && /^[A-Za-z0-9_-]{1,16}$/.test(c) ? c : "unknown";
 }
 
 export const MINUTE_MS = 60_000;

@@ -15,14 +15,18 @@ export interface RollupKey {
   country: string;
   connection: string;
   cacheStatus: string;
+  /** Edge location (`request.cf.colo`) of the collector that received the beacon; "unknown" if none. */
+  colo: string;
 }
 
 /** Columns of the rollup primary key, in the order `keyTuple` lists them. */
 export const KEY_COLUMNS =
-  "granularity, site, ts, page_group, device, country, connection, cache_status" as const;
+  "granularity, site, ts, page_group, device, country, connection, cache_status, colo" as const;
 
-export function keyTuple(k: RollupKey): [string, string, number, string, string, string, string, string] {
-  return [k.granularity, k.site, k.ts, k.pageGroup, k.device, k.country, k.connection, k.cacheStatus];
+export function keyTuple(
+  k: RollupKey,
+): [string, string, number, string, string, string, string, string, string] {
+  return [k.granularity, k.site, k.ts, k.pageGroup, k.device, k.country, k.connection, k.cacheStatus, k.colo];
 }
 
 export function keyString(k: RollupKey): string {
@@ -120,6 +124,7 @@ function rowFromResult(r: Record<string, unknown>): RollupRow {
     country: String(r.country),
     connection: String(r.connection),
     cacheStatus: String(r.cache_status),
+    colo: String(r.colo),
   };
   const row = new RollupRow(key, Number(r.views), Number(r.version));
   for (const c of SKETCH_COLUMNS) row.setRaw(c, blobBytes(r[c]));
@@ -141,7 +146,7 @@ export async function readRollupRows(
     stmts.push(
       db
         .prepare(
-          `SELECT ${SELECT_COLUMNS} FROM rum_rollups WHERE (${KEY_COLUMNS}) IN (SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7 FROM json_each(?1))`,
+          `SELECT ${SELECT_COLUMNS} FROM rum_rollups WHERE (${KEY_COLUMNS}) IN (SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8 FROM json_each(?1))`,
         )
         .bind(json),
     );
@@ -200,20 +205,20 @@ export function writeRollupStatements(db: D1Database, rows: Iterable<RollupRow>)
     const blobs = cols.map((c) => row.bytes(c));
     if (row.version === null) {
       const names = [...cols, "views", "version"];
-      const placeholders = names.map((_, i) => `?${i + 9}`).join(", ");
+      const placeholders = names.map((_, i) => `?${i + 10}`).join(", ");
       out.push(
         db
           .prepare(
-            `INSERT INTO rum_rollups (${KEY_COLUMNS}, ${names.join(", ")}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ${placeholders}) ON CONFLICT DO NOTHING`,
+            `INSERT INTO rum_rollups (${KEY_COLUMNS}, ${names.join(", ")}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ${placeholders}) ON CONFLICT DO NOTHING`,
           )
           .bind(...keyTuple(row.key), ...blobs, row.views, 0),
       );
     } else {
-      const sets = cols.map((c, i) => `${c} = ?${i + 11}`);
+      const sets = cols.map((c, i) => `${c} = ?${i + 12}`);
       out.push(
         db
           .prepare(
-            `UPDATE rum_rollups SET views = ?9, version = version + 1${sets.length ? `, ${sets.join(", ")}` : ""} WHERE granularity = ?1 AND site = ?2 AND ts = ?3 AND page_group = ?4 AND device = ?5 AND country = ?6 AND connection = ?7 AND cache_status = ?8 AND version = ?10`,
+            `UPDATE rum_rollups SET views = ?10, version = version + 1${sets.length ? `, ${sets.join(", ")}` : ""} WHERE granularity = ?1 AND site = ?2 AND ts = ?3 AND page_group = ?4 AND device = ?5 AND country = ?6 AND connection = ?7 AND cache_status = ?8 AND colo = ?9 AND version = ?11`,
           )
           .bind(...keyTuple(row.key), row.views, row.version, ...blobs),
       );

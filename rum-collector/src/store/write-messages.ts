@@ -1,11 +1,17 @@
 /**
  * Writes a batch of queue messages to D1 in ONE batch (= one transaction): page views (once per
- * site+pvid; a later seq only raises INP/CLS), edge log rows (once per rid), and the rollup
+ * site+pvid; a later seq only raises INP/CLS), edge log and image log rows (once per rid), and the rollup
  * sketches they feed. Either everything of a batch is stored or nothing is, so a retried queue
  * batch can never double-count. Concurrent writers are detected by write guards and retried.
  */
-import type { EdgeLogMessage, PageViewMessage, RumQueueMessage } from "../../../common/src/rum-types.ts";
-import { bucketStart, connectionOf, type Granularity, METRICS } from "./metrics.ts";
+import type {
+  EdgeLogMessage,
+  ImageLogMessage,
+  PageViewMessage,
+  RumQueueMessage,
+} from "../../../common/src/rum-types.ts";
+import { INSERT_IMAGE_SQL, imageRow } from "./image-log.ts";
+import { bucketStart, coloOf, connectionOf, type Granularity, METRICS } from "./metrics.ts";
 import {
   guardChanges,
   isGuardFailure,
@@ -25,6 +31,8 @@ export interface StoreResult {
   unchanged: number;
   /** Edge log messages offered (duplicates of a rid are ignored by D1). */
   edgeLogs: number;
+  /** Image log messages offered (duplicates of a rid are ignored by D1, and not rolled up again). */
+  images: number;
   /** Attempts needed (> 1 when a concurrent writer touched the same rows). */
   attempts: number;
 }
@@ -115,6 +123,7 @@ function dimsOf(m: PageViewMessage): Omit<RollupKey, "granularity" | "ts"> {
     country: m.dims.country,
     connection: connectionOf(m),
     cacheStatus: m.cacheStatus,
+    colo: coloOf(m),
   };
 }
 
@@ -258,7 +267,7 @@ async function readState(
     stmts.push(
       db
         .prepare(
-          "SELECT site, pvid, seq, ts, inp, cls, page_group, device, country, connection, cache_status FROM rum_page_views WHERE (site, pvid) IN (SELECT value->>0, value->>1 FROM json_each(?1))",
+          "SELECT site, pvid, seq, ts, inp, cls, page_group, device, country, connection, cache_status, colo FROM rum_page_views WHERE (site, pvid) IN (SELECT value->>0, value->>1 FROM json_each(?1))",
         )
         .bind(JSON.stringify(part)),
     );
@@ -284,6 +293,7 @@ async function readState(
           country: String(r.country),
           connection: String(r.connection),
           cacheStatus: String(r.cache_status),
+          colo: coloOf({ dims: { colo: r.colo } }),
         },
       });
     }
@@ -303,6 +313,7 @@ interface Update {
 async function attempt(db: D1Database, messages: RumQueueMessage[]): Promise<Omit<StoreResult, "attempts">> {
   const pvMessages = messages.filter((m): m is PageViewMessage => m.kind === "pageview");
   const edgeMessages = messages.filter((m): m is EdgeLogMessage => m.kind === "edge");
+  const imageMessages = messages.filter((m): m is ImageLogMessage => m.kind === "image");
   const folded = fold(pvMessages);
   const { existing, watermarks } = await readState(db, folded);
 
@@ -402,8 +413,18 @@ async function attempt(db: D1Database, messages: RumQueueMessage[]): Promise<Omi
   for (const part of chunks(edgeMessages, INSERT_CHUNK)) {
     stmts.push(db.prepare(INSERT_EDGE_SQL).bind(JSON.stringify(part.map(edgeRow))));
   }
+  // The image rollups are kept by the trigger of migrations/0003_rum_images.sql (new rids only).
+  for (const part of chunks(imageMessages, INSERT_CHUNK)) {
+    stmts.push(db.prepare(INSERT_IMAGE_SQL).bind(JSON.stringify(part.map(imageRow))));
+  }
   await db.batch(stmts);
-  return { inserted: inserts.length, updated: updates.length, unchanged, edgeLogs: edgeMessages.length };
+  return {
+    inserted: inserts.length,
+    updated: updates.length,
+    unchanged,
+    edgeLogs: edgeMessages.length,
+    images: imageMessages.length,
+  };
 }
 
 /**

@@ -1,0 +1,389 @@
+/**
+ * Collector intake throughput on workerd (Miniflare API, same setup as bench/rum.mjs), with the
+ * batched and the unbatched intake next to hello-world Workers, interleaved in rounds so that
+ * background load spreads over every row; then the queue is drained and COUNT(*) in D1 is
+ * compared with the accepted count for each intake mode.
+ *
+ * Rows (one workerd per row, all alive for the whole run):
+ *  - hello-world: 204 without reading the body (the runtime's ceiling, as in bench/rum.mjs);
+ *  - hello-world reading the body: the least any intake has to do (context);
+ *  - intake batched: the real Worker bundle, default RUM_INTAKE_BATCH_SIZE 100 / RUM_INTAKE_BATCH_MS 50;
+ *  - intake unbatched: the same bundle with RUM_INTAKE_BATCH_SIZE=1 (one awaited send per beacon);
+ *  - intake batched without a queue consumer (context: what the consumer's D1/R2 writes cost the
+ *    intake when both share one workerd thread, as they do here but not in production).
+ * The first two intakes run with the queue consumer attached and write to their own D1; after
+ * each of their runs the queue is drained (untimed) so the next row does not share the CPU with
+ * the consumer's leftover writes.
+ *
+ * Standalone: `node bench/rum-ingest.mjs [--rounds 3] [--beacons 3000] [--warmup 1000]`.
+ * From another script: `import { measureIngest } from "./rum-ingest.mjs"`, pass the path of a
+ * `wrangler deploy --dry-run` bundle; it returns the rows (and prints nothing but progress).
+ */
+
+import { readdirSync, readFileSync } from "node:fs";
+import http from "node:http";
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+import { cleanup, installCleanupHandlers, makeTempDir, runChild, sleep } from "./lib/procs.mjs";
+import { fmt, markdownTable, median } from "./lib/table.mjs";
+
+const root = join(import.meta.dirname, "..");
+const SITE_ORIGIN = "http://127.0.0.1:8787";
+
+/** Splits a migration into statements (keeps CREATE TRIGGER … END; blocks whole). */
+function splitSql(sql) {
+  const out = [];
+  let cur = "";
+  let inTrigger = false;
+  for (const line of sql.split("\n")) {
+    const code = line.replace(/--.*$/, "");
+    if (code.trim() === "" && cur === "") continue;
+    cur += `${line}\n`;
+    if (/^\s*CREATE\s+TRIGGER/i.test(code)) inTrigger = true;
+    const ends = inTrigger ? /^\s*END\s*;\s*$/i.test(code) : /;\s*$/.test(code);
+    if (ends) {
+      out.push(cur.trim());
+      cur = "";
+      inTrigger = false;
+    }
+  }
+  if (cur.trim()) out.push(cur.trim());
+  return out;
+}
+
+async function applyMigrations(db) {
+  const dir = join(root, "migrations");
+  for (const f of readdirSync(dir)
+    .filter((f) => f.endsWith(".sql"))
+    .sort()) {
+    for (const stmt of splitSql(readFileSync(join(dir, f), "utf8"))) await db.prepare(stmt).run();
+  }
+}
+
+/** A realistic beacon (a MISS through the edge with app timing), ~1 KB, as JSON with a PVID slot. */
+function beaconTemplate() {
+  return JSON.stringify({
+    v: 1,
+    site: "demo",
+    pvid: "PVID",
+    seq: 0,
+    url: `${SITE_ORIGIN}/p/123?utm_source=bench`,
+    rid: "PVID",
+    nav: {
+      type: "navigate",
+      redirectStart: 0,
+      redirectEnd: 0,
+      fetchStart: 2,
+      domainLookupStart: 3,
+      domainLookupEnd: 10,
+      connectStart: 10,
+      secureConnectionStart: 20,
+      connectEnd: 40,
+      requestStart: 41,
+      responseStart: 141,
+      responseEnd: 170,
+      domInteractive: 300,
+      domContentLoadedEventEnd: 320,
+      loadEventEnd: 600,
+      transferSize: 12000,
+      encodedBodySize: 11000,
+      deliveryType: "",
+      activationStart: 0,
+    },
+    serverTiming: [
+      { name: "cdn-cache", duration: 0, description: "MISS" },
+      { name: "edge", duration: 80, description: "" },
+      { name: "origin", duration: 70, description: "" },
+      { name: "app", duration: 40, description: "" },
+    ],
+    vitals: { lcp: 900, inp: 120, cls: 0.05, fcp: 500, ttfb: 141 },
+    lcpParts: { ttfb: 141, resourceLoadDelay: 100, resourceLoadDuration: 300, elementRenderDelay: 359 },
+    net: { ect: "4g", rtt: 50, downlink: 10, saveData: false },
+    viewport: { w: 412, h: 915 },
+    dpr: 2.625,
+  });
+}
+
+/**
+ * POSTs `count` beacons with unique page-view ids (`<tag>_<i>`) at `concurrency` over keep-alive
+ * connections; returns { ok, bad, firstError, rps, p50, p99 } (ok = 204 answers).
+ */
+async function sendBeacons(baseUrl, count, tag, concurrency) {
+  const template = beaconTemplate();
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  const url = new URL("/_rum/v1/beacon", baseUrl);
+  const lat = [];
+  let ok = 0;
+  let bad = 0;
+  let firstError = "";
+  let next = 0;
+  const one = (i) =>
+    new Promise((resolve) => {
+      const body = template.replaceAll("PVID", `${tag}_${String(i).padStart(8, "0")}`);
+      const t0 = performance.now();
+      const req = http.request(
+        url,
+        {
+          method: "POST",
+          agent,
+          headers: {
+            "Content-Type": "text/plain;charset=UTF-8",
+            "Content-Length": Buffer.byteLength(body),
+            Origin: SITE_ORIGIN,
+          },
+        },
+        (res) => {
+          const chunks = [];
+          res.on("data", (d) => chunks.push(d));
+          res.on("end", () => {
+            lat.push(performance.now() - t0);
+            if (res.statusCode === 204) ok++;
+            else {
+              bad++;
+              if (!firstError)
+                firstError = `${res.statusCode} ${Buffer.concat(chunks).toString().slice(0, 200)}`;
+            }
+            resolve();
+          });
+        },
+      );
+      req.on("error", (err) => {
+        bad++;
+        if (!firstError) firstError = String(err);
+        resolve();
+      });
+      req.end(body);
+    });
+  const worker = async () => {
+    while (next < count) await one(next++);
+  };
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const seconds = (performance.now() - t0) / 1000;
+  agent.destroy();
+  lat.sort((a, b) => a - b);
+  const pct = (p) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? Number.NaN;
+  return { ok, bad, firstError, rps: ok / seconds, p50: pct(0.5), p99: pct(0.99) };
+}
+
+/**
+ * Waits until `db` holds `expected` page views, or nothing moved for 20 s; returns the count.
+ * Not timed: the rows' req/s cover only the sending.
+ */
+async function drain(db, expected) {
+  let last = -1;
+  let lastChange = performance.now();
+  for (;;) {
+    const n = Number((await db.prepare("SELECT COUNT(*) AS n FROM rum_page_views").first())?.n ?? 0);
+    if (n >= expected) {
+      // Keep polling a moment: a duplicate would show up as n > expected.
+      await sleep(1500);
+      return Number((await db.prepare("SELECT COUNT(*) AS n FROM rum_page_views").first())?.n ?? 0);
+    }
+    if (n !== last) {
+      last = n;
+      lastChange = performance.now();
+    } else if (performance.now() - lastChange > 20_000) return n;
+    await sleep(200);
+  }
+}
+
+/**
+ * Measures the rows described at the top of this file. Options: `bundlePath` (required, the
+ * dry-run `index.js`), `rounds` 3, `beacons` 3000 per row and round, `warmup` 1000, `concurrency`
+ * 16, `log` console.log. Returns { rows: [{ name, rps, p50, p99, ratio, accepted, stored }] }
+ * where `ratio` is the median over rounds of row req/s ÷ hello-world req/s of the same round.
+ */
+export async function measureIngest({
+  bundlePath,
+  rounds = 3,
+  beacons = 3000,
+  warmup = 1000,
+  concurrency = 16,
+  log = console.log,
+}) {
+  const instances = [];
+  const start = async (options) => {
+    const mf = new Miniflare(convertV4MiniflareOptions({ host: "127.0.0.1", port: 0, ...options }));
+    instances.push(mf);
+    return { mf, url: (await mf.ready).origin };
+  };
+  try {
+    const vars = {
+      ORIGIN_URL: "http://127.0.0.1:9",
+      IMAGE_SERVICE_URL: "http://127.0.0.1:9",
+      EDGE_ADMIN_TOKEN: "bench-admin",
+      RUM_QUERY_TOKEN: "bench-query-token",
+      RUM_SITES: `demo=${SITE_ORIGIN}`,
+      RUM_RATE_LIMIT: "off",
+      DASH_TOKEN: "bench-dash",
+    };
+    const worker = (extraVars, consumer = true) => ({
+      modules: true,
+      scriptPath: bundlePath,
+      modulesRoot: dirname(bundlePath),
+      compatibilityDate: "2026-11-01",
+      compatibilityFlags: ["nodejs_compat"],
+      bindings: { ...vars, ...extraVars },
+      d1Databases: { DB: "bench-d1" },
+      kvNamespaces: ["EDGE_KV"],
+      r2Buckets: ["RUM_ARCHIVE"],
+      queueProducers: { RUM_QUEUE: { queueName: "rum-events" } },
+      ...(consumer ? { queueConsumers: { "rum-events": { maxBatchSize: 100, maxBatchTimeout: 1 } } } : {}),
+    });
+    const hello = (script) => ({ modules: true, script, compatibilityDate: "2026-11-01" });
+    log("starting 5 workerd instances (Miniflare) …");
+    const rows = [
+      {
+        name: "hello-world, 204 without reading the body (ceiling)",
+        ...(await start(
+          hello("export default { fetch() { return new Response(null, { status: 204 }); } };"),
+        )),
+      },
+      {
+        name: "hello-world reading the body (context)",
+        ...(await start(
+          hello(
+            "export default { async fetch(r) { await r.text(); return new Response(null, { status: 204 }); } };",
+          ),
+        )),
+      },
+      { name: "intake batched (100 / 50 ms, default)", ...(await start(worker({}))), db: true },
+      {
+        name: "intake unbatched (RUM_INTAKE_BATCH_SIZE=1)",
+        ...(await start(worker({ RUM_INTAKE_BATCH_SIZE: "1" }))),
+        db: true,
+      },
+      {
+        name: "intake batched, no queue consumer in the process (context)",
+        ...(await start(worker({}, false))),
+      },
+    ];
+    for (const row of rows) {
+      row.runs = [];
+      row.accepted = 0;
+      if (row.db) {
+        row.d1 = await row.mf.getD1Database("DB");
+        await applyMigrations(row.d1);
+      }
+    }
+    for (const [i, row] of rows.entries()) {
+      const w = await sendBeacons(row.url, warmup, `warm${i}`, concurrency);
+      if (w.ok === 0 || w.bad > 0)
+        throw new Error(`${row.name}: warm-up rejected (${w.bad}): ${w.firstError}`);
+      row.accepted += w.ok;
+      // Let the consumer catch up, so that its leftover writes do not slow the next row down.
+      if (row.db) await drain(row.d1, row.accepted);
+    }
+    for (let r = 0; r < rounds; r++) {
+      for (const [i, row] of rows.entries()) {
+        const run = await sendBeacons(row.url, beacons, `r${r}w${i}`, concurrency);
+        row.runs.push(run);
+        row.accepted += run.ok;
+        if (run.bad > 0) log(`  ${row.name}: ${run.bad} rejected (${run.firstError})`);
+        if (row.db) row.stored = await drain(row.d1, row.accepted);
+      }
+      log(`round ${r + 1}/${rounds}: ${rows.map((row) => fmt(row.runs[r].rps)).join(" / ")} req/s`);
+    }
+    for (const row of rows) {
+      if (!row.db) continue;
+      log(`draining ${row.name} …`);
+      row.stored = await drain(row.d1, row.accepted);
+    }
+    const ceiling = rows[0];
+    return {
+      rows: rows.map((row) => ({
+        name: row.name,
+        rps: median(row.runs.map((x) => x.rps)),
+        p50: median(row.runs.map((x) => x.p50)),
+        p99: median(row.runs.map((x) => x.p99)),
+        ratio: median(row.runs.map((x, r) => x.rps / ceiling.runs[r].rps)),
+        rejected: row.runs.reduce((n, x) => n + x.bad, 0),
+        accepted: row.db ? row.accepted : null,
+        stored: row.db ? row.stored : null,
+      })),
+    };
+  } finally {
+    for (const mf of instances) await mf.dispose().catch(() => {});
+  }
+}
+
+/** The result as a markdown table plus the stored-vs-accepted verdict lines. */
+export function ingestReport({ rows }) {
+  const table = markdownTable(
+    ["system", "req/s", "p50 ms", "p99 ms", "× ceiling", "accepted", "stored in D1"],
+    rows.map((r) => [
+      r.name,
+      fmt(r.rps),
+      fmt(r.p50, 2),
+      fmt(r.p99, 1),
+      r.ratio.toFixed(2),
+      r.accepted === null ? "" : fmt(r.accepted),
+      r.stored === null ? "" : `${fmt(r.stored)}${r.stored === r.accepted ? " (=)" : " (MISMATCH)"}`,
+    ]),
+  );
+  const batched = rows[2];
+  const verdict = batched
+    ? `goal intake ≥ 0.70× ceiling: ${batched.ratio >= 0.7 ? "met" : "not met"} (batched ${batched.ratio.toFixed(2)}×)`
+    : "";
+  return `${table}\n\n${verdict}`;
+}
+
+async function main() {
+  const args = process.argv.slice(2);
+  const opt = (name, dflt) => {
+    const i = args.indexOf(`--${name}`);
+    if (i === -1) return dflt;
+    const n = Number(args[i + 1]);
+    if (!Number.isInteger(n) || n < 1)
+      throw new Error(`Invalid option --${name}: expected a positive integer (got "${args[i + 1]}")`);
+    return n;
+  };
+  installCleanupHandlers();
+  const tmp = makeTempDir("bench-rum-ingest-");
+  const log = (s) => console.log(`[bench:rum-ingest] ${s}`);
+  log(
+    `load average before the run: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`,
+  );
+  log("building the Worker (wrangler deploy --dry-run) …");
+  const out = join(tmp, "dist");
+  const { code, stdout, stderr } = await runChild(
+    "wrangler-build",
+    join(root, "node_modules/.bin/wrangler"),
+    ["deploy", "--dry-run", "--outdir", out],
+    {
+      env: {
+        ...process.env,
+        CLOUDFLARE_CF_FETCH_ENABLED: "false",
+        WRANGLER_SEND_METRICS: "false",
+        WRANGLER_SEND_ERROR_REPORTS: "false",
+      },
+      cwd: root,
+    },
+  );
+  if (code !== 0) throw new Error(`wrangler build failed:\n${stderr}${stdout}`);
+  const rounds = opt("rounds", 3);
+  const result = await measureIngest({
+    bundlePath: join(out, "index.js"),
+    rounds,
+    beacons: opt("beacons", 3000),
+    warmup: opt("warmup", 1000),
+    log,
+  });
+  console.log(
+    `\n## Collector intake on workerd (Miniflare; Node keep-alive client, c=16, median of ${rounds} interleaved rounds)\n`,
+  );
+  console.log(ingestReport(result));
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  try {
+    await main();
+  } catch (err) {
+    console.error(`[bench:rum-ingest] failed: ${err?.stack ?? err}`);
+    process.exitCode = 1;
+  } finally {
+    await cleanup();
+  }
+}
