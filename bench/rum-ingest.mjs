@@ -15,18 +15,31 @@
  * each of their runs the queue is drained (untimed) so the next row does not share the CPU with
  * the consumer's leftover writes.
  *
- * Standalone: `node bench/rum-ingest.mjs [--rounds 3] [--beacons 3000] [--warmup 1000]`.
+ * Standalone: `node bench/rum-ingest.mjs [--rounds 3] [--beacons 3000] [--warmup 1000] [--seconds 5] [--no-bare]`
+ * first runs `measureIngestBareWorkerd` (bare workerd + wrk, see there; `--no-bare` skips it).
  * From another script: `import { measureIngest } from "./rum-ingest.mjs"`, pass the path of a
  * `wrangler deploy --dry-run` bundle; it returns the rows (and prints nothing but progress).
  */
 
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
-import { cleanup, installCleanupHandlers, makeTempDir, runChild, sleep } from "./lib/procs.mjs";
+import {
+  cleanup,
+  freePorts,
+  installCleanupHandlers,
+  makeTempDir,
+  runChild,
+  sleep,
+  startChild,
+  stopChild,
+  waitForHttp,
+} from "./lib/procs.mjs";
 import { fmt, markdownTable, median } from "./lib/table.mjs";
+import { workerdConfig, writePassthroughWorker } from "./lib/workerd-config.mjs";
+import { parseWrk } from "./lib/wrk.mjs";
 
 const root = join(import.meta.dirname, "..");
 const SITE_ORIGIN = "http://127.0.0.1:8787";
@@ -309,6 +322,194 @@ export async function measureIngest({
   }
 }
 
+/** Starts a child on fresh free ports (retried when another process took one meanwhile). */
+async function startOnFreePorts(names, start) {
+  for (let attempt = 1; ; attempt++) {
+    const list = await freePorts(names.length);
+    const ports = Object.fromEntries(names.map((n, i) => [n, list[i]]));
+    const { entry, readyUrl } = start(ports);
+    try {
+      await waitForHttp(readyUrl, entry);
+      return { entry, ports };
+    } catch (err) {
+      await stopChild(entry);
+      if (attempt >= 3) throw err;
+    }
+  }
+}
+
+/** wrk Lua script POSTing the beacon with a unique page-view id per request (`<prefix>_<n>`). */
+function wrkScript(prefix) {
+  return `local n = 0
+local tmpl = ${JSON.stringify(beaconTemplate())}
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "text/plain;charset=UTF-8"
+wrk.headers["Origin"] = "${SITE_ORIGIN}"
+request = function()
+  n = n + 1
+  local body = string.gsub(tmpl, "PVID", "${prefix}_" .. n)
+  return wrk.format(nil, "/_rum/v1/beacon", nil, body)
+end
+`;
+}
+
+/**
+ * The same comparison on bare workerd (the bench:edge harness: bench/lib/workerd-config.mjs and
+ * bindings-server.mjs, whose Queue service counts and drops messages; no consumer) with
+ * `wrk -t1 -c16`: a hello-world that reads the body and answers 204, in the same workerd process
+ * as the batched intake, and a second workerd with RUM_INTAKE_BATCH_SIZE=1. Options: `bundleDir`
+ * (required), `rounds` 3, `seconds` 5, `warmup` 2, `connections` 16. Returns { rows }.
+ */
+export async function measureIngestBareWorkerd({
+  bundleDir,
+  rounds = 3,
+  seconds = 5,
+  warmup = 2,
+  connections = 16,
+  log = console.log,
+}) {
+  const tmp = makeTempDir("bench-rum-bare-");
+  const logDir = join(tmp, "logs");
+  mkdirSync(logDir);
+  const bin = join(root, "node_modules", ".bin");
+  const started = [];
+  try {
+    const { unstable_readConfig } = await import("wrangler");
+    const wrangler = unstable_readConfig({ config: join(root, "wrangler.toml") });
+    const services = await startOnFreePorts(["cache", "kv", "d1", "queue", "r2", "control"], (p) => ({
+      entry: startChild(
+        "bindings",
+        process.execPath,
+        [
+          "--disable-warning=ExperimentalWarning",
+          join(root, "bench/lib/bindings-server.mjs"),
+          JSON.stringify(p),
+          join(root, "migrations"),
+        ],
+        { logDir },
+      ),
+      readyUrl: `http://127.0.0.1:${p.control}/`,
+    }));
+    started.push(services.entry);
+    const queueStats = async () =>
+      (await (await fetch(`http://127.0.0.1:${services.ports.control}/__stats`)).json()).queue;
+
+    const helloPath = join(tmp, "hello-body.js");
+    writeFileSync(
+      helloPath,
+      "// Ceiling for a POST beacon: read the body, answer 204.\n" +
+        "export default { async fetch(r) { await r.arrayBuffer(); return new Response(null, { status: 204 }); } };\n",
+    );
+    const passthroughPath = writePassthroughWorker(tmp);
+    const vars = {
+      ORIGIN_URL: "http://127.0.0.1:9",
+      RUM_SITES: `demo=${SITE_ORIGIN}`,
+      RUM_RATE_LIMIT: "off",
+      RUM_QUERY_TOKEN: "bench-query-token",
+    };
+    const startWorkerd = async (name, extraVars) => {
+      const w = await startOnFreePorts(["edge", "hello", "passthrough"], (p) => {
+        const cfg = workerdConfig({
+          configDir: tmp,
+          bundleDir,
+          helloPath,
+          passthroughPath,
+          wrangler,
+          vars: { ...vars, ...extraVars },
+          ports: { ...services.ports, ...p },
+        });
+        const configPath = join(tmp, `${name}.capnp`);
+        writeFileSync(configPath, cfg.text);
+        return {
+          entry: startChild(name, join(bin, "workerd"), ["serve", configPath, "--experimental"], { logDir }),
+          readyUrl: `http://127.0.0.1:${p.hello}/`,
+        };
+      });
+      started.push(w.entry);
+      return w.ports;
+    };
+    log("bare workerd: starting 2 workerd processes + binding services …");
+    const a = await startWorkerd("workerd-batched", {});
+    const b = await startWorkerd("workerd-unbatched", { RUM_INTAKE_BATCH_SIZE: "1" });
+    const rows = [
+      { name: "hello-world reading the body, 204 (ceiling, same workerd)", port: a.hello, intake: false },
+      { name: "intake batched (100 / 50 ms, default)", port: a.edge, intake: true },
+      { name: "intake unbatched (RUM_INTAKE_BATCH_SIZE=1)", port: b.edge, intake: true },
+    ];
+    let runNo = 0;
+    const wrk = async (row, secs) => {
+      const script = join(tmp, `run${++runNo}.lua`);
+      writeFileSync(script, wrkScript(`bare${runNo}x${Date.now().toString(36)}`));
+      const before = await queueStats();
+      const args = [
+        "-t1",
+        `-c${connections}`,
+        `-d${secs}s`,
+        "--latency",
+        "-s",
+        script,
+        `http://127.0.0.1:${row.port}/`,
+      ];
+      const { code, stdout, stderr } = await runChild("wrk", "wrk", args);
+      if (code !== 0) throw new Error(`wrk failed (${code}): ${stderr}${stdout}`);
+      const r = parseWrk(stdout);
+      await sleep(500); // the last open batch leaves after RUM_INTAKE_BATCH_MS
+      const after = await queueStats();
+      return { ...r, messages: after.messages - before.messages, calls: after.calls - before.calls };
+    };
+    for (const row of rows) {
+      row.runs = [];
+      await wrk(row, warmup);
+    }
+    for (let r = 0; r < rounds; r++) {
+      for (const row of rows) row.runs.push(await wrk(row, seconds));
+      log(`bare round ${r + 1}/${rounds}: ${rows.map((row) => fmt(row.runs[r].rps)).join(" / ")} req/s`);
+    }
+    const ceiling = rows[0];
+    return {
+      rows: rows.map((row) => ({
+        name: row.name,
+        rps: median(row.runs.map((x) => x.rps)),
+        p50: median(row.runs.map((x) => x.p50)),
+        p99: median(row.runs.map((x) => x.p99)),
+        ratio: median(row.runs.map((x, i) => x.rps / ceiling.runs[i].rps)),
+        errors: row.runs.reduce((n, x) => n + x.non2xx + x.socketErrors, 0),
+        answered204: row.runs.reduce((n, x) => n + x.requests - x.non2xx, 0),
+        queued: row.intake ? row.runs.reduce((n, x) => n + x.messages, 0) : null,
+        queueCalls: row.intake ? row.runs.reduce((n, x) => n + x.calls, 0) : null,
+      })),
+    };
+  } finally {
+    for (const entry of started.reverse()) await stopChild(entry).catch(() => {});
+  }
+}
+
+/** The bare-workerd result as a markdown table. */
+export function bareReport({ rows }) {
+  return markdownTable(
+    [
+      "system",
+      "req/s",
+      "p50 ms",
+      "p99 ms",
+      "× ceiling",
+      "204s read by wrk",
+      "messages queued",
+      "queue calls",
+    ],
+    rows.map((r) => [
+      r.name,
+      fmt(r.rps),
+      fmt(r.p50, 2),
+      fmt(r.p99, 1),
+      r.ratio.toFixed(2),
+      `${fmt(r.answered204)}${r.errors ? ` (+${fmt(r.errors)} errors)` : ""}`,
+      r.queued === null ? "" : fmt(r.queued),
+      r.queueCalls === null ? "" : fmt(r.queueCalls),
+    ]),
+  );
+}
+
 /** The result as a markdown table plus the stored-vs-accepted verdict lines. */
 export function ingestReport({ rows }) {
   const table = markdownTable(
@@ -364,6 +565,17 @@ async function main() {
   );
   if (code !== 0) throw new Error(`wrangler build failed:\n${stderr}${stdout}`);
   const rounds = opt("rounds", 3);
+  if (!args.includes("--no-bare")) {
+    const secs = opt("seconds", 5);
+    const bare = await measureIngestBareWorkerd({ bundleDir: out, rounds, seconds: secs, log });
+    console.log(
+      `\n## Collector intake on bare workerd (wrk -t1 -c16 -d${secs}s, median of ${rounds} interleaved rounds)\n`,
+    );
+    console.log(bareReport(bare));
+    console.log(
+      "\nwrk counts only the responses it read before it stopped: requests still in flight at the end of a run (up to -c) are queued but not counted.",
+    );
+  }
   const result = await measureIngest({
     bundlePath: join(out, "index.js"),
     rounds,
