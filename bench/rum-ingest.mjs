@@ -15,7 +15,7 @@
  * each of their runs the queue is drained (untimed) so the next row does not share the CPU with
  * the consumer's leftover writes.
  *
- * Standalone: `node bench/rum-ingest.mjs [--rounds 3] [--beacons 3000] [--warmup 1000] [--seconds 5] [--no-bare]`
+ * Standalone: `node bench/rum-ingest.mjs [--rounds 3] [--beacons 3000] [--warmup 1000] [--seconds 5] [--no-bare] [--no-miniflare]`
  * first runs `measureIngestBareWorkerd` (bare workerd + wrk, see there; `--no-bare` skips it).
  * From another script: `import { measureIngest } from "./rum-ingest.mjs"`, pass the path of a
  * `wrangler deploy --dry-run` bundle; it returns the rows (and prints nothing but progress).
@@ -338,6 +338,14 @@ async function startOnFreePorts(names, start) {
   }
 }
 
+/** CPU time (user + system, ms) a process has used so far, from /proc (Linux). */
+function cpuMs(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // Fields 14 and 15 of stat (utime, stime) in clock ticks of 10 ms (CLK_TCK 100 on Linux).
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 /** wrk Lua script POSTing the beacon with a unique page-view id per request (`<prefix>_<n>`). */
 function wrkScript(prefix) {
   return `local n = 0
@@ -426,21 +434,27 @@ export async function measureIngestBareWorkerd({
         };
       });
       started.push(w.entry);
-      return w.ports;
+      return { ...w.ports, pid: w.entry.child.pid };
     };
     log("bare workerd: starting 2 workerd processes + binding services …");
     const a = await startWorkerd("workerd-batched", {});
     const b = await startWorkerd("workerd-unbatched", { RUM_INTAKE_BATCH_SIZE: "1" });
     const rows = [
-      { name: "hello-world reading the body, 204 (ceiling, same workerd)", port: a.hello, intake: false },
-      { name: "intake batched (100 / 50 ms, default)", port: a.edge, intake: true },
-      { name: "intake unbatched (RUM_INTAKE_BATCH_SIZE=1)", port: b.edge, intake: true },
+      {
+        name: "hello-world reading the body, 204 (ceiling, same workerd)",
+        port: a.hello,
+        pid: a.pid,
+        intake: false,
+      },
+      { name: "intake batched (100 / 50 ms, default)", port: a.edge, pid: a.pid, intake: true },
+      { name: "intake unbatched (RUM_INTAKE_BATCH_SIZE=1)", port: b.edge, pid: b.pid, intake: true },
     ];
     let runNo = 0;
     const wrk = async (row, secs) => {
       const script = join(tmp, `run${++runNo}.lua`);
       writeFileSync(script, wrkScript(`bare${runNo}x${Date.now().toString(36)}`));
       const before = await queueStats();
+      const cpu0 = cpuMs(row.pid);
       const args = [
         "-t1",
         `-c${connections}`,
@@ -455,7 +469,15 @@ export async function measureIngestBareWorkerd({
       const r = parseWrk(stdout);
       await sleep(500); // the last open batch leaves after RUM_INTAKE_BATCH_MS
       const after = await queueStats();
-      return { ...r, messages: after.messages - before.messages, calls: after.calls - before.calls };
+      // workerd CPU per answered request (includes the deferred batch sends): robust to the
+      // CPU other processes take, unlike req/s.
+      const cpuUsPerReq = ((cpuMs(row.pid) - cpu0) * 1000) / Math.max(1, r.requests);
+      return {
+        ...r,
+        cpuUsPerReq,
+        messages: after.messages - before.messages,
+        calls: after.calls - before.calls,
+      };
     };
     for (const row of rows) {
       row.runs = [];
@@ -463,7 +485,9 @@ export async function measureIngestBareWorkerd({
     }
     for (let r = 0; r < rounds; r++) {
       for (const row of rows) row.runs.push(await wrk(row, seconds));
-      log(`bare round ${r + 1}/${rounds}: ${rows.map((row) => fmt(row.runs[r].rps)).join(" / ")} req/s`);
+      log(
+        `bare round ${r + 1}/${rounds}: ${rows.map((row) => `${fmt(row.runs[r].rps)} req/s ${fmt(row.runs[r].cpuUsPerReq)} µs`).join(" | ")}`,
+      );
     }
     const ceiling = rows[0];
     return {
@@ -473,6 +497,8 @@ export async function measureIngestBareWorkerd({
         p50: median(row.runs.map((x) => x.p50)),
         p99: median(row.runs.map((x) => x.p99)),
         ratio: median(row.runs.map((x, i) => x.rps / ceiling.runs[i].rps)),
+        cpuUs: median(row.runs.map((x) => x.cpuUsPerReq)),
+        cpuRatio: median(row.runs.map((x, i) => ceiling.runs[i].cpuUsPerReq / x.cpuUsPerReq)),
         errors: row.runs.reduce((n, x) => n + x.non2xx + x.socketErrors, 0),
         answered204: row.runs.reduce((n, x) => n + x.requests - x.non2xx, 0),
         queued: row.intake ? row.runs.reduce((n, x) => n + x.messages, 0) : null,
@@ -493,6 +519,8 @@ export function bareReport({ rows }) {
       "p50 ms",
       "p99 ms",
       "× ceiling",
+      "workerd CPU µs/req",
+      "ceiling CPU ÷ this",
       "204s read by wrk",
       "messages queued",
       "queue calls",
@@ -503,6 +531,8 @@ export function bareReport({ rows }) {
       fmt(r.p50, 2),
       fmt(r.p99, 1),
       r.ratio.toFixed(2),
+      fmt(r.cpuUs),
+      r.cpuRatio.toFixed(2),
       `${fmt(r.answered204)}${r.errors ? ` (+${fmt(r.errors)} errors)` : ""}`,
       r.queued === null ? "" : fmt(r.queued),
       r.queueCalls === null ? "" : fmt(r.queueCalls),
@@ -576,6 +606,7 @@ async function main() {
       "\nwrk counts only the responses it read before it stopped: requests still in flight at the end of a run (up to -c) are queued but not counted.",
     );
   }
+  if (args.includes("--no-miniflare")) return;
   const result = await measureIngest({
     bundlePath: join(out, "index.js"),
     rounds,

@@ -24,6 +24,7 @@ import {
 import { PurgeState, TagIndex } from "./purge-state.ts";
 import { injectBeacon, isHtml } from "./rum-inject.ts";
 import { decideStore, type StoreDecision } from "./store-policy.ts";
+import { type UrlParts, urlParts } from "./url-parts.ts";
 
 /** Injected dependencies; everything but `config` has a production default. */
 export interface EdgeDeps {
@@ -228,7 +229,8 @@ export class Edge {
   }
 
   route(request: Request, ctx: ExecutionContext, t0: number, rid: string): Response | Promise<Response> {
-    const url = new URL(request.url);
+    // String slicing, not a URL parse per request (request.url is already normalised).
+    const url = urlParts(request.url);
     const method = request.method;
     const rule = this.config.rules.length === 0 ? undefined : ruleFor(this.config, url.pathname);
     const h = request.headers;
@@ -250,7 +252,7 @@ export class Edge {
   /** Hot tier synchronously; otherwise the Cache API tier and the origin. */
   lookup(
     request: Request,
-    url: URL,
+    url: UrlParts,
     rule: PathRule | undefined,
     now: number,
     t0: number,
@@ -280,7 +282,7 @@ export class Edge {
 
   async lookupSlow(
     request: Request,
-    url: URL,
+    url: UrlParts,
     nq: string,
     rule: PathRule | undefined,
     key: string,
@@ -302,7 +304,7 @@ export class Edge {
   }
 
   /** Key: normalised URL; the purge generation and `keyHeaders` values are appended as a marker parameter. */
-  keyFor(url: URL, nq: string, rule: PathRule | undefined, h: Headers): string {
+  keyFor(url: UrlParts, nq: string, rule: PathRule | undefined, h: Headers): string {
     const base = `${url.protocol}//${url.host}${url.pathname}${nq}`;
     const gen = this.purge.gen ?? 0;
     if (gen === 0 && (rule === undefined || rule.keyHeaders.length === 0)) return base;
@@ -341,7 +343,7 @@ export class Edge {
 
   serveCached(
     request: Request,
-    url: URL,
+    url: UrlParts,
     meta: CachedMeta,
     body: CachedBody,
     status: CacheStatus,
@@ -430,7 +432,7 @@ export class Edge {
   /** Request to the origin: hop-by-hop dropped, X-Forwarded-*, Host from ORIGIN_URL; cacheable ones as plain GET. */
   originRequest(
     request: Request,
-    url: URL,
+    url: UrlParts,
     query: string,
     cacheable: boolean,
     rid: string,
@@ -532,7 +534,7 @@ export class Edge {
   /** Bypass: straight to the origin, nothing stored (beacon still injected into HTML). */
   async pass(
     request: Request,
-    url: URL,
+    url: UrlParts,
     rule: PathRule | undefined,
     t0: number,
     rid: string,
@@ -576,7 +578,7 @@ export class Edge {
   /** Cache miss (or expired entry): one origin fetch per key in this isolate, others wait for it. */
   async miss(
     request: Request,
-    url: URL,
+    url: UrlParts,
     nq: string,
     rule: PathRule | undefined,
     key: string,
@@ -690,7 +692,7 @@ export class Edge {
   /** First response of a just-fetched object (Age, 304 handling like a HIT). */
   serveFresh(
     request: Request,
-    url: URL,
+    url: UrlParts,
     meta: CachedMeta,
     h: Headers,
     body: ReadableStream | null,
@@ -834,7 +836,7 @@ export class Edge {
    */
   notModified(
     request: Request | null,
-    url: URL,
+    url: UrlParts,
     rule: PathRule | undefined,
     key: string,
     stale: Candidate & { body: ArrayBuffer },
@@ -884,7 +886,7 @@ export class Edge {
   /** Background refresh of a stale key, at most one at a time per key in this isolate. */
   revalidate(
     request: Request,
-    url: URL,
+    url: UrlParts,
     nq: string,
     rule: PathRule | undefined,
     key: string,

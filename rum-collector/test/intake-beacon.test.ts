@@ -166,6 +166,14 @@ describe("POST /_rum/v1/beacon: rejections", () => {
     expect(n).toBeLessThan(10);
   });
 
+  it("413 when an in-process caller declares a short Content-Length for a longer body", async () => {
+    const { app, queue } = testApp();
+    const big = JSON.stringify({ ...sampleBeacon(), pad: "x".repeat(17_000) });
+    const res = await app.fetch(beaconRequest(big, { headers: { "content-length": "100" } }));
+    expect(res.status).toBe(413);
+    expect(queue.sent).toHaveLength(0);
+  });
+
   it("400 for a body that is not JSON or not UTF-8", async () => {
     const { app } = testApp();
     let res = await app.fetch(beaconRequest("{not json"));

@@ -1,6 +1,9 @@
 /**
- * Reads a request body as UTF-8 text with a hard byte limit, enforced while streaming (a
- * missing or lying Content-Length cannot make the Worker buffer more than `limit` bytes).
+ * Reads a request body as UTF-8 text with a hard byte limit. A declared Content-Length over the
+ * limit is refused without reading; a body without one (chunked) is streamed and cut off at the
+ * limit. A body with a declared length within the limit is read in one native call: HTTP framing
+ * makes it at most that long, and the streamed read costs several promise round trips per request
+ * (the largest single cost of the intake in a workerd CPU profile).
  */
 
 /** Largest accepted beacon body (16 KiB). */
@@ -21,6 +24,13 @@ export async function readBodyLimited(request: Request, limit = MAX_BEACON_BYTES
   }
   const body = request.body;
   if (body === null) return { ok: true, text: "" };
+  if (declared !== null && /^\d+$/.test(declared)) {
+    const bytes = new Uint8Array(await request.arrayBuffer());
+    // Only an in-process caller can declare a shorter length than it sends (over HTTP the
+    // framing cannot lie); such a body is refused here after it was read.
+    if (bytes.byteLength > limit) return tooLarge;
+    return decodeUtf8(bytes);
+  }
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -44,6 +54,10 @@ export async function readBodyLimited(request: Request, limit = MAX_BEACON_BYTES
       off += c.byteLength;
     }
   }
+  return decodeUtf8(bytes);
+}
+
+function decodeUtf8(bytes: Uint8Array): BodyResult {
   try {
     return { ok: true, text: decoder.decode(bytes) };
   } catch {

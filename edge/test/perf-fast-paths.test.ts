@@ -1,0 +1,112 @@
+/** The hot-path shortcuts give the same answers as the general code they replace. */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { headerRecord } from "../src/edge.ts";
+import type { CachedMeta } from "../src/hot-cache.ts";
+import { urlParts } from "../src/url-parts.ts";
+import { cacheStatus, makeEdge, route, timing, uniquePath } from "./helpers.ts";
+
+const parts = (u: URL | ReturnType<typeof urlParts>) => ({
+  protocol: u.protocol,
+  host: u.host,
+  pathname: u.pathname,
+  search: u.search,
+});
+
+describe("urlParts (string slicing instead of new URL)", () => {
+  it("matches URL for the request URLs the edge sees, and for odd ones via the fallback", () => {
+    const cases = [
+      "https://shop.test/",
+      "http://127.0.0.1:8787/p/1?b=2&a=1",
+      "https://shop.test/search?q=a%20b&utm_source=x#frag",
+      "https://shop.test/a?",
+      "https://shop.test/a?#x",
+      "https://shop.test/a#x?y",
+      "http://[::1]:8080/x/y/?z",
+      "https://user:pw@shop.test/secret?x=1",
+      "https://shop.test/%E2%82%AC/%2F?%3F=%23",
+      "ftp://files.test/a",
+      "blob:https://shop.test/uuid",
+    ];
+    for (const c of cases) {
+      const href = new Request(c).url;
+      expect(parts(urlParts(href)), href).toEqual(parts(new URL(href)));
+    }
+  });
+
+  it("matches URL for generated http(s) URLs (property)", () => {
+    fc.assert(
+      fc.property(fc.webUrl({ withQueryParameters: true, withFragments: true }), (raw) => {
+        const href = new URL(raw).href;
+        expect(parts(urlParts(href))).toEqual(parts(new URL(href)));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe("headerRecord (HIT headers as a record)", () => {
+  const meta = (headers: [string, string][]): CachedMeta => ({
+    key: "https://shop.test/x",
+    status: 200,
+    headers,
+    storedAt: 0,
+    initialAge: 0,
+    freshUntil: 1,
+    swrUntil: 1,
+    sieUntil: 1,
+    etag: null,
+    lastModified: null,
+    tags: [],
+    html: false,
+  });
+
+  it("keeps every stored header, joins a repeated name like Headers, is memoised per object", () => {
+    const m = meta([
+      ["content-type", "text/html"],
+      ["vary", "accept-encoding"],
+      ["vary", "x-a"],
+      ["__proto__", "p"],
+      ["constructor", "c"],
+    ]);
+    const r = headerRecord(m);
+    expect(headerRecord(m)).toBe(r);
+    expect(Object.getPrototypeOf(r)).toBe(null);
+    const h = new Headers({ ...r });
+    const viaPairs = new Headers(m.headers);
+    expect([...h]).toEqual([...viaPairs]);
+    expect(h.get("__proto__")).toBe("p");
+    expect(h.get("vary")).toBe("accept-encoding, x-a");
+    // A copy per response: adding fields never changes the memoised record.
+    const copy = { ...r };
+    copy.age = "3";
+    expect(headerRecord(m).age).toBeUndefined();
+  });
+
+  it("a HIT carries the stored headers plus the edge's own (which replace the origin's)", async () => {
+    const t = makeEdge();
+    const p = uniquePath("hit-headers");
+    await route(p, {
+      headers: {
+        "cache-control": "public, max-age=60",
+        "x-request-id": "from-origin",
+        "timing-allow-origin": "https://other.test",
+        "x-custom": "kept",
+        link: ["</a.css>; rel=preload", "</b.js>; rel=preload"],
+      },
+    });
+    const miss = await t.call(p);
+    await miss.text();
+    t.clock.advance(7);
+    const hit = await t.call(p);
+    expect(cacheStatus(hit)).toBe("HIT");
+    expect(hit.headers.get("x-custom")).toBe("kept");
+    expect(hit.headers.get("link")).toBe(miss.headers.get("link"));
+    expect(hit.headers.get("content-type")).toBe(miss.headers.get("content-type"));
+    expect(hit.headers.get("x-request-id")).toBe(timing(hit).get("rid")?.description);
+    expect(hit.headers.get("x-request-id")).not.toBe("from-origin");
+    expect(hit.headers.get("timing-allow-origin")).toBe("*");
+    expect(hit.headers.get("age")).toBe("7");
+    expect(await hit.text()).toBe(await (await t.call(p)).text());
+  });
+});
