@@ -15,6 +15,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startNginx } from "./lib/nginx.mjs";
+import { clockTicksPerSecond, processCpuSeconds } from "./lib/proc-cpu.mjs";
 import {
   cleanup,
   freePorts,
@@ -302,6 +303,12 @@ async function main() {
     },
     { id: "nginx-pass-c1", label: "nginx proxy_pass (no cache)", url: `${nginxUrl}/nocache`, c: 1 },
   ];
+  // Rows served by the workerd process: their CPU time per request is read from /proc (steadier
+  // than req/s on a busy machine: other processes slow workerd down but do not add to its CPU time).
+  const ON_WORKERD = new Set(["hello", "edge-hit", "edge-miss", "edge-miss-c1", "bare-fetch-c1"]);
+  const HZ = clockTicksPerSecond();
+  const workerdCpu = (t) =>
+    ON_WORKERD.has(t.id) ? processCpuSeconds(workerd.entry.child.pid, HZ) : Number.NaN;
   const estimate = targets.length * (WARMUP + ROUNDS * DURATION);
   log(
     `measuring ${targets.length} targets × ${ROUNDS} rounds × ${DURATION} s (+${WARMUP} s warm-up each), about ${Math.ceil(estimate / 60)} min`,
@@ -317,7 +324,9 @@ async function main() {
     for (const t of targets) {
       const o0 = await getJson(`${originUrl}/__stats`);
       const s0 = await getJson(controlUrl);
+      const cpu0 = workerdCpu(t);
       const w = await runWrk(t.url, { connections: t.c, seconds: DURATION });
+      w.cpuUsPerReq = ((workerdCpu(t) - cpu0) * 1e6) / Math.max(1, w.requests);
       const o1 = await getJson(`${originUrl}/__stats`);
       const s1 = await getJson(controlUrl);
       w.originRequests = o1.cached + o1.nocache - (o0.cached + o0.nocache);
@@ -330,6 +339,7 @@ async function main() {
       results[t.id].push(w);
       log(
         `  round ${r}/${ROUNDS} ${t.id.padEnd(14)} ${fmt(w.rps).padStart(7)} req/s  p50 ${fmt(w.p50, 2)} ms  p99 ${fmt(w.p99, 2)} ms` +
+          (Number.isFinite(w.cpuUsPerReq) ? `  workerd CPU ${fmt(w.cpuUsPerReq)} µs/req` : "") +
           (w.non2xx || w.socketErrors ? `  (${w.non2xx} non-2xx, ${w.socketErrors} socket errors)` : ""),
       );
     }
@@ -351,6 +361,7 @@ async function main() {
       rps: median(rs.map((w) => w.rps)),
       p50: median(rs.map((w) => w.p50)),
       p99: median(rs.map((w) => w.p99)),
+      cpuUs: median(rs.map((w) => w.cpuUsPerReq)),
       requests,
       errors: rs.reduce((a, w) => a + w.non2xx + w.socketErrors, 0),
       valid:
@@ -378,6 +389,13 @@ async function main() {
   const missOverheadLoaded = paired("edge-miss", "origin", (e, o) => e.p50 - o.p50);
   const nginxPassOverhead = paired("nginx-pass-c1", "origin-c1", (n, o) => n.p50 - o.p50);
   const bareFetchOverhead = paired("bare-fetch-c1", "origin-c1", (b, o) => b.p50 - o.p50);
+  // CPU per request, paired per round like the other ratios.
+  const cpuHitOverHello = paired("edge-hit", "hello", (e, h) => e.cpuUsPerReq / h.cpuUsPerReq);
+  const cpuMissOverBareFetch = paired(
+    "edge-miss-c1",
+    "bare-fetch-c1",
+    (e, b) => e.cpuUsPerReq - b.cpuUsPerReq,
+  );
   const hitValid = m("edge-hit").valid && m("hello").valid;
   const missValid = m("edge-miss-c1").valid;
   // met: true/false, or null when a row it depends on is invalid (nothing honest to compare).
@@ -427,9 +445,19 @@ async function main() {
         fmt(x.p99, 2),
         ratio,
         t.id === "hello" ? "" : fmt(x.perRequest.origin, 3),
+        fmt(x.cpuUs),
       ];
     });
-  const header = ["system", "conns", "req/s", "p50 ms", "p99 ms", "× ceiling", "origin req/req"];
+  const header = [
+    "system",
+    "conns",
+    "req/s",
+    "p50 ms",
+    "p99 ms",
+    "× ceiling",
+    "origin req/req",
+    "workerd CPU µs/req",
+  ];
   const out = [];
   out.push("");
   out.push(
@@ -452,6 +480,11 @@ async function main() {
   out.push("");
   out.push(
     `context: MISS overhead under load (c=${CONNS}) ${fmt(missOverheadLoaded, 2)} ms p50; bare workerd fetch() overhead (c=1) ${fmt(bareFetchOverhead, 2)} ms p50; nginx proxy_pass overhead (c=1) ${fmt(nginxPassOverhead, 2)} ms p50`,
+  );
+  out.push(
+    `workerd CPU per request (µs, /proc utime+stime ÷ requests, median of rounds): hello-world ${fmt(m("hello").cpuUs)}, ` +
+      `edge HIT ${fmt(m("edge-hit").cpuUs)} (${fmt(cpuHitOverHello, 2)}× hello-world), bare fetch() c=1 ${fmt(m("bare-fetch-c1").cpuUs)}, ` +
+      `edge MISS c=1 ${fmt(m("edge-miss-c1").cpuUs)} (+${fmt(cpuMissOverBareFetch)} over bare fetch()), edge MISS c=${CONNS} ${fmt(m("edge-miss").cpuUs)}`,
   );
   const e = (id) => m(id).perRequest;
   out.push(
@@ -511,6 +544,11 @@ async function main() {
             loaded: missOverheadLoaded,
             bareFetchC1: bareFetchOverhead,
             nginxPassC1: nginxPassOverhead,
+          },
+          workerdCpu: {
+            clockTicksPerSecond: HZ,
+            hitOverHello: cpuHitOverHello,
+            missMinusBareFetchC1UsPerReq: cpuMissOverBareFetch,
           },
           goals,
         },

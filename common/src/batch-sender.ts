@@ -95,7 +95,7 @@ export function jsonBytes(message: unknown): number {
 
 /**
  * Creates a batching sender. Defaults: 100 messages, 250,000 bytes, 50 ms wait, 3 retries with
- * 100 ms doubling backoff (worst case ≈ 0.75 s plus four send attempts, far inside the 30 s a
+ * 100 ms doubling backoff (worst case 0.7 s of backoff plus four send attempts, far inside the 30 s a
  * `waitUntil` may run), `sizeOf` = JSON UTF-8 bytes, no `onDropped` hook.
  */
 export function createBatchSender<T>(options: BatchSenderOptions<T>): BatchSender<T> {
@@ -153,7 +153,13 @@ export function createBatchSender<T>(options: BatchSenderOptions<T>): BatchSende
     add(message, waitUntil) {
       counters.accepted++;
       counters.pending++;
-      const bytes = sizeOf(message);
+      let bytes: number;
+      try {
+        bytes = sizeOf(message);
+      } catch {
+        // Unmeasurable (e.g. not serialisable): send it alone; the sink decides, a failure is counted.
+        bytes = maxBatchBytes;
+      }
       // A message that would push the open batch over the byte limit starts a new batch; the
       // full one leaves now, from this request.
       if (open !== null && open.bytes + bytes > maxBatchBytes) waitUntil(send(open));

@@ -21,7 +21,8 @@ export class ApiError extends Error {
 }
 
 export interface QueryRequest {
-  metric: string;
+  /** Metric names as the query API spells them; 2–16 are answered by one call (`metric=a,b,c`). */
+  metrics: readonly string[];
   percentiles: readonly Percentile[];
   from: number;
   to: number;
@@ -53,6 +54,8 @@ export interface QueryResult {
   values: PercentileValues;
   groups: GroupRow[];
   series: SeriesRow[];
+  /** Whether the rows read cover exactly the requested range (shared by every metric of a call). */
+  resolution: Resolution | null;
 }
 
 export interface PageViewRow {
@@ -97,7 +100,7 @@ function pctNumber(p: Percentile): string {
 /** Builds the `/v1/query` query string; filter values pass through unchanged. */
 export function queryString(req: QueryRequest): string {
   const q = new URLSearchParams();
-  q.set("metric", req.metric);
+  q.set("metric", req.metrics.join(","));
   q.set("percentiles", req.percentiles.map(pctNumber).join(","));
   q.set("from", String(req.from));
   q.set("to", String(req.to));
@@ -170,19 +173,49 @@ function stats(v: unknown): { count: number; values: PercentileValues } {
   return { count: num(o.count) ?? 0, values };
 }
 
-/**
- * `GET /_rum/v1/query`: percentiles of one metric over the range, per group (`groupBy`) or per
- * time bucket (`interval`, without `groupBy`).
- */
-export async function query(api: QueryApi, req: QueryRequest): Promise<QueryResult> {
-  const body = obj(await getJson(api, `/_rum/v1/query?${queryString(req)}`));
-  if (!("total" in body)) throw new ApiError('The query API answered without a "total" field', 502);
+/** One metric's part of a `/v1/query` answer: `metric`, `total` and `groups`/`series`. */
+function metricResult(o: Record<string, unknown>, metric: string, res: Resolution | null): QueryResult {
   return {
-    metric: str(body.metric) || req.metric,
-    ...stats(body.total),
-    groups: arr(body.groups).map((g) => ({ key: str(obj(g).key), ...stats(g) })),
-    series: arr(body.series).map((s) => ({ t: time(obj(s).ts), ...stats(s) })),
+    metric: str(o.metric) || metric,
+    ...stats(o.total),
+    groups: arr(o.groups).map((g) => ({ key: str(obj(g).key), ...stats(g) })),
+    series: arr(o.series).map((s) => ({ t: time(obj(s).ts), ...stats(s) })),
+    resolution: res,
   };
+}
+
+/**
+ * `GET /_rum/v1/query` for every metric of `req.metrics` in one call, keyed by metric name:
+ * percentiles over the range, per group (`groupBy`) or per time bucket (`interval`). One metric
+ * is answered in the single-metric shape, two or more under `results.<metric>`.
+ */
+export async function queryMetrics(api: QueryApi, req: QueryRequest): Promise<Record<string, QueryResult>> {
+  if (req.metrics.length === 0) throw new ApiError("No metric was asked for", 400);
+  const body = obj(await getJson(api, `/_rum/v1/query?${queryString(req)}`));
+  const res = resolution(body.resolution);
+  const out: Record<string, QueryResult> = {};
+  if (req.metrics.length === 1) {
+    const metric = req.metrics[0] as string;
+    if (!("total" in body)) throw new ApiError('The query API answered without a "total" field', 502);
+    out[metric] = metricResult(body, metric, res);
+    return out;
+  }
+  const results = obj(body.results);
+  for (const metric of req.metrics) {
+    const r = obj(results[metric]);
+    if (!("total" in r)) throw new ApiError(`The query API answered without "results.${metric}.total"`, 502);
+    out[metric] = metricResult(r, metric, res);
+  }
+  return out;
+}
+
+/** `GET /_rum/v1/query` for one metric (`req.metrics` of length 1; see `queryMetrics`). */
+export async function query(api: QueryApi, req: QueryRequest): Promise<QueryResult> {
+  const metric = req.metrics[0];
+  const r =
+    metric === undefined ? undefined : (await queryMetrics(api, { ...req, metrics: [metric] }))[metric];
+  if (!r) throw new ApiError("No metric was asked for", 400);
+  return r;
 }
 
 /** `GET /_rum/v1/pageviews?limit=N&site=…`: the most recent page views, newest first. */
@@ -248,4 +281,83 @@ export async function coverage(
       pageViews: num(o.edgeViews) ?? 0,
     };
   });
+}
+
+/** How the rows read cover the requested range (`resolution` of the query API; null when absent). */
+export interface Resolution {
+  exact: boolean;
+  /** Why the range was widened or rounded; null when exact. */
+  note: string | null;
+}
+
+function resolution(v: unknown): Resolution | null {
+  const o = obj(v);
+  if (typeof o.exact !== "boolean") return null;
+  return { exact: o.exact, note: typeof o.note === "string" && o.note !== "" ? o.note : null };
+}
+
+/** Image byte counters of one group (or the total) of `GET /_rum/v1/images`. */
+export interface ImageStatsRow {
+  key: string;
+  /** Image responses (weighted by 1 / edge sample rate). */
+  count: number;
+  /** Records stored (unweighted). */
+  samples: number;
+  /** Responses that reported both byte counts; the byte sums cover these only. */
+  measured: number;
+  originalBytes: number;
+  deliveredBytes: number;
+  /** originalBytes − deliveredBytes (negative when variants were larger). */
+  bytesSaved: number;
+  /** bytesSaved ÷ originalBytes; null when no original bytes were measured. */
+  savedRatio: number | null;
+  /** Responses that served the original because the image service failed or was paused. */
+  fallbacks: number;
+}
+
+export interface ImageSavings {
+  total: ImageStatsRow;
+  groups: ImageStatsRow[];
+  resolution: Resolution | null;
+}
+
+export interface ImageSavingsRequest {
+  from: number;
+  to: number;
+  site: string;
+  groupBy: "format" | "device";
+  /** Device class filter (comma list = any of); absent = every device. */
+  device?: string;
+}
+
+function imageStats(key: string, v: unknown): ImageStatsRow {
+  const o = obj(v);
+  const original = num(o.originalBytes) ?? 0;
+  const delivered = num(o.deliveredBytes) ?? 0;
+  return {
+    key,
+    count: num(o.count) ?? 0,
+    samples: num(o.samples) ?? 0,
+    measured: num(o.measured) ?? 0,
+    originalBytes: original,
+    deliveredBytes: delivered,
+    bytesSaved: num(o.bytesSaved) ?? original - delivered,
+    savedRatio: num(o.savedRatio),
+    fallbacks: num(o.fallbacks) ?? 0,
+  };
+}
+
+/** `GET /_rum/v1/images?groupBy=format|device`: bytes saved by image variants over the range, per group. */
+export async function imageSavings(api: QueryApi, req: ImageSavingsRequest): Promise<ImageSavings> {
+  const q = new URLSearchParams({ from: String(req.from), to: String(req.to) });
+  if (req.site) q.set("site", req.site);
+  if (req.device) q.set("device", req.device);
+  q.set("groupBy", req.groupBy);
+  const body = obj(await getJson(api, `/_rum/v1/images?${q}`));
+  if (!("total" in body)) throw new ApiError('The image API answered without a "total" field', 502);
+  return {
+    total: imageStats("all", body.total),
+    groups: arr(body.groups).map((g) => imageStats(str(obj(g).key), g)),
+    resolution: resolution(body.resolution),
+  };
 }

@@ -1,14 +1,17 @@
-/** Gathers everything the overview page shows, one query-API call per chart (run concurrently). */
+/** Gathers everything the overview page shows, one query-API call per chart (run concurrently; several metrics of a chart in one multi-metric call). */
 import {
   ApiError,
   type CoverageRow,
   coverage,
   type GroupRow,
+  type ImageSavings,
+  imageSavings,
   type QueryApi,
   type QueryResult,
   query,
+  queryMetrics,
 } from "./api-client.ts";
-import { ATTRIBUTION_PARTS, PERCENTILES, type Percentile, type Vital } from "./metrics.ts";
+import { ATTRIBUTION_PARTS, PERCENTILES, type Vital } from "./metrics.ts";
 import { type OverviewParams, RANGES, SERIES_INTERVAL } from "./view-params.ts";
 
 /** A section either has its data or a readable error; one failing chart never blanks the page. */
@@ -38,6 +41,8 @@ export interface OverviewData {
   series: Section<QueryResult>;
   cacheMix: Section<GroupRow[]>;
   coverage: Section<CoverageRow[]>;
+  /** Bytes saved by image variants, per delivered format and per device class (one call each). */
+  images: { byFormat: Section<ImageSavings>; byDevice: Section<ImageSavings> };
 }
 
 /** Most groups one attribution chart shows (the busiest first). */
@@ -65,47 +70,33 @@ export async function loadOverview(
   const interval = SERIES_INTERVAL[params.range];
   const base = { from, to, filters: params.filters };
 
-  // Totals of grouped queries equal the ungrouped query, so the TTFB tile reuses the attribution's
-  // TTFB query and the selected metric's tile reuses the percentile table: two calls fewer.
-  const attrPcts: Percentile[] = params.attrPct === "p75" ? ["p75"] : [params.attrPct, "p75"];
-  const ttfbByGroup = query(api, { ...base, metric: "ttfb", percentiles: attrPcts, groupBy: params.attrBy });
-  const tableQuery = query(api, {
-    ...base,
-    metric: params.metric,
-    percentiles: PERCENTILES,
-    groupBy: params.by,
-  });
-  // Rejections are read later through settle(); this only stops "unhandled rejection" noise.
-  ttfbByGroup.catch(() => {});
-  tableQuery.catch(() => {});
-
+  // One multi-metric call per chart: the rollup rows are read once for all of its metrics, and a
+  // failing call still only blanks its own chart.
   const tiles = settle(
-    Promise.all(
-      TILE_METRICS.map(async (metric): Promise<Tile> => {
-        const r = await (metric === "ttfb"
-          ? ttfbByGroup
-          : metric === params.metric
-            ? tableQuery
-            : query(api, { ...base, metric, percentiles: ["p75"] }));
-        return { metric, p75: r.values.p75 ?? null, count: r.count };
-      }),
+    queryMetrics(api, { ...base, metrics: TILE_METRICS, percentiles: ["p75"] }).then((r) =>
+      TILE_METRICS.map(
+        (metric): Tile => ({
+          metric,
+          p75: r[metric]?.values.p75 ?? null,
+          count: r[metric]?.count ?? 0,
+        }),
+      ),
     ),
   );
 
+  const shown = ATTRIBUTION_PARTS.filter((p) => params.attrScope === "all" || p.phase === "ttfb");
   const attribution = settle(
-    (async () => {
-      const shown = ATTRIBUTION_PARTS.filter((p) => params.attrScope === "all" || p.phase === "ttfb");
-      const [ttfb, ...parts] = await Promise.all([
-        ttfbByGroup,
-        ...shown.map((p) =>
-          query(api, { ...base, metric: p.key, percentiles: [params.attrPct], groupBy: params.attrBy }),
-        ),
-      ]);
+    queryMetrics(api, {
+      ...base,
+      metrics: ["ttfb", ...shown.map((p) => p.key)],
+      percentiles: [params.attrPct],
+      groupBy: params.attrBy,
+    }).then((r) => {
       const groups = new Map<string, AttributionGroup>();
-      for (const g of ttfb?.groups ?? [])
+      for (const g of r.ttfb?.groups ?? [])
         groups.set(g.key, { key: g.key, count: g.count, ttfb: g.values[params.attrPct] ?? null, parts: {} });
-      shown.forEach((part, i) => {
-        for (const g of parts[i]?.groups ?? []) {
+      for (const part of shown) {
+        for (const g of r[part.key]?.groups ?? []) {
           let row = groups.get(g.key);
           if (!row) {
             row = { key: g.key, count: 0, ttfb: null, parts: {} };
@@ -113,17 +104,21 @@ export async function loadOverview(
           }
           row.parts[part.key] = g.values[params.attrPct] ?? null;
         }
-      });
+      }
       return [...groups.values()]
         .sort((a, b) => b.count - a.count || a.key.localeCompare(b.key))
         .slice(0, MAX_ATTRIBUTION_GROUPS);
-    })(),
+    }),
   );
 
-  const table = settle(tableQuery);
-  const series = settle(query(api, { ...base, metric: params.metric, percentiles: [params.pct], interval }));
+  const table = settle(
+    query(api, { ...base, metrics: [params.metric], percentiles: PERCENTILES, groupBy: params.by }),
+  );
+  const series = settle(
+    query(api, { ...base, metrics: [params.metric], percentiles: [params.pct], interval }),
+  );
   const cacheMix = settle(
-    query(api, { ...base, metric: "ttfb", percentiles: ["p75"], groupBy: "cacheStatus" }).then(
+    query(api, { ...base, metrics: ["ttfb"], percentiles: ["p75"], groupBy: "cacheStatus" }).then(
       (r) => r.groups,
     ),
   );
@@ -131,6 +126,12 @@ export async function loadOverview(
   const cov = settle(
     coverage(api, { from, to, site: params.filters.site ?? "", pageGroup: params.filters.pageGroup }),
   );
+
+  // Image rollups know site, format, device and cache status; the page's cache status is the
+  // HTML's, not the image's, so only site and device apply here.
+  const imageReq = { from, to, site: params.filters.site ?? "", device: params.filters.device };
+  const imagesByFormat = settle(imageSavings(api, { ...imageReq, groupBy: "format" }));
+  const imagesByDevice = settle(imageSavings(api, { ...imageReq, groupBy: "device" }));
 
   return {
     from,
@@ -142,5 +143,6 @@ export async function loadOverview(
     series: await series,
     cacheMix: await cacheMix,
     coverage: await cov,
+    images: { byFormat: await imagesByFormat, byDevice: await imagesByDevice },
   };
 }

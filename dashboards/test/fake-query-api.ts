@@ -1,5 +1,7 @@
 /** A fake query API that records every call and answers from a small in-memory data set. */
 // The collector's parameter parser (pure) keeps this fake honest about what the real API accepts.
+
+import { parseImageQuery } from "../../rum-collector/src/query/images.ts";
 import { parseCoverage, parsePageViews, parseQuery } from "../../rum-collector/src/query/params.ts";
 import type { QueryApi } from "../src/api-client.ts";
 
@@ -119,6 +121,34 @@ export const PAGEVIEWS = [
   },
 ];
 
+/** Image byte counters per delivered format and per device class (`GET /_rum/v1/images`). */
+export const IMAGE_GROUPS: Record<"format" | "device", Array<[string, number, number, number, number]>> = {
+  // key, responses, original bytes, delivered bytes, fallbacks
+  format: [
+    ["avif", 60, 12_000_000, 2_400_000, 0],
+    ["webp", 30, 6_000_000, 2_100_000, 0],
+    ["original", 2, 400_000, 400_000, 2],
+  ],
+  device: [
+    ["mobile", 70, 13_000_000, 3_300_000, 1],
+    ["desktop", 22, 5_400_000, 1_600_000, 1],
+  ],
+};
+
+function imageStats(key: string, count: number, original: number, delivered: number, fallbacks: number) {
+  return {
+    key,
+    count,
+    samples: count,
+    measured: count,
+    originalBytes: original,
+    deliveredBytes: delivered,
+    bytesSaved: original - delivered,
+    savedRatio: original > 0 ? Math.round(((original - delivered) / original) * 10_000) / 10_000 : null,
+    fallbacks,
+  };
+}
+
 export interface FakeOptions {
   /** Answer every call with this status and body instead. */
   fail?: { status: number; body: string };
@@ -126,6 +156,8 @@ export interface FakeOptions {
   empty?: boolean;
   /** Fail only calls whose path+query matches. */
   failWhen?: (url: URL) => boolean;
+  /** `resolution` of every `/v1/query` and `/v1/images` answer (default exact). */
+  resolution?: { exact: boolean; note: string | null };
 }
 
 function stats(count: number, p: Pcts) {
@@ -156,45 +188,81 @@ export function fakeQueryApi(opts: FakeOptions = {}): FakeApi {
         : [{ pageGroup: "/p/:id", browser: "chrome", beacons: 90, edgeViews: 120, coverage: 0.75 }];
       return Response.json({ from: "", to: "", total: {}, groups });
     }
+    if (url.pathname === "/_rum/v1/images") {
+      const parsed = parseImageQuery(url.searchParams, FAKE_NOW);
+      if (!parsed.ok) return Response.json({ error: parsed.error }, { status: 400 });
+      const g = parsed.value.groupBy;
+      const rows = opts.empty || (g !== "format" && g !== "device") ? [] : IMAGE_GROUPS[g];
+      const groups = rows.map((r) => imageStats(...r));
+      const sum = (i: 1 | 2 | 3 | 4) => rows.reduce((a, r) => a + r[i], 0);
+      const { key: _k, ...total } = imageStats("", sum(1), sum(2), sum(3), sum(4));
+      return Response.json({
+        from: "",
+        to: "",
+        filters: parsed.value.filters,
+        groupBy: g,
+        interval: null,
+        sources: [],
+        resolution: opts.resolution ?? { exact: true, note: null },
+        total,
+        ...(g ? { groups } : {}),
+      });
+    }
     if (url.pathname !== "/_rum/v1/query") return Response.json({ error: "not found" }, { status: 404 });
     const parsed = parseQuery(url.searchParams, FAKE_NOW);
     if (!parsed.ok) return Response.json({ error: parsed.error }, { status: 400 });
     const spec = parsed.value;
-    const metric = spec.metric.name;
     const wanted = spec.percentiles.map((p) => `p${p}`);
-    const body: Record<string, unknown> = {
-      metric,
-      unit: metric === "cls" ? "score" : "ms",
-      groupBy: spec.groupBy,
+    /** What the real API answers per metric: `metric`, `unit`, `total`, `groups` or `series`. */
+    const answer = (metric: string): Record<string, unknown> => {
+      const body: Record<string, unknown> = { metric, unit: metric === "cls" ? "score" : "ms" };
+      if (opts.empty) {
+        body.total = stats(0, Object.fromEntries(wanted.map((w) => [w, null])));
+        if (spec.groupBy) body.groups = [];
+        else if (spec.interval) body.series = [];
+        return body;
+      }
+      body.total = stats(200, pcts(OVERALL[metric] ?? 10, wanted));
+      if (spec.groupBy === "pageGroup")
+        body.groups = Object.entries(PARTS_BY_GROUP).map(([key, parts]) => ({
+          key,
+          ...stats(COUNTS[key] ?? 0, pcts(parts[metric] ?? OVERALL[metric] ?? 10, wanted)),
+        }));
+      else if (spec.groupBy === "cacheStatus")
+        body.groups = [
+          { key: "HIT", ...stats(150, pcts(60, wanted)) },
+          { key: "MISS", ...stats(40, pcts(400, wanted)) },
+          { key: "BYPASS", ...stats(10, pcts(380, wanted)) },
+        ];
+      else if (spec.groupBy)
+        body.groups = [{ key: "DE", ...stats(200, pcts(OVERALL[metric] ?? 10, wanted)) }];
+      else if (spec.interval) {
+        const step = spec.interval === "hour" ? 3_600_000 : 60_000;
+        const first = Math.floor(spec.from / step) * step;
+        body.series = [0, 1, 2, 3].map((i) => ({
+          ts: new Date(first + i * step).toISOString(),
+          ...stats(50, pcts((OVERALL[metric] ?? 10) + i * 100, wanted)),
+        }));
+      }
+      return body;
     };
-    if (opts.empty) {
-      body.total = stats(0, Object.fromEntries(wanted.map((w) => [w, null])));
-      if (spec.groupBy) body.groups = [];
-      else if (spec.interval) body.series = [];
-      return Response.json(body);
-    }
-    body.total = stats(200, pcts(OVERALL[metric] ?? 10, wanted));
-    if (spec.groupBy === "pageGroup")
-      body.groups = Object.entries(PARTS_BY_GROUP).map(([key, parts]) => ({
-        key,
-        ...stats(COUNTS[key] ?? 0, pcts(parts[metric] ?? OVERALL[metric] ?? 10, wanted)),
-      }));
-    else if (spec.groupBy === "cacheStatus")
-      body.groups = [
-        { key: "HIT", ...stats(150, pcts(60, wanted)) },
-        { key: "MISS", ...stats(40, pcts(400, wanted)) },
-        { key: "BYPASS", ...stats(10, pcts(380, wanted)) },
-      ];
-    else if (spec.groupBy) body.groups = [{ key: "DE", ...stats(200, pcts(OVERALL[metric] ?? 10, wanted)) }];
-    else if (spec.interval) {
-      const step = spec.interval === "hour" ? 3_600_000 : 60_000;
-      const first = Math.floor(spec.from / step) * step;
-      body.series = [0, 1, 2, 3].map((i) => ({
-        ts: new Date(first + i * step).toISOString(),
-        ...stats(50, pcts((OVERALL[metric] ?? 10) + i * 100, wanted)),
-      }));
-    }
-    return Response.json(body);
+    const common = {
+      from: new Date(spec.from).toISOString(),
+      to: new Date(spec.to).toISOString(),
+      percentiles: spec.percentiles,
+      filters: spec.filters,
+      groupBy: spec.groupBy,
+      interval: spec.interval,
+      sources: [],
+      resolution: opts.resolution ?? { exact: true, note: null },
+    };
+    // One metric keeps the single-metric shape; 2+ answer under `results`, as the real API does.
+    if (spec.metrics.length === 1) return Response.json({ ...common, ...answer(spec.metric.name) });
+    return Response.json({
+      metrics: spec.metrics.map((m) => m.name),
+      ...common,
+      results: Object.fromEntries(spec.metrics.map((m) => [m.name, answer(m.name)])),
+    });
   };
   return { api, calls };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createDashboardsApp } from "../src/app.ts";
 import { parseDashConfig } from "../src/config.ts";
+import { fakeQueryApi } from "./fake-query-api.ts";
 import { getAuthed, makeApp, NOW, TOKEN } from "./helpers.ts";
 
 const HOUR = 3_600_000;
@@ -62,7 +63,11 @@ describe("overview", () => {
     expect(row).toContain(">412 ms<"); // sum of the TTFB parts of the fixture: 3+41+57+6+88+217
     const widths = [...row.matchAll(/<rect [^>]*width="([\d.]+)"/g)].map((m) => Number(m[1]));
     expect(widths.reduce((a, b) => a + b, 0)).toBeCloseTo(600, 6);
-    expect(calls.some((u) => u.searchParams.get("metric") === "download")).toBe(false);
+    const attrCall = calls.find((u) => u.searchParams.get("groupBy") === "pageGroup");
+    expect(attrCall?.searchParams.get("metric")).toBe(
+      "ttfb,queueing,lastMileConnect,lastMileWire,edge,middleMile,backend",
+    );
+    expect(calls.some((u) => u.searchParams.get("metric")?.split(",").includes("download"))).toBe(false);
     expect(text).toContain('href="/_dash/?site=demo&amp;attrScope=ttfb" class="active"');
   });
 
@@ -89,7 +94,8 @@ describe("overview", () => {
     );
     expect(res.status).toBe(200);
     const queries = calls.filter((u) => u.pathname === "/_rum/v1/query");
-    expect(queries.length).toBeGreaterThan(10);
+    // tiles, attribution, percentile table, time series, cache mix: one call each.
+    expect(queries).toHaveLength(5);
     for (const u of queries) {
       expect(u.searchParams.get("site")).toBe("shop2");
       expect(u.searchParams.get("pageGroup")).toBe("/p/:id");
@@ -105,8 +111,10 @@ describe("overview", () => {
     const seen = new Set(queries.map(keys));
     expect(seen).toContain("inp|50,75,90,95,99|country|null"); // percentile table
     expect(seen).toContain("inp|95|null|minute"); // time series, minute buckets for 6 h
-    expect(seen).toContain("backend|75|cacheStatus|null"); // attribution
-    expect(seen).toContain("lcp|75|null|null"); // tile
+    expect(seen).toContain(
+      "ttfb,queueing,lastMileConnect,lastMileWire,edge,middleMile,backend,download,resourceLoadDelay,resourceLoadDuration,elementRenderDelay|75|cacheStatus|null",
+    ); // attribution: TTFB and every part in one call
+    expect(seen).toContain("lcp,inp,cls,ttfb|75|null|null"); // tiles in one call
     const cov = calls.find((u) => u.pathname === "/_rum/v1/coverage");
     expect(cov?.searchParams.get("site")).toBe("shop2");
     expect(cov?.searchParams.get("pageGroup")).toBe("/p/:id");
@@ -116,16 +124,17 @@ describe("overview", () => {
   it("defaults the site from config and the range to 1 h", async () => {
     const { app, calls } = makeApp();
     await getAuthed(app, "/_dash/");
-    // inp + cls tiles, 11 attribution (TTFB tile shares the first), table (LCP tile shares it),
-    // series, cache mix, coverage.
-    expect(calls).toHaveLength(17);
+    // tiles, attribution, table, series, cache mix, coverage, images by format and by device.
+    expect(calls).toHaveLength(8);
     expect(
       calls
         .filter(
-          (u) => u.searchParams.get("metric") === "ttfb" && u.searchParams.get("groupBy") === "pageGroup",
+          (u) =>
+            u.searchParams.get("metric")?.startsWith("ttfb,") &&
+            u.searchParams.get("groupBy") === "pageGroup",
         )[0]
         ?.searchParams.get("percentiles"),
-    ).toBe("50,75");
+    ).toBe("50");
     const first = calls[0] as URL;
     expect(first.searchParams.get("site")).toBe("demo");
     expect(first.searchParams.get("from")).toBe(String(NOW - HOUR));
@@ -233,5 +242,75 @@ describe("overview", () => {
     const { text } = await getAuthed(app, "/_dash/?country=DE&range=24h");
     expect(text).toContain('href="/_dash/?range=7d&amp;site=demo&amp;country=DE"');
     expect(text).toContain('href="/_dash/?range=24h&amp;site=demo&amp;country=DE&amp;attrBy=cacheStatus"');
+  });
+
+  it("shows image bytes saved per format and per device class", async () => {
+    const { app, calls } = makeApp();
+    const { text } = await getAuthed(app, "/_dash/?device=mobile&cacheStatus=MISS");
+    const card = text.match(/<section class="card images">.*?<\/section>/s)?.[0] ?? "";
+    expect(card).toContain("Images: bytes saved");
+    const row = (cls: string, key: string) =>
+      card.match(new RegExp(`<div class="${cls}">.*?<tr data-group="${key}">(.*?)</tr>`, "s"))?.[1] ?? "";
+    // avif: 12 MB → 2.4 MB delivered: 9.6 MB saved, 80 %.
+    const avif = row("images-format", "avif");
+    expect(avif).toContain(
+      '<td class="num">60</td><td class="num saved">9.60 MB</td><td class="num ratio">80.0 %</td>',
+    );
+    expect(avif).toContain('class="img-original" x="0" y="0" width="300"'); // the largest original fills the bar
+    expect(avif).toContain('class="img-delivered" x="0" y="3.5" width="60"'); // 2.4 / 12 of 300 px
+    expect(avif).toContain("2.40 MB of 12.00 MB");
+    const orig = row("images-format", "original");
+    expect(orig).toContain('<td class="num saved">0 B</td><td class="num ratio">0.0 %</td>');
+    expect(orig).toContain('<td class="num fallbacks">2</td>');
+    // Total over formats: 18.4 MB → 4.9 MB: 13.5 MB saved, 73.4 %.
+    expect(card).toMatch(
+      /<tr class="total"><td><strong>all<\/strong><\/td><td class="num">92<\/td><td class="num saved">13.50 MB<\/td><td class="num ratio">73.4 %<\/td>/,
+    );
+    const mobile = row("images-device", "mobile");
+    expect(mobile).toContain('<td class="num saved">9.70 MB</td><td class="num ratio">74.6 %</td>');
+    expect(mobile).toContain('<td class="num fallbacks">1</td>');
+    const imageCalls = calls.filter((u) => u.pathname === "/_rum/v1/images");
+    expect(imageCalls.map((u) => u.searchParams.get("groupBy")).sort()).toEqual(["device", "format"]);
+    for (const u of imageCalls) {
+      expect(u.searchParams.get("site")).toBe("demo");
+      expect(u.searchParams.get("device")).toBe("mobile");
+      expect(u.searchParams.has("cacheStatus")).toBe(false); // the page's cache status is the HTML's
+      expect(u.searchParams.get("from")).toBe(String(NOW - HOUR));
+    }
+  });
+
+  it("shows the image empty state and keeps the page when the image API fails", async () => {
+    const { app } = makeApp({
+      failWhen: (u) => u.pathname === "/_rum/v1/images" && u.searchParams.get("groupBy") === "device",
+    });
+    const { text } = await getAuthed(app, "/_dash/");
+    expect(text).toContain("Image savings unavailable");
+    expect(text).toContain('data-group="avif"');
+    expect(text).toContain('class="attr-row"');
+    const fake = fakeQueryApi();
+    const noImages = createDashboardsApp({
+      config: parseDashConfig({ DASH_TOKEN: TOKEN }),
+      queryApi: async (pq) => {
+        if (pq.startsWith("/_rum/v1/images"))
+          return Response.json({
+            total: {
+              count: 0,
+              samples: 0,
+              measured: 0,
+              originalBytes: 0,
+              deliveredBytes: 0,
+              bytesSaved: 0,
+              savedRatio: null,
+              fallbacks: 0,
+            },
+            groups: [],
+          });
+        return fake.api(pq);
+      },
+      now: () => NOW,
+    });
+    const { text: empty } = await getAuthed(noImages, "/_dash/");
+    expect(empty).toContain("No image variants served yet — open a product page through the edge");
+    expect(empty).not.toContain("images-format");
   });
 });

@@ -10,6 +10,7 @@ import { attribute } from "../../common/src/attribution.ts";
 import type {
   BeaconPayload,
   EdgeLogMessage,
+  ImageLogMessage,
   PageViewMessage,
   RumQueueMessage,
 } from "../../common/src/rum-types.ts";
@@ -114,6 +115,26 @@ function edgeLog(rid: string, ts: number): EdgeLogMessage {
   };
 }
 
+function imageLog(
+  rid: string,
+  ts: number,
+  o: { format: string; device: string; original: number; delivered: number; fallback?: boolean },
+): ImageLogMessage {
+  return {
+    kind: "image",
+    ts,
+    rid,
+    site: SITE,
+    format: o.format,
+    device: o.device,
+    width: o.fallback ? null : 640,
+    cacheStatus: "MISS",
+    originalBytes: o.original,
+    deliveredBytes: o.delivered,
+    fallback: o.fallback ?? false,
+  };
+}
+
 async function deliver(bodies: RumQueueMessage[]): Promise<void> {
   const messages = bodies.map((body, i) => ({
     id: `m${i}`,
@@ -159,6 +180,33 @@ describe("dashboards on the real query API", () => {
     for (let i = 0; i < 4; i++)
       msgs.push(pageView(`hit-${i}`, { group: "/c/:slug", cache: "HIT", server: 40, ts: ts + 10 + i }));
     for (let i = 0; i < 8; i++) msgs.push(edgeLog(`edge-${i}`, ts + i));
+    for (let i = 0; i < 3; i++)
+      msgs.push(
+        imageLog(`img-avif-${i}`, ts + i, {
+          format: "avif",
+          device: "mobile",
+          original: 200_000,
+          delivered: 50_000,
+        }),
+      );
+    for (let i = 0; i < 2; i++)
+      msgs.push(
+        imageLog(`img-webp-${i}`, ts + i, {
+          format: "webp",
+          device: "desktop",
+          original: 100_000,
+          delivered: 40_000,
+        }),
+      );
+    msgs.push(
+      imageLog("img-fallback", ts, {
+        format: "original",
+        device: "mobile",
+        original: 80_000,
+        delivered: 80_000,
+        fallback: true,
+      }),
+    );
     await deliver(msgs);
   });
 
@@ -188,6 +236,38 @@ describe("dashboards on the real query API", () => {
       /<td>\/p\/:id<\/td><td>chrome<\/td><td class="num">6<\/td><td class="num">8<\/td><td class="num">75 %<\/td>/,
     );
     expect(text).toContain('<path class="line" d="M');
+  });
+
+  it("shows the stored image responses' bytes saved per format and device class", async () => {
+    const { text } = await get("/_dash/");
+    const card = text.match(/<section class="card images">.*?<\/section>/s)?.[0] ?? "";
+    expect(card).not.toContain('class="notice error"');
+    const row = (cls: string, key: string) =>
+      card.match(new RegExp(`<div class="${cls}">.*?<tr data-group="${key}">(.*?)</tr>`, "s"))?.[1] ?? "";
+    // avif: 3 × (200 kB → 50 kB); webp: 2 × (100 kB → 40 kB); one fallback of 80 kB.
+    expect(row("images-format", "avif")).toContain(
+      '<td class="num">3</td><td class="num saved">450.0 kB</td><td class="num ratio">75.0 %</td>',
+    );
+    expect(row("images-format", "webp")).toContain(
+      '<td class="num">2</td><td class="num saved">120.0 kB</td><td class="num ratio">60.0 %</td>',
+    );
+    const fallback = row("images-format", "original");
+    expect(fallback).toContain('<td class="num saved">0 B</td><td class="num ratio">0.0 %</td>');
+    expect(fallback).toContain('<td class="num fallbacks">1</td>');
+    // mobile: 680 kB → 230 kB = 450 kB saved, 66.2 %.
+    const mobile = row("images-device", "mobile");
+    expect(mobile).toContain(
+      '<td class="num">4</td><td class="num saved">450.0 kB</td><td class="num ratio">66.2 %</td>',
+    );
+    expect(mobile).toContain("230.0 kB of 680.0 kB");
+    expect(row("images-device", "desktop")).toContain('<td class="num saved">120.0 kB</td>');
+    expect(card).toMatch(
+      /<tr class="total"><td><strong>all<\/strong><\/td><td class="num">6<\/td><td class="num saved">570.0 kB<\/td><td class="num ratio">64.8 %<\/td>/,
+    );
+    // The device filter applies to the image panel too (the webp responses were desktop ones).
+    const { text: mobileOnly } = await get("/_dash/?device=mobile");
+    expect(mobileOnly).toContain('<tr data-group="avif">');
+    expect(mobileOnly).not.toContain('<tr data-group="webp">');
   });
 
   it("every group-by, range and filter the UI offers is accepted by the API", async () => {

@@ -23,6 +23,11 @@ export interface StoreDecision {
   storageTtl: number;
 }
 
+/** A "do not store" decision (module-level: no closure per origin response). */
+function notStored(reason: string, initialAge: number): StoreDecision {
+  return { store: false, reason, initialAge, freshUntil: 0, swrUntil: 0, sieUntil: 0, storageTtl: 0 };
+}
+
 /** Decides storage for a response received at `now` (ms); `defaultSie` applies when neither origin nor rule sets stale-if-error. */
 export function decideStore(
   status: number,
@@ -40,39 +45,30 @@ export function decideStore(
     },
     now,
   );
-  const no = (reason: string): StoreDecision => ({
-    store: false,
-    reason,
-    initialAge: f.age,
-    freshUntil: 0,
-    swrUntil: 0,
-    sieUntil: 0,
-    storageTtl: 0,
-  });
-  if (!STORABLE_STATUS.has(status)) return no(`status ${status}`);
+  if (!STORABLE_STATUS.has(status)) return notStored(`status ${status}`, f.age);
   const force = rule?.force === true;
   if (!force) {
-    if (f.cc.noStore) return no("no-store");
-    if (f.cc.private) return no("private");
-    if (h.has("set-cookie")) return no("set-cookie");
+    if (f.cc.noStore) return notStored("no-store", f.age);
+    if (f.cc.private) return notStored("private", f.age);
+    if (h.has("set-cookie")) return notStored("set-cookie", f.age);
   }
   const vary = h.get("vary");
   if (vary) {
     for (const v of vary.split(",")) {
       const name = v.trim().toLowerCase();
       if (!name || name === "accept-encoding") continue;
-      if (name === "*" || !rule?.keyHeaders.includes(name)) return no(`vary ${name}`);
+      if (name === "*" || !rule?.keyHeaders.includes(name)) return notStored(`vary ${name}`, f.age);
     }
   }
   let freshMs: number;
   if (rule?.ttl !== undefined) {
     freshMs = rule.ttl * 1000;
   } else {
-    if (f.cc.noCache) return no("no-cache");
-    if (f.lifetime === null) return no("no freshness information");
+    if (f.cc.noCache) return notStored("no-cache", f.age);
+    if (f.lifetime === null) return notStored("no freshness information", f.age);
     freshMs = (f.lifetime - f.age) * 1000;
   }
-  if (freshMs <= 0) return no("already stale");
+  if (freshMs <= 0) return notStored("already stale", f.age);
   const swr = rule?.swr ?? f.staleWhileRevalidate;
   const noStale = f.cc.mustRevalidate || f.cc.proxyRevalidate;
   const sie = rule?.sie ?? (f.cc.staleIfError !== undefined || noStale ? f.staleIfError : defaultSie);

@@ -17,6 +17,7 @@ import {
 } from "../metrics.ts";
 import type { AttributionGroup, OverviewData, Section, Tile } from "../overview-data.ts";
 import { type OverviewParams, overviewHref, RANGES, type RangeKey } from "../view-params.ts";
+import { imagesCard } from "./images.ts";
 import { emptyNotice, errorNotice, layout } from "./layout.ts";
 
 const RANGE_LABELS: Record<RangeKey, string> = {
@@ -294,6 +295,6 @@ export function overviewPage(p: OverviewParams, data: OverviewData, shopUrl: str
   }
   return layout(
     { title: "Overview", active: "overview" },
-    html`${top}${tiles(data.tiles)}${attribution(p, data.attribution)}${series(p, data)}${percentileTable(p, data.table)}<div class="grid2">${cacheMix(data.cacheMix)}${coverageCard(data.coverage)}</div>`,
+    html`${top}${tiles(data.tiles)}${attribution(p, data.attribution)}${series(p, data)}${percentileTable(p, data.table)}<div class="grid2">${cacheMix(data.cacheMix)}${coverageCard(data.coverage)}</div>${imagesCard(data.images)}`,
   );
 }

@@ -58,6 +58,12 @@ svg.stack .ttfb-mark{stroke:var(--fg);stroke-width:1.5}
 .seg-HIT{fill:var(--good)}.seg-STALE{fill:var(--ni)}.seg-MISS{fill:var(--poor)}.seg-EXPIRED{fill:#e07a7f}.seg-BYPASS{fill:#9aa3b2}.seg-NONE{fill:#cfd4dc}
 .legend .key-HIT{--c:var(--good)}.legend .key-STALE{--c:var(--ni)}.legend .key-MISS{--c:var(--poor)}.legend .key-EXPIRED{--c:#e07a7f}.legend .key-BYPASS{--c:#9aa3b2}.legend .key-NONE{--c:#cfd4dc}
 td.bar{width:100%;min-width:240px;white-space:normal}
+svg.bytes-bar{display:block}
+svg.bytes-bar .img-original{fill:#cfd4dc}
+svg.bytes-bar .img-delivered{fill:var(--good)}
+.legend .key-img-original{--c:#cfd4dc}.legend .key-img-delivered{--c:var(--good)}
+.saved-neg{color:var(--poor)}
+.notice.resolution{border-left-color:var(--muted);background:#f1f2f5}
 svg.line-chart{display:block;max-height:260px}
 svg.line-chart .grid{stroke:var(--line)}
 svg.line-chart .tick{font-size:11px;fill:var(--muted)}
