@@ -192,7 +192,7 @@ function metricResult(o: Record<string, unknown>, metric: string, res: Resolutio
 export async function queryMetrics(api: QueryApi, req: QueryRequest): Promise<Record<string, QueryResult>> {
   if (req.metrics.length === 0) throw new ApiError("No metric was asked for", 400);
   const body = obj(await getJson(api, `/_rum/v1/query?${queryString(req)}`));
-  const res = resolution(body.resolution);
+  const res = resolution(body.resolution, body.from, body.to);
   const out: Record<string, QueryResult> = {};
   if (req.metrics.length === 1) {
     const metric = req.metrics[0] as string;
@@ -288,12 +288,21 @@ export interface Resolution {
   exact: boolean;
   /** Why the range was widened or rounded; null when exact. */
   note: string | null;
+  /** How far (ms) the range read reaches beyond the requested one at either end; null when unknown. */
+  widenedMs: number | null;
 }
 
-function resolution(v: unknown): Resolution | null {
+/** `resolution` plus the answer's own `from`/`to` (the range actually read). */
+function resolution(v: unknown, readFrom: unknown, readTo: unknown): Resolution | null {
   const o = obj(v);
   if (typeof o.exact !== "boolean") return null;
-  return { exact: o.exact, note: typeof o.note === "string" && o.note !== "" ? o.note : null };
+  const times = [o.requestedFrom, o.requestedTo, readFrom, readTo].map((t) =>
+    typeof t === "string" ? Date.parse(t) : Number.NaN,
+  ) as [number, number, number, number];
+  const widenedMs = times.every(Number.isFinite)
+    ? Math.max(0, times[0] - times[2], times[3] - times[1])
+    : null;
+  return { exact: o.exact, note: typeof o.note === "string" && o.note !== "" ? o.note : null, widenedMs };
 }
 
 /** Image byte counters of one group (or the total) of `GET /_rum/v1/images`. */
@@ -358,6 +367,6 @@ export async function imageSavings(api: QueryApi, req: ImageSavingsRequest): Pro
   return {
     total: imageStats("all", body.total),
     groups: arr(body.groups).map((g) => imageStats(str(obj(g).key), g)),
-    resolution: resolution(body.resolution),
+    resolution: resolution(body.resolution, body.from, body.to),
   };
 }

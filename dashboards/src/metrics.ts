@@ -68,6 +68,7 @@ export const FILTER_DIMENSIONS = [
   "country",
   "connection",
   "cacheStatus",
+  "colo",
 ] as const;
 export type FilterDimension = (typeof FILTER_DIMENSIONS)[number];
 
@@ -78,6 +79,7 @@ export const GROUP_BY_DIMENSIONS = [
   "connection",
   "device",
   "cacheStatus",
+  "colo",
   "site",
 ] as const;
 export type GroupByDimension = (typeof GROUP_BY_DIMENSIONS)[number];
@@ -94,4 +96,11 @@ export const DIMENSION_LABELS: Record<string, string> = {
 };
 
 /** Group-bys offered for the attribution chart. */
-export const ATTRIBUTION_GROUP_BY = ["pageGroup", "country", "cacheStatus", "device", "connection"] as const;
+export const ATTRIBUTION_GROUP_BY = [
+  "pageGroup",
+  "country",
+  "cacheStatus",
+  "device",
+  "connection",
+  "colo",
+] as const;

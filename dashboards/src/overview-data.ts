@@ -10,6 +10,7 @@ import {
   type QueryResult,
   query,
   queryMetrics,
+  type Resolution,
 } from "./api-client.ts";
 import { ATTRIBUTION_PARTS, PERCENTILES, type Vital } from "./metrics.ts";
 import { type OverviewParams, RANGES, SERIES_INTERVAL } from "./view-params.ts";
@@ -43,6 +44,8 @@ export interface OverviewData {
   coverage: Section<CoverageRow[]>;
   /** Bytes saved by image variants, per delivered format and per device class (one call each). */
   images: { byFormat: Section<ImageSavings>; byDevice: Section<ImageSavings> };
+  /** Distinct `resolution.note`s of answers whose rows did not cover the range exactly. */
+  resolutionNotes: string[];
 }
 
 /** Most groups one attribution chart shows (the busiest first). */
@@ -69,19 +72,36 @@ export async function loadOverview(
   const from = now - RANGES[params.range];
   const interval = SERIES_INTERVAL[params.range];
   const base = { from, to, filters: params.filters };
+  const notes = new Set<string>();
+  /**
+   * Remembers why an answer's range was widened (e.g. minute rows past retention). Rounding to
+   * whole minutes (every live page: "now" is inside a minute) changes nothing a reader would see.
+   */
+  const noted = <T extends { resolution: Resolution | null }>(r: T): T => {
+    const res = r.resolution;
+    if (res && !res.exact && res.note && (res.widenedMs === null || res.widenedMs >= 60_000))
+      notes.add(res.note);
+    return r;
+  };
+  const notedAll = <T extends Record<string, { resolution: Resolution | null }>>(r: T): T => {
+    for (const v of Object.values(r)) noted(v);
+    return r;
+  };
 
   // One multi-metric call per chart: the rollup rows are read once for all of its metrics, and a
   // failing call still only blanks its own chart.
   const tiles = settle(
-    queryMetrics(api, { ...base, metrics: TILE_METRICS, percentiles: ["p75"] }).then((r) =>
-      TILE_METRICS.map(
-        (metric): Tile => ({
-          metric,
-          p75: r[metric]?.values.p75 ?? null,
-          count: r[metric]?.count ?? 0,
-        }),
+    queryMetrics(api, { ...base, metrics: TILE_METRICS, percentiles: ["p75"] })
+      .then(notedAll)
+      .then((r) =>
+        TILE_METRICS.map(
+          (metric): Tile => ({
+            metric,
+            p75: r[metric]?.values.p75 ?? null,
+            count: r[metric]?.count ?? 0,
+          }),
+        ),
       ),
-    ),
   );
 
   const shown = ATTRIBUTION_PARTS.filter((p) => params.attrScope === "all" || p.phase === "ttfb");
@@ -91,36 +111,45 @@ export async function loadOverview(
       metrics: ["ttfb", ...shown.map((p) => p.key)],
       percentiles: [params.attrPct],
       groupBy: params.attrBy,
-    }).then((r) => {
-      const groups = new Map<string, AttributionGroup>();
-      for (const g of r.ttfb?.groups ?? [])
-        groups.set(g.key, { key: g.key, count: g.count, ttfb: g.values[params.attrPct] ?? null, parts: {} });
-      for (const part of shown) {
-        for (const g of r[part.key]?.groups ?? []) {
-          let row = groups.get(g.key);
-          if (!row) {
-            row = { key: g.key, count: 0, ttfb: null, parts: {} };
-            groups.set(g.key, row);
+    })
+      .then(notedAll)
+      .then((r) => {
+        const groups = new Map<string, AttributionGroup>();
+        for (const g of r.ttfb?.groups ?? [])
+          groups.set(g.key, {
+            key: g.key,
+            count: g.count,
+            ttfb: g.values[params.attrPct] ?? null,
+            parts: {},
+          });
+        for (const part of shown) {
+          for (const g of r[part.key]?.groups ?? []) {
+            let row = groups.get(g.key);
+            if (!row) {
+              row = { key: g.key, count: 0, ttfb: null, parts: {} };
+              groups.set(g.key, row);
+            }
+            row.parts[part.key] = g.values[params.attrPct] ?? null;
           }
-          row.parts[part.key] = g.values[params.attrPct] ?? null;
         }
-      }
-      return [...groups.values()]
-        .sort((a, b) => b.count - a.count || a.key.localeCompare(b.key))
-        .slice(0, MAX_ATTRIBUTION_GROUPS);
-    }),
+        return [...groups.values()]
+          .sort((a, b) => b.count - a.count || a.key.localeCompare(b.key))
+          .slice(0, MAX_ATTRIBUTION_GROUPS);
+      }),
   );
 
   const table = settle(
-    query(api, { ...base, metrics: [params.metric], percentiles: PERCENTILES, groupBy: params.by }),
+    query(api, { ...base, metrics: [params.metric], percentiles: PERCENTILES, groupBy: params.by }).then(
+      noted,
+    ),
   );
   const series = settle(
-    query(api, { ...base, metrics: [params.metric], percentiles: [params.pct], interval }),
+    query(api, { ...base, metrics: [params.metric], percentiles: [params.pct], interval }).then(noted),
   );
   const cacheMix = settle(
-    query(api, { ...base, metrics: ["ttfb"], percentiles: ["p75"], groupBy: "cacheStatus" }).then(
-      (r) => r.groups,
-    ),
+    query(api, { ...base, metrics: ["ttfb"], percentiles: ["p75"], groupBy: "cacheStatus" })
+      .then(noted)
+      .then((r) => r.groups),
   );
   // Coverage is kept per page group × browser only, so the other filters do not apply to it.
   const cov = settle(
@@ -130,8 +159,8 @@ export async function loadOverview(
   // Image rollups know site, format, device and cache status; the page's cache status is the
   // HTML's, not the image's, so only site and device apply here.
   const imageReq = { from, to, site: params.filters.site ?? "", device: params.filters.device };
-  const imagesByFormat = settle(imageSavings(api, { ...imageReq, groupBy: "format" }));
-  const imagesByDevice = settle(imageSavings(api, { ...imageReq, groupBy: "device" }));
+  const imagesByFormat = settle(imageSavings(api, { ...imageReq, groupBy: "format" }).then(noted));
+  const imagesByDevice = settle(imageSavings(api, { ...imageReq, groupBy: "device" }).then(noted));
 
   return {
     from,
@@ -144,5 +173,6 @@ export async function loadOverview(
     cacheMix: await cacheMix,
     coverage: await cov,
     images: { byFormat: await imagesByFormat, byDevice: await imagesByDevice },
+    resolutionNotes: [...notes],
   };
 }

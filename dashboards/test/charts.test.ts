@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { bytesBarSvg, formatBytes } from "../src/charts/bytes-bar.ts";
 import { fillGaps, lineChartSvg, linePath } from "../src/charts/line-chart.ts";
 import { linearScale, niceStep, niceTicks } from "../src/charts/scale.ts";
 import { formatMs, stackedBarSvg, stackSegments } from "../src/charts/stacked-bar.ts";
@@ -199,5 +200,25 @@ describe("line chart", () => {
     }).value;
     expect(svg).toContain('class="ref-good"');
     expect(svg).not.toContain('class="ref-poor"');
+  });
+});
+
+describe("bytes bar", () => {
+  it("formats bytes with SI units and keeps the sign", () => {
+    expect(formatBytes(812)).toBe("812 B");
+    expect(formatBytes(48_200)).toBe("48.2 kB");
+    expect(formatBytes(3_410_000)).toBe("3.41 MB");
+    expect(formatBytes(1_200_000_000)).toBe("1.20 GB");
+    expect(formatBytes(-20_000)).toBe("−20.0 kB");
+    expect(formatBytes(null)).toBe("–");
+  });
+
+  it("scales original and delivered to the largest row and clamps to the canvas", () => {
+    const svg = bytesBarSvg(600, 150, 1200, { canvasWidth: 300 }).value;
+    expect(svg).toContain('class="img-original" x="0" y="0" width="150"');
+    expect(svg).toContain('class="img-delivered" x="0" y="3.5" width="37.5"');
+    // A variant larger than the max (e.g. larger than its source) never overflows the canvas.
+    expect(bytesBarSvg(100, 500, 100).value).toContain('class="img-delivered" x="0" y="3.5" width="300"');
+    expect(bytesBarSvg(0, 0, 0).value).toContain('class="img-original" x="0" y="0" width="0"');
   });
 });

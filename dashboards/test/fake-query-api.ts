@@ -156,8 +156,8 @@ export interface FakeOptions {
   empty?: boolean;
   /** Fail only calls whose path+query matches. */
   failWhen?: (url: URL) => boolean;
-  /** `resolution` of every `/v1/query` and `/v1/images` answer (default exact). */
-  resolution?: { exact: boolean; note: string | null };
+  /** `resolution` of every `/v1/query` and `/v1/images` answer (default exact), with `from` read `widenMs` earlier. */
+  resolution?: { exact: boolean; note: string | null; widenMs: number };
 }
 
 function stats(count: number, p: Pcts) {
@@ -170,6 +170,12 @@ function stats(count: number, p: Pcts) {
  */
 export function fakeQueryApi(opts: FakeOptions = {}): FakeApi {
   const calls: URL[] = [];
+  const resolutionOf = (from: number, to: number) => ({
+    requestedFrom: new Date(from).toISOString(),
+    requestedTo: new Date(to).toISOString(),
+    exact: opts.resolution?.exact ?? true,
+    note: opts.resolution?.note ?? null,
+  });
   const api: QueryApi = async (pathAndQuery) => {
     const url = new URL(pathAndQuery, "http://collector.internal");
     calls.push(url);
@@ -197,13 +203,13 @@ export function fakeQueryApi(opts: FakeOptions = {}): FakeApi {
       const sum = (i: 1 | 2 | 3 | 4) => rows.reduce((a, r) => a + r[i], 0);
       const { key: _k, ...total } = imageStats("", sum(1), sum(2), sum(3), sum(4));
       return Response.json({
-        from: "",
-        to: "",
+        from: new Date(parsed.value.from - (opts.resolution?.widenMs ?? 0)).toISOString(),
+        to: new Date(parsed.value.to).toISOString(),
         filters: parsed.value.filters,
         groupBy: g,
         interval: null,
         sources: [],
-        resolution: opts.resolution ?? { exact: true, note: null },
+        resolution: resolutionOf(parsed.value.from, parsed.value.to),
         total,
         ...(g ? { groups } : {}),
       });
@@ -247,14 +253,14 @@ export function fakeQueryApi(opts: FakeOptions = {}): FakeApi {
       return body;
     };
     const common = {
-      from: new Date(spec.from).toISOString(),
+      from: new Date(spec.from - (opts.resolution?.widenMs ?? 0)).toISOString(),
       to: new Date(spec.to).toISOString(),
       percentiles: spec.percentiles,
       filters: spec.filters,
       groupBy: spec.groupBy,
       interval: spec.interval,
       sources: [],
-      resolution: opts.resolution ?? { exact: true, note: null },
+      resolution: resolutionOf(spec.from, spec.to),
     };
     // One metric keeps the single-metric shape; 2+ answer under `results`, as the real API does.
     if (spec.metrics.length === 1) return Response.json({ ...common, ...answer(spec.metric.name) });

@@ -90,7 +90,7 @@ describe("overview", () => {
     const { app, calls } = makeApp();
     const { res } = await getAuthed(
       app,
-      `/_dash/?range=6h&site=shop2&pageGroup=${encodeURIComponent("/p/:id")}&device=mobile&country=DE&connection=3g&cacheStatus=MISS&metric=inp&pct=p95&by=country&attrBy=cacheStatus&attrPct=p75`,
+      `/_dash/?range=6h&site=shop2&pageGroup=${encodeURIComponent("/p/:id")}&device=mobile&country=DE&connection=3g&cacheStatus=MISS&colo=FRA,AMS&metric=inp&pct=p95&by=country&attrBy=cacheStatus&attrPct=p75`,
     );
     expect(res.status).toBe(200);
     const queries = calls.filter((u) => u.pathname === "/_rum/v1/query");
@@ -103,6 +103,7 @@ describe("overview", () => {
       expect(u.searchParams.get("country")).toBe("DE");
       expect(u.searchParams.get("connection")).toBe("3g");
       expect(u.searchParams.get("cacheStatus")).toBe("MISS");
+      expect(u.searchParams.get("colo")).toBe("FRA,AMS");
       expect(u.searchParams.get("from")).toBe(String(NOW - 6 * HOUR));
       expect(u.searchParams.get("to")).toBe(String(NOW));
     }
@@ -312,5 +313,51 @@ describe("overview", () => {
     const { text: empty } = await getAuthed(noImages, "/_dash/");
     expect(empty).toContain("No image variants served yet — open a product page through the edge");
     expect(empty).not.toContain("images-format");
+  });
+
+  it("keeps tiles and attribution apart: one failing multi-metric call blanks only its chart", async () => {
+    const attrFails = makeApp({
+      failWhen: (u) => u.searchParams.get("metric")?.startsWith("ttfb,") === true,
+    });
+    const a = await getAuthed(attrFails.app, "/_dash/");
+    expect(a.text).toContain("Attribution unavailable");
+    expect(a.text).toMatch(/<div class="tile good" data-metric="ttfb">.*?450 ms/);
+    const tilesFail = makeApp({ failWhen: (u) => u.searchParams.get("metric") === "lcp,inp,cls,ttfb" });
+    const t = await getAuthed(tilesFail.app, "/_dash/");
+    expect(t.text).toContain("Headline metrics unavailable");
+    expect(t.text).toContain('class="attr-row"');
+  });
+
+  it("reports a multi-metric answer that lacks a requested metric", async () => {
+    const fake = fakeQueryApi();
+    const app = createDashboardsApp({
+      config: parseDashConfig({ DASH_TOKEN: TOKEN }),
+      queryApi: async (pq) => {
+        const res = await fake.api(pq);
+        if (!pq.includes("metric=lcp%2Cinp")) return res;
+        const body = (await res.json()) as { results: Record<string, unknown> };
+        delete body.results.cls;
+        return Response.json(body);
+      },
+      now: () => NOW,
+    });
+    const { text } = await getAuthed(app, "/_dash/");
+    expect(text).toContain("The query API answered without &quot;results.cls.total&quot;");
+    expect(text).toContain('class="attr-row"');
+  });
+
+  it("says when the query API widened the range (resolution.exact false), once per note", async () => {
+    const note = "minute rows of the range's edge are past retention: widened to whole hours (or days)";
+    const { app } = makeApp({ resolution: { exact: false, note, widenMs: 30 * 60_000 } });
+    const { text } = await getAuthed(app, "/_dash/?range=7d");
+    expect(text).toContain('class="notice resolution small"');
+    expect(text.split("past retention").length - 1).toBe(1);
+    const exact = await getAuthed(makeApp().app, "/_dash/?range=7d");
+    expect(exact.text).not.toContain("notice resolution");
+    // Bounds inside a minute (every live page) are rounded outward by < 1 min: nothing to say.
+    const rounded = makeApp({
+      resolution: { exact: false, note: "rounded outward to whole minutes", widenMs: 30_000 },
+    });
+    expect((await getAuthed(rounded.app, "/_dash/")).text).not.toContain("notice resolution");
   });
 });

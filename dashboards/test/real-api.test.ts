@@ -271,15 +271,15 @@ describe("dashboards on the real query API", () => {
   });
 
   it("every group-by, range and filter the UI offers is accepted by the API", async () => {
-    // Each overview combines several choices, so 6 pages cover every option once.
-    const ranges = ["15m", "1h", "6h", "24h", "7d", "1h"];
-    const metrics = ["lcp", "inp", "cls", "fcp", "ttfb", "lcp"];
+    // Each overview combines several choices, so one page per group-by covers every option once.
+    const ranges = ["15m", "1h", "6h", "24h", "7d", "1h", "6h"];
+    const metrics = ["lcp", "inp", "cls", "fcp", "ttfb", "lcp", "inp"];
     const paths = GROUP_BY_DIMENSIONS.map(
       (by, i) =>
         `/_dash/?by=${by}&attrBy=${ATTRIBUTION_GROUP_BY[i % ATTRIBUTION_GROUP_BY.length]}&range=${ranges[i]}&metric=${metrics[i]}&pct=p99&attrPct=p75`,
     );
     paths.push(
-      `/_dash/?pageGroup=${encodeURIComponent("/p/:id")}&device=mobile&country=DE,FR&connection=4g&cacheStatus=MISS&attrScope=ttfb`,
+      `/_dash/?pageGroup=${encodeURIComponent("/p/:id")}&device=mobile&country=DE,FR&connection=4g&cacheStatus=MISS&colo=FRA&attrScope=ttfb`,
     );
     for (const p of paths) {
       const { res, text } = await get(p);
@@ -293,6 +293,15 @@ describe("dashboards on the real query API", () => {
     const { text } = await get("/_dash/?cacheStatus=HIT");
     expect(text).toContain('data-group="/c/:slug"');
     expect(text).not.toContain('data-group="/p/:id"');
+  });
+
+  it("groups and filters by colo", async () => {
+    const { text } = await get("/_dash/?by=colo&attrBy=colo");
+    expect(text).not.toContain('class="notice error"');
+    expect(text).toMatch(/<tr class="attr-row" data-group="FRA">/);
+    expect(text).toMatch(/<tr data-group="FRA"><td>FRA<\/td><td class="num">10<\/td>/); // percentile table
+    const { text: other } = await get("/_dash/?colo=IAD");
+    expect(other).toContain("No page views match these filters");
   });
 
   it("shows the empty state for a site without page views", async () => {

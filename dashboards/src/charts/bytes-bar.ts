@@ -1,7 +1,7 @@
 /** The "delivered vs original" bar of the image panel, and byte formatting. */
 import { html, type SafeHtml } from "../html.ts";
 
-/** Formats bytes with binary-free SI units: "812 B", "48.2 kB", "3.41 MB", "1.20 GB" (negative keeps its sign). */
+/** Formats bytes in decimal SI units: "812 B", "48.2 kB", "3.41 MB", "1.20 GB" (negative keeps its sign). */
 export function formatBytes(bytes: number | null | undefined): string {
   if (bytes === null || bytes === undefined || !Number.isFinite(bytes)) return "–";
   const a = Math.abs(bytes);

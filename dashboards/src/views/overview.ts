@@ -78,7 +78,8 @@ ${selectField("device", "Device", DEVICES, f.device)}
 <label>Country<input name="country" value="${f.country ?? ""}" size="4" placeholder="any"></label>
 ${selectField("connection", "Connection", CONNECTIONS, f.connection)}
 ${selectField("cacheStatus", "Cache status", CACHE_STATUSES, f.cacheStatus)}
-<button type="submit">Apply</button> <a class="small" href="${overviewHref(p, { filters: { pageGroup: "", device: "", country: "", connection: "", cacheStatus: "" } })}">clear filters</a></form>`;
+<label>Colo<input name="colo" value="${f.colo ?? ""}" size="4" placeholder="any"></label>
+<button type="submit">Apply</button> <a class="small" href="${overviewHref(p, { filters: { pageGroup: "", device: "", country: "", connection: "", cacheStatus: "", colo: "" } })}">clear filters</a></form>`;
 }
 
 function tiles(section: Section<Tile[]>): SafeHtml {
@@ -261,6 +262,12 @@ function coverageCard(section: Section<CoverageRow[]>): SafeHtml {
   )}</tbody></table></section>`;
 }
 
+/** Says when the rows read do not cover the chosen range exactly (widened or rounded by the API). */
+function resolutionNotice(notes: readonly string[]): SafeHtml | "" {
+  if (notes.length === 0) return "";
+  return html`<div class="notice resolution small" role="note"><strong>Range not exact:</strong> ${notes.join("; ")}. The numbers cover the range the query API read.</div>`;
+}
+
 function hasFilters(p: OverviewParams): boolean {
   return Object.entries(p.filters).some(([k, v]) => k !== "site" && v);
 }
@@ -289,12 +296,12 @@ export function overviewPage(p: OverviewParams, data: OverviewData, shopUrl: str
   const total = data.tiles.ok ? Math.max(0, ...data.tiles.value.map((t) => t.count)) : null;
   if (total === 0) {
     const msg = hasFilters(p)
-      ? html`No page views match these filters in the last ${RANGE_LABELS[p.range]}. <a href="${overviewHref(p, { filters: { pageGroup: "", device: "", country: "", connection: "", cacheStatus: "" } })}">Clear the filters</a> or pick a longer time range.`
+      ? html`No page views match these filters in the last ${RANGE_LABELS[p.range]}. <a href="${overviewHref(p, { filters: { pageGroup: "", device: "", country: "", connection: "", cacheStatus: "", colo: "" } })}">Clear the filters</a> or pick a longer time range.`
       : html`<strong>No page views yet</strong> for site “${p.filters.site}” in the last ${RANGE_LABELS[p.range]}. Open the shop at <a href="${shopUrl}">${shopUrl}</a>, click through a few pages and then navigate away or switch tabs, so the browser sends its beacons (they are sent when a page is hidden). Then reload this page.`;
     return layout({ title: "Overview", active: "overview" }, html`${top}${emptyNotice(msg)}`);
   }
   return layout(
     { title: "Overview", active: "overview" },
-    html`${top}${tiles(data.tiles)}${attribution(p, data.attribution)}${series(p, data)}${percentileTable(p, data.table)}<div class="grid2">${cacheMix(data.cacheMix)}${coverageCard(data.coverage)}</div>${imagesCard(data.images)}`,
+    html`${top}${resolutionNotice(data.resolutionNotes)}${tiles(data.tiles)}${attribution(p, data.attribution)}${series(p, data)}${percentileTable(p, data.table)}<div class="grid2">${cacheMix(data.cacheMix)}${coverageCard(data.coverage)}</div>${imagesCard(data.images)}`,
   );
 }
