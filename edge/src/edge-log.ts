@@ -5,6 +5,7 @@
  * batch, or at 100 messages), so logging never delays a response and never throws into it.
  */
 
+import { type BatchSender, createBatchSender } from "../../common/src/batch-sender.ts";
 import { pageGroupFor } from "../../common/src/page-group.ts";
 import type { CacheStatus, EdgeLogMessage } from "../../common/src/rum-types.ts";
 import { classifyUserAgent, type UserAgentClass } from "../../common/src/user-agent.ts";
@@ -54,13 +55,22 @@ export interface PageViewFacts {
 
 export type PageGroupFn = (path: string) => string;
 
+type LogEntry = { body: EdgeLogMessage; contentType: "json" };
+
+/**
+ * Upper bound of an entry's JSON bytes without serialising it on the response path: the fixed
+ * fields stay under 400 bytes, the free-text ones count 3 bytes per UTF-16 unit (UTF-8 worst case).
+ */
+function entryBytes(e: LogEntry): number {
+  const b = e.body;
+  return 400 + 3 * (b.path.length + b.pageGroup.length + b.rid.length + b.site.length);
+}
+
 export class EdgeLogger {
   queue: LogQueue | null;
   site: string;
-  flushMs: number;
   pageGroup: PageGroupFn;
-  buffer: { body: EdgeLogMessage; contentType: "json" }[] = [];
-  timerSet = false;
+  sender: BatchSender<LogEntry>;
 
   constructor(
     queue: LogQueue | null,
@@ -70,8 +80,20 @@ export class EdgeLogger {
   ) {
     this.queue = queue;
     this.site = site;
-    this.flushMs = flushMs;
     this.pageGroup = pageGroup;
+    // Batches leave from the waitUntil of the request that opened or filled them (shared with the
+    // collector intake); one retry, then the batch is dropped: page views are also counted by beacons.
+    this.sender = createBatchSender<LogEntry>({
+      sendBatch: async (batch) => {
+        if (this.queue !== null) await this.queue.sendBatch(batch);
+      },
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      maxWaitMs: flushMs,
+      retries: 1,
+      sizeOf: entryBytes,
+      onDropped: (count, error) =>
+        console.warn(`edge log: dropped ${count} page-view records (${String(error)})`),
+    });
   }
 
   /** Queues one record; never throws. */
@@ -80,51 +102,37 @@ export class EdgeLogger {
     try {
       const cf = (f.request as { cf?: { country?: unknown; colo?: unknown } }).cf;
       const { device, browser } = classifyUserAgentCached(f.request.headers.get("user-agent"));
-      this.buffer.push({
-        body: {
-          kind: "edge",
-          ts: f.ts,
-          rid: f.rid,
-          site: this.site,
-          pageGroup: this.pageGroup(f.path),
-          path: f.path,
-          status: f.status,
-          cacheStatus: f.cacheStatus,
-          edgeMs: f.edgeMs,
-          originMs: f.originMs,
-          appMs: f.appMs,
-          country: typeof cf?.country === "string" ? cf.country : "XX",
-          colo: typeof cf?.colo === "string" ? cf.colo : "LOCAL",
-          device,
-          browser,
+      this.sender.add(
+        {
+          body: {
+            kind: "edge",
+            ts: f.ts,
+            rid: f.rid,
+            site: this.site,
+            pageGroup: this.pageGroup(f.path),
+            path: f.path,
+            status: f.status,
+            cacheStatus: f.cacheStatus,
+            edgeMs: f.edgeMs,
+            originMs: f.originMs,
+            appMs: f.appMs,
+            country: typeof cf?.country === "string" ? cf.country : "XX",
+            colo: typeof cf?.colo === "string" ? cf.colo : "LOCAL",
+            device,
+            browser,
+          },
+          // Plain JSON: cheaper to encode than the default v8 serialisation, same object for the consumer.
+          contentType: "json",
         },
-        // Plain JSON: cheaper to encode than the default v8 serialisation, same object for the consumer.
-        contentType: "json",
-      });
-      if (this.buffer.length >= 100) {
-        ctx.waitUntil(this.flush());
-      } else if (!this.timerSet) {
-        // One timer per batch, owned by the request that opened the batch: other requests only
-        // append plain data (no promise shared across request contexts, which workerd penalises).
-        this.timerSet = true;
-        ctx.waitUntil(
-          new Promise<void>((resolve) => setTimeout(resolve, this.flushMs)).then(() => this.flush()),
-        );
-      }
+        (p) => ctx.waitUntil(p),
+      );
     } catch {
       // Logging must never affect the response.
     }
   }
 
-  async flush(): Promise<void> {
-    this.timerSet = false;
-    const batch = this.buffer;
-    if (batch.length === 0 || this.queue === null) return;
-    this.buffer = [];
-    try {
-      await this.queue.sendBatch(batch);
-    } catch {
-      // Best effort: a failed send drops this batch (page views are also counted by beacons).
-    }
+  /** Sends the open batch now; resolves when it is sent or dropped. */
+  flush(): Promise<void> {
+    return this.sender.flush();
   }
 }
