@@ -17,6 +17,7 @@ import http from "node:http";
 import { dirname, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+import { sampleBeacon } from "../common/src/sample-beacon.ts";
 import { QuantileSketch } from "../common/src/sketch.ts";
 import { cleanup, installCleanupHandlers, makeTempDir, runChild, sleep } from "./lib/procs.mjs";
 import { fmt, markdownTable, median } from "./lib/table.mjs";
@@ -98,46 +99,13 @@ async function beaconSizes() {
 
 // ---------------------------------------------------------------- 2. ingest
 function beaconTemplate() {
-  const b = {
-    v: 1,
-    site: "demo",
+  // The pvid/rid slot is filled per request with util.format's %s.
+  const { serverTiming, ...rest } = sampleBeacon({
     pvid: "PVID",
-    seq: 0,
-    url: "http://127.0.0.1:8787/p/123?utm_source=bench",
     rid: "PVID",
-    nav: {
-      type: "navigate",
-      redirectStart: 0,
-      redirectEnd: 0,
-      fetchStart: 2,
-      domainLookupStart: 3,
-      domainLookupEnd: 10,
-      connectStart: 10,
-      secureConnectionStart: 20,
-      connectEnd: 40,
-      requestStart: 41,
-      responseStart: 141,
-      responseEnd: 170,
-      domInteractive: 300,
-      domContentLoadedEventEnd: 320,
-      loadEventEnd: 600,
-      transferSize: 12000,
-      encodedBodySize: 11000,
-      deliveryType: "",
-      activationStart: 0,
-    },
-    serverTiming: [
-      { name: "cdn-cache", duration: 0, description: "MISS" },
-      { name: "edge", duration: 80, description: "" },
-      { name: "origin", duration: 70, description: "" },
-      { name: "app", duration: 40, description: "" },
-    ],
-    vitals: { lcp: 900, inp: 120, cls: 0.05, fcp: 500, ttfb: 141 },
-    lcpParts: { ttfb: 141, resourceLoadDelay: 100, resourceLoadDuration: 300, elementRenderDelay: 359 },
-    net: { ect: "4g", rtt: 50, downlink: 10, saveData: false },
-    viewport: { w: 412, h: 915 },
-    dpr: 2.625,
-  };
+    url: "http://127.0.0.1:8787/p/123?utm_source=bench",
+  });
+  const b = { ...rest, serverTiming: serverTiming?.filter((e) => e.name !== "rid") };
   return JSON.stringify(b).replaceAll("PVID", "%s");
 }
 

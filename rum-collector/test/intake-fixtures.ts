@@ -1,5 +1,7 @@
 /** Shared fixtures for the intake tests: config, a fake queue, request builders, a sample beacon. */
+
 import type { BeaconPayload, PageViewMessage } from "../../common/src/rum-types.ts";
+import { sampleBeacon as baseBeacon } from "../../common/src/sample-beacon.ts";
 import { type CollectorDeps, createCollectorApp } from "../src/app.ts";
 import { parseCollectorConfig } from "../src/config.ts";
 
@@ -99,46 +101,9 @@ export function beaconRequest(payload: unknown, opts: SendOptions = {}): Request
 
 /** A complete, plausible beacon for site "shop" (a MISS through the edge, with app timing). */
 export function sampleBeacon(overrides: Partial<BeaconPayload> = {}): BeaconPayload {
-  return {
-    v: 1,
+  return baseBeacon({
     site: "shop",
-    pvid: "pv_0123456789abcdef",
-    seq: 0,
     url: `${SITE_ORIGIN}/p/12345?utm_source=mail&email=a@b.c#reviews`,
-    rid: "r-abc123",
-    nav: {
-      type: "navigate",
-      redirectStart: 0,
-      redirectEnd: 0,
-      fetchStart: 2,
-      domainLookupStart: 3,
-      domainLookupEnd: 10,
-      connectStart: 10,
-      secureConnectionStart: 20,
-      connectEnd: 40,
-      requestStart: 41,
-      responseStart: 141,
-      responseEnd: 170,
-      domInteractive: 300,
-      domContentLoadedEventEnd: 320,
-      loadEventEnd: 600,
-      transferSize: 12000,
-      encodedBodySize: 11000,
-      deliveryType: "",
-      activationStart: 0,
-    },
-    serverTiming: [
-      { name: "cdn-cache", duration: 0, description: "MISS" },
-      { name: "edge", duration: 80, description: "" },
-      { name: "origin", duration: 70, description: "" },
-      { name: "app", duration: 40, description: "" },
-      { name: "rid", duration: 0, description: "r-abc123" },
-    ],
-    vitals: { lcp: 900, inp: 120, cls: 0.05, fcp: 500, ttfb: 141 },
-    lcpParts: { ttfb: 141, resourceLoadDelay: 100, resourceLoadDuration: 300, elementRenderDelay: 359 },
-    net: { ect: "4g", rtt: 50, downlink: 10, saveData: false },
-    viewport: { w: 412, h: 915 },
-    dpr: 2.625,
     ...overrides,
-  };
+  });
 }
