@@ -228,7 +228,9 @@ describe("SSRF guard", () => {
   it("allows a private address only when that origin is configured explicitly", async () => {
     const { app } = appWith({}, [privateOrigin.url]);
     expect((await status(app, "url=/secret.jpg&w=10")).status).toBe(200);
-    const { app: local } = appWith({ resolve: async () => ["127.0.0.1"] }, [`http://localhost:${origin.port}`]);
+    const { app: local } = appWith({ resolve: async () => ["127.0.0.1"] }, [
+      `http://localhost:${origin.port}`,
+    ]);
     expect((await status(local, "url=/photo.jpg&w=10")).status).toBe(200);
     const { app: open } = appWith({ allowPrivateNetworks: true, resolve: async () => ["127.0.0.2"] }, [
       `http://internal.test:${privateOrigin.port}`,
