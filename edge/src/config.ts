@@ -3,11 +3,13 @@
  * into a typed object. A bad value throws `Invalid config KEY: reason (got "value")`.
  * Every key is documented in edge/README.md.
  */
+
 import {
   compileParamMatcher,
   DEFAULT_MARKETING_PARAMS,
   type ParamMatcher,
 } from "../../common/src/cache-key.ts";
+import { type PageGroupRule, parsePageGroupRules } from "../../common/src/page-group.ts";
 
 /** One path rule from EDGE_CACHE_RULES (first matching rule wins). */
 export interface PathRule {
@@ -49,6 +51,8 @@ export interface EdgeConfig {
   rumSiteId: string;
   edgeLog: boolean;
   logFlushMs: number;
+  /** `RUM_PAGE_GROUPS`, the same rules the collector uses, so edge views and beacons join by page group. */
+  pageGroupRules: PageGroupRule[];
 }
 
 /** Default cookie names that make a request personal (cache bypass). */
@@ -234,7 +238,18 @@ export function parseEdgeConfig(env: RawEnv): EdgeConfig {
     rumSiteId: site,
     edgeLog: bool(env, "EDGE_LOG", true),
     logFlushMs: int(env, "EDGE_LOG_FLUSH_MS", 100, 0, 60_000),
+    pageGroupRules: pageGroupRules(env),
   };
+}
+
+function pageGroupRules(env: RawEnv): PageGroupRule[] {
+  const raw = str(env, "RUM_PAGE_GROUPS");
+  if (raw === undefined) return [];
+  try {
+    return parsePageGroupRules(raw);
+  } catch (err) {
+    throw new ConfigError("RUM_PAGE_GROUPS", err instanceof Error ? err.message : String(err), raw);
+  }
 }
 
 /** First rule whose glob matches the path, or undefined. */
@@ -261,6 +276,7 @@ export function configSummary(c: EdgeConfig): Record<string, unknown> {
     rumBeaconSrc: c.rumBeaconSrc,
     rumSiteId: c.rumSiteId,
     edgeLog: c.edgeLog,
+    pageGroupRules: c.pageGroupRules,
     logFlushMs: c.logFlushMs,
   };
 }

@@ -6,7 +6,7 @@
  */
 
 import { type BatchSender, createBatchSender } from "../../common/src/batch-sender.ts";
-import { pageGroupFor } from "../../common/src/page-group.ts";
+import { type PageGroupRule, pageGroupFor } from "../../common/src/page-group.ts";
 import type { CacheStatus, EdgeLogMessage } from "../../common/src/rum-types.ts";
 import { classifyUserAgent, type UserAgentClass } from "../../common/src/user-agent.ts";
 
@@ -28,16 +28,20 @@ export function classifyUserAgentCached(ua: string | null): UserAgentClass {
   return r;
 }
 
-const groupMemo = new Map<string, string>();
-
-/** Page group from common/src/page-group.ts (default rules), memoised per isolate (bounded). */
-export function pageGroupCached(path: string): string {
-  const hit = groupMemo.get(path);
-  if (hit !== undefined) return hit;
-  const g = pageGroupFor(path);
-  if (groupMemo.size >= 2048) groupMemo.clear();
-  groupMemo.set(path, g);
-  return g;
+/**
+ * Page group from common/src/page-group.ts with `rules` (`RUM_PAGE_GROUPS`, the collector's too),
+ * memoised per logger (bounded).
+ */
+export function memoisedPageGroup(rules: readonly PageGroupRule[] = []): PageGroupFn {
+  const memo = new Map<string, string>();
+  return (path) => {
+    const hit = memo.get(path);
+    if (hit !== undefined) return hit;
+    const g = pageGroupFor(path, rules);
+    if (memo.size >= 2048) memo.clear();
+    memo.set(path, g);
+    return g;
+  };
 }
 
 /** Inputs for one log record. */
@@ -76,7 +80,7 @@ export class EdgeLogger {
     queue: LogQueue | null,
     site: string,
     flushMs: number,
-    pageGroup: PageGroupFn = pageGroupCached,
+    pageGroup: PageGroupFn = memoisedPageGroup(),
   ) {
     this.queue = queue;
     this.site = site;

@@ -11,7 +11,7 @@ import type { CacheStatus } from "../../common/src/rum-types.ts";
 import { formatDuration, formatServerTiming, parseServerTiming } from "../../common/src/server-timing.ts";
 import { cacheApiRequest, metaFromCacheApi, toCacheApiResponse } from "./cache-api.ts";
 import { type EdgeConfig, type PathRule, ruleFor } from "./config.ts";
-import { EdgeLogger, type LogQueue } from "./edge-log.ts";
+import { EdgeLogger, type LogQueue, memoisedPageGroup } from "./edge-log.ts";
 import { type CachedMeta, entrySize, HotCache, type HotEntry } from "./hot-cache.ts";
 import {
   dropHopByHop,
@@ -169,6 +169,7 @@ export class Edge {
       deps.config.edgeLog ? (deps.queue ?? null) : null,
       deps.config.rumSiteId,
       deps.config.logFlushMs,
+      memoisedPageGroup(deps.config.pageGroupRules),
     );
     this.now = deps.now ?? Date.now;
     this.doFetch = deps.fetch ?? ((req, init) => fetch(req, init));

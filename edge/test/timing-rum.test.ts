@@ -138,6 +138,14 @@ describe("edge page-view log", () => {
     expect(h).toMatchObject({ cacheStatus: "HIT", originMs: null, appMs: null });
   });
 
+  it("groups pages with RUM_PAGE_GROUPS, the collector's rules, so edge views and beacons join", async () => {
+    const base = uniquePath("grp");
+    const t = makeEdge({ RUM_PAGE_GROUPS: `${base}/:id=product` });
+    await t.call(`${base}/4711`);
+    expect(t.logged[0]?.pageGroup).toBe("product");
+    expect(() => makeEdge({ RUM_PAGE_GROUPS: "no-equals-sign" })).toThrow(/RUM_PAGE_GROUPS/);
+  });
+
   it("the real RUM_QUEUE binding accepts the batch format the logger sends", async () => {
     const sent: unknown[] = [];
     const errors: unknown[] = [];
