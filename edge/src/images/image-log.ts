@@ -4,6 +4,7 @@
  * `sendBatch` from `waitUntil` (a flush `flushMs` after the first message of a batch, or at 100
  * messages) — the same scheme as the edge page-view log, so it never delays or fails a response.
  */
+import { type BatchSender, createBatchSender } from "../../../common/src/batch-sender.ts";
 import type { ImageLogMessage } from "../../../common/src/rum-types.ts";
 
 /** The part of a Queue binding the image log uses. */
@@ -13,43 +14,36 @@ export interface ImageLogQueue {
 
 export class ImageLogger {
   queue: ImageLogQueue | null;
-  flushMs: number;
-  buffer: { body: ImageLogMessage }[] = [];
-  timerSet = false;
+  sender: BatchSender<{ body: ImageLogMessage }>;
 
   constructor(queue: ImageLogQueue | null, flushMs: number) {
     this.queue = queue;
-    this.flushMs = flushMs;
+    // Same batching as the page-view log (common/src/batch-sender.ts): one retry, then drop and log.
+    this.sender = createBatchSender<{ body: ImageLogMessage }>({
+      sendBatch: async (batch) => {
+        if (this.queue !== null) await this.queue.sendBatch(batch);
+      },
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      maxWaitMs: flushMs,
+      retries: 1,
+      // Fixed-size records (no free text beyond the rid/site/format): a generous constant bound.
+      sizeOf: (m) => 512 + 3 * (m.body.rid.length + m.body.site.length),
+      onDropped: (count, error) => console.warn(`image log: dropped ${count} records (${String(error)})`),
+    });
   }
 
   /** Queues one record; never throws. */
   log(m: ImageLogMessage, ctx: ExecutionContext): void {
     if (this.queue === null) return;
     try {
-      this.buffer.push({ body: m });
-      if (this.buffer.length >= 100) {
-        ctx.waitUntil(this.flush());
-      } else if (!this.timerSet) {
-        // One timer per batch, owned by the request that opened it (no promise shared across requests).
-        this.timerSet = true;
-        ctx.waitUntil(
-          new Promise<void>((resolve) => setTimeout(resolve, this.flushMs)).then(() => this.flush()),
-        );
-      }
+      this.sender.add({ body: m }, (p) => ctx.waitUntil(p));
     } catch {
       // Logging must never affect the response.
     }
   }
 
-  async flush(): Promise<void> {
-    this.timerSet = false;
-    const batch = this.buffer;
-    if (batch.length === 0 || this.queue === null) return;
-    this.buffer = [];
-    try {
-      await this.queue.sendBatch(batch);
-    } catch {
-      // Best effort: a failed send drops this batch.
-    }
+  /** Sends the open batch now; resolves when it is sent or dropped. */
+  flush(): Promise<void> {
+    return this.sender.flush();
   }
 }
