@@ -5,10 +5,10 @@ import {
   parseImagePath,
   parseImageQuery,
 } from "../../common/src/image-options.ts";
+import { verifyImageSignature } from "../../common/src/image-signing.ts";
 import type { ImageServiceConfig } from "./config.ts";
 import { ImageServiceError } from "./errors.ts";
 import { Limiter } from "./limiter.ts";
-import { verifyImageSignature } from "./signing.ts";
 import { fetchSource } from "./source.ts";
 import { transformImage } from "./transform.ts";
 

@@ -1,8 +1,8 @@
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signImageRequest } from "../../common/src/image-signing.ts";
 import { createImageApp } from "../src/app.ts";
 import type { ImageServiceConfig } from "../src/config.ts";
-import { signImageRequest } from "../src/signing.ts";
 import { animatedGif, bytes, photoJpeg, pngHeaderClaiming, startOrigin, testConfig } from "./helpers.ts";
 
 let origin: Awaited<ReturnType<typeof startOrigin>>;

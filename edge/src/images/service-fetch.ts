@@ -7,8 +7,8 @@
  * every variant of an image.
  */
 import { IMAGE_OPTION_KEYS, parseImagePath } from "../../../common/src/image-options.ts";
+import { signImageRequest } from "../../../common/src/image-signing.ts";
 import type { ImageConfig } from "./config.ts";
-import { signImageOptions } from "./sign.ts";
 
 /** Base of the variant Edge's "origin" requests; never resolved, only parsed by the fetcher. */
 export const VARIANT_ORIGIN = "http://image-variants.invalid";
@@ -25,7 +25,7 @@ export async function serviceRequestUrl(cfg: ImageConfig, variantUrl: URL): Prom
     const v = options[k];
     if (v !== undefined) q.set(k, String(v));
   }
-  if (cfg.signingKey !== null) q.set("sig", await signImageOptions(cfg.signingKey, options, source));
+  if (cfg.signingKey !== null) q.set("sig", await signImageRequest(cfg.signingKey, options, source));
   return `${cfg.serviceUrl}/transform?${q.toString()}`;
 }
 
