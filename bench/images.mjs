@@ -248,7 +248,9 @@ async function latency(toolset, images, f) {
   const sizes = Object.fromEntries(Object.keys(toolset).map((k) => [k, []]));
   // CPU ms per tool (summed, then per image): a load-independent view next to wall-clock time.
   const cpu = { ours: 0, sharp: 0 };
-  for (const fn of Object.values(toolset)) await fn(images[0], f); // warm-up (connection, codec init)
+  // Warm-up: every tool once on every image (connections, codec init, the origin's first read of
+  // each file), so the first measured format does not carry cold-start costs the others do not.
+  for (const img of images) for (const fn of Object.values(toolset)) await fn(img, f);
   recordServerSide = true;
   for (let r = 0; r < REPS; r++) {
     for (const img of images) {
