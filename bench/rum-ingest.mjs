@@ -22,11 +22,10 @@
  */
 
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import http from "node:http";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
-import { sampleBeacon } from "../common/src/sample-beacon.ts";
+import { beaconTemplate, SITE_ORIGIN, sendBeacons } from "./lib/beacon-client.mjs";
 import {
   cleanup,
   freePorts,
@@ -43,7 +42,6 @@ import { workerdConfig, writePassthroughWorker } from "./lib/workerd-config.mjs"
 import { parseWrk } from "./lib/wrk.mjs";
 
 const root = join(import.meta.dirname, "..");
-const SITE_ORIGIN = "http://127.0.0.1:8787";
 
 /** Splits a migration into statements (keeps CREATE TRIGGER … END; blocks whole). */
 function splitSql(sql) {
@@ -73,80 +71,6 @@ async function applyMigrations(db) {
     .sort()) {
     for (const stmt of splitSql(readFileSync(join(dir, f), "utf8"))) await db.prepare(stmt).run();
   }
-}
-
-/** A realistic beacon (a MISS through the edge with app timing), ~1 KB, as JSON with a PVID slot. */
-function beaconTemplate() {
-  // "PVID" is the slot each request replaces with its own page-view id.
-  const { serverTiming, ...rest } = sampleBeacon({
-    pvid: "PVID",
-    rid: "PVID",
-    url: `${SITE_ORIGIN}/p/123?utm_source=bench`,
-  });
-  const b = { ...rest, serverTiming: serverTiming?.filter((e) => e.name !== "rid") };
-  return JSON.stringify(b);
-}
-
-/**
- * POSTs `count` beacons with unique page-view ids (`<tag>_<i>`) at `concurrency` over keep-alive
- * connections; returns { ok, bad, firstError, rps, p50, p99 } (ok = 204 answers).
- */
-async function sendBeacons(baseUrl, count, tag, concurrency) {
-  const template = beaconTemplate();
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-  const url = new URL("/_rum/v1/beacon", baseUrl);
-  const lat = [];
-  let ok = 0;
-  let bad = 0;
-  let firstError = "";
-  let next = 0;
-  const one = (i) =>
-    new Promise((resolve) => {
-      const body = template.replaceAll("PVID", `${tag}_${String(i).padStart(8, "0")}`);
-      const t0 = performance.now();
-      const req = http.request(
-        url,
-        {
-          method: "POST",
-          agent,
-          headers: {
-            "Content-Type": "text/plain;charset=UTF-8",
-            "Content-Length": Buffer.byteLength(body),
-            Origin: SITE_ORIGIN,
-          },
-        },
-        (res) => {
-          const chunks = [];
-          res.on("data", (d) => chunks.push(d));
-          res.on("end", () => {
-            lat.push(performance.now() - t0);
-            if (res.statusCode === 204) ok++;
-            else {
-              bad++;
-              if (!firstError)
-                firstError = `${res.statusCode} ${Buffer.concat(chunks).toString().slice(0, 200)}`;
-            }
-            resolve();
-          });
-        },
-      );
-      req.on("error", (err) => {
-        bad++;
-        if (!firstError) firstError = String(err);
-        resolve();
-      });
-      req.end(body);
-    });
-  const worker = async () => {
-    while (next < count) await one(next++);
-  };
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const seconds = (performance.now() - t0) / 1000;
-  agent.destroy();
-  lat.sort((a, b) => a - b);
-  const pct = (p) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? Number.NaN;
-  return { ok, bad, firstError, rps: ok / seconds, p50: pct(0.5), p99: pct(0.99) };
 }
 
 /**
@@ -251,7 +175,7 @@ export async function measureIngest({
       }
     }
     for (const [i, row] of rows.entries()) {
-      const w = await sendBeacons(row.url, warmup, `warm${i}`, concurrency);
+      const w = await sendBeacons({ baseUrl: row.url, count: warmup, prefix: `warm${i}`, concurrency });
       if (w.ok === 0 || w.bad > 0)
         throw new Error(`${row.name}: warm-up rejected (${w.bad}): ${w.firstError}`);
       row.accepted += w.ok;
@@ -260,7 +184,12 @@ export async function measureIngest({
     }
     for (let r = 0; r < rounds; r++) {
       for (const [i, row] of rows.entries()) {
-        const run = await sendBeacons(row.url, beacons, `r${r}w${i}`, concurrency);
+        const run = await sendBeacons({
+          baseUrl: row.url,
+          count: beacons,
+          prefix: `r${r}w${i}`,
+          concurrency,
+        });
         row.runs.push(run);
         row.accepted += run.ok;
         if (run.bad > 0) log(`  ${row.name}: ${run.bad} rejected (${run.firstError})`);

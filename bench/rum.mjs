@@ -13,12 +13,11 @@
  * Options: --beacons N (default 5000), --pageviews N (default 1000000), --query-runs N (20).
  * Stops by itself; all children and temp dirs are cleaned up on exit or Ctrl-C.
  */
-import http from "node:http";
 import { dirname, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
-import { sampleBeacon } from "../common/src/sample-beacon.ts";
 import { QuantileSketch } from "../common/src/sketch.ts";
+import { sendBeacons as sendBeaconLoad } from "./lib/beacon-client.mjs";
 import { cleanup, installCleanupHandlers, makeTempDir, runChild, sleep } from "./lib/procs.mjs";
 import { fmt, markdownTable, median } from "./lib/table.mjs";
 
@@ -98,76 +97,11 @@ async function beaconSizes() {
 }
 
 // ---------------------------------------------------------------- 2. ingest
-function beaconTemplate() {
-  // The pvid/rid slot is filled per request with util.format's %s.
-  const { serverTiming, ...rest } = sampleBeacon({
-    pvid: "PVID",
-    rid: "PVID",
-    url: "http://127.0.0.1:8787/p/123?utm_source=bench",
-  });
-  const b = { ...rest, serverTiming: serverTiming?.filter((e) => e.name !== "rid") };
-  return JSON.stringify(b).replaceAll("PVID", "%s");
-}
-
-/**
- * Sends exactly `quota` POSTs (unique pvids) over `concurrency` keep-alive connections with
- * Node's http client (wrk cannot stop after an exact count); counts 204s and latencies.
- */
-async function sendBeacons(url, quota, prefix, path = "/_rum/v1/beacon", concurrency = 16) {
-  const template = beaconTemplate();
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-  const { hostname, port } = new URL(url);
-  let next = 0;
-  let ok = 0;
-  let bad = 0;
-  let firstError = "";
-  const lat = [];
-  const one = (i) =>
-    new Promise((resolve) => {
-      const body = template.replaceAll("%s", `${prefix}-${String(i).padStart(8, "0")}`);
-      const t0 = performance.now();
-      const req = http.request(
-        {
-          agent,
-          hostname,
-          port,
-          path,
-          method: "POST",
-          headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) },
-        },
-        (res) => {
-          const chunks = [];
-          res.on("data", (d) => chunks.push(d));
-          res.on("end", () => {
-            lat.push(performance.now() - t0);
-            if (res.statusCode === 204) ok++;
-            else {
-              bad++;
-              if (!firstError)
-                firstError = `${res.statusCode} ${Buffer.concat(chunks).toString().slice(0, 200)}`;
-            }
-            resolve();
-          });
-        },
-      );
-      req.on("error", (err) => {
-        bad++;
-        if (!firstError) firstError = String(err);
-        resolve();
-      });
-      req.end(body);
-    });
-  const worker = async () => {
-    while (next < quota) await one(next++);
-  };
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const seconds = (performance.now() - t0) / 1000;
-  agent.destroy();
-  lat.sort((a, b) => a - b);
-  const pct = (p) =>
-    `${(lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? Number.NaN).toFixed(2)}ms`;
-  return { ok, bad, firstError, seconds, rps: ok / seconds, p50: pct(0.5), p99: pct(0.99) };
+/** Exactly `quota` beacons at c=16 (bench/lib/beacon-client.mjs), latencies formatted for the table. */
+async function sendBeacons(url, quota, prefix) {
+  const r = await sendBeaconLoad({ baseUrl: url, count: quota, prefix });
+  const ms = (x) => `${x.toFixed(2)}ms`;
+  return { ...r, p50: ms(r.p50), p99: ms(r.p99) };
 }
 
 async function countRows(db) {
