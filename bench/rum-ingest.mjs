@@ -21,11 +21,12 @@
  * `wrangler deploy --dry-run` bundle; it returns the rows (and prints nothing but progress).
  */
 
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { beaconTemplate, SITE_ORIGIN, sendBeacons } from "./lib/beacon-client.mjs";
+import { applyMigrations } from "./lib/d1-migrations.mjs";
 import {
   cleanup,
   freePorts,
@@ -42,36 +43,6 @@ import { workerdConfig, writePassthroughWorker } from "./lib/workerd-config.mjs"
 import { parseWrk } from "./lib/wrk.mjs";
 
 const root = join(import.meta.dirname, "..");
-
-/** Splits a migration into statements (keeps CREATE TRIGGER … END; blocks whole). */
-function splitSql(sql) {
-  const out = [];
-  let cur = "";
-  let inTrigger = false;
-  for (const line of sql.split("\n")) {
-    const code = line.replace(/--.*$/, "");
-    if (code.trim() === "" && cur === "") continue;
-    cur += `${line}\n`;
-    if (/^\s*CREATE\s+TRIGGER/i.test(code)) inTrigger = true;
-    const ends = inTrigger ? /^\s*END\s*;\s*$/i.test(code) : /;\s*$/.test(code);
-    if (ends) {
-      out.push(cur.trim());
-      cur = "";
-      inTrigger = false;
-    }
-  }
-  if (cur.trim()) out.push(cur.trim());
-  return out;
-}
-
-async function applyMigrations(db) {
-  const dir = join(root, "migrations");
-  for (const f of readdirSync(dir)
-    .filter((f) => f.endsWith(".sql"))
-    .sort()) {
-    for (const stmt of splitSql(readFileSync(join(dir, f), "utf8"))) await db.prepare(stmt).run();
-  }
-}
 
 /**
  * Waits until `db` holds `expected` page views, or nothing moved for 20 s; returns the count.

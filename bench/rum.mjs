@@ -18,6 +18,7 @@ import { DatabaseSync } from "node:sqlite";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { QuantileSketch } from "../common/src/sketch.ts";
 import { sendBeacons as sendBeaconLoad } from "./lib/beacon-client.mjs";
+import { applyMigrations } from "./lib/d1-migrations.mjs";
 import { cleanup, installCleanupHandlers, makeTempDir, runChild, sleep } from "./lib/procs.mjs";
 import { fmt, markdownTable, median } from "./lib/table.mjs";
 
@@ -44,38 +45,6 @@ const wranglerEnv = {
   WRANGLER_SEND_ERROR_REPORTS: "false",
 };
 const miniflares = [];
-
-/** Splits a migration into statements (keeps CREATE TRIGGER … END; blocks whole). */
-function splitSql(sql) {
-  const out = [];
-  let cur = "";
-  let inTrigger = false;
-  for (const line of sql.split("\n")) {
-    const code = line.replace(/--.*$/, "");
-    if (code.trim() === "" && cur === "") continue;
-    cur += `${line}\n`;
-    if (/^\s*CREATE\s+TRIGGER/i.test(code)) inTrigger = true;
-    const ends = inTrigger ? /^\s*END\s*;\s*$/i.test(code) : /;\s*$/.test(code);
-    if (ends) {
-      out.push(cur.trim());
-      cur = "";
-      inTrigger = false;
-    }
-  }
-  if (cur.trim()) out.push(cur.trim());
-  return out;
-}
-
-async function applyMigrations(db) {
-  const { readdirSync, readFileSync } = await import("node:fs");
-  const files = readdirSync(join(root, "migrations"))
-    .filter((f) => f.endsWith(".sql"))
-    .sort();
-  for (const f of files) {
-    for (const stmt of splitSql(readFileSync(join(root, "migrations", f), "utf8")))
-      await db.prepare(stmt).run();
-  }
-}
 
 async function startMiniflare(options) {
   // Miniflare 5 takes per-worker `config`; the v4 shape below is converted by its own helper.
