@@ -10,6 +10,7 @@ import {
   type ParamMatcher,
 } from "../../common/src/cache-key.ts";
 import { type PageGroupRule, parsePageGroupRules } from "../../common/src/page-group.ts";
+import { bool, ConfigError, int, type RawEnv, str } from "./env-config.ts";
 
 /** One path rule from EDGE_CACHE_RULES (first matching rule wins). */
 export interface PathRule {
@@ -57,44 +58,6 @@ export interface EdgeConfig {
 
 /** Default cookie names that make a request personal (cache bypass). */
 export const DEFAULT_BYPASS_COOKIES = ["session", "sessionid", "cart", "PHPSESSID", "JSESSIONID"];
-
-export class ConfigError extends Error {
-  key: string;
-  constructor(key: string, reason: string, value: unknown) {
-    const shown = typeof value === "string" ? value : JSON.stringify(value);
-    super(`Invalid config ${key}: ${reason} (got ${JSON.stringify(shown ?? String(value))})`);
-    this.name = "ConfigError";
-    this.key = key;
-  }
-}
-
-type RawEnv = Record<string, unknown>;
-
-function str(env: RawEnv, key: string): string | undefined {
-  const v = env[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "string") throw new ConfigError(key, "must be a string", v);
-  const t = v.trim();
-  return t === "" ? undefined : t;
-}
-
-function int(env: RawEnv, key: string, def: number, min: number, max: number): number {
-  const v = str(env, key);
-  if (v === undefined) return def;
-  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
-    throw new ConfigError(key, `must be an integer between ${min} and ${max}`, v);
-  }
-  return Number(v);
-}
-
-function bool(env: RawEnv, key: string, def: boolean): boolean {
-  const v = str(env, key);
-  if (v === undefined) return def;
-  const l = v.toLowerCase();
-  if (["true", "1", "on", "yes"].includes(l)) return true;
-  if (["false", "0", "off", "no"].includes(l)) return false;
-  throw new ConfigError(key, "must be true/false (also 1/0, on/off, yes/no)", v);
-}
 
 function list(env: RawEnv, key: string, def: readonly string[]): string[] {
   const v = str(env, key);

@@ -14,8 +14,9 @@ import {
 } from "./images/index.ts";
 
 export { createEdgeApp } from "./app.ts";
-export { ConfigError, parseEdgeConfig } from "./config.ts";
+export { parseEdgeConfig } from "./config.ts";
 export { Edge, type EdgeDeps } from "./edge.ts";
+export { ConfigError } from "./env-config.ts";
 
 export interface EdgePart {
   edge: Edge;

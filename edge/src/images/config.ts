@@ -9,6 +9,7 @@ import {
   DEFAULT_NEGOTIATION,
   type NegotiationConfig,
 } from "../../../common/src/image-negotiation.ts";
+import { bool, ConfigError, int, type RawEnv, str } from "../env-config.ts";
 
 export interface ImageConfig {
   /** Image service base URL without trailing slash; null = no service (originals are served). */
@@ -42,48 +43,12 @@ export const IMAGE_ACCEPT_CH = "Sec-CH-Width, Sec-CH-DPR, Sec-CH-Viewport-Width,
 /** Default for IMAGE_AVIF_MIN_BYTES: below ~50 KB AVIF saves only a few KB over WebP. */
 export const DEFAULT_AVIF_MIN_BYTES = 50_000;
 
-export class ImageConfigError extends Error {
-  key: string;
-  constructor(key: string, reason: string, value: string) {
-    super(`Invalid config ${key}: ${reason} (got ${JSON.stringify(value)})`);
-    this.name = "ImageConfigError";
-    this.key = key;
-  }
-}
-
-type RawEnv = Record<string, unknown>;
-
-function str(env: RawEnv, key: string): string | undefined {
-  const v = env[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "string") throw new ImageConfigError(key, "must be a string", JSON.stringify(v));
-  const t = v.trim();
-  return t === "" ? undefined : t;
-}
-
-function int(env: RawEnv, key: string, def: number, min: number, max: number): number {
-  const v = str(env, key);
-  if (v === undefined) return def;
-  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max)
-    throw new ImageConfigError(key, `must be an integer between ${min} and ${max}`, v);
-  return Number(v);
-}
-
-function bool(env: RawEnv, key: string, def: boolean): boolean {
-  const v = str(env, key);
-  if (v === undefined) return def;
-  const l = v.toLowerCase();
-  if (["true", "1", "on", "yes"].includes(l)) return true;
-  if (["false", "0", "off", "no"].includes(l)) return false;
-  throw new ImageConfigError(key, "must be true/false (also 1/0, on/off, yes/no)", v);
-}
-
 function sample(env: RawEnv): number {
   const key = "IMAGE_LOG_SAMPLE";
   const v = str(env, key);
   if (v === undefined) return 1;
   const n = /^(0(\.\d+)?|1(\.0+)?)$/.test(v) ? Number(v) : Number.NaN;
-  if (!(n > 0 && n <= 1)) throw new ImageConfigError(key, "must be a number in (0, 1]", v);
+  if (!(n > 0 && n <= 1)) throw new ConfigError(key, "must be a number in (0, 1]", v);
   return n;
 }
 
@@ -95,14 +60,14 @@ function widths(env: RawEnv): number[] {
   const out: number[] = [];
   for (const p of parts) {
     if (!/^\d+$/.test(p) || Number(p) < 1 || Number(p) > 8192)
-      throw new ImageConfigError(key, "must be a comma list of integers between 1 and 8192", v);
+      throw new ConfigError(key, "must be a comma list of integers between 1 and 8192", v);
     out.push(Number(p));
   }
   for (let i = 1; i < out.length; i++) {
     if ((out[i] as number) <= (out[i - 1] as number))
-      throw new ImageConfigError(key, "widths must be strictly ascending", v);
+      throw new ConfigError(key, "widths must be strictly ascending", v);
   }
-  if (out.length > 32) throw new ImageConfigError(key, "at most 32 widths (each is a cached variant)", v);
+  if (out.length > 32) throw new ConfigError(key, "at most 32 widths (each is a cached variant)", v);
   return out;
 }
 
@@ -114,10 +79,10 @@ function serviceUrl(env: RawEnv): string | null {
   try {
     u = new URL(v);
   } catch {
-    throw new ImageConfigError(key, "must be an absolute http(s) URL", v);
+    throw new ConfigError(key, "must be an absolute http(s) URL", v);
   }
   if ((u.protocol !== "http:" && u.protocol !== "https:") || u.search || u.hash)
-    throw new ImageConfigError(key, "must be an http(s) URL without query or fragment", v);
+    throw new ConfigError(key, "must be an http(s) URL without query or fragment", v);
   return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, "")}`;
 }
 
@@ -135,20 +100,20 @@ function rewrite(env: RawEnv): { globs: string[]; res: RegExp[] | null } {
   const globs = v.split(",").map((s) => s.trim());
   for (const g of globs) {
     if (!g.startsWith("/") || /[\s"<>]/.test(g))
-      throw new ImageConfigError(key, 'must be on/off or a comma list of path globs starting with "/"', v);
+      throw new ConfigError(key, 'must be on/off or a comma list of path globs starting with "/"', v);
   }
   return { globs, res: globs.map(globToRegExp) };
 }
 
-/** Parses the image config from env (defaults in edge/src/images/README.md). Throws ImageConfigError. */
+/** Parses the image config from env (defaults in edge/src/images/README.md). Throws ConfigError. */
 export function parseImageEdgeConfig(env: RawEnv): ImageConfig {
   const avifRaw = (str(env, "IMAGE_AVIF") ?? "guard").toLowerCase();
   const avif = (["off", "always", "guard"] as const).find((m) => m === avifRaw);
   if (avif === undefined)
-    throw new ImageConfigError("IMAGE_AVIF", "must be one of off, always, guard", String(env.IMAGE_AVIF));
+    throw new ConfigError("IMAGE_AVIF", "must be one of off, always, guard", String(env.IMAGE_AVIF));
   const key = str(env, "IMAGE_SIGNING_KEY") ?? null;
   if (key !== null && key.length < 16)
-    throw new ImageConfigError("IMAGE_SIGNING_KEY", "must be at least 16 characters", "<redacted>");
+    throw new ConfigError("IMAGE_SIGNING_KEY", "must be at least 16 characters", "<redacted>");
   const rw = rewrite(env);
   return {
     serviceUrl: serviceUrl(env),

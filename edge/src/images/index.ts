@@ -11,7 +11,7 @@ import { withImageHtml } from "./rewrite-html.ts";
 import { ImageRoute } from "./route.ts";
 import { createServiceFetch, type FetchFn, VARIANT_ORIGIN } from "./service-fetch.ts";
 
-export { IMAGE_ACCEPT_CH, type ImageConfig, ImageConfigError, parseImageEdgeConfig } from "./config.ts";
+export { IMAGE_ACCEPT_CH, type ImageConfig, parseImageEdgeConfig } from "./config.ts";
 export { withImageHtml } from "./rewrite-html.ts";
 export { ImageRoute } from "./route.ts";
 
