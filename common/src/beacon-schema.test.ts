@@ -1,49 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { MAX_DURATION_MS, validateBeacon } from "./beacon-schema.ts";
 import type { BeaconPayload } from "./rum-types.ts";
+import { sampleBeacon as baseBeacon } from "./sample-beacon.ts";
 
 /** A complete, plausible beacon as the edge-injected script sends it. */
 function sampleBeacon(): BeaconPayload {
-  return {
-    v: 1,
-    site: "demo",
-    pvid: "pv_0123456789abcdef",
-    seq: 0,
-    url: "https://shop.example/p/123?utm_source=x",
-    rid: "r-abc123",
-    nav: {
-      type: "navigate",
-      redirectStart: 0,
-      redirectEnd: 0,
-      fetchStart: 2,
-      domainLookupStart: 3,
-      domainLookupEnd: 10,
-      connectStart: 10,
-      secureConnectionStart: 20,
-      connectEnd: 40,
-      requestStart: 41,
-      responseStart: 120,
-      responseEnd: 150,
-      domInteractive: 300,
-      domContentLoadedEventEnd: 320,
-      loadEventEnd: 600,
-      transferSize: 12000,
-      encodedBodySize: 11000,
-      deliveryType: "",
-      activationStart: 0,
-    },
-    serverTiming: [
-      { name: "cdn-cache", duration: 0, description: "MISS" },
-      { name: "edge", duration: 60, description: "" },
-      { name: "origin", duration: 50, description: "" },
-      { name: "app", duration: 30, description: "" },
-    ],
-    vitals: { lcp: 800, inp: 120, cls: 0.05, fcp: 500, ttfb: 120 },
-    lcpParts: { ttfb: 120, resourceLoadDelay: 100, resourceLoadDuration: 300, elementRenderDelay: 280 },
-    net: { ect: "4g", rtt: 50, downlink: 10, saveData: false },
-    viewport: { w: 390, h: 844 },
-    dpr: 3,
-  };
+  return baseBeacon({ url: "https://shop.example/p/123?utm_source=x" });
 }
 
 function expectError(input: unknown, re: RegExp) {
