@@ -14,6 +14,7 @@ import os from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { inclusiveProfile, startCpuProfile, summariseProfile } from "./lib/cpu-profile.mjs";
 import { startNginx } from "./lib/nginx.mjs";
 import { clockTicksPerSecond, processCpuSeconds } from "./lib/proc-cpu.mjs";
 import {
@@ -46,6 +47,8 @@ const { values: opts } = parseArgs({
     connections: { type: "string", default: "16" },
     var: { type: "string", multiple: true, default: [] },
     bundle: { type: "string" },
+    only: { type: "string" },
+    profile: { type: "string" },
     "no-json": { type: "boolean", default: false },
   },
 });
@@ -186,7 +189,8 @@ async function main() {
   const passthroughPath = writePassthroughWorker(tmp);
   const configPath = join(tmp, "config.capnp");
   let described = [];
-  const workerd = await startOnFreePorts("workerd", ["edge", "hello", "passthrough"], (p) => {
+  const workerdPorts = ["edge", "hello", "passthrough", ...(opts.profile ? ["inspector"] : [])];
+  const workerd = await startOnFreePorts("workerd", workerdPorts, (p) => {
     const cfg = workerdConfig({
       configDir: tmp,
       bundleDir,
@@ -199,7 +203,17 @@ async function main() {
     described = cfg.described;
     writeFileSync(configPath, cfg.text);
     return {
-      entry: startChild("workerd", join(BIN, "workerd"), ["serve", configPath, "--experimental"], { logDir }),
+      entry: startChild(
+        "workerd",
+        join(BIN, "workerd"),
+        [
+          "serve",
+          configPath,
+          "--experimental",
+          ...(p.inspector ? [`--inspector-addr=127.0.0.1:${p.inspector}`] : []),
+        ],
+        { logDir },
+      ),
       readyUrl: `http://127.0.0.1:${p.hello}/`,
     };
   });
@@ -250,6 +264,9 @@ async function main() {
     passthrough: probes.passthrough.status === 200 && probes.passthrough.bytes === probes.originNocache.bytes,
   };
 
+  // Rows served by the workerd process: their CPU time per request is read from /proc (steadier
+  // than req/s on a busy machine: other processes slow workerd down but do not add to its CPU time).
+  const ON_WORKERD = new Set(["hello", "edge-hit", "edge-miss", "edge-miss-c1", "bare-fetch-c1"]);
   const targets = [
     {
       id: "nginx-hit",
@@ -303,9 +320,18 @@ async function main() {
     },
     { id: "nginx-pass-c1", label: "nginx proxy_pass (no cache)", url: `${nginxUrl}/nocache`, c: 1 },
   ];
-  // Rows served by the workerd process: their CPU time per request is read from /proc (steadier
-  // than req/s on a busy machine: other processes slow workerd down but do not add to its CPU time).
-  const ON_WORKERD = new Set(["hello", "edge-hit", "edge-miss", "edge-miss-c1", "bare-fetch-c1"]);
+  if (opts.only !== undefined) {
+    // Development aid: measure a subset (goal rows whose inputs were skipped print as n/a).
+    const keep = new Set(opts.only.split(","));
+    const unknown = [...keep].filter((id) => !targets.some((t) => t.id === id));
+    if (unknown.length > 0)
+      throw new Error(
+        `Invalid option --only: unknown target ${unknown.join(", ")} (known: ${targets.map((t) => t.id).join(", ")})`,
+      );
+    targets.splice(0, targets.length, ...targets.filter((t) => keep.has(t.id)));
+  }
+  if (opts.profile !== undefined && !targets.some((t) => t.id === opts.profile && ON_WORKERD.has(t.id)))
+    throw new Error(`Invalid option --profile: expected a measured workerd target (got "${opts.profile}")`);
   const HZ = clockTicksPerSecond();
   const workerdCpu = (t) =>
     ON_WORKERD.has(t.id) ? processCpuSeconds(workerd.entry.child.pid, HZ) : Number.NaN;
@@ -325,7 +351,25 @@ async function main() {
       const o0 = await getJson(`${originUrl}/__stats`);
       const s0 = await getJson(controlUrl);
       const cpu0 = workerdCpu(t);
+      const prof =
+        r === 1 && t.id === opts.profile
+          ? await startCpuProfile(
+              `http://127.0.0.1:${workerd.ports.inspector}`,
+              t.id === "hello" ? "hello" : t.id.startsWith("bare") ? "passthrough" : "edge",
+            )
+          : null;
       const w = await runWrk(t.url, { connections: t.c, seconds: DURATION });
+      if (prof !== null) {
+        const profile = await prof.stop();
+        log(`  CPU profile of ${t.id} (inspector target ${prof.target}), round 1 (profiling slows it down):`);
+        const self = summariseProfile(profile);
+        const incl = inclusiveProfile(profile);
+        for (let k = 0; k < Math.max(self.length, incl.length); k++) {
+          const a = self[k] ? `${(self[k].share * 100).toFixed(1).padStart(5)} %  ${self[k].fn}` : "";
+          const b = incl[k] ? `${(incl[k].share * 100).toFixed(1).padStart(5)} %  ${incl[k].fn}` : "";
+          log(`    ${a.padEnd(50)} | ${b}`);
+        }
+      }
       w.cpuUsPerReq = ((workerdCpu(t) - cpu0) * 1e6) / Math.max(1, w.requests);
       const o1 = await getJson(`${originUrl}/__stats`);
       const s1 = await getJson(controlUrl);
@@ -346,6 +390,11 @@ async function main() {
   }
   if (workerd.entry.exited)
     throw new Error(`workerd exited during the run (${workerd.entry.exitInfo}):\n${logTail(workerd.entry)}`);
+
+  if (opts.only !== undefined) {
+    log("--only: subset run, per-round numbers above; the report and goals need every target");
+    return;
+  }
 
   // 5. Medians, ratios, goals.
   const med = {};

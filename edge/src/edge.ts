@@ -22,10 +22,12 @@ import {
   responseTags,
 } from "./http.ts";
 import { PurgeState, TagIndex } from "./purge-state.ts";
-import { injectBeacon, isHtml } from "./rum-inject.ts";
+import { beaconBody, isHtml } from "./rum-inject.ts";
 import { decideStore, type StoreDecision } from "./store-policy.ts";
 import { type UrlParts, urlParts } from "./url-parts.ts";
 
+/** An origin body ready to serve: a stream, or bytes when the beacon was injected in memory. */
+type PreparedBody = ReadableStream | Uint8Array | null;
 /** Injected dependencies; everything but `config` has a production default. */
 export interface EdgeDeps {
   config: EdgeConfig;
@@ -554,13 +556,10 @@ export class Edge {
     const res = o.res;
     const h = this.clientHeaders(res, t);
     h.set("age", String(parseAge(res.headers.get("age"))));
-    let body = res.body;
+    let body: BodyInit | null = res.body;
     const html = isHtml(h.get("content-type"));
     if (body !== null && request.method === "GET" && this.wantsBeacon(res.status, h, rule)) {
-      body = injectBeacon(
-        new Response(body, { headers: { "content-type": "text/html" } }),
-        this.config.rumBeaconSrc,
-      ).body;
+      body = await beaconBody(res, this.config.rumBeaconSrc);
       h.delete("content-length");
     }
     return this.finish(
@@ -655,7 +654,7 @@ export class Edge {
       } else cancelBody(stale?.body);
       const res = o.res as Response;
       t.originMs = o.ms;
-      const prepared = this.prepare(res, rule, key, now, t);
+      const prepared = await this.prepare(res, rule, key, now, t);
       const { h, decision, meta } = prepared;
       let body = prepared.body;
       if (!decision.store) {
@@ -681,7 +680,7 @@ export class Edge {
       this.hitForPass.delete(key);
       let storeBody = body;
       if (request.method === "HEAD" || body === null) body = null;
-      else [body, storeBody] = body.tee();
+      else if (body instanceof ReadableStream) [body, storeBody] = body.tee();
       ctx.waitUntil(this.store(meta, storeBody, decision, res.headers.get("content-length"), t, settle));
       return this.serveFresh(request, url, meta, h, body, missStatus, now, t, ctx);
     } catch (e) {
@@ -696,7 +695,7 @@ export class Edge {
     url: UrlParts,
     meta: CachedMeta,
     h: Headers,
-    body: ReadableStream | null,
+    body: PreparedBody,
     status: CacheStatus,
     now: number,
     t: Timing,
@@ -708,7 +707,7 @@ export class Edge {
       (rh.has("if-none-match") || rh.has("if-modified-since")) &&
       isNotModified(rh, meta.etag, meta.lastModified)
     ) {
-      cancelBody(body ?? undefined);
+      if (body instanceof ReadableStream) cancelBody(body);
       return this.serveCached(request, url, meta, null, status, now, t, ctx);
     }
     // The requester's own copy: same as later HITs but keeps its Set-Cookie (force rules).
@@ -717,23 +716,20 @@ export class Edge {
   }
 
   /** Origin response → client headers, (beacon-injected) body, store decision and cache meta. */
-  prepare(
+  async prepare(
     res: Response,
     rule: PathRule | undefined,
     key: string,
     now: number,
     t: Timing | null,
-  ): { h: Headers; body: ReadableStream | null; decision: StoreDecision; meta: CachedMeta } {
+  ): Promise<{ h: Headers; body: PreparedBody; decision: StoreDecision; meta: CachedMeta }> {
     const h = this.clientHeaders(res, t);
     h.set("timing-allow-origin", "*");
     const decision = decideStore(res.status, res.headers, rule, this.config.defaultStaleIfError, now);
     const html = isHtml(h.get("content-type"));
-    let body = res.body;
+    let body: PreparedBody = res.body;
     if (body !== null && this.wantsBeacon(res.status, h, rule)) {
-      body = injectBeacon(
-        new Response(body, { headers: { "content-type": "text/html" } }),
-        this.config.rumBeaconSrc,
-      ).body;
+      body = await beaconBody(res, this.config.rumBeaconSrc);
       h.delete("content-length");
     }
     const headers: [string, string][] = [];
@@ -770,7 +766,7 @@ export class Edge {
   /** Reads the body (up to MAX_BUFFER_BYTES; larger bodies stream into the Cache API), stores it in both tiers and indexes tags. */
   async store(
     meta: CachedMeta,
-    body: ReadableStream | null,
+    body: PreparedBody,
     decision: StoreDecision,
     contentLength: string | null,
     t: Timing | null,
@@ -778,6 +774,15 @@ export class Edge {
   ): Promise<void> {
     const epoch = this.purgeEpoch;
     const cache = this.cache;
+    if (body instanceof Uint8Array) {
+      // Already in memory (beacon injected from a buffered read).
+      const exact =
+        body.byteOffset === 0 && body.byteLength === body.buffer.byteLength
+          ? body.buffer
+          : body.slice().buffer;
+      await this.storeBuffer(meta, exact as ArrayBuffer, decision, t, settle, epoch);
+      return;
+    }
     try {
       const len = contentLength === null ? Number.NaN : Number(contentLength);
       if (!Number.isNaN(len) && len > MAX_BUFFER_BYTES) {
@@ -922,9 +927,9 @@ export class Edge {
           }
           const t = this.timing(0, "");
           t.originMs = o.ms;
-          const { body, decision, meta } = this.prepare(o.res, rule, key, this.now(), t);
+          const { body, decision, meta } = await this.prepare(o.res, rule, key, this.now(), t);
           if (!decision.store) {
-            cancelBody(body ?? undefined);
+            if (body instanceof ReadableStream) cancelBody(body);
             settle({ kind: "pass" });
             this.rememberPass(key, this.now());
             await this.forget(key, null);

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { cacheStatus, makeEdge, route, timing, uniquePath } from "./helpers.ts";
+import { injectBeacon } from "../src/rum-inject.ts";
+import { cacheStatus, makeEdge, ORIGIN, route, timing, uniquePath } from "./helpers.ts";
 
 const BEACON = '<script src="/_rum/beacon.js" async></script>';
 const count = (s: string, sub: string) => s.split(sub).length - 1;
@@ -69,6 +70,33 @@ describe("RUM beacon injection", () => {
     expect(count(await hit.text(), BEACON)).toBe(1);
   });
 
+  it("injects the same way into pages with a Content-Length (read whole) and chunked ones (streamed)", async () => {
+    const t = makeEdge();
+    const page = "<html><body><!-- </body> --><p>é</p></body></html>";
+    const want = page.replace("<p>é</p>", `<p>é</p>${BEACON}`);
+    const sized = uniquePath("sized");
+    await route(sized, {
+      body: page,
+      headers: { "content-length": String(new TextEncoder().encode(page).length) },
+    });
+    const chunked = uniquePath("chunked");
+    await route(chunked, { body: page });
+    for (const p of [sized, chunked]) {
+      const miss = await t.call(p);
+      // Never the origin's (pre-injection) length.
+      expect([null, String(new TextEncoder().encode(want).length)]).toContain(
+        miss.headers.get("content-length"),
+      );
+      expect(await miss.text()).toBe(want);
+      const hit = await t.call(p);
+      expect(cacheStatus(hit)).toBe("HIT");
+      expect(await hit.text()).toBe(want);
+    }
+    const personal = await t.call(sized, { headers: { cookie: "session=1" } });
+    expect(cacheStatus(personal)).toBe("BYPASS");
+    expect(await personal.text()).toBe(want);
+  });
+
   it("does not inject when the page already references the beacon", async () => {
     const t = makeEdge();
     const p = uniquePath("has-beacon");
@@ -96,6 +124,58 @@ describe("RUM beacon injection", () => {
     expect(await (await t.call(n)).text()).not.toContain("beacon.js");
     const off = makeEdge({ RUM_INJECT: "false" });
     expect(await (await off.call(uniquePath("off"))).text()).not.toContain("beacon.js");
+  });
+
+  it("places the tag where HTMLRewriter's body end tag is, on pages cut into small chunks", async () => {
+    // Reference: the same rule written with workerd's HTML parser.
+    const reference = async (html: string) => {
+      let done = false;
+      const r = new HTMLRewriter()
+        .on('script[src*="/_rum/beacon"]', {
+          element() {
+            done = true;
+          },
+        })
+        .on("body", {
+          element(el) {
+            el.onEndTag((end) => {
+              if (!done) end.before(BEACON, { html: true });
+              done = true;
+            });
+          },
+        })
+        .onDocument({
+          end(end) {
+            if (!done) end.append(BEACON, { html: true });
+          },
+        })
+        .transform(new Response(html, { headers: { "content-type": "text/html" } }));
+      return r.text();
+    };
+    const chunked = (html: string, size: number) => {
+      const bytes = new TextEncoder().encode(html);
+      return new ReadableStream<Uint8Array>({
+        start(c) {
+          for (let i = 0; i < bytes.length; i += size) c.enqueue(bytes.slice(i, i + size));
+          c.close();
+        },
+      });
+    };
+    const pages = [
+      await (await fetch(`${ORIGIN}${uniquePath("ref")}`)).text(),
+      "<!doctype html><html><head><title>a </body> b</title><style>/*</body>*/</style></head><body><p>x</p></body></html>",
+      "<body><!-- </body> --><script>var s='</body>';</script><textarea></body></textarea><p title=\"</body>\">y</p></BODY>",
+      '<html><head><script async src="/_rum/beacon.9f8e7d.js"></script></head><body>z</body></html>',
+      "<p>fragment without body",
+      "<body>Grüße – 日本 ✓</body>",
+    ];
+    for (const html of pages) {
+      const want = await reference(html);
+      for (const size of [1, 7, 64, 4096]) {
+        const got = await new Response(injectBeacon(chunked(html, size), "/_rum/beacon.js")).text();
+        expect(got, `${html.slice(0, 60)} in ${size}-byte chunks`).toBe(want);
+      }
+    }
   });
 
   it("injects into bypassed (personal) HTML pages too", async () => {

@@ -66,10 +66,15 @@ export function withImageHtml(cfg: ImageConfig, originBase: string, inner: Fetch
     const res = await inner(req, init);
     if (res.status !== 200 || (req.method !== "GET" && req.method !== "HEAD")) return res;
     if (!isHtml(res.headers.get("content-type"))) return res;
-    const url = new URL(req.url);
+    // Most sites rewrite no paths: then the URL is not even parsed.
+    const url = cfg.rewriteHtml === null ? null : new URL(req.url);
     const path =
-      prefix && url.pathname.startsWith(prefix) ? url.pathname.slice(prefix.length) || "/" : url.pathname;
-    const rewrite = res.body !== null && req.method === "GET" && rewritesPath(cfg, path);
+      url === null
+        ? ""
+        : prefix && url.pathname.startsWith(prefix)
+          ? url.pathname.slice(prefix.length) || "/"
+          : url.pathname;
+    const rewrite = url !== null && res.body !== null && req.method === "GET" && rewritesPath(cfg, path);
     if (!cfg.acceptCh && !rewrite) return res;
     const h = new Headers(res.headers);
     if (cfg.acceptCh) {
@@ -77,7 +82,7 @@ export function withImageHtml(cfg: ImageConfig, originBase: string, inner: Fetch
       h.set("accept-ch", prior ? `${prior}, ${IMAGE_ACCEPT_CH}` : IMAGE_ACCEPT_CH);
     }
     let body = res.body;
-    if (rewrite) {
+    if (rewrite && url !== null) {
       // The page's public URL: the edge sends the client's host and scheme as X-Forwarded-*.
       const host = req.headers.get("x-forwarded-host") ?? url.host;
       const proto = req.headers.get("x-forwarded-proto") ?? url.protocol.replace(":", "");
