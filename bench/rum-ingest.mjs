@@ -25,7 +25,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
-import { beaconTemplate, SITE_ORIGIN, sendBeacons } from "./lib/beacon-client.mjs";
+import { BENCH_USER_AGENT, beaconTemplate, SITE_ORIGIN, sendBeacons } from "./lib/beacon-client.mjs";
 import { applyMigrations } from "./lib/d1-migrations.mjs";
 import {
   cleanup,
@@ -222,6 +222,7 @@ local tmpl = ${JSON.stringify(beaconTemplate())}
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "text/plain;charset=UTF-8"
 wrk.headers["Origin"] = "${SITE_ORIGIN}"
+wrk.headers["User-Agent"] = "${BENCH_USER_AGENT}"
 request = function()
   n = n + 1
   local body = string.gsub(tmpl, "PVID", "${prefix}_" .. n)

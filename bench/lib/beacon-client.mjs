@@ -6,6 +6,10 @@ import { sampleBeacon } from "../../common/src/sample-beacon.ts";
 /** The registered demo origin the beacons claim to come from (RUM_SITES in wrangler.toml). */
 export const SITE_ORIGIN = "http://127.0.0.1:8787";
 
+/** The User-Agent every benchmark beacon carries (a current mobile Chrome), as browsers send one. */
+export const BENCH_USER_AGENT =
+  "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36";
+
 /** A realistic beacon (a MISS through the edge with app timing), ~1 KB, as JSON; "PVID" marks the page-view id slots. */
 export function beaconTemplate() {
   const { serverTiming, ...rest } = sampleBeacon({
@@ -18,7 +22,8 @@ export function beaconTemplate() {
 
 /**
  * POSTs `count` beacons with unique page-view ids (`<prefix>_<i>`) to `baseUrl` + `path` at
- * `concurrency` (default 16) over keep-alive connections, as `text/plain` like sendBeacon.
+ * `concurrency` (default 16) over keep-alive connections, as `text/plain` like sendBeacon, with
+ * the registered Origin and a browser User-Agent.
  * Returns { ok, bad, firstError, seconds, rps, p50, p99 } (ok = 204 answers, latencies in ms).
  */
 export async function sendBeacons({ baseUrl, count, prefix, path = "/_rum/v1/beacon", concurrency = 16 }) {
@@ -43,6 +48,7 @@ export async function sendBeacons({ baseUrl, count, prefix, path = "/_rum/v1/bea
             "Content-Type": "text/plain;charset=UTF-8",
             "Content-Length": Buffer.byteLength(body),
             Origin: SITE_ORIGIN,
+            "User-Agent": BENCH_USER_AGENT,
           },
         },
         (res) => {

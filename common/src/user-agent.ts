@@ -47,3 +47,32 @@ function browserFamily(ua: string): BrowserFamily {
   if (ua.includes("Safari/") && (ua.includes("Version/") || /iPhone|iPad|iPod/.test(ua))) return "safari";
   return "other";
 }
+
+/** Entries of the per-isolate User-Agent class cache. */
+export const UA_CACHE_SIZE = 512;
+/** Longer User-Agents are classified without being cached (bounds the cache's memory). */
+const UA_CACHE_MAX_LENGTH = 512;
+// Real traffic repeats a few hundred UA strings, and classifying one runs several regular
+// expressions (one with a look-ahead over the whole string). The map's insertion order makes it
+// an LRU: a hit moves the entry to the end, the oldest entry is dropped when it is full.
+const uaCache = new Map<string, UserAgentClass>();
+
+/** `classifyUserAgent` through a bounded LRU cache (UA_CACHE_SIZE entries per isolate). */
+export function classifyUserAgentCached(ua: string | null): UserAgentClass {
+  if (!ua || ua.length > UA_CACHE_MAX_LENGTH) return classifyUserAgent(ua);
+  const hit = uaCache.get(ua);
+  if (hit !== undefined) {
+    uaCache.delete(ua);
+    uaCache.set(ua, hit);
+    return hit;
+  }
+  const cls = classifyUserAgent(ua);
+  if (uaCache.size >= UA_CACHE_SIZE) uaCache.delete(uaCache.keys().next().value as string);
+  uaCache.set(ua, cls);
+  return cls;
+}
+
+/** Number of User-Agents in the cache (for tests). */
+export function uaCacheSize(): number {
+  return uaCache.size;
+}

@@ -8,24 +8,11 @@
 import { type BatchSender, createBatchSender } from "../../common/src/batch-sender.ts";
 import { type PageGroupRule, pageGroupFor } from "../../common/src/page-group.ts";
 import type { CacheStatus, EdgeLogMessage } from "../../common/src/rum-types.ts";
-import { classifyUserAgent, type UserAgentClass } from "../../common/src/user-agent.ts";
+import { classifyUserAgentCached } from "../../common/src/user-agent.ts";
 
 /** The part of a Queue binding the log uses. */
 export interface LogQueue {
   sendBatch(messages: Iterable<{ body: EdgeLogMessage; contentType?: "json" }>): Promise<unknown>;
-}
-
-const uaMemo = new Map<string, UserAgentClass>();
-
-/** UA classification shared with the collector (common/src/user-agent.ts), memoised per isolate (bounded). */
-export function classifyUserAgentCached(ua: string | null): UserAgentClass {
-  if (!ua) return classifyUserAgent(ua);
-  const hit = uaMemo.get(ua);
-  if (hit) return hit;
-  const r = classifyUserAgent(ua);
-  if (uaMemo.size >= 512) uaMemo.clear();
-  uaMemo.set(ua, r);
-  return r;
 }
 
 /**

@@ -26,9 +26,9 @@ export function createCollectorFromEnv(env: Env) {
   });
 }
 
-/** Queue consumer for `rum-events`; bodies are checked one by one there, hence the cast. */
+/** Queue consumer for `rum-events`; bodies (objects or JSON text) are checked one by one there, hence the cast. */
 export function handleQueue(batch: MessageBatch, env: Env, ctx: ExecutionContext): Promise<void> {
-  return consumeBatch(batch as MessageBatch<RumQueueMessage>, env, ctx);
+  return consumeBatch(batch as MessageBatch<RumQueueMessage | string>, env, ctx);
 }
 
 export { handleScheduled } from "./store/cron.ts";

@@ -89,6 +89,8 @@ describe("batched intake (RUM_INTAKE_BATCH_SIZE > 1) with a fake queue", () => {
     await drain();
     expect(batched.queue.sent).toHaveLength(1);
     expect(batched.queue.sent).toEqual(unbatched.queue.sent);
+    // Batched page views travel as their JSON text (serialised once, in the intake).
+    expect(batched.queue.contentTypes).toEqual(["text"]);
   });
 
   it("retries a failed sendBatch and stores the batch once", async () => {

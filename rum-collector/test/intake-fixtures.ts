@@ -27,13 +27,18 @@ export interface FakeQueue {
   failedCalls: number;
   fail: boolean;
   send(message: PageViewMessage): Promise<void>;
-  sendBatch(messages: Iterable<{ body: PageViewMessage; contentType?: "json" }>): Promise<void>;
+  sendBatch(
+    messages: Iterable<{ body: PageViewMessage | string; contentType?: "json" | "text" }>,
+  ): Promise<void>;
+  /** Content types of every message handed to `sendBatch`, in order. */
+  contentTypes: string[];
 }
 
 export function fakeQueue(): FakeQueue {
   const q: FakeQueue = {
     sent: [],
     calls: [],
+    contentTypes: [],
     failedCalls: 0,
     fail: false,
     async send(message) {
@@ -51,7 +56,13 @@ export function fakeQueue(): FakeQueue {
         throw new Error("queue down");
       }
       const list = [...messages];
-      for (const m of list) q.sent.push(JSON.parse(JSON.stringify(m.body)));
+      for (const m of list) {
+        q.contentTypes.push(m.contentType ?? "json");
+        // A text body must be the message's JSON (what the consumer parses); an object round-trips.
+        q.sent.push(
+          m.contentType === "text" ? JSON.parse(m.body as string) : JSON.parse(JSON.stringify(m.body)),
+        );
+      }
       q.calls.push(list.length);
     },
   };

@@ -1,4 +1,11 @@
 import { describe, expect, it } from "vitest";
+import {
+  classifyUserAgent,
+  classifyUserAgentCached,
+  UA_CACHE_SIZE,
+  uaCacheSize,
+} from "../../common/src/user-agent.ts";
+import { isBeaconPath } from "../src/app.ts";
 import { createClientKeyer } from "../src/intake/client-key.ts";
 import { pathOf } from "../src/intake/page-view.ts";
 import { createRateLimiter } from "../src/intake/rate-limiter.ts";
@@ -54,5 +61,39 @@ describe("pathOf", () => {
     expect(pathOf("https://a.test")).toBe("/");
     expect(pathOf("https://a.test?x=/y")).toBe("/");
     expect(pathOf("http://a.test:8080/c/#top")).toBe("/c/");
+  });
+});
+
+describe("User-Agent class cache", () => {
+  it("gives the uncached classification, stays bounded, and skips very long UAs", () => {
+    const uas = [
+      "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Mobile Safari/537.36",
+      "Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/604.1",
+      "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0",
+      "Googlebot/2.1 (+http://www.google.com/bot.html)",
+    ];
+    for (let round = 0; round < 2; round++) {
+      for (const ua of uas) expect(classifyUserAgentCached(ua)).toEqual(classifyUserAgent(ua));
+    }
+    for (let i = 0; i < UA_CACHE_SIZE + 50; i++)
+      classifyUserAgentCached(`Mozilla/5.0 (X11; Linux) Tester/${i}`);
+    expect(uaCacheSize()).toBe(UA_CACHE_SIZE);
+    const long = `Mozilla/5.0 (iPhone) ${"x".repeat(600)}`;
+    expect(classifyUserAgentCached(long)).toEqual(classifyUserAgent(long));
+    expect(classifyUserAgentCached(null)).toEqual({ device: "other", browser: "other" });
+    // The most recently used entries survive eviction.
+    expect(classifyUserAgentCached(uas[0] as string)).toEqual(classifyUserAgent(uas[0]));
+  });
+});
+
+describe("beacon fast path", () => {
+  it("matches exactly /_rum/v1/beacon, with or without a query", () => {
+    expect(isBeaconPath("https://x.example/_rum/v1/beacon")).toBe(true);
+    expect(isBeaconPath("http://127.0.0.1:8787/_rum/v1/beacon?a=1")).toBe(true);
+    expect(isBeaconPath("http://h/_rum/v1/beacon#f")).toBe(true);
+    expect(isBeaconPath("http://h/_rum/v1/beacons")).toBe(false);
+    expect(isBeaconPath("http://h/_rum/v1/beacon/x")).toBe(false);
+    expect(isBeaconPath("http://h/x/_rum/v1/beacon")).toBe(false);
+    expect(isBeaconPath("http://h")).toBe(false);
   });
 });

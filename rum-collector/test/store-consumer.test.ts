@@ -118,6 +118,19 @@ describe("queue consumer", () => {
     expect(lines.map((l) => JSON.parse(l).kind)).toEqual(["pageview", "edge"]);
   });
 
+  it("reads JSON text bodies (the batched intake's) like objects and archives the text as is", async () => {
+    const text = JSON.stringify(pageView({ pvid: "text0001", ts: T0 + 7 }));
+    const res = await runBatch([text, pageView({ pvid: "text0002", ts: T0 + 8 }), "{not json", '"a string"']);
+    expect(res.explicitAcks.sort()).toEqual([0, 1, 2, 3].map((i) => `b${batchNo}-m${i}`));
+    expect(res.retryMessages).toEqual([]);
+    expect(await pvRow("text0001")).toMatchObject({ pvid: "text0001" });
+    expect(await pvRow("text0002")).toMatchObject({ pvid: "text0002" });
+    const obj = await env.RUM_ARCHIVE.get(archiveKey(T0 + 7, `b${batchNo}-m0`));
+    const lines = (await obj?.text())?.trim().split("\n") ?? [];
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toBe(text);
+  });
+
   it("merges many page views into minute rollups with quantiles within 1 %", async () => {
     const rnd = mulberry32(3);
     const lcps: number[] = [];

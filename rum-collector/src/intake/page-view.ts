@@ -5,7 +5,7 @@
 import { attribute, cacheStatusFromServerTiming } from "../../../common/src/attribution.ts";
 import { type PageGroupRule, pageGroupFor } from "../../../common/src/page-group.ts";
 import type { BeaconPayload, PageViewMessage, ServerDimensions } from "../../../common/src/rum-types.ts";
-import { classifyUserAgent } from "../../../common/src/user-agent.ts";
+import { classifyUserAgentCached } from "../../../common/src/user-agent.ts";
 
 /** Dimension values used when `request.cf` is absent (local dev, tests). */
 export const UNKNOWN_COUNTRY = "XX";
@@ -20,7 +20,7 @@ export interface CfFacts {
 
 /** Server-side dimensions from `request.cf` and the UA; defaults "XX" / "local" / ASN 0. */
 export function serverDimensions(cf: CfFacts | undefined, userAgent: string | null): ServerDimensions {
-  const { device, browser } = classifyUserAgent(userAgent);
+  const { device, browser } = classifyUserAgentCached(userAgent);
   return {
     country: typeof cf?.country === "string" && cf.country !== "" ? cf.country : UNKNOWN_COUNTRY,
     colo: typeof cf?.colo === "string" && cf.colo !== "" ? cf.colo : UNKNOWN_COLO,

@@ -43,25 +43,51 @@ export function archiveKey(ts: number, firstId: string): string {
   return `raw/${d.getUTCFullYear()}/${p(d.getUTCMonth() + 1)}/${p(d.getUTCDate())}/${p(d.getUTCHours())}/${ts}-${id}.ndjson`;
 }
 
-/** Queue handler for `rum-events`; wire it as the Worker's `queue` export. */
+/**
+ * A message body as the consumer reads it: the intake sends page views as JSON text (serialised
+ * once, when it measured the batch size; `contentType: "text"`), other producers send objects
+ * (`json`). Returns the parsed message and its JSON line, or null when the body is malformed.
+ */
+export function readMessageBody(body: unknown): { message: RumQueueMessage; line: string } | null {
+  if (typeof body === "string") {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return null;
+    }
+    // The text is already the message's JSON: the archive stores it as is (one line: JSON.stringify
+    // never emits a raw newline).
+    return isRumQueueMessage(parsed) ? { message: parsed, line: body } : null;
+  }
+  return isRumQueueMessage(body) ? { message: body, line: JSON.stringify(body) } : null;
+}
+
+/** Queue handler for `rum-events` (bodies: message objects or their JSON text); wire it as the Worker's `queue` export. */
 export async function handleQueue(
-  batch: MessageBatch<RumQueueMessage>,
+  batch: MessageBatch<RumQueueMessage | string>,
   env: Env,
   _ctx: ExecutionContext,
 ): Promise<void> {
-  const good: Message<RumQueueMessage>[] = [];
+  const good: Message<RumQueueMessage | string>[] = [];
+  const bodies: RumQueueMessage[] = [];
+  const lines: string[] = [];
   for (const msg of batch.messages) {
-    if (isRumQueueMessage(msg.body)) good.push(msg);
-    else {
+    const read = readMessageBody(msg.body);
+    if (read !== null) {
+      good.push(msg);
+      bodies.push(read.message);
+      lines.push(read.line);
+    } else {
       console.warn(`rum consumer: dropping malformed message ${msg.id}`);
       msg.ack();
     }
   }
   if (good.length === 0) return;
-  const bodies = good.map((m) => m.body);
-  const first = good[0] as Message<RumQueueMessage>;
-  const ts = Math.min(...bodies.map((b) => b.ts));
-  const ndjson = `${bodies.map((b) => JSON.stringify(b)).join("\n")}\n`;
+  const first = good[0] as Message<RumQueueMessage | string>;
+  let ts = Number.POSITIVE_INFINITY;
+  for (const b of bodies) if (b.ts < ts) ts = b.ts;
+  const ndjson = `${lines.join("\n")}\n`;
   const results = await Promise.allSettled([
     env.RUM_ARCHIVE.put(archiveKey(ts, first.id), ndjson, {
       httpMetadata: { contentType: "application/x-ndjson" },
