@@ -41,6 +41,8 @@ export interface EdgeDeps {
   now?: () => number;
   /** Origin fetch; default global fetch. */
   fetch?: (req: Request, init?: RequestInit) => Promise<Response>;
+  /** Adds headers to 200 HTML answers to GET/HEAD from the origin (e.g. `Accept-CH`); stored with them. */
+  htmlHeaders?: ((h: Headers) => void) | null;
 }
 
 /** Body of a cached object as a tier returns it: bytes (hot) or the Cache API response (large objects). */
@@ -150,6 +152,7 @@ export class Edge {
   logger: EdgeLogger;
   now: () => number;
   doFetch: (req: Request, init?: RequestInit) => Promise<Response>;
+  htmlHeaders: ((h: Headers) => void) | null;
   cacheOverride: Cache | null | undefined;
   inflight = new Map<string, Promise<Shared>>();
   /** Keys whose last origin response was not storable → until when to skip lookup/collapsing (ms). */
@@ -175,6 +178,7 @@ export class Edge {
     );
     this.now = deps.now ?? Date.now;
     this.doFetch = deps.fetch ?? ((req, init) => fetch(req, init));
+    this.htmlHeaders = deps.htmlHeaders ?? null;
     this.cacheOverride = deps.cache;
   }
 
@@ -558,6 +562,7 @@ export class Edge {
     h.set("age", String(parseAge(res.headers.get("age"))));
     let body: BodyInit | null = res.body;
     const html = isHtml(h.get("content-type"));
+    if (html && res.status === 200 && this.htmlHeaders !== null && limited) this.htmlHeaders(h);
     if (body !== null && request.method === "GET" && this.wantsBeacon(res.status, h, rule)) {
       body = await beaconBody(res, this.config.rumBeaconSrc);
       h.delete("content-length");
@@ -727,6 +732,7 @@ export class Edge {
     h.set("timing-allow-origin", "*");
     const decision = decideStore(res.status, res.headers, rule, this.config.defaultStaleIfError, now);
     const html = isHtml(h.get("content-type"));
+    if (html && res.status === 200 && this.htmlHeaders !== null) this.htmlHeaders(h);
     let body: PreparedBody = res.body;
     if (body !== null && this.wantsBeacon(res.status, h, rule)) {
       body = await beaconBody(res, this.config.rumBeaconSrc);

@@ -6,12 +6,7 @@
 import { createEdgeApp } from "./app.ts";
 import { parseEdgeConfig } from "./config.ts";
 import { Edge } from "./edge.ts";
-import {
-  createImageRoute,
-  IMAGE_ROUTE_PREFIX,
-  pageOriginFetch,
-  parseImageEdgeConfig,
-} from "./images/index.ts";
+import { createImageRoute, IMAGE_ROUTE_PREFIX, pageEdgeDeps, parseImageEdgeConfig } from "./images/index.ts";
 
 export { createEdgeApp } from "./app.ts";
 export { parseEdgeConfig } from "./config.ts";
@@ -33,7 +28,7 @@ export function createEdgeFromEnv(env: Env): EdgePart {
     config,
     kv: env.EDGE_KV ?? null,
     queue: env.RUM_QUEUE ?? null,
-    fetch: pageOriginFetch(config, images),
+    ...pageEdgeDeps(config, images),
   });
   const imageRoute = createImageRoute(config, images, edge, {
     kv: env.EDGE_KV ?? null,

@@ -7,12 +7,12 @@ import type { EdgeConfig } from "../config.ts";
 import { Edge } from "../edge.ts";
 import type { ImageConfig } from "./config.ts";
 import { ImageLogger, type ImageLogQueue } from "./image-log.ts";
-import { withImageHtml } from "./rewrite-html.ts";
+import { acceptChHeaders, withImageHtml } from "./rewrite-html.ts";
 import { ImageRoute } from "./route.ts";
 import { createServiceFetch, type FetchFn, VARIANT_ORIGIN } from "./service-fetch.ts";
 
 export { IMAGE_ACCEPT_CH, type ImageConfig, parseImageEdgeConfig } from "./config.ts";
-export { withImageHtml } from "./rewrite-html.ts";
+export { acceptChHeaders, withImageHtml } from "./rewrite-html.ts";
 export { ImageRoute } from "./route.ts";
 
 /** Path prefix the route serves. */
@@ -70,7 +70,17 @@ export function createImageRoute(
   return new ImageRoute(route);
 }
 
-/** Origin fetch for the page edge: `Accept-CH` + opt-in `<img>` rewriting on HTML (default transport: global fetch). */
-export function pageOriginFetch(edgeConfig: EdgeConfig, images: ImageConfig, inner?: FetchFn): FetchFn {
-  return withImageHtml(images, edgeConfig.originBase, inner ?? ((r, i) => fetch(r, i)));
+/**
+ * The page edge's image deps: origin fetch with opt-in `<img>` rewriting (default transport:
+ * global fetch) and the `Accept-CH` hook for its HTML pages.
+ */
+export function pageEdgeDeps(
+  edgeConfig: EdgeConfig,
+  images: ImageConfig,
+  inner?: FetchFn,
+): { fetch: FetchFn; htmlHeaders: ((h: Headers) => void) | null } {
+  return {
+    fetch: withImageHtml(images, edgeConfig.originBase, inner ?? ((r, i) => fetch(r, i))),
+    htmlHeaders: acceptChHeaders(images),
+  };
 }

@@ -2,7 +2,7 @@
  * Opt-in HTML image rewriting (IMAGE_REWRITE_HTML): same-origin `<img>` get a variant `src`, a
  * `srcset` over the allow-listed widths and `sizes`; explicit `width`/`height` stay as they are.
  * `<img>` inside a `<picture>` that has `<source>` children is left to the author. Streams
- * (HTMLRewriter); never buffers the page. `withImageHtml` applies it — plus `Accept-CH` — to the
+ * (HTMLRewriter); never buffers the page. `withImageHtml` applies it to the
  * origin's HTML before the edge stores it, so cache HITs do not run the rewriter again.
  */
 import { IMAGE_ACCEPT_CH, type ImageConfig, rewritesPath } from "./config.ts";
@@ -56,10 +56,23 @@ function isHtml(ct: string | null): boolean {
 }
 
 /**
- * Wraps the page edge's origin fetch: 200 HTML answers to GET/HEAD get `Accept-CH` (when
- * IMAGE_ACCEPT_CH) and, on paths IMAGE_REWRITE_HTML selects, rewritten `<img>`. `originBase` is
+ * Wraps the page edge's origin fetch: 200 HTML answers to GET on paths IMAGE_REWRITE_HTML
+ * selects get rewritten `<img>`; anything else is returned untouched. `originBase` is
  * the edge's ORIGIN_URL (its path prefix is removed to get the site path the globs match).
  */
+/**
+ * The page edge's `htmlHeaders` hook: adds IMAGE_ACCEPT_CH to `Accept-CH` (after the origin's own
+ * hints) on 200 HTML pages; null when IMAGE_ACCEPT_CH=false. The edge calls it on the header copy
+ * it makes anyway, so hints cost no extra Response per page.
+ */
+export function acceptChHeaders(cfg: ImageConfig): ((h: Headers) => void) | null {
+  if (!cfg.acceptCh) return null;
+  return (h) => {
+    const prior = h.get("accept-ch");
+    h.set("accept-ch", prior ? `${prior}, ${IMAGE_ACCEPT_CH}` : IMAGE_ACCEPT_CH);
+  };
+}
+
 export function withImageHtml(cfg: ImageConfig, originBase: string, inner: FetchFn): FetchFn {
   const prefix = new URL(originBase).pathname.replace(/\/+$/, "");
   return async (req, init) => {
@@ -74,26 +87,18 @@ export function withImageHtml(cfg: ImageConfig, originBase: string, inner: Fetch
         : prefix && url.pathname.startsWith(prefix)
           ? url.pathname.slice(prefix.length) || "/"
           : url.pathname;
-    const rewrite = url !== null && res.body !== null && req.method === "GET" && rewritesPath(cfg, path);
-    if (!cfg.acceptCh && !rewrite) return res;
+    if (url === null || res.body === null || req.method !== "GET" || !rewritesPath(cfg, path)) return res;
     const h = new Headers(res.headers);
-    if (cfg.acceptCh) {
-      const prior = h.get("accept-ch");
-      h.set("accept-ch", prior ? `${prior}, ${IMAGE_ACCEPT_CH}` : IMAGE_ACCEPT_CH);
-    }
-    let body = res.body;
-    if (rewrite && url !== null) {
-      // The page's public URL: the edge sends the client's host and scheme as X-Forwarded-*.
-      const host = req.headers.get("x-forwarded-host") ?? url.host;
-      const proto = req.headers.get("x-forwarded-proto") ?? url.protocol.replace(":", "");
-      const pageUrl = new URL(`${proto}://${host}${path}${url.search}`);
-      body = rewriteImages(
-        new Response(body, { headers: { "content-type": "text/html" } }),
-        pageUrl,
-        cfg.negotiation.widths,
-      ).body;
-      h.delete("content-length");
-    }
+    // The page's public URL: the edge sends the client's host and scheme as X-Forwarded-*.
+    const host = req.headers.get("x-forwarded-host") ?? url.host;
+    const proto = req.headers.get("x-forwarded-proto") ?? url.protocol.replace(":", "");
+    const pageUrl = new URL(`${proto}://${host}${path}${url.search}`);
+    const body = rewriteImages(
+      new Response(res.body, { headers: { "content-type": "text/html" } }),
+      pageUrl,
+      cfg.negotiation.widths,
+    ).body;
+    h.delete("content-length");
     return new Response(body, { status: res.status, statusText: res.statusText, headers: h });
   };
 }

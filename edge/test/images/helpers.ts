@@ -8,7 +8,7 @@ import { Edge } from "../../src/edge.ts";
 import {
   createImageRoute,
   type ImageRoute,
-  pageOriginFetch,
+  pageEdgeDeps,
   parseImageEdgeConfig,
 } from "../../src/images/index.ts";
 
@@ -69,7 +69,7 @@ export function makeImages(
     config,
     kv: env.EDGE_KV,
     queue: null,
-    fetch: pageOriginFetch(config, images, pageFetch ? (r) => pageFetch(r) : undefined),
+    ...pageEdgeDeps(config, images, pageFetch ? (r) => pageFetch(r) : undefined),
     ...(opts.now ? { now: opts.now } : {}),
   });
   const logged: ImageLogMessage[] = [];
