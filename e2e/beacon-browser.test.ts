@@ -5,7 +5,7 @@
  */
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { validateBeacon } from "../common/src/beacon-schema.ts";
+import { NAV_MS_KEYS, validateBeacon } from "../common/src/beacon-schema.ts";
 import type { BeaconPayload, NavTiming } from "../common/src/rum-types.ts";
 import { type BeaconHarness, type ReceivedBeacon, startBeaconHarness } from "./beacon-harness.ts";
 import { launchChromium, waitFor } from "./browser.ts";
@@ -82,20 +82,7 @@ async function latest(path: string): Promise<ReceivedBeacon> {
 
 const NAV_KEYS: (keyof NavTiming)[] = [
   "type",
-  "redirectStart",
-  "redirectEnd",
-  "fetchStart",
-  "domainLookupStart",
-  "domainLookupEnd",
-  "connectStart",
-  "secureConnectionStart",
-  "connectEnd",
-  "requestStart",
-  "responseStart",
-  "responseEnd",
-  "domInteractive",
-  "domContentLoadedEventEnd",
-  "loadEventEnd",
+  ...NAV_MS_KEYS,
   "transferSize",
   "encodedBodySize",
   "deliveryType",

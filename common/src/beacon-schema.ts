@@ -57,22 +57,27 @@ const httpUrl = v.pipe(
   v.check(isHttpUrl, (issue) => `expected an absolute http(s) URL (got ${issue.received})`),
 );
 
+/** The navigation entry's timestamps the beacon sends (ms since time origin), in schema order. */
+export const NAV_MS_KEYS = [
+  "redirectStart",
+  "redirectEnd",
+  "fetchStart",
+  "domainLookupStart",
+  "domainLookupEnd",
+  "connectStart",
+  "secureConnectionStart",
+  "connectEnd",
+  "requestStart",
+  "responseStart",
+  "responseEnd",
+  "domInteractive",
+  "domContentLoadedEventEnd",
+  "loadEventEnd",
+] as const;
+
 const navSchema = v.object({
   type: v.picklist(NAV_TYPES, (issue) => `expected one of ${NAV_TYPES.join(", ")} (got ${issue.received})`),
-  redirectStart: ms,
-  redirectEnd: ms,
-  fetchStart: ms,
-  domainLookupStart: ms,
-  domainLookupEnd: ms,
-  connectStart: ms,
-  secureConnectionStart: ms,
-  connectEnd: ms,
-  requestStart: ms,
-  responseStart: ms,
-  responseEnd: ms,
-  domInteractive: ms,
-  domContentLoadedEventEnd: ms,
-  loadEventEnd: ms,
+  ...(Object.fromEntries(NAV_MS_KEYS.map((k) => [k, ms])) as Record<(typeof NAV_MS_KEYS)[number], typeof ms>),
   transferSize: bytes,
   encodedBodySize: bytes,
   deliveryType: shortString(32),

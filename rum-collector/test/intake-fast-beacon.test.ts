@@ -1,25 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { validateBeacon } from "../../common/src/beacon-schema.ts";
+import { NAV_MS_KEYS, validateBeacon } from "../../common/src/beacon-schema.ts";
 import { sampleBeacon } from "../../common/src/sample-beacon.ts";
 import { fastValidBeacon } from "../src/intake/fast-beacon.ts";
 
 const NAV_KEYS = [
   "type",
-  "redirectStart",
-  "redirectEnd",
-  "fetchStart",
-  "domainLookupStart",
-  "domainLookupEnd",
-  "connectStart",
-  "secureConnectionStart",
-  "connectEnd",
-  "requestStart",
-  "responseStart",
-  "responseEnd",
-  "domInteractive",
-  "domContentLoadedEventEnd",
-  "loadEventEnd",
+  ...NAV_MS_KEYS,
   "transferSize",
   "encodedBodySize",
   "deliveryType",

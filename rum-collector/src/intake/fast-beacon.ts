@@ -12,6 +12,7 @@ import {
   EFFECTIVE_CONNECTION_TYPES,
   MAX_CLS,
   MAX_DURATION_MS,
+  NAV_MS_KEYS,
   NAV_TYPES,
   PVID_PATTERN,
   SITE_ID_PATTERN,
@@ -24,22 +25,6 @@ const MAX_URL_LENGTH = 2048;
 const RID_PATTERN = /^[A-Za-z0-9_.:-]+$/;
 const NAV_TYPE_SET: ReadonlySet<unknown> = new Set(NAV_TYPES);
 const ECT_SET: ReadonlySet<unknown> = new Set(EFFECTIVE_CONNECTION_TYPES);
-const NAV_MS_KEYS = [
-  "redirectStart",
-  "redirectEnd",
-  "fetchStart",
-  "domainLookupStart",
-  "domainLookupEnd",
-  "connectStart",
-  "secureConnectionStart",
-  "connectEnd",
-  "requestStart",
-  "responseStart",
-  "responseEnd",
-  "domInteractive",
-  "domContentLoadedEventEnd",
-  "loadEventEnd",
-] as const;
 const LCP_PART_KEYS = ["ttfb", "resourceLoadDelay", "resourceLoadDuration", "elementRenderDelay"] as const;
 // Vitals in schema order around `cls`: lcp, inp, (cls), fcp, ttfb.
 const VITALS_BEFORE_CLS = ["lcp", "inp"] as const;
