@@ -13,7 +13,7 @@
  *     rollups built from the page views with the product's sketch, loaded into the same D1),
  *     `GET /_rum/v1/query` timed on workerd (goal ≤ 200 ms); peer: the exact window-function
  *     p75 by page group over the 1 M raw rows in SQLite (node:sqlite), timed in this process.
- * Options: --beacons N per run (default 5000), --rounds N (3), --pageviews N (default 1000000),
+ * Options: --beacons N per run (default 5000), --rounds N (5), --pageviews N (default 1000000),
  * --query-runs N (20).
  * Stops by itself; all children and temp dirs are cleaned up on exit or Ctrl-C.
  */
@@ -38,7 +38,7 @@ const opt = (name, dflt) => {
 const BEACONS = opt("beacons", 5_000);
 const PAGEVIEWS = opt("pageviews", 1_000_000);
 const QUERY_RUNS = opt("query-runs", 20);
-const ROUNDS = opt("rounds", 3);
+const ROUNDS = opt("rounds", 5);
 const QUERY_TOKEN = "bench-query-token";
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
