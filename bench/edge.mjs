@@ -379,6 +379,7 @@ async function main() {
       w.kvOps = sum(s1.kv) - sum(s0.kv);
       w.d1Queries = s1.d1.queries - s0.d1.queries;
       w.queueMessages = s1.queue.messages - s0.queue.messages;
+      w.queueRecords = s1.queue.records - s0.queue.records;
       w.queueCalls = s1.queue.calls - s0.queue.calls;
       results[t.id].push(w);
       log(
@@ -424,6 +425,7 @@ async function main() {
         kvOps: per("kvOps"),
         d1Queries: per("d1Queries"),
         queueMessages: per("queueMessages"),
+        queueRecords: per("queueRecords"),
         queueCalls: per("queueCalls"),
       },
     };
@@ -538,9 +540,9 @@ async function main() {
   const e = (id) => m(id).perRequest;
   out.push(
     `edge binding calls per request — HIT: cache lookups ${fmt(e("edge-hit").cacheLookups, 3)}, origin ${fmt(e("edge-hit").origin, 3)}, ` +
-      `KV ${fmt(e("edge-hit").kvOps, 3)}, D1 ${fmt(e("edge-hit").d1Queries, 3)}, queue msgs ${fmt(e("edge-hit").queueMessages, 3)} in ${fmt(e("edge-hit").queueCalls, 3)} sends; ` +
+      `KV ${fmt(e("edge-hit").kvOps, 3)}, D1 ${fmt(e("edge-hit").d1Queries, 3)}, page-view records ${fmt(e("edge-hit").queueRecords, 3)} in ${fmt(e("edge-hit").queueMessages, 3)} queue msgs, ${fmt(e("edge-hit").queueCalls, 3)} sends; ` +
       `MISS: cache lookups ${fmt(e("edge-miss").cacheLookups, 3)}, stores ${fmt(e("edge-miss").cacheStores, 3)}, origin ${fmt(e("edge-miss").origin, 3)}, ` +
-      `queue msgs ${fmt(e("edge-miss").queueMessages, 3)} in ${fmt(e("edge-miss").queueCalls, 3)} sends`,
+      `page-view records ${fmt(e("edge-miss").queueRecords, 3)} in ${fmt(e("edge-miss").queueMessages, 3)} queue msgs, ${fmt(e("edge-miss").queueCalls, 3)} sends`,
   );
   const failed = Object.entries(checks).filter(([, ok]) => !ok);
   if (failed.length > 0) {

@@ -25,7 +25,7 @@ const stats = {
   cache: { lookups: 0, hits: 0, misses: 0, stores: 0, notStored: 0, purges: 0 },
   kv: { gets: 0, puts: 0, deletes: 0, lists: 0 },
   d1: { queries: 0, errors: 0 },
-  queue: { messages: 0, batches: 0, calls: 0 },
+  queue: { messages: 0, records: 0, batches: 0, calls: 0 },
   r2: { calls: 0 },
 };
 
@@ -348,6 +348,13 @@ listen(ports.d1, "d1", async (req, res) => {
 });
 
 // ---- queue -------------------------------------------------------------------------------
+/** Records in one queued message: lines of an NDJSON text body (packed batch), else 1. */
+function recordsIn(m) {
+  if (m.contentType !== "text" || typeof m.body !== "string") return 1;
+  // workerd sends message bodies base64-encoded; fall back to the raw string.
+  const b64 = /^[A-Za-z0-9+/]+=*$/.test(m.body) ? Buffer.from(m.body, "base64").toString("utf8") : m.body;
+  return b64.split("\n").filter((l) => l !== "").length;
+}
 const queueReply = JSON.stringify({
   metadata: { metrics: { backlogCount: 0, backlogBytes: 0, oldestMessageTimestamp: 0 } },
 });
@@ -357,9 +364,12 @@ listen(ports.queue, "queue", async (req, res) => {
   stats.queue.calls++;
   if (path === "/batch") {
     stats.queue.batches++;
-    stats.queue.messages += JSON.parse(body.toString()).messages?.length ?? 0;
+    const messages = JSON.parse(body.toString()).messages ?? [];
+    stats.queue.messages += messages.length;
+    for (const m of messages) stats.queue.records += recordsIn(m);
   } else {
     stats.queue.messages++;
+    stats.queue.records++;
   }
   res.writeHead(200, { "content-type": "application/json" });
   res.end(queueReply);

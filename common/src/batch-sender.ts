@@ -88,6 +88,23 @@ export function utf8Length(s: string): number {
   return n;
 }
 
+/**
+ * Largest packed queue message: Cloudflare Queues accept 128 KB per message; 8 KB are left for
+ * the message's own overhead.
+ */
+export const QUEUE_MAX_MESSAGE_BYTES = 128_000 - 8_000;
+
+/**
+ * One queue message for a whole batch: the messages' JSON texts as NDJSON (JSON.stringify never
+ * emits a raw newline, so lines cannot be confused). Why: Queues bill and deliver per message,
+ * and the runtime encodes each message of a `sendBatch` separately; one NDJSON message per batch
+ * is one write for up to a few hundred records, and the consumer archives the text as it is.
+ * Use with `maxBatchBytes: QUEUE_MAX_MESSAGE_BYTES` and a `sizeOf` that counts each line + 1.
+ */
+export function packNdjson(jsonTexts: readonly string[]): { body: string; contentType: "text" } {
+  return { body: jsonTexts.join("\n"), contentType: "text" };
+}
+
 /** Default `sizeOf`: UTF-8 bytes of the message's JSON (what a `json` content type sends). */
 export function jsonBytes(message: unknown): number {
   return utf8Length(JSON.stringify(message) ?? "");

@@ -202,3 +202,10 @@ export interface ImageLogMessage {
 }
 
 export type RumQueueMessage = PageViewMessage | EdgeLogMessage | ImageLogMessage;
+
+/**
+ * A `rum-events` queue message body: one RumQueueMessage object (`json`), or NDJSON text (`text`):
+ * one or more RumQueueMessages, one JSON document per line. The senders pack a whole batch into
+ * one NDJSON message (see `packNdjson` in common/src/batch-sender.ts).
+ */
+export type RumQueueBody = RumQueueMessage | string;

@@ -5,14 +5,20 @@
  * batch, or at 100 messages), so logging never delays a response and never throws into it.
  */
 
-import { type BatchSender, createBatchSender } from "../../common/src/batch-sender.ts";
+import {
+  type BatchSender,
+  createBatchSender,
+  packNdjson,
+  QUEUE_MAX_MESSAGE_BYTES,
+} from "../../common/src/batch-sender.ts";
 import { type PageGroupRule, pageGroupFor } from "../../common/src/page-group.ts";
 import type { CacheStatus, EdgeLogMessage } from "../../common/src/rum-types.ts";
 import { classifyUserAgentCached } from "../../common/src/user-agent.ts";
 
 /** The part of a Queue binding the log uses. */
 export interface LogQueue {
-  sendBatch(messages: Iterable<{ body: EdgeLogMessage; contentType?: "json" }>): Promise<unknown>;
+  /** Called with one NDJSON message per batch (common/src/batch-sender.ts `packNdjson`). */
+  sendBatch(messages: Iterable<{ body: string; contentType: "text" }>): Promise<unknown>;
 }
 
 /**
@@ -46,14 +52,12 @@ export interface PageViewFacts {
 
 export type PageGroupFn = (path: string) => string;
 
-type LogEntry = { body: EdgeLogMessage; contentType: "json" };
-
 /**
- * Upper bound of an entry's JSON bytes without serialising it on the response path: the fixed
- * fields stay under 400 bytes, the free-text ones count 3 bytes per UTF-16 unit (UTF-8 worst case).
+ * Upper bound of a record's JSON bytes (plus its newline) without serialising it on the response
+ * path: the fixed fields stay under 400 bytes, the free-text ones count 3 bytes per UTF-16 unit
+ * (UTF-8 worst case).
  */
-function entryBytes(e: LogEntry): number {
-  const b = e.body;
+function entryBytes(b: EdgeLogMessage): number {
   return 400 + 3 * (b.path.length + b.pageGroup.length + b.rid.length + b.site.length);
 }
 
@@ -61,7 +65,7 @@ export class EdgeLogger {
   queue: LogQueue | null;
   site: string;
   pageGroup: PageGroupFn;
-  sender: BatchSender<LogEntry>;
+  sender: BatchSender<EdgeLogMessage>;
 
   constructor(
     queue: LogQueue | null,
@@ -74,14 +78,20 @@ export class EdgeLogger {
     this.pageGroup = pageGroup;
     // Batches leave from the waitUntil of the request that opened or filled them (shared with the
     // collector intake); one retry, then the batch is dropped: page views are also counted by beacons.
-    this.sender = createBatchSender<LogEntry>({
+    // Records stay objects on the response path; a batch is serialised once, when it leaves, as
+    // one NDJSON queue message (one queue write per batch instead of one per page view).
+    this.sender = createBatchSender<EdgeLogMessage>({
       sendBatch: async (batch) => {
-        if (this.queue !== null) await this.queue.sendBatch(batch);
+        if (this.queue === null) return;
+        const lines = new Array<string>(batch.length);
+        for (let i = 0; i < batch.length; i++) lines[i] = JSON.stringify(batch[i]);
+        await this.queue.sendBatch([packNdjson(lines)]);
       },
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
       maxWaitMs: flushMs,
       retries: 1,
       sizeOf: entryBytes,
+      maxBatchBytes: QUEUE_MAX_MESSAGE_BYTES,
       onDropped: (count, error) =>
         console.warn(`edge log: dropped ${count} page-view records (${String(error)})`),
     });
@@ -95,25 +105,21 @@ export class EdgeLogger {
       const { device, browser } = classifyUserAgentCached(f.request.headers.get("user-agent"));
       this.sender.add(
         {
-          body: {
-            kind: "edge",
-            ts: f.ts,
-            rid: f.rid,
-            site: this.site,
-            pageGroup: this.pageGroup(f.path),
-            path: f.path,
-            status: f.status,
-            cacheStatus: f.cacheStatus,
-            edgeMs: f.edgeMs,
-            originMs: f.originMs,
-            appMs: f.appMs,
-            country: typeof cf?.country === "string" ? cf.country : "XX",
-            colo: typeof cf?.colo === "string" ? cf.colo : "LOCAL",
-            device,
-            browser,
-          },
-          // Plain JSON: cheaper to encode than the default v8 serialisation, same object for the consumer.
-          contentType: "json",
+          kind: "edge",
+          ts: f.ts,
+          rid: f.rid,
+          site: this.site,
+          pageGroup: this.pageGroup(f.path),
+          path: f.path,
+          status: f.status,
+          cacheStatus: f.cacheStatus,
+          edgeMs: f.edgeMs,
+          originMs: f.originMs,
+          appMs: f.appMs,
+          country: typeof cf?.country === "string" ? cf.country : "XX",
+          colo: typeof cf?.colo === "string" ? cf.colo : "LOCAL",
+          device,
+          browser,
         },
         (p) => ctx.waitUntil(p),
       );

@@ -73,7 +73,8 @@ export function makeEdge(overrides: Record<string, string> = {}, clock = new Clo
     kv: env.EDGE_KV,
     queue: {
       async sendBatch(msgs) {
-        for (const m of msgs) logged.push(m.body);
+        // One NDJSON message per batch: unpack it as the consumer does.
+        for (const m of msgs) for (const line of m.body.split("\n")) logged.push(JSON.parse(line));
       },
     },
     now: clock.now,

@@ -69,6 +69,8 @@ describe("batched intake (RUM_INTAKE_BATCH_SIZE > 1) with a fake queue", () => {
     expect(queue.calls.reduce((a, b) => a + b, 0)).toBe(n);
     expect(queue.calls.length).toBeLessThan(n);
     expect(Math.max(...queue.calls)).toBeLessThanOrEqual(40);
+    // Each batch travels as one NDJSON queue message.
+    expect(queue.contentTypes).toEqual(queue.calls.map(() => "text"));
     expect(stats?.()).toMatchObject({
       mode: "batched",
       accepted: n,

@@ -21,7 +21,7 @@ export function testConfig(env: Record<string, unknown> = {}) {
 
 export interface FakeQueue {
   sent: PageViewMessage[];
-  /** Every successful queue call: 1 per `send`, the batch size per `sendBatch`. */
+  /** Every successful queue call: 1 per `send`, the page views it carried per `sendBatch`. */
   calls: number[];
   /** Failed queue calls (while `fail` was set). */
   failedCalls: number;
@@ -55,15 +55,18 @@ export function fakeQueue(): FakeQueue {
         q.failedCalls++;
         throw new Error("queue down");
       }
-      const list = [...messages];
-      for (const m of list) {
+      let records = 0;
+      for (const m of messages) {
         q.contentTypes.push(m.contentType ?? "json");
-        // A text body must be the message's JSON (what the consumer parses); an object round-trips.
-        q.sent.push(
-          m.contentType === "text" ? JSON.parse(m.body as string) : JSON.parse(JSON.stringify(m.body)),
-        );
+        // A text body is NDJSON, one page view per line (what the consumer parses); an object round-trips.
+        const parsed =
+          m.contentType === "text"
+            ? (m.body as string).split("\n").map((line) => JSON.parse(line) as PageViewMessage)
+            : [JSON.parse(JSON.stringify(m.body)) as PageViewMessage];
+        q.sent.push(...parsed);
+        records += parsed.length;
       }
-      q.calls.push(list.length);
+      q.calls.push(records);
     },
   };
   return q;

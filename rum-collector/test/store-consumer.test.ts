@@ -131,6 +131,23 @@ describe("queue consumer", () => {
     expect(lines[0]).toBe(text);
   });
 
+  it("reads a packed NDJSON message (one batch of records), drops only its malformed lines", async () => {
+    const a = JSON.stringify(pageView({ pvid: "pack0001", ts: T0 + 9 }));
+    const b = JSON.stringify(edgeLog("rid-pack", T0 + 10));
+    const c = JSON.stringify(pageView({ pvid: "pack0002", ts: T0 + 11 }));
+    const res = await runBatch([[a, "{broken", b, '{"kind":"nonsense"}', c].join("\n")]);
+    expect(res.explicitAcks).toEqual([`b${batchNo}-m0`]);
+    expect(res.retryMessages).toEqual([]);
+    expect(await pvRow("pack0001")).not.toBeNull();
+    expect(await pvRow("pack0002")).not.toBeNull();
+    const edge = await env.DB.prepare("SELECT COUNT(*) AS n FROM rum_edge_log WHERE rid = 'rid-pack'").first<{
+      n: number;
+    }>();
+    expect(edge?.n).toBe(1);
+    const obj = await env.RUM_ARCHIVE.get(archiveKey(T0 + 9, `b${batchNo}-m0`));
+    expect((await obj?.text())?.trim().split("\n")).toEqual([a, b, c]);
+  });
+
   it("merges many page views into minute rollups with quantiles within 1 %", async () => {
     const rnd = mulberry32(3);
     const lcps: number[] = [];

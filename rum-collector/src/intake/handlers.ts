@@ -9,13 +9,20 @@
  *   that opened it (after `RUM_INTAKE_BATCH_MS`) or of the one that filled it, with retries
  *   (common/src/batch-sender.ts). A queue outage longer than the retries loses that batch:
  *   counted (`stats().failed`) and logged. Each page view is serialised to JSON once, when it is
- *   added (its size decides the batch split), and sent as that text (`contentType: "text"`): the
- *   runtime does not serialise it a second time, and a buffered page view is one string rather
- *   than an object graph the garbage collector has to trace. The consumer parses it.
+ *   added (its size decides the batch split); the batch leaves as ONE queue message of NDJSON
+ *   text (`packNdjson`): one queue write per batch instead of one per page view, no second
+ *   serialisation by the runtime, and a buffered page view is one string rather than an object
+ *   graph the garbage collector has to trace. The consumer splits and parses the lines.
  * - unbatched (1), and any request without an ExecutionContext: one `queue.send`, awaited
  *   before the 204, so a queue failure is a 503 the client may retry.
  */
-import { type BatchSender, createBatchSender, utf8Length } from "../../../common/src/batch-sender.ts";
+import {
+  type BatchSender,
+  createBatchSender,
+  packNdjson,
+  QUEUE_MAX_MESSAGE_BYTES,
+  utf8Length,
+} from "../../../common/src/batch-sender.ts";
 import { validateBeacon } from "../../../common/src/beacon-schema.ts";
 import type { PageGroupRule } from "../../../common/src/page-group.ts";
 import type { BeaconPayload, PageViewMessage } from "../../../common/src/rum-types.ts";
@@ -102,14 +109,12 @@ export function createIntake(deps: IntakeDeps): Intake {
     config.intakeBatchSize > 1
       ? createBatchSender<string>({
           sendBatch: async (messages) => {
-            const batch = new Array<{ body: string; contentType: "text" }>(messages.length);
-            for (let i = 0; i < messages.length; i++) {
-              batch[i] = { body: messages[i] as string, contentType: "text" };
-            }
-            await queue.sendBatch(batch);
+            await queue.sendBatch([packNdjson(messages)]);
           },
           sleep,
-          sizeOf: utf8Length,
+          // Each line plus its newline; a batch fits one queue message.
+          sizeOf: (text) => utf8Length(text) + 1,
+          maxBatchBytes: QUEUE_MAX_MESSAGE_BYTES,
           maxBatchSize: config.intakeBatchSize,
           maxWaitMs: config.intakeBatchMs,
           retries,

@@ -5,7 +5,7 @@
  * what it already has, so a retry never double-counts). Malformed messages are acked and logged:
  * retrying cannot fix them.
  */
-import type { RumQueueMessage } from "../../../common/src/rum-types.ts";
+import type { RumQueueBody, RumQueueMessage } from "../../../common/src/rum-types.ts";
 import { isImageLogMessage } from "./image-log.ts";
 import { storeMessages } from "./write-messages.ts";
 
@@ -44,47 +44,65 @@ export function archiveKey(ts: number, firstId: string): string {
 }
 
 /**
- * A message body as the consumer reads it: the intake sends page views as JSON text (serialised
- * once, when it measured the batch size; `contentType: "text"`), other producers send objects
- * (`json`). Returns the parsed message and its JSON line, or null when the body is malformed.
+ * The records in one queue message body: NDJSON text (`contentType: "text"`; what the intake and
+ * the edge logs send, one line per record, see `packNdjson` in common/src/batch-sender.ts) or one
+ * record object (`json`, other producers). Returns the valid records with their JSON lines (the
+ * archive stores text lines as they came) and how many lines were malformed.
  */
-export function readMessageBody(body: unknown): { message: RumQueueMessage; line: string } | null {
-  if (typeof body === "string") {
+export function readMessageBody(body: unknown): {
+  messages: RumQueueMessage[];
+  lines: string[];
+  bad: number;
+} {
+  const out = { messages: [] as RumQueueMessage[], lines: [] as string[], bad: 0 };
+  if (typeof body !== "string") {
+    if (isRumQueueMessage(body)) {
+      out.messages.push(body);
+      out.lines.push(JSON.stringify(body));
+    } else out.bad++;
+    return out;
+  }
+  for (const line of body.split("\n")) {
+    if (line === "") continue;
     let parsed: unknown;
     try {
-      parsed = JSON.parse(body);
+      parsed = JSON.parse(line);
     } catch {
-      return null;
+      out.bad++;
+      continue;
     }
-    // The text is already the message's JSON: the archive stores it as is (one line: JSON.stringify
-    // never emits a raw newline).
-    return isRumQueueMessage(parsed) ? { message: parsed, line: body } : null;
+    if (isRumQueueMessage(parsed)) {
+      out.messages.push(parsed);
+      out.lines.push(line);
+    } else out.bad++;
   }
-  return isRumQueueMessage(body) ? { message: body, line: JSON.stringify(body) } : null;
+  return out;
 }
 
-/** Queue handler for `rum-events` (bodies: message objects or their JSON text); wire it as the Worker's `queue` export. */
+/** Queue handler for `rum-events` (bodies: NDJSON text or message objects); wire it as the Worker's `queue` export. */
 export async function handleQueue(
-  batch: MessageBatch<RumQueueMessage | string>,
+  batch: MessageBatch<RumQueueBody>,
   env: Env,
   _ctx: ExecutionContext,
 ): Promise<void> {
-  const good: Message<RumQueueMessage | string>[] = [];
+  const good: Message<RumQueueBody>[] = [];
   const bodies: RumQueueMessage[] = [];
   const lines: string[] = [];
   for (const msg of batch.messages) {
     const read = readMessageBody(msg.body);
-    if (read !== null) {
+    // Malformed records are dropped (retrying cannot fix them); the rest of the message is kept.
+    if (read.bad > 0)
+      console.warn(`rum consumer: dropping ${read.bad} malformed record(s) of message ${msg.id}`);
+    if (read.messages.length > 0) {
       good.push(msg);
-      bodies.push(read.message);
-      lines.push(read.line);
-    } else {
-      console.warn(`rum consumer: dropping malformed message ${msg.id}`);
-      msg.ack();
-    }
+      for (let i = 0; i < read.messages.length; i++) {
+        bodies.push(read.messages[i] as RumQueueMessage);
+        lines.push(read.lines[i] as string);
+      }
+    } else msg.ack();
   }
   if (good.length === 0) return;
-  const first = good[0] as Message<RumQueueMessage | string>;
+  const first = good[0] as Message<RumQueueBody>;
   let ts = Number.POSITIVE_INFINITY;
   for (const b of bodies) if (b.ts < ts) ts = b.ts;
   const ndjson = `${lines.join("\n")}\n`;
