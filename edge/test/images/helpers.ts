@@ -79,7 +79,8 @@ export function makeImages(
     ...(opts.random ? { random: opts.random } : {}),
     queue: {
       async sendBatch(msgs) {
-        for (const m of msgs) logged.push(m.body);
+        // One NDJSON message per batch: unpack it as the consumer does.
+        for (const m of msgs) for (const line of m.body.split("\n")) logged.push(JSON.parse(line));
       },
     },
   });
