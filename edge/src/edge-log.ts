@@ -15,10 +15,43 @@ import { type PageGroupRule, pageGroupFor } from "../../common/src/page-group.ts
 import type { CacheStatus, EdgeLogMessage } from "../../common/src/rum-types.ts";
 import { classifyUserAgentCached } from "../../common/src/user-agent.ts";
 
-/** The part of a Queue binding the log uses. */
+/** The part of a Queue binding the edge's logs use. */
 export interface LogQueue {
   /** Called with one NDJSON message per batch (common/src/batch-sender.ts `packNdjson`). */
   sendBatch(messages: Iterable<{ body: string; contentType: "text" }>): Promise<unknown>;
+}
+
+/**
+ * The batching sender of the edge's logs (page views here, images in images/image-log.ts).
+ * Batches leave from the waitUntil of the request that opened or filled them (shared with the
+ * collector intake); one retry, then the batch is dropped and counted in a warning
+ * (`<what>: dropped <n> <noun> (<error>)`).
+ * Records stay objects on the response path; a batch is serialised once, when it leaves, as one
+ * NDJSON queue message (one queue write per batch instead of one per record). `owner.queue` is
+ * read at send time (null = nothing is sent).
+ */
+export function createLogSender<T>(
+  owner: { queue: LogQueue | null },
+  flushMs: number,
+  sizeOf: (record: T) => number,
+  what: string,
+  noun: string,
+): BatchSender<T> {
+  return createBatchSender<T>({
+    sendBatch: async (batch) => {
+      const queue = owner.queue;
+      if (queue === null) return;
+      const lines = new Array<string>(batch.length);
+      for (let i = 0; i < batch.length; i++) lines[i] = JSON.stringify(batch[i]);
+      await queue.sendBatch([packNdjson(lines)]);
+    },
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    maxWaitMs: flushMs,
+    retries: 1,
+    sizeOf,
+    maxBatchBytes: QUEUE_MAX_MESSAGE_BYTES,
+    onDropped: (count, error) => console.warn(`${what}: dropped ${count} ${noun} (${String(error)})`),
+  });
 }
 
 /**
@@ -76,25 +109,8 @@ export class EdgeLogger {
     this.queue = queue;
     this.site = site;
     this.pageGroup = pageGroup;
-    // Batches leave from the waitUntil of the request that opened or filled them (shared with the
-    // collector intake); one retry, then the batch is dropped: page views are also counted by beacons.
-    // Records stay objects on the response path; a batch is serialised once, when it leaves, as
-    // one NDJSON queue message (one queue write per batch instead of one per page view).
-    this.sender = createBatchSender<EdgeLogMessage>({
-      sendBatch: async (batch) => {
-        if (this.queue === null) return;
-        const lines = new Array<string>(batch.length);
-        for (let i = 0; i < batch.length; i++) lines[i] = JSON.stringify(batch[i]);
-        await this.queue.sendBatch([packNdjson(lines)]);
-      },
-      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-      maxWaitMs: flushMs,
-      retries: 1,
-      sizeOf: entryBytes,
-      maxBatchBytes: QUEUE_MAX_MESSAGE_BYTES,
-      onDropped: (count, error) =>
-        console.warn(`edge log: dropped ${count} page-view records (${String(error)})`),
-    });
+    // A dropped batch loses page views the beacons still count.
+    this.sender = createLogSender<EdgeLogMessage>(this, flushMs, entryBytes, "edge log", "page-view records");
   }
 
   /** Queues one record; never throws. */
