@@ -5,6 +5,7 @@
  */
 import { hexToBytes, QuantileSketch } from "../../../common/src/sketch.ts";
 import { DIMENSIONS, type DimensionName, GRANULARITY_MS, type Granularity } from "../store/metrics.ts";
+import { type DoneUntil, readWatermarks } from "../store/watermarks.ts";
 import type { QuerySpec } from "./params.ts";
 import { autoInterval, describeResolution, planSegments, type Resolution, type Segment } from "./plan.ts";
 
@@ -18,9 +19,8 @@ export interface Stats {
   percentiles: Record<string, number | null>;
 }
 
-export interface QueryResult {
-  metric: string;
-  unit: "ms" | "score";
+/** What every query answer says about the range it covers (once, also for several metrics). */
+export interface QueryFrame {
   from: string;
   to: string;
   percentiles: number[];
@@ -31,10 +31,10 @@ export interface QueryResult {
   sources: Array<{ granularity: Granularity; from: string; to: string }>;
   /** How exactly the rows read match the requested range (widened where minute rows are gone). */
   resolution: Resolution;
-  total: Stats;
-  groups?: Array<{ key: string } & Stats & { series?: Array<{ ts: string } & Stats> }>;
-  series?: Array<{ ts: string } & Stats>;
 }
+
+/** Answer of a single-metric query: the frame plus that metric's part. */
+export type QueryResult = QueryFrame & MetricResult;
 
 interface Acc {
   sketch: QuantileSketch;
@@ -68,20 +68,8 @@ function stats(a: Acc, percentiles: number[], digits: number): Stats {
 }
 
 /** Watermarks and retention horizon the planner needs. */
-export async function readPlanState(
-  db: D1Database,
-): Promise<{ hourDone: number | null; dayDone: number | null }> {
-  const r = await db.prepare("SELECT granularity, done_until FROM rum_rollup_state").all<{
-    granularity: string;
-    done_until: number;
-  }>();
-  let hourDone: number | null = null;
-  let dayDone: number | null = null;
-  for (const row of r.results) {
-    if (row.granularity === "hour") hourDone = Number(row.done_until);
-    if (row.granularity === "day") dayDone = Number(row.done_until);
-  }
-  return { hourDone, dayDone };
+export function readPlanState(db: D1Database): Promise<DoneUntil> {
+  return readWatermarks(db, "rum_rollup_state");
 }
 
 /** Oldest bucket still present per granularity (so the planner never relies on deleted rows). */
@@ -105,16 +93,8 @@ export interface MetricResult {
 }
 
 /** Answer of `metric=a,b,…` (two or more metrics): the common range once, then one part per metric. */
-export interface MultiQueryResult {
+export interface MultiQueryResult extends QueryFrame {
   metrics: string[];
-  from: string;
-  to: string;
-  percentiles: number[];
-  filters: QuerySpec["filters"];
-  groupBy: DimensionName | null;
-  interval: Granularity | null;
-  sources: Array<{ granularity: Granularity; from: string; to: string }>;
-  resolution: Resolution;
   /** Keyed by metric name, each shaped like the single-metric answer's metric/unit/total/groups/series. */
   results: Record<string, MetricResult>;
 }

@@ -7,6 +7,7 @@
 import type { ImageLogMessage } from "../../../common/src/rum-types.ts";
 import { DAY_MS, HOUR_MS } from "./metrics.ts";
 import { guardChanges, isGuardFailure } from "./rollup-rows.ts";
+import { type DoneUntil, readWatermarks } from "./watermarks.ts";
 
 const MAX_TEXT = 64;
 
@@ -97,19 +98,8 @@ export type ImageDimensionName = keyof typeof IMAGE_DIMENSIONS;
 export const IMAGE_DIMENSION_NAMES = Object.keys(IMAGE_DIMENSIONS) as ImageDimensionName[];
 
 /** Image downsampling watermarks (null = nothing downsampled yet). */
-export async function readImageWatermarks(
-  db: D1Database,
-): Promise<{ hourDone: number | null; dayDone: number | null }> {
-  const r = await db
-    .prepare("SELECT granularity, done_until FROM rum_image_rollup_state")
-    .all<{ granularity: string; done_until: number }>();
-  let hourDone: number | null = null;
-  let dayDone: number | null = null;
-  for (const row of r.results) {
-    if (row.granularity === "hour") hourDone = Number(row.done_until);
-    if (row.granularity === "day") dayDone = Number(row.done_until);
-  }
-  return { hourDone, dayDone };
+export function readImageWatermarks(db: D1Database): Promise<DoneUntil> {
+  return readWatermarks(db, "rum_image_rollup_state");
 }
 
 /** Buckets downsampled per run at most (a backlog is caught up over the following runs). */

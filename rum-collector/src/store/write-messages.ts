@@ -21,6 +21,7 @@ import {
   readRollupRows,
   writeRollupStatements,
 } from "./rollup-rows.ts";
+import { watermarkStatement, watermarksFrom } from "./watermarks.ts";
 
 export interface StoreResult {
   /** New page views written. */
@@ -261,7 +262,7 @@ async function readState(
   db: D1Database,
   folded: Map<string, Folded>,
 ): Promise<{ existing: Map<string, Existing>; watermarks: Watermarks }> {
-  const stmts: D1PreparedStatement[] = [db.prepare("SELECT granularity, done_until FROM rum_rollup_state")];
+  const stmts: D1PreparedStatement[] = [watermarkStatement(db, "rum_rollup_state")];
   const keys = [...folded.values()].map((f) => [f.msg.site, f.msg.pvid]);
   for (const part of chunks(keys, 400)) {
     stmts.push(
@@ -273,11 +274,8 @@ async function readState(
     );
   }
   const [state, ...found] = await db.batch<Record<string, unknown>>(stmts);
-  const watermarks: Watermarks = { hour: null, day: null };
-  for (const r of state?.results ?? []) {
-    if (r.granularity === "hour") watermarks.hour = Number(r.done_until);
-    if (r.granularity === "day") watermarks.day = Number(r.done_until);
-  }
+  const done = watermarksFrom(state?.results ?? []);
+  const watermarks: Watermarks = { hour: done.hourDone, day: done.dayDone };
   const existing = new Map<string, Existing>();
   for (const res of found) {
     for (const r of res.results) {
