@@ -19,17 +19,14 @@ import { startNginx } from "./lib/nginx.mjs";
 import { clockTicksPerSecond, processCpuSeconds } from "./lib/proc-cpu.mjs";
 import {
   cleanup,
-  freePorts,
   installCleanupHandlers,
-  isPortInUse,
   isStopping,
   logTail,
   makeTempDir,
   runChild,
   sleep,
   startChild,
-  stopChild,
-  waitForHttp,
+  startOnFreePorts,
 } from "./lib/procs.mjs";
 import { fmt, markdownTable, median } from "./lib/table.mjs";
 import { workerdConfig, writeHelloWorker, writePassthroughWorker } from "./lib/workerd-config.mjs";
@@ -65,6 +62,7 @@ function positiveInt(key, raw) {
 }
 
 const log = (msg) => process.stderr.write(`[bench:edge] ${msg}\n`);
+const startOnFree = (name, names, start) => startOnFreePorts(name, names, start, log);
 
 function versionOf(cmd, args) {
   // nginx -v and wrk -v print to stderr and wrk exits non-zero: read both streams.
@@ -123,7 +121,7 @@ async function main() {
   // 1. Origin and binding services. Every server that binds a port retries on fresh ports if
   // another process took its port between picking and binding.
   // A larger young generation means fewer scavenges in the hot loop of the Node servers.
-  const origin = await startOnFreePorts("origin", ["origin"], (p) => ({
+  const origin = await startOnFree("origin", ["origin"], (p) => ({
     entry: startChild(
       "origin",
       NODE,
@@ -140,25 +138,21 @@ async function main() {
   const { unstable_readConfig } = await import("wrangler");
   const wrangler = unstable_readConfig({ config: join(ROOT, "wrangler.toml") });
   const migrations = wrangler.d1_databases?.[0]?.migrations_dir;
-  const services = await startOnFreePorts(
-    "bindings",
-    ["cache", "kv", "d1", "queue", "r2", "control"],
-    (p) => ({
-      entry: startChild(
-        "bindings",
-        NODE,
-        [
-          "--max-semi-space-size=32",
-          "--disable-warning=ExperimentalWarning",
-          join(ROOT, "bench/lib/bindings-server.mjs"),
-          JSON.stringify(p),
-          ...(migrations ? [resolve(ROOT, migrations)] : []),
-        ],
-        { logDir },
-      ),
-      readyUrl: `http://127.0.0.1:${p.control}/`,
-    }),
-  );
+  const services = await startOnFree("bindings", ["cache", "kv", "d1", "queue", "r2", "control"], (p) => ({
+    entry: startChild(
+      "bindings",
+      NODE,
+      [
+        "--max-semi-space-size=32",
+        "--disable-warning=ExperimentalWarning",
+        join(ROOT, "bench/lib/bindings-server.mjs"),
+        JSON.stringify(p),
+        ...(migrations ? [resolve(ROOT, migrations)] : []),
+      ],
+      { logDir },
+    ),
+    readyUrl: `http://127.0.0.1:${p.control}/`,
+  }));
   const controlUrl = `http://127.0.0.1:${services.ports.control}/`;
 
   // 2. Build the Worker exactly as deployed and run it on bare workerd.
@@ -190,7 +184,7 @@ async function main() {
   const configPath = join(tmp, "config.capnp");
   let described = [];
   const workerdPorts = ["edge", "hello", "passthrough", ...(opts.profile ? ["inspector"] : [])];
-  const workerd = await startOnFreePorts("workerd", workerdPorts, (p) => {
+  const workerd = await startOnFree("workerd", workerdPorts, (p) => {
     const cfg = workerdConfig({
       configDir: tmp,
       bundleDir,
@@ -224,7 +218,7 @@ async function main() {
   for (const d of described) log(`  binding ${d}`);
 
   // 3. nginx proxy_cache peer in front of the same origin.
-  const nginx = await startOnFreePorts("nginx", ["nginx"], (p) => ({
+  const nginx = await startOnFree("nginx", ["nginx"], (p) => ({
     entry: startNginx({ prefix: join(tmp, "nginx"), port: p.nginx, originPort: origin.ports.origin, logDir }),
     readyUrl: `http://127.0.0.1:${p.nginx}/__stats`,
   }));
@@ -610,29 +604,6 @@ async function main() {
     log(`results written to ${file}`);
   }
   log(`done in ${Math.round((Date.now() - started) / 1000)} s`);
-}
-
-/**
- * Picks free ports for `names`, calls `start(ports)` → { entry, readyUrl }, and waits until
- * the child answers and is still alive shortly after (so a stranger on a taken port is not
- * mistaken for it). Retries on fresh ports up to 3 times when a port was taken meanwhile.
- */
-async function startOnFreePorts(name, names, start) {
-  for (let attempt = 1; ; attempt++) {
-    const list = await freePorts(names.length);
-    const ports = Object.fromEntries(names.map((n, i) => [n, list[i]]));
-    const { entry, readyUrl } = start(ports);
-    try {
-      await waitForHttp(readyUrl, entry);
-      await sleep(150);
-      if (entry.exited) throw new Error(`${name} exited (${entry.exitInfo}):\n${logTail(entry)}`);
-      return { entry, ports };
-    } catch (err) {
-      await stopChild(entry);
-      if (attempt >= 3 || !isPortInUse(err)) throw err;
-      log(`${name}: a port was taken meanwhile, retrying on fresh ports`);
-    }
-  }
 }
 
 function sum(obj) {

@@ -27,16 +27,16 @@ import { pathToFileURL } from "node:url";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { BENCH_USER_AGENT, beaconTemplate, SITE_ORIGIN, sendBeacons } from "./lib/beacon-client.mjs";
 import { applyMigrations } from "./lib/d1-migrations.mjs";
+import { clockTicksPerSecond, processCpuSeconds } from "./lib/proc-cpu.mjs";
 import {
   cleanup,
-  freePorts,
   installCleanupHandlers,
   makeTempDir,
   runChild,
   sleep,
   startChild,
+  startOnFreePorts,
   stopChild,
-  waitForHttp,
 } from "./lib/procs.mjs";
 import { fmt, markdownTable, median } from "./lib/table.mjs";
 import { workerdConfig, writePassthroughWorker } from "./lib/workerd-config.mjs";
@@ -191,30 +191,6 @@ export async function measureIngest({
   }
 }
 
-/** Starts a child on fresh free ports (retried when another process took one meanwhile). */
-async function startOnFreePorts(names, start) {
-  for (let attempt = 1; ; attempt++) {
-    const list = await freePorts(names.length);
-    const ports = Object.fromEntries(names.map((n, i) => [n, list[i]]));
-    const { entry, readyUrl } = start(ports);
-    try {
-      await waitForHttp(readyUrl, entry);
-      return { entry, ports };
-    } catch (err) {
-      await stopChild(entry);
-      if (attempt >= 3) throw err;
-    }
-  }
-}
-
-/** CPU time (user + system, ms) a process has used so far, from /proc (Linux). */
-function cpuMs(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  // Fields 14 and 15 of stat (utime, stime) in clock ticks of 10 ms (CLK_TCK 100 on Linux).
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
 /** wrk Lua script POSTing the beacon with a unique page-view id per request (`<prefix>_<n>`). */
 function wrkScript(prefix) {
   return `local n = 0
@@ -254,20 +230,24 @@ export async function measureIngestBareWorkerd({
   try {
     const { unstable_readConfig } = await import("wrangler");
     const wrangler = unstable_readConfig({ config: join(root, "wrangler.toml") });
-    const services = await startOnFreePorts(["cache", "kv", "d1", "queue", "r2", "control"], (p) => ({
-      entry: startChild(
-        "bindings",
-        process.execPath,
-        [
-          "--disable-warning=ExperimentalWarning",
-          join(root, "bench/lib/bindings-server.mjs"),
-          JSON.stringify(p),
-          join(root, "migrations"),
-        ],
-        { logDir },
-      ),
-      readyUrl: `http://127.0.0.1:${p.control}/`,
-    }));
+    const services = await startOnFreePorts(
+      "bindings",
+      ["cache", "kv", "d1", "queue", "r2", "control"],
+      (p) => ({
+        entry: startChild(
+          "bindings",
+          process.execPath,
+          [
+            "--disable-warning=ExperimentalWarning",
+            join(root, "bench/lib/bindings-server.mjs"),
+            JSON.stringify(p),
+            join(root, "migrations"),
+          ],
+          { logDir },
+        ),
+        readyUrl: `http://127.0.0.1:${p.control}/`,
+      }),
+    );
     started.push(services.entry);
     const queueStats = async () =>
       (await (await fetch(`http://127.0.0.1:${services.ports.control}/__stats`)).json()).queue;
@@ -286,7 +266,7 @@ export async function measureIngestBareWorkerd({
       RUM_QUERY_TOKEN: "bench-query-token",
     };
     const startWorkerd = async (name, extraVars) => {
-      const w = await startOnFreePorts(["edge", "hello", "passthrough"], (p) => {
+      const w = await startOnFreePorts("workerd", ["edge", "hello", "passthrough"], (p) => {
         const cfg = workerdConfig({
           configDir: tmp,
           bundleDir,
@@ -320,6 +300,8 @@ export async function measureIngestBareWorkerd({
       { name: "intake unbatched (RUM_INTAKE_BATCH_SIZE=1)", port: b.edge, pid: b.pid, intake: true },
     ];
     let runNo = 0;
+    const hz = clockTicksPerSecond();
+    const cpuMs = (pid) => processCpuSeconds(pid, hz) * 1000;
     const wrk = async (row, secs) => {
       const script = join(tmp, `run${++runNo}.lua`);
       writeFileSync(script, wrkScript(`bare${runNo}x${Date.now().toString(36)}`));
@@ -345,7 +327,8 @@ export async function measureIngestBareWorkerd({
       return {
         ...r,
         cpuUsPerReq,
-        messages: after.messages - before.messages,
+        // Page views, not queue messages: a batched intake packs a batch into one NDJSON message.
+        records: after.records - before.records,
         calls: after.calls - before.calls,
       };
     };
@@ -371,7 +354,7 @@ export async function measureIngestBareWorkerd({
         cpuRatio: median(row.runs.map((x, i) => ceiling.runs[i].cpuUsPerReq / x.cpuUsPerReq)),
         errors: row.runs.reduce((n, x) => n + x.non2xx + x.socketErrors, 0),
         answered204: row.runs.reduce((n, x) => n + x.requests - x.non2xx, 0),
-        queued: row.intake ? row.runs.reduce((n, x) => n + x.messages, 0) : null,
+        queued: row.intake ? row.runs.reduce((n, x) => n + x.records, 0) : null,
         queueCalls: row.intake ? row.runs.reduce((n, x) => n + x.calls, 0) : null,
       })),
     };
@@ -392,7 +375,7 @@ export function bareReport({ rows }) {
       "workerd CPU µs/req",
       "ceiling CPU ÷ this",
       "204s read by wrk",
-      "messages queued",
+      "page views queued",
       "queue calls",
     ],
     rows.map((r) => [

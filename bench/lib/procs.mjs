@@ -195,3 +195,27 @@ export function runChild(name, cmd, args, { env = process.env, cwd = process.cwd
     });
   });
 }
+
+/**
+ * Picks free ports for `names`, calls `start(ports)` → { entry, readyUrl }, and waits until
+ * the child answers and is still alive shortly after (so a stranger on a taken port is not
+ * mistaken for it). Retries on fresh ports up to 3 times when a port was taken meanwhile
+ * (reported through `log`).
+ */
+export async function startOnFreePorts(name, names, start, log = () => {}) {
+  for (let attempt = 1; ; attempt++) {
+    const list = await freePorts(names.length);
+    const ports = Object.fromEntries(names.map((n, i) => [n, list[i]]));
+    const { entry, readyUrl } = start(ports);
+    try {
+      await waitForHttp(readyUrl, entry);
+      await sleep(150);
+      if (entry.exited) throw new Error(`${name} exited (${entry.exitInfo}):\n${logTail(entry)}`);
+      return { entry, ports };
+    } catch (err) {
+      await stopChild(entry);
+      if (attempt >= 3 || !isPortInUse(err)) throw err;
+      log(`${name}: a port was taken meanwhile, retrying on fresh ports`);
+    }
+  }
+}
