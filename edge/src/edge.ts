@@ -81,26 +81,31 @@ const NO_BODY_STATUS = new Set([101, 204, 205, 304]);
 /** Placeholder until a miss installs its collapsing resolver (module-level: no closure per request). */
 const NO_SETTLE = (_s: Shared): void => {};
 
-/** Client headers of a stored object as a plain record, built once per object (see `headerRecord`). */
-const HEADER_RECORDS = new WeakMap<CachedMeta, Record<string, string>>();
+/** The answer headers of a stored object, built once per object (see `servedHeaders`). */
+interface ServedHeaders {
+  h: Headers;
+  /** The `Age` value `h` holds now. */
+  age: string;
+}
+const SERVED_HEADERS = new WeakMap<CachedMeta, ServedHeaders>();
 
 /**
- * The stored headers as a null-prototype record, memoised per meta object. workerd turns a record
- * into Headers several times faster than an array of pairs or `Headers.set` calls, which makes this
- * the cheapest way to build a HIT's headers. Names are unique (they come from iterating Headers,
- * without Set-Cookie); a repeated name is joined with ", " as Headers would.
+ * One `Headers` per stored object, reused by every answer served from it: the stored client
+ * headers plus `Timing-Allow-Origin`, and the last `Age` set. A HIT only sets what changes
+ * (`Age` when the second turns, `Server-Timing`, `X-Request-Id`) and hands it to `new Response`,
+ * which copies it: a response never sees a later request's values. On workerd every header that
+ * crosses from JS into a Response costs far more than the JS around it (a record of N headers is
+ * converted name by name), so this keeps a HIT at two or three `set` calls.
  */
-export function headerRecord(meta: CachedMeta): Record<string, string> {
-  let r = HEADER_RECORDS.get(meta);
-  if (r === undefined) {
-    r = Object.create(null) as Record<string, string>;
-    for (const [k, v] of meta.headers) {
-      const prior = r[k];
-      r[k] = prior === undefined ? v : `${prior}, ${v}`;
-    }
-    HEADER_RECORDS.set(meta, r);
+export function servedHeaders(meta: CachedMeta): ServedHeaders {
+  let s = SERVED_HEADERS.get(meta);
+  if (s === undefined) {
+    const h = new Headers(meta.headers);
+    h.set("timing-allow-origin", "*");
+    s = { h, age: "" };
+    SERVED_HEADERS.set(meta, s);
   }
-  return r;
+  return s;
 }
 
 function cancelBody(b: CachedBody | ReadableStream | undefined): void {
@@ -371,45 +376,43 @@ export class Edge {
       h.set("age", String(age));
       return this.finish(request, 304, h, null, status, t, ctx, null);
     }
-    // A fresh copy of the memoised record: finish() adds the per-response fields to it.
-    const h = { ...headerRecord(meta) };
-    h.age = String(age);
+    const served = servedHeaders(meta);
+    const ageText = String(age);
+    if (served.age !== ageText) {
+      served.h.set("age", ageText);
+      served.age = ageText;
+    }
     let b: BodyInit | null = null;
     if (request.method !== "HEAD") b = body instanceof Response ? body.body : body;
     else cancelBody(body);
-    return this.finish(request, meta.status, h, b, status, t, ctx, meta.html ? url.pathname : null);
+    return this.finish(request, meta.status, served.h, b, status, t, ctx, meta.html ? url.pathname : null, undefined, true);
   }
 
   /**
    * Adds Server-Timing, X-Request-Id, Timing-Allow-Origin and logs HTML page views.
-   * `htmlPath` is the path when the body is HTML (page-view log), else null.
+   * `htmlPath` is the path when the body is HTML (page-view log), else null. `shared` marks the
+   * reused headers of a stored object (`servedHeaders`), which already hold Timing-Allow-Origin.
    */
   finish(
     request: Request,
     status: number,
-    h: Headers | Record<string, string>,
+    h: Headers,
     body: BodyInit | null,
     cacheStatus: CacheStatus,
     t: Timing,
     ctx: ExecutionContext,
     htmlPath: string | null,
     statusText?: string,
+    shared = false,
   ): Response {
     const edgeMs = performance.now() - t.t0;
     let st = `cdn-cache;desc=${cacheStatus}, edge;dur=${formatDuration(edgeMs)}`;
     if (t.originMs !== null) st += `, origin;dur=${formatDuration(t.originMs)}`;
     st += `, rid;desc=${t.rid}`;
     if (t.forward) st += `, ${t.forward}`;
-    if (h instanceof Headers) {
-      h.set("server-timing", st);
-      h.set("x-request-id", t.rid);
-      h.set("timing-allow-origin", "*");
-    } else {
-      // Lower-case keys, as in the record built from stored (iterated) headers: these replace them.
-      h["server-timing"] = st;
-      h["x-request-id"] = t.rid;
-      h["timing-allow-origin"] = "*";
-    }
+    h.set("server-timing", st);
+    h.set("x-request-id", t.rid);
+    if (!shared) h.set("timing-allow-origin", "*");
     const method = request.method;
     if (htmlPath !== null && status === 200 && method === "GET") {
       this.logger.log(

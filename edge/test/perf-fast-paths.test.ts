@@ -1,7 +1,7 @@
 /** The hot-path shortcuts give the same answers as the general code they replace. */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { headerRecord } from "../src/edge.ts";
+import { servedHeaders } from "../src/edge.ts";
 import type { CachedMeta } from "../src/hot-cache.ts";
 import { urlParts } from "../src/url-parts.ts";
 import { cacheStatus, makeEdge, route, timing, uniquePath } from "./helpers.ts";
@@ -45,7 +45,7 @@ describe("urlParts (string slicing instead of new URL)", () => {
   });
 });
 
-describe("headerRecord (HIT headers as a record)", () => {
+describe("servedHeaders (one Headers per stored object, reused by its HITs)", () => {
   const meta = (headers: [string, string][]): CachedMeta => ({
     key: "https://shop.test/x",
     status: 200,
@@ -61,7 +61,7 @@ describe("headerRecord (HIT headers as a record)", () => {
     html: false,
   });
 
-  it("keeps every stored header, joins a repeated name like Headers, is memoised per object", () => {
+  it("keeps every stored header (a repeated name joined like Headers) plus Timing-Allow-Origin, memoised per object", () => {
     const m = meta([
       ["content-type", "text/html"],
       ["vary", "accept-encoding"],
@@ -69,18 +69,44 @@ describe("headerRecord (HIT headers as a record)", () => {
       ["__proto__", "p"],
       ["constructor", "c"],
     ]);
-    const r = headerRecord(m);
-    expect(headerRecord(m)).toBe(r);
-    expect(Object.getPrototypeOf(r)).toBe(null);
-    const h = new Headers({ ...r });
-    const viaPairs = new Headers(m.headers);
-    expect([...h]).toEqual([...viaPairs]);
-    expect(h.get("__proto__")).toBe("p");
-    expect(h.get("vary")).toBe("accept-encoding, x-a");
-    // A copy per response: adding fields never changes the memoised record.
-    const copy = { ...r };
-    copy.age = "3";
-    expect(headerRecord(m).age).toBeUndefined();
+    const s = servedHeaders(m);
+    expect(servedHeaders(m)).toBe(s);
+    expect(s.h.get("__proto__")).toBe("p");
+    expect(s.h.get("constructor")).toBe("c");
+    expect(s.h.get("vary")).toBe("accept-encoding, x-a");
+    expect(s.h.get("content-type")).toBe("text/html");
+    expect(s.h.get("timing-allow-origin")).toBe("*");
+    expect(s.age).toBe("");
+    expect(servedHeaders(meta([["content-type", "text/html"]]))).not.toBe(s);
+  });
+
+  it("a Response copies the shared headers: later changes never reach an earlier response", () => {
+    const s = servedHeaders(meta([["content-type", "text/plain"]]));
+    s.h.set("x-request-id", "first");
+    const first = new Response("a", { headers: s.h });
+    s.h.set("x-request-id", "second");
+    const second = new Response("b", { headers: s.h });
+    expect(first.headers.get("x-request-id")).toBe("first");
+    expect(second.headers.get("x-request-id")).toBe("second");
+  });
+
+  it("concurrent HITs of one object each keep their own request id, Server-Timing and Age", async () => {
+    const t = makeEdge();
+    const p = uniquePath("shared-headers");
+    await route(p, { headers: { "cache-control": "public, max-age=600" } });
+    await (await t.call(p)).text();
+    const a = await t.call(p);
+    t.clock.advance(3);
+    const b = await t.call(p);
+    const c = await t.call(p);
+    for (const r of [a, b, c]) {
+      expect(cacheStatus(r)).toBe("HIT");
+      expect(r.headers.get("x-request-id")).toBe(timing(r).get("rid")?.description);
+    }
+    expect(new Set([a, b, c].map((r) => r.headers.get("x-request-id"))).size).toBe(3);
+    expect(a.headers.get("age")).toBe("0");
+    expect(b.headers.get("age")).toBe("3");
+    expect(c.headers.get("age")).toBe("3");
   });
 
   it("a HIT carries the stored headers plus the edge's own (which replace the origin's)", async () => {
