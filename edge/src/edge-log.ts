@@ -10,6 +10,7 @@ import {
   createBatchSender,
   packNdjson,
   QUEUE_MAX_MESSAGE_BYTES,
+  utf8Length,
 } from "../../common/src/batch-sender.ts";
 import { type PageGroupRule, pageGroupFor } from "../../common/src/page-group.ts";
 import type { CacheStatus, EdgeLogMessage } from "../../common/src/rum-types.ts";
@@ -21,37 +22,54 @@ export interface LogQueue {
   sendBatch(messages: Iterable<{ body: string; contentType: "text" }>): Promise<unknown>;
 }
 
+/** Records per packed log message at most; in practice the byte cap (QUEUE_MAX_MESSAGE_BYTES) binds first. */
+export const LOG_MAX_RECORDS = 2000;
+
+/** The edge's log senders: records in, one NDJSON queue message per batch out. */
+export interface LogSender<T> {
+  /** Buffers one record (serialised now); never throws, never awaits. */
+  add(record: T, waitUntil: (promise: Promise<unknown>) => void): void;
+  /** Sends the open batch now; resolves when it is sent or dropped. */
+  flush(): Promise<void>;
+}
+
 /**
  * The batching sender of the edge's logs (page views here, images in images/image-log.ts).
  * Batches leave from the waitUntil of the request that opened or filled them (shared with the
  * collector intake); one retry, then the batch is dropped and counted in a warning
  * (`<what>: dropped <n> <noun> (<error>)`).
- * Records stay objects on the response path; a batch is serialised once, when it leaves, as one
- * NDJSON queue message (one queue write per batch instead of one per record). `owner.queue` is
- * read at send time (null = nothing is sent).
+ * A record is turned into its JSON line when it is added: the buffer holds one flat string per
+ * record instead of an object graph the garbage collector would copy until the batch leaves, and
+ * the line's exact UTF-8 size fills a queue message (QUEUE_MAX_MESSAGE_BYTES) as far as it goes.
+ * Because a batch is one packed message, the 100-messages-per-`sendBatch` limit does not bind:
+ * a batch is capped by bytes (and LOG_MAX_RECORDS), so a busy isolate sends a few hundred records
+ * per queue write. `owner.queue` is read at send time (null = nothing is sent).
  */
 export function createLogSender<T>(
   owner: { queue: LogQueue | null },
   flushMs: number,
-  sizeOf: (record: T) => number,
   what: string,
   noun: string,
-): BatchSender<T> {
-  return createBatchSender<T>({
+): LogSender<T> {
+  const lines: BatchSender<string> = createBatchSender<string>({
     sendBatch: async (batch) => {
       const queue = owner.queue;
       if (queue === null) return;
-      const lines = new Array<string>(batch.length);
-      for (let i = 0; i < batch.length; i++) lines[i] = JSON.stringify(batch[i]);
-      await queue.sendBatch([packNdjson(lines)]);
+      await queue.sendBatch([packNdjson(batch)]);
     },
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     maxWaitMs: flushMs,
     retries: 1,
-    sizeOf,
+    // Each line plus its newline; a batch fits one queue message.
+    sizeOf: (line) => utf8Length(line) + 1,
     maxBatchBytes: QUEUE_MAX_MESSAGE_BYTES,
+    maxBatchSize: LOG_MAX_RECORDS,
     onDropped: (count, error) => console.warn(`${what}: dropped ${count} ${noun} (${String(error)})`),
   });
+  return {
+    add: (record, waitUntil) => lines.add(JSON.stringify(record), waitUntil),
+    flush: () => lines.flush(),
+  };
 }
 
 /**
@@ -85,20 +103,11 @@ export interface PageViewFacts {
 
 export type PageGroupFn = (path: string) => string;
 
-/**
- * Upper bound of a record's JSON bytes (plus its newline) without serialising it on the response
- * path: the fixed fields stay under 400 bytes, the free-text ones count 3 bytes per UTF-16 unit
- * (UTF-8 worst case).
- */
-function entryBytes(b: EdgeLogMessage): number {
-  return 400 + 3 * (b.path.length + b.pageGroup.length + b.rid.length + b.site.length);
-}
-
 export class EdgeLogger {
   queue: LogQueue | null;
   site: string;
   pageGroup: PageGroupFn;
-  sender: BatchSender<EdgeLogMessage>;
+  sender: LogSender<EdgeLogMessage>;
 
   constructor(
     queue: LogQueue | null,
@@ -110,7 +119,7 @@ export class EdgeLogger {
     this.site = site;
     this.pageGroup = pageGroup;
     // A dropped batch loses page views the beacons still count.
-    this.sender = createLogSender<EdgeLogMessage>(this, flushMs, entryBytes, "edge log", "page-view records");
+    this.sender = createLogSender<EdgeLogMessage>(this, flushMs, "edge log", "page-view records");
   }
 
   /** Queues one record; never throws. */

@@ -264,6 +264,28 @@ describe("page cache", () => {
     expect((await originLast(p))?.headers["if-none-match"]).toBeUndefined();
   });
 
+  it("answers conditionals by Last-Modified alone, and with a full 200 when nothing was stored to compare", async () => {
+    const t = makeEdge();
+    const lm = uniquePath("lm-only");
+    await route(lm, { headers: { "last-modified": "Tue, 24 Nov 2026 10:00:00 GMT" } });
+    await (await t.call(lm)).text();
+    const ims = { "if-modified-since": "Tue, 24 Nov 2026 11:00:00 GMT" };
+    expect((await t.call(lm, { headers: ims })).status).toBe(304);
+    // If-None-Match wins over If-Modified-Since; without a stored ETag it cannot match.
+    expect((await t.call(lm, { headers: { ...ims, "if-none-match": "*" } })).status).toBe(200);
+
+    const none = uniquePath("no-validators");
+    await route(none, { body: "plain", headers: { "content-type": "text/plain" } });
+    await (await t.call(none)).text();
+    for (const headers of [{ "if-none-match": "*" }, ims, { "if-none-match": '"x"', ...ims }]) {
+      const r = await t.call(none, { headers });
+      expect(r.status).toBe(200);
+      expect(cacheStatus(r)).toBe("HIT");
+      expect(await r.text()).toBe("plain");
+    }
+    expect(await originCount(none)).toBe(1);
+  });
+
   it("HEAD is answered from a cached GET (and a HEAD miss fills the cache with a GET)", async () => {
     const t = makeEdge();
     const p = uniquePath("head");
