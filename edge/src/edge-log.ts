@@ -2,7 +2,7 @@
  * Edge page-view log: one `EdgeLogMessage` per HTML page served (GET, 200, text/html) to the RUM
  * queue, so beacon coverage and server timings are measurable. Messages are buffered per isolate
  * and sent with `sendBatch` from `waitUntil` (flush EDGE_LOG_FLUSH_MS after the first message of a
- * batch, or at 100 messages), so logging never delays a response and never throws into it.
+ * batch, or once the batch fills a queue message), so logging never delays a response and never throws into it.
  */
 
 import {
