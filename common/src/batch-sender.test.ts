@@ -2,8 +2,10 @@ import { describe, expect, it } from "vitest";
 import {
   type BatchSenderOptions,
   createBatchSender,
+  createNdjsonSender,
   jsonBytes,
   QUEUE_MAX_BATCH_BYTES,
+  QUEUE_MAX_MESSAGE_BYTES,
   utf8Length,
 } from "./batch-sender.ts";
 
@@ -257,6 +259,32 @@ describe("createBatchSender", () => {
     expect(() => createBatchSender({ ...base, maxBatchSize: 0 })).toThrow(/maxBatchSize.*0/);
     expect(() => createBatchSender({ ...base, retries: -1 })).toThrow(/retries.*-1/);
     expect(() => createBatchSender({ ...base, maxWaitMs: Number.NaN })).toThrow(/maxWaitMs/);
+  });
+});
+
+describe("createNdjsonSender", () => {
+  it("sends each batch as one NDJSON text message no larger than QUEUE_MAX_MESSAGE_BYTES (UTF-8)", async () => {
+    const clock = fakeClock();
+    const sent: { body: string; contentType: "text" }[] = [];
+    const waited: Promise<unknown>[] = [];
+    const sender = createNdjsonSender({
+      send: async (m) => {
+        sent.push(m);
+      },
+      sleep: (ms) => clock.sleep(ms),
+      maxBatchSize: 10_000,
+    });
+    // 3-byte characters: a cap counted in string length would overfill the message.
+    const lines = Array.from({ length: 120 }, (_, i) => JSON.stringify({ i, pad: "\u20ac".repeat(1000) }));
+    for (const l of lines) sender.add(l, (p) => waited.push(p));
+    await clock.advance(1000);
+    await Promise.all(waited);
+    expect(sent.length).toBeGreaterThan(1);
+    for (const m of sent) {
+      expect(m.contentType).toBe("text");
+      expect(utf8Length(m.body)).toBeLessThanOrEqual(QUEUE_MAX_MESSAGE_BYTES);
+    }
+    expect(sent.flatMap((m) => m.body.split("\n"))).toEqual(lines);
   });
 });
 

@@ -99,10 +99,35 @@ export const QUEUE_MAX_MESSAGE_BYTES = 128_000 - 8_000;
  * emits a raw newline, so lines cannot be confused). Why: Queues bill and deliver per message,
  * and the runtime encodes each message of a `sendBatch` separately; one NDJSON message per batch
  * is one write for up to a few hundred records, and the consumer archives the text as it is.
- * Use with `maxBatchBytes: QUEUE_MAX_MESSAGE_BYTES` and a `sizeOf` that counts each line + 1.
+ * `createNdjsonSender` batches lines to fit one such message.
  */
 export function packNdjson(jsonTexts: readonly string[]): { body: string; contentType: "text" } {
   return { body: jsonTexts.join("\n"), contentType: "text" };
+}
+
+/** What `createNdjsonSender` needs beyond `createBatchSender`'s timing and retry options. */
+export interface NdjsonSenderOptions
+  extends Omit<BatchSenderOptions<string>, "sendBatch" | "sizeOf" | "maxBatchBytes"> {
+  /** Sends one packed batch (a queue's `sendBatch([message])`); a rejection triggers a retry. */
+  send: (message: { body: string; contentType: "text" }) => Promise<unknown>;
+}
+
+/**
+ * A batching sender of JSON lines whose every batch leaves as ONE packed NDJSON queue message
+ * (`packNdjson`): a batch is cut where the next line (plus its newline, counted in exact UTF-8
+ * bytes) would make the message larger than QUEUE_MAX_MESSAGE_BYTES, or at `maxBatchSize` lines.
+ * The collector intake and the edge's logs send this way.
+ */
+export function createNdjsonSender(options: NdjsonSenderOptions): BatchSender<string> {
+  const { send, ...rest } = options;
+  return createBatchSender<string>({
+    ...rest,
+    sendBatch: async (lines) => {
+      await send(packNdjson(lines));
+    },
+    sizeOf: (line) => utf8Length(line) + 1,
+    maxBatchBytes: QUEUE_MAX_MESSAGE_BYTES,
+  });
 }
 
 /** Default `sizeOf`: UTF-8 bytes of the message's JSON (what a `json` content type sends). */

@@ -2,16 +2,11 @@
  * Edge page-view log: one `EdgeLogMessage` per HTML page served (GET, 200, text/html) to the RUM
  * queue, so beacon coverage and server timings are measurable. Messages are buffered per isolate
  * and sent with `sendBatch` from `waitUntil` (flush EDGE_LOG_FLUSH_MS after the first message of a
- * batch, or once the batch fills a queue message), so logging never delays a response and never throws into it.
+ * batch, or once the batch fills a queue message), so logging never delays a response and never
+ * throws into it.
  */
 
-import {
-  type BatchSender,
-  createBatchSender,
-  packNdjson,
-  QUEUE_MAX_MESSAGE_BYTES,
-  utf8Length,
-} from "../../common/src/batch-sender.ts";
+import { type BatchSender, createNdjsonSender } from "../../common/src/batch-sender.ts";
 import { type PageGroupRule, pageGroupFor } from "../../common/src/page-group.ts";
 import type { CacheStatus, EdgeLogMessage } from "../../common/src/rum-types.ts";
 import { classifyUserAgentCached } from "../../common/src/user-agent.ts";
@@ -51,18 +46,14 @@ export function createLogSender<T>(
   what: string,
   noun: string,
 ): LogSender<T> {
-  const lines: BatchSender<string> = createBatchSender<string>({
-    sendBatch: async (batch) => {
+  const lines: BatchSender<string> = createNdjsonSender({
+    send: async (message) => {
       const queue = owner.queue;
-      if (queue === null) return;
-      await queue.sendBatch([packNdjson(batch)]);
+      if (queue !== null) await queue.sendBatch([message]);
     },
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     maxWaitMs: flushMs,
     retries: 1,
-    // Each line plus its newline; a batch fits one queue message.
-    sizeOf: (line) => utf8Length(line) + 1,
-    maxBatchBytes: QUEUE_MAX_MESSAGE_BYTES,
     maxBatchSize: LOG_MAX_RECORDS,
     onDropped: (count, error) => console.warn(`${what}: dropped ${count} ${noun} (${String(error)})`),
   });

@@ -2,8 +2,8 @@
  * Image log: one `ImageLogMessage` per image served (GET 200 under `/cdn-cgi/image/`) to the RUM
  * queue, for "bytes saved per format and device class". Buffered per isolate; a batch goes out as
  * one NDJSON queue message from `waitUntil` (a flush `flushMs` after the first record of a batch,
- * or when the batch fills one queue message) — the same scheme as the edge page-view log, so it never delays or fails a
- * response.
+ * or when the batch fills one queue message) — the same scheme as the edge page-view log, so it
+ * never delays or fails a response.
  */
 
 import type { ImageLogMessage } from "../../../common/src/rum-types.ts";

@@ -16,13 +16,7 @@
  * - unbatched (1), and any request without an ExecutionContext: one `queue.send`, awaited
  *   before the 204, so a queue failure is a 503 the client may retry.
  */
-import {
-  type BatchSender,
-  createBatchSender,
-  packNdjson,
-  QUEUE_MAX_MESSAGE_BYTES,
-  utf8Length,
-} from "../../../common/src/batch-sender.ts";
+import { type BatchSender, createNdjsonSender } from "../../../common/src/batch-sender.ts";
 import { validateBeacon } from "../../../common/src/beacon-schema.ts";
 import type { PageGroupRule } from "../../../common/src/page-group.ts";
 import type { BeaconPayload, PageViewMessage } from "../../../common/src/rum-types.ts";
@@ -107,14 +101,9 @@ export function createIntake(deps: IntakeDeps): Intake {
   // Messages are buffered as their JSON text (see the file comment).
   const sender: BatchSender<string> | null =
     config.intakeBatchSize > 1
-      ? createBatchSender<string>({
-          sendBatch: async (messages) => {
-            await queue.sendBatch([packNdjson(messages)]);
-          },
+      ? createNdjsonSender({
+          send: (message) => queue.sendBatch([message]),
           sleep,
-          // Each line plus its newline; a batch fits one queue message.
-          sizeOf: (text) => utf8Length(text) + 1,
-          maxBatchBytes: QUEUE_MAX_MESSAGE_BYTES,
           maxBatchSize: config.intakeBatchSize,
           maxWaitMs: config.intakeBatchMs,
           retries,
