@@ -136,6 +136,31 @@ export function jsonBytes(message: unknown): number {
 }
 
 /**
+ * Calls `attempt` until it resolves, at most `retries` more times after the first, waiting
+ * `backoffMs × 2^(n−1)` before retry n. Never rejects: null when a call succeeded, otherwise the
+ * last error.
+ */
+export async function sendWithRetries(
+  attempt: () => Promise<unknown>,
+  o: { sleep: (ms: number) => Promise<void>; retries: number; backoffMs: number; onRetry?: () => void },
+): Promise<{ error: unknown } | null> {
+  let lastError: unknown;
+  for (let n = 0; n <= o.retries; n++) {
+    if (n > 0) {
+      o.onRetry?.();
+      await o.sleep(o.backoffMs * 2 ** (n - 1));
+    }
+    try {
+      await attempt();
+      return null;
+    } catch (err) {
+      lastError = err;
+    }
+  }
+  return { error: lastError };
+}
+
+/**
  * Creates a batching sender. Defaults: 100 messages, 250,000 bytes, 50 ms wait, 3 retries with
  * 100 ms doubling backoff (worst case 0.7 s of backoff plus four send attempts, far inside the 30 s a
  * `waitUntil` may run), `sizeOf` = JSON UTF-8 bytes, no `onDropped` hook.
@@ -166,26 +191,21 @@ export function createBatchSender<T>(options: BatchSenderOptions<T>): BatchSende
     batch.closed = true;
     if (open === batch) open = null;
     const messages = batch.messages;
-    let lastError: unknown;
-    for (let attempt = 0; attempt <= retries; attempt++) {
-      if (attempt > 0) {
-        counters.retries++;
-        await options.sleep(backoffMs * 2 ** (attempt - 1));
-      }
-      try {
-        await options.sendBatch(messages);
-        counters.sent += messages.length;
-        counters.pending -= messages.length;
-        counters.batches++;
-        return;
-      } catch (err) {
-        lastError = err;
-      }
+    const failure = await sendWithRetries(() => options.sendBatch(messages), {
+      sleep: options.sleep,
+      retries,
+      backoffMs,
+      onRetry: () => counters.retries++,
+    });
+    counters.pending -= messages.length;
+    if (failure === null) {
+      counters.sent += messages.length;
+      counters.batches++;
+      return;
     }
     counters.failed += messages.length;
-    counters.pending -= messages.length;
     try {
-      options.onDropped?.(messages.length, lastError);
+      options.onDropped?.(messages.length, failure.error);
     } catch {
       // A faulty hook must not turn into an unhandled rejection inside waitUntil.
     }

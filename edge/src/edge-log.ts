@@ -1,14 +1,20 @@
 /**
- * Edge page-view log: one `EdgeLogMessage` per HTML page served (GET, 200, text/html) to the RUM
- * queue, so beacon coverage and server timings are measurable. Messages are buffered per isolate
- * and sent with `sendBatch` from `waitUntil` (flush EDGE_LOG_FLUSH_MS after the first message of a
- * batch, or once the batch fills a queue message), so logging never delays a response and never
- * throws into it.
+ * Edge page-view log: one record per HTML page served (GET, 200, text/html) to the RUM queue, so
+ * beacon coverage and server timings are measurable. Records are buffered per isolate in columns
+ * and sent from `waitUntil` (EDGE_LOG_FLUSH_MS after the first record of a batch, or once the
+ * batch fills a queue message), so logging never delays a response and never throws into it.
+ * The image log (images/image-log.ts) sends JSON lines through `createLogSender`.
  */
 
-import { type BatchSender, createNdjsonSender } from "../../common/src/batch-sender.ts";
+import {
+  type BatchSender,
+  createNdjsonSender,
+  QUEUE_MAX_MESSAGE_BYTES,
+  sendWithRetries,
+} from "../../common/src/batch-sender.ts";
+import { EdgeLogBatch } from "../../common/src/edge-log-batch.ts";
 import { type PageGroupRule, pageGroupFor } from "../../common/src/page-group.ts";
-import type { CacheStatus, EdgeLogMessage } from "../../common/src/rum-types.ts";
+import type { CacheStatus } from "../../common/src/rum-types.ts";
 import { classifyUserAgentCached } from "../../common/src/user-agent.ts";
 
 /** The part of a Queue binding the edge's logs use. */
@@ -24,6 +30,7 @@ export const LOG_MAX_RECORDS = 2000;
 export interface LogSender<T> {
   /** Buffers one record (serialised now); never throws, never awaits. */
   add(record: T, waitUntil: (promise: Promise<unknown>) => void): void;
+
   /** Sends the open batch now; resolves when it is sent or dropped. */
   flush(): Promise<void>;
 }
@@ -94,11 +101,25 @@ export interface PageViewFacts {
 
 export type PageGroupFn = (path: string) => string;
 
+/** Retries of a page-view batch whose queue write failed (then it is dropped with a warning). */
+const LOG_RETRIES = 1;
+const LOG_BACKOFF_MS = 100;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The page-view log of one isolate. Records go into a columnar `EdgeLogBatch`
+ * (common/src/edge-log-batch.ts): per page view a few numbers are stored, nothing is serialised
+ * and nothing is left for the garbage collector. A batch leaves as one `edge-batch` line in one
+ * queue message, from the `waitUntil` of the request that opened it (EDGE_LOG_FLUSH_MS later) or
+ * of the request that filled it (a queue message's bytes, or LOG_BATCH_MAX_RECORDS records).
+ */
 export class EdgeLogger {
   queue: LogQueue | null;
   site: string;
   pageGroup: PageGroupFn;
-  sender: LogSender<EdgeLogMessage>;
+  flushMs: number;
+  open: EdgeLogBatch | null = null;
 
   constructor(
     queue: LogQueue | null,
@@ -108,44 +129,80 @@ export class EdgeLogger {
   ) {
     this.queue = queue;
     this.site = site;
+    this.flushMs = flushMs;
     this.pageGroup = pageGroup;
-    // A dropped batch loses page views the beacons still count.
-    this.sender = createLogSender<EdgeLogMessage>(this, flushMs, "edge log", "page-view records");
   }
 
-  /** Queues one record; never throws. */
+  /** Queues one record; never throws, never awaits. */
   log(f: PageViewFacts, ctx: ExecutionContext): void {
     if (this.queue === null) return;
     try {
       const cf = (f.request as { cf?: { country?: unknown; colo?: unknown } }).cf;
+      const country = typeof cf?.country === "string" ? cf.country : "XX";
+      const colo = typeof cf?.colo === "string" ? cf.colo : "LOCAL";
       const { device, browser } = classifyUserAgentCached(f.request.headers.get("user-agent"));
-      this.sender.add(
-        {
-          kind: "edge",
-          ts: f.ts,
-          rid: f.rid,
-          site: this.site,
-          pageGroup: this.pageGroup(f.path),
-          path: f.path,
-          status: f.status,
-          cacheStatus: f.cacheStatus,
-          edgeMs: f.edgeMs,
-          originMs: f.originMs,
-          appMs: f.appMs,
-          country: typeof cf?.country === "string" ? cf.country : "XX",
-          colo: typeof cf?.colo === "string" ? cf.colo : "LOCAL",
+      let batch = this.open ?? this.openBatch(ctx);
+      for (let tries = 0; tries < 2; tries++) {
+        const added = batch.add(
+          f.ts,
+          f.rid,
+          f.path,
+          this.pageGroup,
+          f.status,
+          f.cacheStatus,
+          f.edgeMs,
+          f.originMs,
+          f.appMs,
+          country,
+          colo,
           device,
           browser,
-        },
-        (p) => ctx.waitUntil(p),
-      );
+        );
+        if (added) break;
+        // Full: it leaves now, from this request; the record opens the next batch (an empty
+        // batch takes any record).
+        ctx.waitUntil(this.send(batch));
+        batch = this.openBatch(ctx);
+      }
+      if (batch.full) ctx.waitUntil(this.send(batch));
     } catch {
       // Logging must never affect the response.
     }
   }
 
+  /** A new open batch whose flush timer runs in the `waitUntil` of the request opening it. */
+  openBatch(ctx: ExecutionContext): EdgeLogBatch {
+    const batch = new EdgeLogBatch(this.site, QUEUE_MAX_MESSAGE_BYTES);
+    this.open = batch;
+    ctx.waitUntil(sleep(this.flushMs).then(() => this.send(batch)));
+    return batch;
+  }
+
+  /** Sends a batch once (later calls do nothing); one retry, then it is dropped with a warning. */
+  async send(batch: EdgeLogBatch): Promise<void> {
+    if (batch.closed) return;
+    batch.closed = true;
+    if (this.open === batch) this.open = null;
+    const queue = this.queue;
+    if (queue === null || batch.n === 0) return;
+    let failure: { error: unknown } | null;
+    try {
+      const body = batch.json();
+      failure = await sendWithRetries(() => queue.sendBatch([{ body, contentType: "text" }]), {
+        sleep,
+        retries: LOG_RETRIES,
+        backoffMs: LOG_BACKOFF_MS,
+      });
+    } catch (e) {
+      failure = { error: e };
+    }
+    // A dropped batch loses page views the beacons still count.
+    if (failure !== null)
+      console.warn(`edge log: dropped ${batch.n} page-view records (${String(failure.error)})`);
+  }
+
   /** Sends the open batch now; resolves when it is sent or dropped. */
   flush(): Promise<void> {
-    return this.sender.flush();
+    return this.open === null ? Promise.resolve() : this.send(this.open);
   }
 }

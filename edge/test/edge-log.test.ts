@@ -1,7 +1,16 @@
-/** The edge's log sender: records become NDJSON lines, batches fill queue messages by bytes. */
-import { describe, expect, it } from "vitest";
+/** The edge's log senders: the image log's NDJSON lines and the page-view log's columnar batches. */
+import { describe, expect, it, vi } from "vitest";
 import { QUEUE_MAX_MESSAGE_BYTES } from "../../common/src/batch-sender.ts";
-import { createLogSender, LOG_MAX_RECORDS, type LogQueue } from "../src/edge-log.ts";
+import type { EdgeLogMessage } from "../../common/src/rum-types.ts";
+import { classifyUserAgent } from "../../common/src/user-agent.ts";
+import { readMessageBody } from "../../rum-collector/src/store/consumer.ts";
+import {
+  createLogSender,
+  EdgeLogger,
+  LOG_MAX_RECORDS,
+  type LogQueue,
+  type PageViewFacts,
+} from "../src/edge-log.ts";
 
 type Msg = { body: string; contentType: "text" };
 
@@ -68,5 +77,156 @@ describe("createLogSender", () => {
     sender.add(2, () => {});
     await sender.flush();
     expect(h.messages.map((m) => m.body)).toEqual(["1\n2"]);
+  });
+});
+
+describe("EdgeLogger", () => {
+  const ctx = (pending: Promise<unknown>[]) =>
+    ({
+      waitUntil: (p: Promise<unknown>) => pending.push(p),
+      passThroughOnException() {},
+    }) as unknown as ExecutionContext;
+
+  function request(headers: Record<string, string>, cf?: Record<string, unknown>): Request {
+    const r = new Request("https://shop.example/", { headers });
+    if (cf !== undefined) Object.defineProperty(r, "cf", { value: cf });
+    return r;
+  }
+
+  const facts = (o: Partial<PageViewFacts>): PageViewFacts => ({
+    rid: "a1b2c3d4e5f6-1z",
+    path: "/c/4",
+    status: 200,
+    cacheStatus: "HIT",
+    edgeMs: 0.25,
+    originMs: null,
+    appMs: null,
+    request: request({}),
+    ts: 1_764_000_000_123,
+    ...o,
+  });
+
+  function collect() {
+    const messages: Msg[] = [];
+    const queue: LogQueue = {
+      async sendBatch(list) {
+        for (const m of list) messages.push(m);
+      },
+    };
+    return { messages, queue, records: () => messages.flatMap((m) => readMessageBody(m.body).messages) };
+  }
+
+  it("delivers every field of every page view, as the consumer reads it", async () => {
+    const q = collect();
+    const logger = new EdgeLogger(q.queue, 'site "é"', 5, (p) => (p.startsWith("/p/") ? "product" : "other"));
+    const cases: PageViewFacts[] = [
+      facts({}),
+      facts({}),
+      facts({ path: '/p/1?q="x"\n\u2028', cacheStatus: "MISS", originMs: 12.3456789, appMs: 3 }),
+      facts({
+        path: "/p/\u00e9\u{1f600}",
+        rid: 'odd "rid" \u00e9',
+        edgeMs: Number.NaN,
+        appMs: Number.POSITIVE_INFINITY,
+      }),
+      facts({
+        path: `/${"x".repeat(2000)}`,
+        request: request(
+          {
+            "user-agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148 Safari/604.1",
+          },
+          { country: "D\u00c9", colo: "FRA" },
+        ),
+      }),
+      facts({ request: request({}, { country: 7, colo: null }), status: 404, cacheStatus: "STALE" }),
+    ];
+    const pending: Promise<unknown>[] = [];
+    for (const f of cases) logger.log(f, ctx(pending));
+    await logger.flush();
+    await Promise.all(pending);
+    expect(q.messages).toHaveLength(1);
+    expect(q.records()).toEqual(
+      cases.map((f): EdgeLogMessage => {
+        const cf = (f.request as { cf?: { country?: unknown; colo?: unknown } }).cf;
+        const ua = classifyUserAgent(f.request.headers.get("user-agent"));
+        const us = (x: number | null) =>
+          x === null || !Number.isFinite(x) ? null : Math.round(x * 1000) / 1000;
+        return {
+          kind: "edge",
+          ts: f.ts,
+          rid: f.rid,
+          site: 'site "é"',
+          pageGroup: f.path.startsWith("/p/") ? "product" : "other",
+          path: f.path,
+          status: f.status,
+          cacheStatus: f.cacheStatus,
+          edgeMs: us(f.edgeMs) ?? 0,
+          originMs: us(f.originMs),
+          appMs: us(f.appMs),
+          country: typeof cf?.country === "string" ? cf.country : "XX",
+          colo: typeof cf?.colo === "string" ? cf.colo : "LOCAL",
+          device: ua.device,
+          browser: ua.browser,
+        };
+      }),
+    );
+  });
+
+  it("fills queue messages up to their byte limit, never beyond, in order and without loss", async () => {
+    const q = collect();
+    const logger = new EdgeLogger(q.queue, "s", 5);
+    const pending: Promise<unknown>[] = [];
+    // Multi-byte paths (new ones and repeated ones), escaped request ids, a multi-byte colo.
+    for (let i = 0; i < 1500; i++) {
+      const path = i % 2 === 0 ? `/\u20ac${i}/${"\u00e9".repeat(300)}` : `/\u20ac/${i % 7}`;
+      const rid = i % 3 === 0 ? `r-${i}` : `r "${i}" \u00e9`;
+      logger.log(facts({ path, rid, request: request({}, { colo: "Z\u00fc" }) }), ctx(pending));
+    }
+    await logger.flush();
+    await Promise.all(pending);
+    expect(q.messages.length).toBeGreaterThan(1);
+    for (const m of q.messages) {
+      expect(new TextEncoder().encode(m.body).byteLength).toBeLessThanOrEqual(QUEUE_MAX_MESSAGE_BYTES);
+      // Filled, not cut early: at least half of the limit (the count is an upper bound).
+      if (m !== q.messages.at(-1))
+        expect(new TextEncoder().encode(m.body).byteLength).toBeGreaterThan(QUEUE_MAX_MESSAGE_BYTES / 2);
+    }
+    expect(q.records().map((r) => (r as EdgeLogMessage).rid)).toEqual(
+      Array.from({ length: 1500 }, (_, i) => (i % 3 === 0 ? `r-${i}` : `r "${i}" \u00e9`)),
+    );
+  });
+
+  it("a batch leaves EDGE_LOG_FLUSH_MS after its first record, from that request's waitUntil", async () => {
+    const q = collect();
+    const logger = new EdgeLogger(q.queue, "s", 20);
+    const first: Promise<unknown>[] = [];
+    logger.log(facts({ rid: "a" }), ctx(first));
+    logger.log(facts({ rid: "b" }), ctx([]));
+    expect(first).toHaveLength(1);
+    expect(q.messages).toHaveLength(0);
+    await Promise.all(first);
+    expect(q.records().map((r) => (r as EdgeLogMessage).rid)).toEqual(["a", "b"]);
+  });
+
+  it("retries a failed write once, then drops the batch with a warning naming the count", async () => {
+    let calls = 0;
+    const logger = new EdgeLogger(
+      {
+        sendBatch: async () => {
+          calls++;
+          throw new Error("queue down");
+        },
+      },
+      "s",
+      5,
+    );
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const pending: Promise<unknown>[] = [];
+    logger.log(facts({}), ctx(pending));
+    logger.log(facts({}), ctx(pending));
+    await Promise.all(pending);
+    expect(calls).toBe(2);
+    expect(warn).toHaveBeenCalledWith("edge log: dropped 2 page-view records (Error: queue down)");
+    warn.mockRestore();
   });
 });

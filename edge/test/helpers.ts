@@ -1,8 +1,9 @@
 /** Shared helpers for the edge Worker tests: origin control, edge construction, calls. */
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { inject } from "vitest";
-import type { EdgeLogMessage } from "../../common/src/rum-types.ts";
+import type { EdgeLogMessage, RumQueueMessage } from "../../common/src/rum-types.ts";
 import { parseServerTiming } from "../../common/src/server-timing.ts";
+import { readMessageBody } from "../../rum-collector/src/store/consumer.ts";
 import { createEdgeApp } from "../src/app.ts";
 import { parseEdgeConfig } from "../src/config.ts";
 import { Edge } from "../src/edge.ts";
@@ -64,6 +65,8 @@ export interface TestEdge {
   start(pathOrUrl: string, init?: RequestInit): { res: Promise<Response>; done: Promise<void> };
 }
 
+const isEdgeLog = (m: RumQueueMessage): m is EdgeLogMessage => m.kind === "edge";
+
 /** A fresh edge (own hot cache = another isolate) with test clock, fake log queue and env overrides. */
 export function makeEdge(overrides: Record<string, string> = {}, clock = new Clock()): TestEdge {
   const config = parseEdgeConfig({ ...(env as unknown as Record<string, unknown>), ...overrides });
@@ -73,8 +76,8 @@ export function makeEdge(overrides: Record<string, string> = {}, clock = new Clo
     kv: env.EDGE_KV,
     queue: {
       async sendBatch(msgs) {
-        // One NDJSON message per batch: unpack it as the consumer does.
-        for (const m of msgs) for (const line of m.body.split("\n")) logged.push(JSON.parse(line));
+        // One columnar batch per message: unpack it as the consumer does.
+        for (const m of msgs) logged.push(...readMessageBody(m.body).messages.filter(isEdgeLog));
       },
     },
     now: clock.now,

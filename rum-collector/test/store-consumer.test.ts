@@ -1,5 +1,6 @@
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
+import { EdgeLogBatch } from "../../common/src/edge-log-batch.ts";
 import type { RumQueueMessage } from "../../common/src/rum-types.ts";
 import { QuantileSketch } from "../../common/src/sketch.ts";
 import { archiveKey, handleQueue } from "../src/store/consumer.ts";
@@ -178,6 +179,80 @@ describe("queue consumer", () => {
     expect(n?.n).toBe(3);
     const cov = await env.DB.prepare("SELECT edge_views FROM rum_coverage").first<{ edge_views: number }>();
     expect(cov?.edge_views).toBe(2);
+  });
+
+  it("expands the edge's columnar page-view batch into edge log rows; archives one line per record", async () => {
+    const batch = new EdgeLogBatch("demo", 120_000);
+    const add = (rid: string, path: string, status: number, country: string) =>
+      batch.add(
+        T0 + 20,
+        rid,
+        path,
+        (p) => (p.startsWith("/p/") ? "product" : "other"),
+        status,
+        "HIT",
+        0.25,
+        null,
+        4,
+        country,
+        "AMS",
+        "mobile",
+        "safari",
+      );
+    add("col-1", "/p/1", 200, "NL");
+    add("col-2", "/p/2", 200, "DE");
+    add("col-3", "/c/1", 200, "NL");
+    const body = `${JSON.stringify(pageView({ pvid: "colpv001", ts: T0 + 21 }))}\n${batch.json()}\n{"kind":"edge-batch","v":1}`;
+    const res = await runBatch([body]);
+    expect(res.explicitAcks).toEqual([`b${batchNo}-m0`]);
+    const rows = await env.DB.prepare(
+      "SELECT rid, path, page_group, country, colo, device, browser, app_ms, origin_ms FROM rum_edge_log WHERE rid LIKE 'col-%' ORDER BY rid",
+    ).all();
+    expect(rows.results).toEqual([
+      {
+        rid: "col-1",
+        path: "/p/1",
+        page_group: "product",
+        country: "NL",
+        colo: "AMS",
+        device: "mobile",
+        browser: "safari",
+        app_ms: 4,
+        origin_ms: null,
+      },
+      {
+        rid: "col-2",
+        path: "/p/2",
+        page_group: "product",
+        country: "DE",
+        colo: "AMS",
+        device: "mobile",
+        browser: "safari",
+        app_ms: 4,
+        origin_ms: null,
+      },
+      {
+        rid: "col-3",
+        path: "/c/1",
+        page_group: "other",
+        country: "NL",
+        colo: "AMS",
+        device: "mobile",
+        browser: "safari",
+        app_ms: 4,
+        origin_ms: null,
+      },
+    ]);
+    expect(await pvRow("colpv001")).not.toBeNull();
+    const obj = await env.RUM_ARCHIVE.get(archiveKey(T0 + 20, `b${batchNo}-m0`));
+    const lines = (await obj?.text())?.trim().split("\n") ?? [];
+    expect(lines).toHaveLength(4);
+    expect(JSON.parse(lines[1] as string)).toMatchObject({
+      kind: "edge",
+      rid: "col-1",
+      site: "demo",
+      path: "/p/1",
+    });
   });
 
   it("retries every message when D1 fails and stores nothing", async () => {

@@ -5,6 +5,7 @@
  * what it already has, so a retry never double-counts). Malformed messages are acked and logged:
  * retrying cannot fix them.
  */
+import { expandEdgeLogBatch } from "../../../common/src/edge-log-batch.ts";
 import type { RumQueueBody, RumQueueMessage } from "../../../common/src/rum-types.ts";
 import { isImageLogMessage } from "./image-log.ts";
 import { storeMessages } from "./write-messages.ts";
@@ -45,7 +46,8 @@ export function archiveKey(ts: number, firstId: string): string {
 
 /**
  * The records in one queue message body: NDJSON text (`contentType: "text"`; what the intake and
- * the edge logs send, one line per record, see `packNdjson` in common/src/batch-sender.ts) or one
+ * the image log send, one line per record, see `packNdjson` in common/src/batch-sender.ts; the
+ * edge's page-view log sends a line holding a whole columnar batch, `expandEdgeLogBatch`) or one
  * record object (`json`, other producers). Returns the valid records with their JSON lines (the
  * archive stores text lines as they came) and how many lines were malformed.
  */
@@ -56,7 +58,8 @@ export function readMessageBody(body: unknown): {
 } {
   const out = { messages: [] as RumQueueMessage[], lines: [] as string[], bad: 0 };
   if (typeof body !== "string") {
-    if (isRumQueueMessage(body)) {
+    if (isObject(body) && body.kind === "edge-batch") readEdgeBatch(body, out);
+    else if (isRumQueueMessage(body)) {
       out.messages.push(body);
       out.lines.push(JSON.stringify(body));
     } else out.bad++;
@@ -71,12 +74,34 @@ export function readMessageBody(body: unknown): {
       out.bad++;
       continue;
     }
-    if (isRumQueueMessage(parsed)) {
+    if (isObject(parsed) && parsed.kind === "edge-batch") readEdgeBatch(parsed, out);
+    else if (isRumQueueMessage(parsed)) {
       out.messages.push(parsed);
       out.lines.push(line);
     } else out.bad++;
   }
   return out;
+}
+
+/**
+ * The edge's columnar page-view batch (common/src/edge-log-batch.ts) as its records; the archive
+ * gets one JSON line per record, as for every other message. A malformed batch counts as one bad
+ * record and is logged with the reason.
+ */
+function readEdgeBatch(
+  x: Record<string, unknown>,
+  out: { messages: RumQueueMessage[]; lines: string[]; bad: number },
+): void {
+  const records = expandEdgeLogBatch(x);
+  if (typeof records === "string") {
+    console.warn(`rum consumer: malformed edge-batch: ${records}`);
+    out.bad++;
+    return;
+  }
+  for (const r of records) {
+    out.messages.push(r);
+    out.lines.push(JSON.stringify(r));
+  }
 }
 
 /** Queue handler for `rum-events` (bodies: NDJSON text or message objects); wire it as the Worker's `queue` export. */
