@@ -348,12 +348,27 @@ listen(ports.d1, "d1", async (req, res) => {
 });
 
 // ---- queue -------------------------------------------------------------------------------
-/** Records in one queued message: lines of an NDJSON text body (packed batch), else 1. */
+/**
+ * Records in one queued message: lines of an NDJSON text body (packed batch), each edge-batch
+ * line counting the page views in its columns (common/src/edge-log-batch.ts), else 1.
+ */
 function recordsIn(m) {
   if (m.contentType !== "text" || typeof m.body !== "string") return 1;
   // workerd sends message bodies base64-encoded; fall back to the raw string.
-  const b64 = /^[A-Za-z0-9+/]+=*$/.test(m.body) ? Buffer.from(m.body, "base64").toString("utf8") : m.body;
-  return b64.split("\n").filter((l) => l !== "").length;
+  const text = /^[A-Za-z0-9+/]+=*$/.test(m.body) ? Buffer.from(m.body, "base64").toString("utf8") : m.body;
+  let n = 0;
+  for (const line of text.split("\n")) {
+    if (line === "") continue;
+    if (!line.startsWith('{"kind":"edge-batch"')) n++;
+    else {
+      try {
+        n += JSON.parse(line).ts.length;
+      } catch {
+        n++;
+      }
+    }
+  }
+  return n;
 }
 const queueReply = JSON.stringify({
   metadata: { metrics: { backlogCount: 0, backlogBytes: 0, oldestMessageTimestamp: 0 } },

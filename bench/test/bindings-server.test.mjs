@@ -148,10 +148,19 @@ describe("kv, d1 and queue services", () => {
       method: "POST",
       body: JSON.stringify({ messages: [{ body: "a" }, { body: "b" }] }),
     });
+    // Records: an NDJSON line each, an edge-batch line its page views (base64 as workerd sends).
+    const packed = `{"kind":"image"}\n{"kind":"edge-batch","v":1,"ts":[1,2,3]}`;
+    await fetch(url("queue", "/batch"), {
+      method: "POST",
+      body: JSON.stringify({
+        messages: [{ contentType: "text", body: Buffer.from(packed).toString("base64") }],
+      }),
+    });
     await lookup("/counted");
     const after = await (await fetch(base)).json();
-    expect(after.queue.messages - before.queue.messages).toBe(3);
-    expect(after.queue.calls - before.queue.calls).toBe(2);
+    expect(after.queue.records - before.queue.records).toBe(3 + 4);
+    expect(after.queue.messages - before.queue.messages).toBe(4);
+    expect(after.queue.calls - before.queue.calls).toBe(3);
     expect(after.cache.lookups - before.cache.lookups).toBe(1);
   });
 });

@@ -206,6 +206,8 @@ export type RumQueueMessage = PageViewMessage | EdgeLogMessage | ImageLogMessage
 /**
  * A `rum-events` queue message body: one RumQueueMessage object (`json`), or NDJSON text (`text`):
  * one or more RumQueueMessages, one JSON document per line. The senders pack a whole batch into
- * one NDJSON message (see `packNdjson` in common/src/batch-sender.ts).
+ * one NDJSON message (see `packNdjson` in common/src/batch-sender.ts); the edge's page-view log
+ * sends a line holding a whole batch of EdgeLogMessages in columns (`{"kind":"edge-batch",…}`,
+ * common/src/edge-log-batch.ts), which the consumer expands.
  */
 export type RumQueueBody = RumQueueMessage | string;

@@ -246,7 +246,11 @@ describe("edge page-view log", () => {
     expect(sent).toHaveLength(1);
     const m = sent[0] as { contentType: string; body: string };
     expect(m.contentType).toBe("text");
-    expect(JSON.parse(m.body)).toMatchObject({ kind: "edge-batch", v: 1, rid: [r.headers.get("x-request-id")] });
+    expect(JSON.parse(m.body)).toMatchObject({
+      kind: "edge-batch",
+      v: 1,
+      rid: [r.headers.get("x-request-id")],
+    });
     expect(errors).toEqual([]);
   });
 

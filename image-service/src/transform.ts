@@ -211,8 +211,13 @@ export async function transformImage(
   const srcH = rotated ? meta.width : frameH;
   const plan = planResize(srcW, srcH, opts);
   if (plan.width > limits.maxOutputDimension || plan.height > limits.maxOutputDimension) {
+    // A requested size (width or height × dpr) over the limit is the request's fault: 400. A size
+    // within it that the source's shape stretches past the limit (a 20 px wide variant of a
+    // 64 × 26,416 strip), or a source over the limit with no resize asked, is the source's: 422.
+    const dpr = opts.dpr ?? 1;
+    const asked = Math.max(Math.round((opts.width ?? 0) * dpr), Math.round((opts.height ?? 0) * dpr));
     throw new ImageServiceError(
-      400,
+      asked > limits.maxOutputDimension ? 400 : 422,
       `Output ${plan.width}x${plan.height} exceeds the ${limits.maxOutputDimension} pixel dimension limit`,
     );
   }

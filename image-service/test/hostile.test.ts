@@ -20,6 +20,13 @@ beforeAll(async () => {
     "/garbage.jpg": bytes(Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(2000, 0x41)])),
     "/page.jpg": bytes(Buffer.from("<!doctype html><html><body>not an image</body></html>"), "image/jpeg"),
     "/bomb.png": bytes(pngHeaderClaiming(100_000, 100_000), "image/png"),
+    // A valid image whose shape makes a small variant taller than the output limit.
+    "/strip.png": bytes(
+      await sharp({ create: { width: 64, height: 26_416, channels: 3, background: "#888" } })
+        .png()
+        .toBuffer(),
+      "image/png",
+    ),
     "/56mp.png": bytes(pngHeaderClaiming(8000, 7000), "image/png"),
     "/logo.svg": bytes(
       Buffer.from(
@@ -105,6 +112,8 @@ describe("hostile inputs get a clear 4xx, never a 500", () => {
       "Output 16384x12288 exceeds the 8192 pixel dimension limit",
     ],
     ["url=/photo.jpg&w=8192&h=8192&fit=pad&dpr=1.5", 400, "exceeds the 8192 pixel dimension limit"],
+    ["url=/strip.png&w=20", 422, "Output 20x8255 exceeds the 8192 pixel dimension limit"],
+    ["url=/strip.png&f=webp", 422, "Output 64x26416 exceeds the 8192 pixel dimension limit"],
     ["url=/photo.jpg&width=-3", 400, 'Expected integer between 1 and 8192 for width but received "-3"'],
     ["url=/photo.jpg&size=3", 400, "for option name"],
     ["w=100", 400, "Expected a source path or URL for url"],
