@@ -195,4 +195,22 @@ describe("RUM end to end through the edge", { timeout: 180_000 }, () => {
       if (g.key === "HIT" || g.key === "MISS") expect(g.percentiles.p75).toBeGreaterThan(0);
     }
   });
+
+  it("the edge's page-view log arrives through the queue: /_rum/v1/coverage counts edge views and beacons", async () => {
+    // The page views above went through the edge (MISS and HIT); their log records travel as
+    // columnar batches through the real local queue to the consumer.
+    const total = await waitFor(
+      "edge views and beacons in /_rum/v1/coverage",
+      async () => {
+        const res = await fetch(`${edge}/_rum/v1/coverage`, { headers: auth });
+        if (res.status !== 200) throw new Error(`coverage answered ${res.status}: ${await res.text()}`);
+        const body = (await res.json()) as { total?: { beacons: number; edgeViews: number } };
+        const t = body.total;
+        return t && t.edgeViews >= 2 && t.beacons >= 2 ? t : undefined;
+      },
+      60_000,
+      500,
+    );
+    expect(total?.edgeViews).toBeGreaterThanOrEqual(2);
+  });
 });
