@@ -14,9 +14,10 @@
  *     `GET /_rum/v1/query` timed on workerd (goal ≤ 200 ms); peer: the exact window-function
  *     p75 by page group over the 1 M raw rows in SQLite (node:sqlite), timed in this process.
  * Options: --beacons N per run (default 5000), --rounds N (5), --pageviews N (default 1000000),
- * --query-runs N (20).
+ * --query-runs N (20), --no-json (do not write bench/out/rum-<start time>.json).
  * Stops by itself; all children and temp dirs are cleaned up on exit or Ctrl-C.
  */
+import { mkdirSync, writeFileSync } from "node:fs";
 import { setPriority } from "node:os";
 import { dirname, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -39,6 +40,8 @@ const BEACONS = opt("beacons", 5_000);
 const PAGEVIEWS = opt("pageviews", 1_000_000);
 const QUERY_RUNS = opt("query-runs", 20);
 const ROUNDS = opt("rounds", 5);
+const WRITE_JSON = !args.includes("--no-json");
+const started = Date.now();
 const QUERY_TOKEN = "bench-query-token";
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
@@ -610,6 +613,51 @@ async function main() {
   console.log(
     `\nmax relative error of the sketch p75 vs exact: ${(maxErr * 100).toFixed(2)} %; goal ≤ 200 ms: ${qDay.p50 <= 200 ? "met" : "not met"}`,
   );
+
+  if (WRITE_JSON) {
+    const outDir = join(root, "bench", "out");
+    mkdirSync(outDir, { recursive: true });
+    const file = join(outDir, `rum-${new Date(started).toISOString().replace(/[:.]/g, "-")}.json`);
+    const timing = (q) => ({ p50Ms: q.p50, p99Ms: q.p99 });
+    writeFileSync(
+      file,
+      JSON.stringify(
+        {
+          startedAt: new Date(started).toISOString(),
+          durationS: (Date.now() - started) / 1000,
+          options: { beacons: BEACONS, rounds: ROUNDS, pageviews: PAGEVIEWS, queryRuns: QUERY_RUNS },
+          beaconSize: sizes ?? null,
+          ingest: {
+            ceiling,
+            intake: ingest,
+            intakeOverCeiling: ratio,
+            rounds: { ceiling: ceilingRuns, intake: ingestRuns },
+            stored,
+            consumer: { storedPerS, cpuUsPerBeacon: consumerCpuUs, lastWriteS: drained.seconds },
+            oneProcess: { ...oneProcess, stored: singleStored },
+          },
+          query: {
+            pageViews: totalViews,
+            day: timing(qDay),
+            unaligned: timing(qUnaligned),
+            wholeHours: { ...timing(qHours), hourRows: hourRowsRead },
+            threeMetricsOneCall: timing(qMulti),
+            threeCallsMs: threeSingles,
+            peerExactMs: peerTimes,
+            sketchMaxRelativeError: maxErr,
+          },
+          goals: {
+            beaconWithinBudget: sizes ? (sizes[0]?.gzBytes ?? Number.POSITIVE_INFINITY) <= 4608 : null,
+            intakeAtLeast07xCeiling: ratio >= 0.7 && stored === ingest.ok,
+            queryDayP50AtMost200Ms: qDay.p50 <= 200,
+          },
+        },
+        null,
+        2,
+      ),
+    );
+    log(`results written to ${file}`);
+  }
 }
 
 try {
