@@ -526,6 +526,14 @@ async function main() {
   out.push(
     `context: MISS overhead under load (c=${CONNS}) ${fmt(missOverheadLoaded, 2)} ms p50; bare workerd fetch() overhead (c=1) ${fmt(bareFetchOverhead, 2)} ms p50; nginx proxy_pass overhead (c=1) ${fmt(nginxPassOverhead, 2)} ms p50`,
   );
+  // The spread behind the medians: on a shared machine one round can differ from the next by more
+  // than the margin to a goal.
+  const perRound = (a, b, f, digits) =>
+    results[a].map((wa, i) => f(wa, results[b][i]).toFixed(digits)).join(", ");
+  out.push(
+    `per round: HIT ÷ ceiling ${perRound("edge-hit", "hello", (e, h) => e.rps / h.rps, 2)}; ` +
+      `MISS overhead c=1 ${perRound("edge-miss-c1", "origin-c1", (e, o) => e.p50 - o.p50, 2)} ms`,
+  );
   out.push(
     `workerd CPU per request (µs, /proc utime+stime ÷ requests, median of rounds): hello-world ${fmt(m("hello").cpuUs)}, ` +
       `edge HIT ${fmt(m("edge-hit").cpuUs)} (${fmt(cpuHitOverHello, 2)}× hello-world), bare fetch() c=1 ${fmt(m("bare-fetch-c1").cpuUs)}, ` +
