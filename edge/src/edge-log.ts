@@ -30,7 +30,6 @@ export const LOG_MAX_RECORDS = 2000;
 export interface LogSender<T> {
   /** Buffers one record (serialised now); never throws, never awaits. */
   add(record: T, waitUntil: (promise: Promise<unknown>) => void): void;
-
   /** Sends the open batch now; resolves when it is sent or dropped. */
   flush(): Promise<void>;
 }
