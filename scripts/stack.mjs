@@ -58,6 +58,38 @@ function listen(port) {
   });
 }
 
+/** First port of the kernel's ephemeral range, from which outgoing connections take their ports. */
+function ephemeralStart() {
+  try {
+    const lo = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+    return Number.isInteger(lo) && lo > 0 ? lo : 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+/**
+ * A free port below the ephemeral range (from 20000). A port the kernel hands out for port 0 lies
+ * inside that range, where any outgoing connection (a test's fetch, a browser, workerd) may take
+ * it between this check and the child's own bind: a rare EADDRINUSE at start-up. Falls back to
+ * port 0 when the range starts too low or 50 random picks are taken.
+ */
+export async function freePort() {
+  const lo = 20000;
+  const hi = ephemeralStart() - 1;
+  if (hi - lo >= 1000) {
+    for (let i = 0; i < 50; i++) {
+      const port = lo + Math.floor(Math.random() * (hi - lo + 1));
+      try {
+        return await listen(port);
+      } catch (err) {
+        if (err?.code !== "EADDRINUSE" && err?.code !== "EACCES") throw err;
+      }
+    }
+  }
+  return listen(0);
+}
+
 /** Resolves a port: 0 picks a free one; a taken port is a clear error naming the service and env key. */
 async function claimPort(port, service, envKey) {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -65,6 +97,7 @@ async function claimPort(port, service, envKey) {
       `Invalid ${service} port ${envKey}: expected an integer between 0 and 65535 (got "${port}")`,
     );
   }
+  if (port === 0) return freePort();
   try {
     return await listen(port);
   } catch (err) {

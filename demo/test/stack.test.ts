@@ -1,6 +1,7 @@
+import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { describe, expect, it } from "vitest";
-import { startStack } from "../../scripts/stack.mjs";
+import { freePort, startStack } from "../../scripts/stack.mjs";
 
 // Cheap smoke test of the launcher: only the demo origin, on a free port. The full stack
 // (wrangler dev + image service) is exercised by the end-to-end tests.
@@ -25,6 +26,25 @@ describe("startStack", () => {
     expect(pid).toBeGreaterThan(0);
     expect(() => process.kill(pid ?? 0, 0)).toThrow();
     await expect(fetch(`${stack.urls.origin}/`)).rejects.toThrow();
+  });
+
+  it("picks free ports below the ephemeral range, where outgoing connections cannot take them", async () => {
+    const [lo] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8")
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    const ports = await Promise.all(Array.from({ length: 20 }, () => freePort()));
+    for (const port of ports) {
+      expect(port).toBeGreaterThanOrEqual(20000);
+      expect(port).toBeLessThan(lo as number);
+    }
+    // Still free: it can be bound.
+    const server = createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(ports[0], "127.0.0.1", resolve);
+    });
+    await new Promise((resolve) => server.close(resolve));
   });
 
   it("refuses a taken port with an error naming the service and the env key", async () => {
