@@ -82,7 +82,7 @@ export const ROOT: string;
 export const DEFAULT_PORTS: Readonly<{ edge: number; image: number; demo: number }>;
 export const WRANGLER_ENV: Readonly<Record<string, string>>;
 export function readWorkerVars(root?: string): Record<string, string>;
-/** A free port on 127.0.0.1 below the kernel's ephemeral range (what port 0 means for the stack). */
-export function freePort(): Promise<number>;
+/** A free port on 127.0.0.1 below the kernel's ephemeral range, not one of `taken` (what port 0 means for the stack). */
+export function freePort(taken?: ReadonlySet<number>): Promise<number>;
 /** Starts the local stack (defaults: ports 8787/8788/8000, all services, no traffic). */
 export function startStack(opts?: StackOptions): Promise<Stack>;

@@ -69,17 +69,20 @@ function ephemeralStart() {
 }
 
 /**
- * A free port below the ephemeral range (from 20000). A port the kernel hands out for port 0 lies
- * inside that range, where any outgoing connection (a test's fetch, a browser, workerd) may take
- * it between this check and the child's own bind: a rare EADDRINUSE at start-up. Falls back to
- * port 0 when the range starts too low or 50 random picks are taken.
+ * A free port below the ephemeral range (from 20000), not one of `taken` (ports already handed
+ * to siblings that have not bound them yet). A port the kernel hands out for port 0 lies inside
+ * that range, where any outgoing connection (a test's fetch, a browser, workerd) may take it
+ * between this check and the child's own bind: a rare EADDRINUSE at start-up. Falls back to
+ * port 0 when the range starts too low or 50 random picks are taken. The stack launcher and the
+ * benchmarks (bench/lib/procs.mjs) both pick ports here.
  */
-export async function freePort() {
+export async function freePort(taken = new Set()) {
   const lo = 20000;
   const hi = ephemeralStart() - 1;
   if (hi - lo >= 1000) {
     for (let i = 0; i < 50; i++) {
       const port = lo + Math.floor(Math.random() * (hi - lo + 1));
+      if (taken.has(port)) continue;
       try {
         return await listen(port);
       } catch (err) {
@@ -87,17 +90,23 @@ export async function freePort() {
       }
     }
   }
-  return listen(0);
+  for (;;) {
+    const port = await listen(0);
+    if (!taken.has(port)) return port;
+  }
 }
 
-/** Resolves a port: 0 picks a free one; a taken port is a clear error naming the service and env key. */
-async function claimPort(port, service, envKey) {
+/**
+ * Resolves a port: 0 picks a free one (not in `taken`); a taken port is a clear error naming the
+ * service and env key.
+ */
+async function claimPort(port, service, envKey, taken) {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new Error(
       `Invalid ${service} port ${envKey}: expected an integer between 0 and 65535 (got "${port}")`,
     );
   }
-  if (port === 0) return freePort();
+  if (port === 0) return freePort(taken);
   try {
     return await listen(port);
   } catch (err) {
@@ -140,13 +149,20 @@ export async function startStack(opts = {}) {
 
   // Claim every port before spawning anything: a taken port fails fast with nothing to clean up.
   const ports = {};
-  if (runDemo) ports.demo = await claimPort(opts.demoPort ?? DEFAULT_PORTS.demo, "demo origin", "DEMO_PORT");
+  // Auto-picked ports are released before the children bind them: keep siblings apart.
+  const taken = new Set();
+  const claim = async (port, service, envKey) => {
+    const p = await claimPort(port, service, envKey, taken);
+    taken.add(p);
+    return p;
+  };
+  if (runDemo) ports.demo = await claim(opts.demoPort ?? DEFAULT_PORTS.demo, "demo origin", "DEMO_PORT");
   if (runImage)
-    ports.image = await claimPort(opts.imagePort ?? DEFAULT_PORTS.image, "image service", "IMAGE_PORT");
+    ports.image = await claim(opts.imagePort ?? DEFAULT_PORTS.image, "image service", "IMAGE_PORT");
   if (runEdge) {
-    ports.edge = await claimPort(opts.edgePort ?? DEFAULT_PORTS.edge, "edge (wrangler dev)", "EDGE_PORT");
+    ports.edge = await claim(opts.edgePort ?? DEFAULT_PORTS.edge, "edge (wrangler dev)", "EDGE_PORT");
     // A distinct inspector port lets two wrangler dev instances run at once (TOOLCHAIN pitfall 13).
-    ports.inspector = await claimPort(opts.inspectorPort ?? 0, "wrangler inspector", "inspectorPort");
+    ports.inspector = await claim(opts.inspectorPort ?? 0, "wrangler inspector", "inspectorPort");
   }
   const origin = originUrl ?? `http://${HOST}:${ports.demo ?? opts.demoPort ?? DEFAULT_PORTS.demo}`;
   const imageUrl = `http://${HOST}:${ports.image ?? opts.imagePort ?? DEFAULT_PORTS.image}`;

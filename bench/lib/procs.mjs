@@ -5,9 +5,9 @@
  */
 import { spawn } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort as pickPort } from "../../scripts/stack.mjs";
 
 const children = new Set();
 const tempDirs = new Set();
@@ -109,33 +109,20 @@ export function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** A TCP port that was free on 127.0.0.1 a moment ago (the kernel picks it). */
+/** A TCP port that was free on 127.0.0.1 a moment ago (scripts/stack.mjs `freePort`). */
 export async function freePort() {
-  const [port] = await freePorts(1);
-  return port;
+  return pickPort();
 }
 
 /**
- * `n` distinct TCP ports that were free on 127.0.0.1 a moment ago: all are held open together
- * so the kernel cannot hand out one twice. Another process may still take one before we bind
- * it; callers retry with fresh ports (see `isPortInUse`).
+ * `n` distinct TCP ports that were free on 127.0.0.1 a moment ago, picked below the kernel's
+ * ephemeral range as the stack launcher picks them. Another process may still take one before
+ * we bind it; callers retry with fresh ports (see `isPortInUse`).
  */
 export async function freePorts(n) {
-  const servers = [];
-  try {
-    for (let i = 0; i < n; i++) {
-      const srv = net.createServer();
-      srv.unref();
-      await new Promise((resolve, reject) => {
-        srv.on("error", reject);
-        srv.listen(0, "127.0.0.1", resolve);
-      });
-      servers.push(srv);
-    }
-    return servers.map((s) => s.address().port);
-  } finally {
-    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  }
+  const taken = new Set();
+  for (let i = 0; i < n; i++) taken.add(await pickPort(taken));
+  return [...taken];
 }
 
 /** True if an error (e.g. from `waitForHttp` with a child's log) says a port was taken. */
