@@ -208,40 +208,22 @@ describe("queue consumer", () => {
     const rows = await env.DB.prepare(
       "SELECT rid, path, page_group, country, colo, device, browser, app_ms, origin_ms FROM rum_edge_log WHERE rid LIKE 'col-%' ORDER BY rid",
     ).all();
+    // Every view of the batch shares colo, device, browser and timings.
+    const row = (rid: string, path: string, page_group: string, country: string) => ({
+      rid,
+      path,
+      page_group,
+      country,
+      colo: "AMS",
+      device: "mobile",
+      browser: "safari",
+      app_ms: 4,
+      origin_ms: null,
+    });
     expect(rows.results).toEqual([
-      {
-        rid: "col-1",
-        path: "/p/1",
-        page_group: "product",
-        country: "NL",
-        colo: "AMS",
-        device: "mobile",
-        browser: "safari",
-        app_ms: 4,
-        origin_ms: null,
-      },
-      {
-        rid: "col-2",
-        path: "/p/2",
-        page_group: "product",
-        country: "DE",
-        colo: "AMS",
-        device: "mobile",
-        browser: "safari",
-        app_ms: 4,
-        origin_ms: null,
-      },
-      {
-        rid: "col-3",
-        path: "/c/1",
-        page_group: "other",
-        country: "NL",
-        colo: "AMS",
-        device: "mobile",
-        browser: "safari",
-        app_ms: 4,
-        origin_ms: null,
-      },
+      row("col-1", "/p/1", "product", "NL"),
+      row("col-2", "/p/2", "product", "DE"),
+      row("col-3", "/c/1", "other", "NL"),
     ]);
     expect(await pvRow("colpv001")).not.toBeNull();
     const obj = await env.RUM_ARCHIVE.get(archiveKey(T0 + 20, `b${batchNo}-m0`));
