@@ -107,12 +107,8 @@ describe("EdgeLogger", () => {
   });
 
   function collect() {
-    const messages: Msg[] = [];
-    const queue: LogQueue = {
-      async sendBatch(list) {
-        for (const m of list) messages.push(m);
-      },
-    };
+    const { messages, owner } = harness();
+    const queue = owner.queue as LogQueue;
     return { messages, queue, records: () => messages.flatMap((m) => readMessageBody(m.body).messages) };
   }
 
