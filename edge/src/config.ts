@@ -10,6 +10,7 @@ import {
   type ParamMatcher,
 } from "../../common/src/cache-key.ts";
 import { type PageGroupRule, parsePageGroupRules } from "../../common/src/page-group.ts";
+import type { LogCountrySource } from "./edge-log.ts";
 import { bool, ConfigError, int, type RawEnv, str } from "./env-config.ts";
 
 /** One path rule from EDGE_CACHE_RULES (first matching rule wins). */
@@ -52,6 +53,8 @@ export interface EdgeConfig {
   rumSiteId: string;
   edgeLog: boolean;
   logFlushMs: number;
+  /** EDGE_LOG_COUNTRY: where the page-view log takes a view's country from. */
+  logCountry: LogCountrySource;
   /** `RUM_PAGE_GROUPS`, the same rules the collector uses, so edge views and beacons join by page group. */
   pageGroupRules: PageGroupRule[];
 }
@@ -201,8 +204,20 @@ export function parseEdgeConfig(env: RawEnv): EdgeConfig {
     rumSiteId: site,
     edgeLog: bool(env, "EDGE_LOG", true),
     logFlushMs: int(env, "EDGE_LOG_FLUSH_MS", 100, 0, 60_000),
+    logCountry: logCountrySource(env),
     pageGroupRules: pageGroupRules(env),
   };
+}
+
+const LOG_COUNTRY_SOURCES: readonly LogCountrySource[] = ["header", "cf", "off"];
+
+function logCountrySource(env: RawEnv): LogCountrySource {
+  const v = str(env, "EDGE_LOG_COUNTRY");
+  if (v === undefined) return "header";
+  const l = v.toLowerCase();
+  const found = LOG_COUNTRY_SOURCES.find((s) => s === l);
+  if (found === undefined) throw new ConfigError("EDGE_LOG_COUNTRY", "must be header, cf or off", v);
+  return found;
 }
 
 function pageGroupRules(env: RawEnv): PageGroupRule[] {
@@ -241,5 +256,6 @@ export function configSummary(c: EdgeConfig): Record<string, unknown> {
     edgeLog: c.edgeLog,
     pageGroupRules: c.pageGroupRules,
     logFlushMs: c.logFlushMs,
+    logCountry: c.logCountry,
   };
 }

@@ -100,6 +100,21 @@ export interface PageViewFacts {
 
 export type PageGroupFn = (path: string) => string;
 
+/**
+ * Where a page view's country comes from (`EDGE_LOG_COUNTRY`): the `CF-IPCountry` request header
+ * (set by Cloudflare when the zone's IP Geolocation is on), `request.cf.country`, or nowhere (XX).
+ */
+export type LogCountrySource = "header" | "cf" | "off";
+
+const UNKNOWN_COUNTRY = "XX";
+const UNKNOWN_COLO = "LOCAL";
+/** Country codes as Cloudflare writes them: ISO 3166-1 alpha-2 plus XX (unknown) and T1 (Tor). */
+const COUNTRY_CODE = /^[A-Z][A-Z0-9]$/;
+
+function cfOf(request: Request): { country?: unknown; colo?: unknown } | undefined {
+  return (request as { cf?: { country?: unknown; colo?: unknown } }).cf;
+}
+
 /** Retries of a page-view batch whose queue write failed (then it is dropped with a warning). */
 const LOG_RETRIES = 1;
 const LOG_BACKOFF_MS = 100;
@@ -112,35 +127,58 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * and nothing is left for the garbage collector. A batch leaves as one `edge-batch` line in one
  * queue message, from the `waitUntil` of the request that opened it (EDGE_LOG_FLUSH_MS later) or
  * of the request that filled it (a queue message's bytes, or LOG_BATCH_MAX_RECORDS records).
+ *
+ * `request.cf` is not read per page view: the runtime parses it from JSON on first access, which
+ * cost about 5 % of the cache-HIT throughput (bench/README.md). The colo is the isolate's own (an
+ * isolate runs in one data centre), so it is read once per batch, from the request that opens
+ * it; the country comes from `countrySource`.
  */
 export class EdgeLogger {
   queue: LogQueue | null;
   site: string;
   pageGroup: PageGroupFn;
   flushMs: number;
+  countrySource: LogCountrySource;
   open: EdgeLogBatch | null = null;
+  /** The colo of the open batch (read from `request.cf` when the batch opened). */
+  colo = UNKNOWN_COLO;
 
   constructor(
     queue: LogQueue | null,
     site: string,
     flushMs: number,
     pageGroup: PageGroupFn = memoisedPageGroup(),
+    countrySource: LogCountrySource = "header",
   ) {
     this.queue = queue;
     this.site = site;
     this.flushMs = flushMs;
     this.pageGroup = pageGroup;
+    this.countrySource = countrySource;
+  }
+
+  /** A view's country per `countrySource`; XX when unknown. */
+  country(request: Request, headers: Headers): string {
+    if (this.countrySource === "header") {
+      const c = headers.get("cf-ipcountry");
+      return c !== null && COUNTRY_CODE.test(c) ? c : UNKNOWN_COUNTRY;
+    }
+    if (this.countrySource === "cf") {
+      const c = cfOf(request)?.country;
+      return typeof c === "string" && c !== "" ? c : UNKNOWN_COUNTRY;
+    }
+    return UNKNOWN_COUNTRY;
   }
 
   /** Queues one record; never throws, never awaits. */
   log(f: PageViewFacts, ctx: ExecutionContext): void {
     if (this.queue === null) return;
     try {
-      const cf = (f.request as { cf?: { country?: unknown; colo?: unknown } }).cf;
-      const country = typeof cf?.country === "string" ? cf.country : "XX";
-      const colo = typeof cf?.colo === "string" ? cf.colo : "LOCAL";
-      const { device, browser } = classifyUserAgentCached(f.request.headers.get("user-agent"));
-      let batch = this.open ?? this.openBatch(ctx);
+      const request = f.request;
+      const headers = request.headers;
+      const { device, browser } = classifyUserAgentCached(headers.get("user-agent"));
+      const country = this.country(request, headers);
+      let batch = this.open ?? this.openBatch(ctx, request);
       for (let tries = 0; tries < 2; tries++) {
         const added = batch.add(
           f.ts,
@@ -153,7 +191,7 @@ export class EdgeLogger {
           f.originMs,
           f.appMs,
           country,
-          colo,
+          this.colo,
           device,
           browser,
         );
@@ -161,7 +199,7 @@ export class EdgeLogger {
         // Full: it leaves now, from this request; the record opens the next batch (an empty
         // batch takes any record).
         ctx.waitUntil(this.send(batch));
-        batch = this.openBatch(ctx);
+        batch = this.openBatch(ctx, request);
       }
       if (batch.full) ctx.waitUntil(this.send(batch));
     } catch {
@@ -169,9 +207,14 @@ export class EdgeLogger {
     }
   }
 
-  /** A new open batch whose flush timer runs in the `waitUntil` of the request opening it. */
-  openBatch(ctx: ExecutionContext): EdgeLogBatch {
+  /**
+   * A new open batch whose flush timer runs in the `waitUntil` of the request opening it; that
+   * request's `request.cf.colo` is the batch's colo.
+   */
+  openBatch(ctx: ExecutionContext, request: Request): EdgeLogBatch {
     const batch = new EdgeLogBatch(this.site, QUEUE_MAX_MESSAGE_BYTES);
+    const colo = cfOf(request)?.colo;
+    this.colo = typeof colo === "string" && colo !== "" ? colo : UNKNOWN_COLO;
     this.open = batch;
     ctx.waitUntil(sleep(this.flushMs).then(() => this.send(batch)));
     return batch;

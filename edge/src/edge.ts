@@ -191,6 +191,7 @@ export class Edge {
       deps.config.rumSiteId,
       deps.config.logFlushMs,
       memoisedPageGroup(deps.config.pageGroupRules),
+      deps.config.logCountry,
     );
     this.now = deps.now ?? Date.now;
     this.doFetch = deps.fetch ?? ((req, init) => fetch(req, init));

@@ -116,8 +116,9 @@ describe("EdgeLogger", () => {
     const q = collect();
     const logger = new EdgeLogger(q.queue, 'site "é"', 5, (p) => (p.startsWith("/p/") ? "product" : "other"));
     const cases: PageViewFacts[] = [
-      facts({}),
-      facts({}),
+      // The request that opens the batch gives the batch its colo (one isolate, one colo).
+      facts({ request: request({ "cf-ipcountry": "NL" }, { country: "BE", colo: "AMS" }) }),
+      facts({ request: request({ "cf-ipcountry": "T1" }) }),
       facts({ path: '/p/1?q="x"\n\u2028', cacheStatus: "MISS", originMs: 12.3456789, appMs: 3 }),
       facts({
         path: "/p/\u00e9\u{1f600}",
@@ -131,10 +132,10 @@ describe("EdgeLogger", () => {
           {
             "user-agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148 Safari/604.1",
           },
-          { country: "D\u00c9", colo: "FRA" },
+          { country: "DE", colo: "FRA" },
         ),
       }),
-      facts({ request: request({}, { country: 7, colo: null }), status: 404, cacheStatus: "STALE" }),
+      facts({ request: request({ "cf-ipcountry": "d\u00c9" }), status: 404, cacheStatus: "STALE" }),
     ];
     const pending: Promise<unknown>[] = [];
     for (const f of cases) logger.log(f, ctx(pending));
@@ -143,7 +144,7 @@ describe("EdgeLogger", () => {
     expect(q.messages).toHaveLength(1);
     expect(q.records()).toEqual(
       cases.map((f): EdgeLogMessage => {
-        const cf = (f.request as { cf?: { country?: unknown; colo?: unknown } }).cf;
+        const country = f.request.headers.get("cf-ipcountry");
         const ua = classifyUserAgent(f.request.headers.get("user-agent"));
         const us = (x: number | null) =>
           x === null || !Number.isFinite(x) ? null : Math.round(x * 1000) / 1000;
@@ -159,13 +160,55 @@ describe("EdgeLogger", () => {
           edgeMs: us(f.edgeMs) ?? 0,
           originMs: us(f.originMs),
           appMs: us(f.appMs),
-          country: typeof cf?.country === "string" ? cf.country : "XX",
-          colo: typeof cf?.colo === "string" ? cf.colo : "LOCAL",
+          country: country === "NL" || country === "T1" ? country : "XX",
+          colo: "AMS",
           device: ua.device,
           browser: ua.browser,
         };
       }),
     );
+  });
+
+  it("takes the country from EDGE_LOG_COUNTRY's source and the colo once per batch", async () => {
+    const q = collect();
+    const views = (source: "header" | "cf" | "off") => {
+      const logger = new EdgeLogger(q.queue, "s", 60_000, undefined, source);
+      const pending: Promise<unknown>[] = [];
+      logger.log(
+        facts({ request: request({ "cf-ipcountry": "NL" }, { country: "BE", colo: "AMS" }) }),
+        ctx(pending),
+      );
+      logger.log(facts({ request: request({}, { country: "D\u00c9", colo: "FRA" }) }), ctx(pending));
+      logger.log(facts({ request: request({ "cf-ipcountry": "nl" }, { country: 7 }) }), ctx(pending));
+      return logger.flush();
+    };
+    await views("header");
+    await views("cf");
+    await views("off");
+    const got = q.records().map((r) => `${(r as EdgeLogMessage).country} ${(r as EdgeLogMessage).colo}`);
+    expect(got).toEqual([
+      // header: CF-IPCountry as Cloudflare writes it (two capitals or digits), anything else XX.
+      ...["NL AMS", "XX AMS", "XX AMS"],
+      // cf: request.cf.country as the runtime gives it.
+      ...["BE AMS", "D\u00c9 AMS", "XX AMS"],
+      ...["XX AMS", "XX AMS", "XX AMS"],
+    ]);
+  });
+
+  it("reads the colo again for each new batch, and LOCAL when request.cf has none", async () => {
+    const q = collect();
+    const logger = new EdgeLogger(q.queue, "s", 60_000);
+    const pending: Promise<unknown>[] = [];
+    logger.log(facts({ rid: "a", request: request({}) }), ctx(pending));
+    logger.log(facts({ rid: "b", request: request({}, { colo: "FRA" }) }), ctx(pending));
+    await logger.flush();
+    logger.log(facts({ rid: "c", request: request({}, { colo: "FRA" }) }), ctx(pending));
+    await logger.flush();
+    expect(q.records().map((r) => `${(r as EdgeLogMessage).rid} ${(r as EdgeLogMessage).colo}`)).toEqual([
+      "a LOCAL",
+      "b LOCAL",
+      "c FRA",
+    ]);
   });
 
   it("fills queue messages up to their byte limit, never beyond, in order and without loss", async () => {

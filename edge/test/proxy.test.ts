@@ -115,6 +115,7 @@ describe("config", () => {
     [{ EDGE_CACHE_RULES: '[{"path":"x"}]' }, /EDGE_CACHE_RULES\[0\]\.path.*"x"/],
     [{ EDGE_CACHE_RULES: '[{"path":"/x","tll":5}]' }, /EDGE_CACHE_RULES\[0\]\.tll.*unknown/],
     [{ RUM_SITE_ID: "a b" }, /RUM_SITE_ID.*"a b"/],
+    [{ EDGE_LOG_COUNTRY: "geoip" }, /EDGE_LOG_COUNTRY: must be header, cf or off.*"geoip"/],
   ];
   for (const [env, re] of bad) {
     it(`rejects ${JSON.stringify(env)}`, () => {
@@ -129,5 +130,7 @@ describe("config", () => {
     expect(c.rumInject).toBe(true);
     expect(c.rumSiteId).toBe("demo");
     expect(c.adminToken).toBeNull();
+    expect(c.logCountry).toBe("header");
+    expect(parseEdgeConfig({ ...base, EDGE_LOG_COUNTRY: " CF " }).logCountry).toBe("cf");
   });
 });
