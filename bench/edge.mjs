@@ -60,12 +60,14 @@ const WARMUP = positiveInt("warmup", opts.warmup);
 const CONNS = positiveInt("connections", opts.connections);
 const QUARTETS = positiveInt("quartets", opts.quartets);
 const SLICE = positiveInt("slice", opts.slice);
-const GAP_MS = opts["gap-ms"] === "0" ? 0 : positiveInt("gap-ms", opts["gap-ms"]);
+const GAP_MS = positiveInt("gap-ms", opts["gap-ms"], 0);
 
-function positiveInt(key, raw) {
+function positiveInt(key, raw, min = 1) {
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1)
-    throw new Error(`Invalid option --${key}: expected a positive integer (got "${raw}")`);
+  if (raw.trim() === "" || !Number.isInteger(n) || n < min)
+    throw new Error(
+      `Invalid option --${key}: expected ${min === 1 ? "a positive integer" : `an integer ≥ ${min}`} (got "${raw}")`,
+    );
   return n;
 }
 
