@@ -5,7 +5,7 @@
  * children are stopped and temp dirs removed on exit, Ctrl-C or error. See bench/README.md.
  *
  * Options: --rounds N (5) --duration S (5) --warmup S (2) --connections C (16)
- *          --quartets N (16) --slice S (1) --gap-ms MS (1000): interleaved HIT ÷ ceiling (lib/interleave.mjs)
+ *          --quartets N (24) --slice S (1) --gap-ms MS (1000): interleaved HIT ÷ ceiling (lib/interleave.mjs)
  *          --var KEY=VALUE (extra/overriding Worker var, repeatable)
  *          --bundle DIR (measure an already bundled Worker, DIR/index.js, instead of building) --no-json
  */
@@ -44,7 +44,7 @@ const { values: opts } = parseArgs({
     duration: { type: "string", default: "5" },
     warmup: { type: "string", default: "2" },
     connections: { type: "string", default: "16" },
-    quartets: { type: "string", default: "16" },
+    quartets: { type: "string", default: "24" },
     slice: { type: "string", default: "1" },
     "gap-ms": { type: "string", default: "1000" },
     var: { type: "string", multiple: true, default: [] },

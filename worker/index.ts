@@ -7,7 +7,10 @@ import { createDashboardsFromEnv } from "../dashboards/src/index.ts";
 import { createEdgeFromEnv } from "../edge/src/index.ts";
 import { createCollectorFromEnv, handleQueue, handleScheduled } from "../rum-collector/src/index.ts";
 
-type Part = { fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response> };
+type Part = {
+  /** `url` is `request.url`, read once by the caller. */
+  fetch(request: Request, env: Env, ctx: ExecutionContext, url?: string): Response | Promise<Response>;
+};
 
 const edges = new WeakMap<Env, Part>();
 const collectors = new WeakMap<Env, Part>();
@@ -55,15 +58,18 @@ const backgroundCtx = {
 export default {
   fetch(request, env, ctx) {
     const url = request.url;
-    // Cheap prefix test on the path without a second URL parse on the hot path.
-    const pathStart = url.indexOf("/", url.indexOf("//") + 2);
-    const path = pathStart === -1 ? "/" : url.slice(pathStart);
-    if (path.startsWith("/_rum/"))
-      return part(collectors, env, createCollectorFromEnv).fetch(request, env, ctx);
-    if (path === "/_dash" || path.startsWith("/_dash/") || path.startsWith("/_dash?")) {
-      return part(dashboards, env, dashboardsFor).fetch(request, env, ctx);
+    // Prefix tests on the path in place: no URL parse and no substring on the hot path.
+    const p = url.indexOf("/", url.indexOf("//") + 2);
+    if (p !== -1) {
+      if (url.startsWith("/_rum/", p))
+        return part(collectors, env, createCollectorFromEnv).fetch(request, env, ctx);
+      if (url.startsWith("/_dash", p)) {
+        const next = url.charAt(p + 6);
+        if (next === "" || next === "/" || next === "?" || next === "#")
+          return part(dashboards, env, dashboardsFor).fetch(request, env, ctx);
+      }
     }
-    return part(edges, env, createEdgeFromEnv).fetch(request, env, ctx);
+    return part(edges, env, createEdgeFromEnv).fetch(request, env, ctx, url);
   },
   queue(batch, env, ctx) {
     return handleQueue(batch, env, ctx);

@@ -68,6 +68,10 @@ interface OriginResult {
 interface Timing {
   t0: number;
   rid: string;
+  /** The request's method, read once (each read of `request.method` calls into the runtime). */
+  method: string;
+  /** Arrival time (ms since the epoch) when the caller had it; NaN: the page-view log reads the clock. */
+  ts: number;
   originMs: number | null;
   appMs: number | null;
   /** Origin Server-Timing entries to forward (already formatted), "" when none. */
@@ -218,11 +222,11 @@ export class Edge {
    * Proxies one request (not `/_edge/*`). Never throws: failures become 502/504 with a reason.
    * A hot-cache HIT returns a Response synchronously (no promise hops on the fastest path).
    */
-  serve(request: Request, ctx: ExecutionContext): Response | Promise<Response> {
+  serve(request: Request, ctx: ExecutionContext, url = request.url): Response | Promise<Response> {
     const t0 = performance.now();
     const rid = this.nextRid();
     try {
-      const r = this.route(request, ctx, t0, rid);
+      const r = this.route(request, ctx, t0, rid, url);
       return r instanceof Response ? r : r.catch((e: unknown) => this.failure(request, e, t0, rid, ctx));
     } catch (e) {
       return this.failure(request, e, t0, rid, ctx);
@@ -242,19 +246,25 @@ export class Edge {
       new Headers(res.headers),
       res.body,
       "BYPASS",
-      this.timing(t0, rid),
+      this.timing(t0, rid, request.method),
       ctx,
       null,
     );
   }
 
-  timing(t0: number, rid: string): Timing {
-    return { t0, rid, originMs: null, appMs: null, forward: "" };
+  timing(t0: number, rid: string, method: string, ts = Number.NaN): Timing {
+    return { t0, rid, method, ts, originMs: null, appMs: null, forward: "" };
   }
 
-  route(request: Request, ctx: ExecutionContext, t0: number, rid: string): Response | Promise<Response> {
+  route(
+    request: Request,
+    ctx: ExecutionContext,
+    t0: number,
+    rid: string,
+    rawUrl: string,
+  ): Response | Promise<Response> {
     // String slicing, not a URL parse per request (request.url is already normalised).
-    const url = urlParts(request.url);
+    const url = urlParts(rawUrl);
     const method = request.method;
     const rule = this.config.rules.length === 0 ? undefined : ruleFor(this.config, url.pathname);
     const h = request.headers;
@@ -269,13 +279,14 @@ export class Edge {
     }
     const now = this.now();
     const wait = this.purge.ready(now, ctx);
-    if (wait !== null) return wait.then(() => this.lookup(request, url, rule, now, t0, rid, ctx));
-    return this.lookup(request, url, rule, now, t0, rid, ctx);
+    if (wait !== null) return wait.then(() => this.lookup(request, method, url, rule, now, t0, rid, ctx));
+    return this.lookup(request, method, url, rule, now, t0, rid, ctx);
   }
 
   /** Hot tier synchronously; otherwise the Cache API tier and the origin. */
   lookup(
     request: Request,
+    method: string,
     url: UrlParts,
     rule: PathRule | undefined,
     now: number,
@@ -284,14 +295,32 @@ export class Edge {
     ctx: ExecutionContext,
   ): Response | Promise<Response> {
     const nq = url.search ? normalizeQuery(url.search, this.config.marketingMatcher) : "";
-    const key = this.keyFor(url, nq, rule, request.headers);
+    const key = this.keyFor(url, nq, rule, request);
     const hot = this.hot.get(key);
     if (hot !== undefined) {
       if (now < hot.freshUntil)
-        return this.serveCached(request, url, hot, hot.body, "HIT", now, this.timing(t0, rid), ctx);
+        return this.serveCached(
+          request,
+          url,
+          hot,
+          hot.body,
+          "HIT",
+          now,
+          this.timing(t0, rid, method, now),
+          ctx,
+        );
       if (now < hot.swrUntil) {
         this.revalidate(request, url, nq, rule, key, ctx, { meta: hot, body: hot.body });
-        return this.serveCached(request, url, hot, hot.body, "STALE", now, this.timing(t0, rid), ctx);
+        return this.serveCached(
+          request,
+          url,
+          hot,
+          hot.body,
+          "STALE",
+          now,
+          this.timing(t0, rid, method, now),
+          ctx,
+        );
       }
       return this.miss(request, url, nq, rule, key, { meta: hot, body: hot.body }, t0, rid, ctx);
     }
@@ -301,11 +330,12 @@ export class Edge {
       if (now < passUntil) return this.miss(request, url, nq, rule, key, null, t0, rid, ctx, false);
       this.hitForPass.delete(key);
     }
-    return this.lookupSlow(request, url, nq, rule, key, now, t0, rid, ctx);
+    return this.lookupSlow(request, method, url, nq, rule, key, now, t0, rid, ctx);
   }
 
   async lookupSlow(
     request: Request,
+    method: string,
     url: UrlParts,
     nq: string,
     rule: PathRule | undefined,
@@ -318,22 +348,44 @@ export class Edge {
     const found = await this.lookupCacheApi(key);
     if (found === null) return this.miss(request, url, nq, rule, key, null, t0, rid, ctx);
     if (now < found.meta.freshUntil) {
-      return this.serveCached(request, url, found.meta, found.body, "HIT", now, this.timing(t0, rid), ctx);
+      return this.serveCached(
+        request,
+        url,
+        found.meta,
+        found.body,
+        "HIT",
+        now,
+        this.timing(t0, rid, method, now),
+        ctx,
+      );
     }
     if (now < found.meta.swrUntil) {
       this.revalidate(request, url, nq, rule, key, ctx, found);
-      return this.serveCached(request, url, found.meta, found.body, "STALE", now, this.timing(t0, rid), ctx);
+      return this.serveCached(
+        request,
+        url,
+        found.meta,
+        found.body,
+        "STALE",
+        now,
+        this.timing(t0, rid, method, now),
+        ctx,
+      );
     }
     return this.miss(request, url, nq, rule, key, found, t0, rid, ctx);
   }
 
-  /** Key: normalised URL; the purge generation and `keyHeaders` values are appended as a marker parameter. */
-  keyFor(url: UrlParts, nq: string, rule: PathRule | undefined, h: Headers): string {
+  /**
+   * Key: normalised URL; the purge generation and `keyHeaders` values are appended as a marker
+   * parameter. The request's headers are read only for `keyHeaders`.
+   */
+  keyFor(url: UrlParts, nq: string, rule: PathRule | undefined, request: { headers: Headers }): string {
     const base = `${url.protocol}//${url.host}${url.pathname}${nq}`;
     const gen = this.purge.gen ?? 0;
     if (gen === 0 && (rule === undefined || rule.keyHeaders.length === 0)) return base;
     let marker = `__edge=g${gen}`;
-    if (rule !== undefined) {
+    if (rule !== undefined && rule.keyHeaders.length > 0) {
+      const h = request.headers;
       for (const name of rule.keyHeaders) {
         marker += `&__edge_${name}=${encodeURIComponent((h.get(name) ?? "").trim().toLowerCase())}`;
       }
@@ -390,7 +442,7 @@ export class Edge {
       served.age = ageText;
     }
     let b: BodyInit | null = null;
-    if (request.method !== "HEAD") b = body instanceof Response ? body.body : body;
+    if (t.method !== "HEAD") b = body instanceof Response ? body.body : body;
     else cancelBody(body);
     return this.finish(
       request,
@@ -431,7 +483,7 @@ export class Edge {
     h.set("server-timing", st);
     h.set("x-request-id", t.rid);
     if (!shared) h.set("timing-allow-origin", "*");
-    const method = request.method;
+    const method = t.method;
     if (htmlPath !== null && status === 200 && method === "GET") {
       this.logger.log(
         {
@@ -443,7 +495,7 @@ export class Edge {
           originMs: t.originMs,
           appMs: t.appMs,
           request,
-          ts: this.now(),
+          ts: Number.isNaN(t.ts) ? this.now() : t.ts,
         },
         ctx,
       );
@@ -568,7 +620,7 @@ export class Edge {
     rid: string,
     ctx: ExecutionContext,
   ): Promise<Response> {
-    const t = this.timing(t0, rid);
+    const t = this.timing(t0, rid, request.method);
     if (request.headers.get("upgrade")?.toLowerCase() === "websocket") {
       // WebSocket upgrades go through untouched (the runtime pipes the socket).
       return this.doFetch(new Request(this.config.originBase + url.pathname + url.search, request));
@@ -614,7 +666,7 @@ export class Edge {
     ctx: ExecutionContext,
     collapse = true,
   ): Promise<Response> {
-    const t = this.timing(t0, rid);
+    const t = this.timing(t0, rid, request.method);
     const missStatus: CacheStatus = stale ? "EXPIRED" : "MISS";
     const pending = collapse ? this.inflight.get(key) : undefined;
     if (pending !== undefined) {
@@ -937,7 +989,7 @@ export class Edge {
         try {
           const o = await this.fetchOrigin(originReq);
           if (v !== null && o.res !== null && o.res.status === 304) {
-            const t = this.timing(0, "");
+            const t = this.timing(0, "", "GET");
             t.originMs = o.ms;
             this.notModified(null, url, rule, key, v, o.res, "STALE", this.now(), t, ctx, settle);
             return;
@@ -947,7 +999,7 @@ export class Edge {
             settle({ kind: "error" });
             return;
           }
-          const t = this.timing(0, "");
+          const t = this.timing(0, "", "GET");
           t.originMs = o.ms;
           const { body, decision, meta } = await this.prepare(o.res, rule, key, this.now(), t);
           if (!decision.store) {
@@ -997,7 +1049,7 @@ export class Edge {
       const nq = u.search ? normalizeQuery(u.search, this.config.marketingMatcher) : "";
       const rule = ruleFor(this.config, u.pathname);
       const base = `${u.protocol}//${u.host}${u.pathname}${nq}`;
-      keys.add(this.keyFor(u, nq, rule, new Headers()));
+      keys.add(this.keyFor(u, nq, rule, { headers: new Headers() }));
       keys.add(base);
       if (rule && rule.keyHeaders.length > 0) variantTags.push(`__url:${base}`);
     }

@@ -15,7 +15,8 @@ export { ConfigError } from "./env-config.ts";
 
 export interface EdgePart {
   edge: Edge;
-  fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response>;
+  /** `url` is `request.url` when the caller has read it already (each read calls into the runtime). */
+  fetch(request: Request, env: Env, ctx: ExecutionContext, url?: string): Response | Promise<Response>;
 }
 
 /** Builds the edge part from the Worker env (bindings EDGE_KV, RUM_QUEUE; vars per edge/README.md). */
@@ -37,13 +38,12 @@ export function createEdgeFromEnv(env: Env): EdgePart {
   const app = createEdgeApp(edge);
   return {
     edge,
-    fetch(request, env, ctx) {
-      const url = request.url;
+    fetch(request, env, ctx, url = request.url) {
       // `/_edge/` test on the raw URL string: no second URL parse on the proxy path.
       const p = url.indexOf("/", url.indexOf("//") + 2);
       if (p !== -1 && url.startsWith("/_edge/", p)) return app.fetch(request, env, ctx);
       if (p !== -1 && url.startsWith(IMAGE_ROUTE_PREFIX, p)) return imageRoute.handle(request, ctx);
-      return edge.serve(request, ctx);
+      return edge.serve(request, ctx, url);
     },
   };
 }
