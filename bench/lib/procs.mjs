@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort as pickPort } from "../../scripts/stack.mjs";
+import { freePort } from "../../scripts/stack.mjs";
 
 const children = new Set();
 const tempDirs = new Set();
@@ -109,10 +109,8 @@ export function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** A TCP port that was free on 127.0.0.1 a moment ago (scripts/stack.mjs `freePort`). */
-export async function freePort() {
-  return pickPort();
-}
+/** A TCP port that was free on 127.0.0.1 a moment ago (the stack launcher's picker). */
+export { freePort };
 
 /**
  * `n` distinct TCP ports that were free on 127.0.0.1 a moment ago, picked below the kernel's
@@ -121,7 +119,7 @@ export async function freePort() {
  */
 export async function freePorts(n) {
   const taken = new Set();
-  for (let i = 0; i < n; i++) taken.add(await pickPort(taken));
+  for (let i = 0; i < n; i++) taken.add(await freePort(taken));
   return [...taken];
 }
 

@@ -67,7 +67,9 @@ function stringBytes(s: string): number {
   let n = 2;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    // \uXXXX for control characters and lone surrogates; 3 bytes for the rest of the BMP.
+    // ASCII: 2 covers an escaped quote or backslash; \uXXXX (6) for control characters; 2 UTF-8
+    // bytes below U+0800; 6 above, which covers a lone surrogate's \uXXXX as well as 3-byte
+    // characters and half of a 4-byte pair.
     n += c < 0x20 ? 6 : c < 0x80 ? 2 : c < 0x800 ? 2 : 6;
   }
   return n;

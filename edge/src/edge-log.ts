@@ -17,6 +17,8 @@ import { type PageGroupRule, pageGroupFor } from "../../common/src/page-group.ts
 import type { CacheStatus } from "../../common/src/rum-types.ts";
 import { classifyUserAgentCached } from "../../common/src/user-agent.ts";
 
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 /** The part of a Queue binding the edge's logs use. */
 export interface LogQueue {
   /** Called with one NDJSON message per batch (common/src/batch-sender.ts `packNdjson`). */
@@ -57,7 +59,7 @@ export function createLogSender<T>(
       const queue = owner.queue;
       if (queue !== null) await queue.sendBatch([message]);
     },
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    sleep,
     maxWaitMs: flushMs,
     retries: 1,
     maxBatchSize: LOG_MAX_RECORDS,
@@ -118,8 +120,6 @@ function cfOf(request: Request): { country?: unknown; colo?: unknown } | undefin
 /** Retries of a page-view batch whose queue write failed (then it is dropped with a warning). */
 const LOG_RETRIES = 1;
 const LOG_BACKOFF_MS = 100;
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * The page-view log of one isolate. Records go into a columnar `EdgeLogBatch`
