@@ -6,7 +6,10 @@
 
 /** Navigation Timing phases as the beacon reads them off `PerformanceNavigationTiming`. */
 export interface NavTiming {
-  /** `navigation.type`: navigate | reload | back_forward | prerender | restore. */
+  /**
+   * `navigation.type`: navigate | reload | back_forward | prerender | restore, or
+   * `back_forward_cache` for a page view restored from the back/forward cache (a page view of its own).
+   */
   type: string;
   redirectStart: number;
   redirectEnd: number;
@@ -81,7 +84,24 @@ export interface BeaconPayload {
   dpr?: number;
   /** Set by the edge's prefetch experiment: this view was in the holdout group. */
   holdout?: boolean;
+  /**
+   * Per-tab session id, kept in `sessionStorage` (never a cookie): ties the page views of one
+   * tab together for bounce/conversion and prefetch arms. 8–64 chars of [A-Za-z0-9_-].
+   */
+  sid?: string;
+  /** The previous page view's `pvid` in the same tab (absent on the first view of a session). */
+  prev?: string;
+  /** Prefetch experiment arm of the tab: `holdout` (no speculation), `ours`, `press` (links on pointerdown). */
+  arm?: PrefetchArm;
+  /**
+   * A conversion on this page view (`rum.conversion(value?)`, or a page in a configured
+   * conversion page group): `value` is the order value in the site's currency, 0 when unknown.
+   */
+  conv?: { value: number };
 }
+
+/** Arms of the prefetch experiment, assigned per tab. */
+export type PrefetchArm = "holdout" | "ours" | "press";
 
 /** Cache status the edge reports in `Server-Timing: cdn-cache;desc=…`. */
 export type CacheStatus = "HIT" | "MISS" | "STALE" | "EXPIRED" | "BYPASS" | "NONE";
