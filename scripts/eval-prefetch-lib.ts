@@ -28,7 +28,10 @@ function ranked(counts: ReadonlyMap<string, number> | undefined, self: string): 
 
 function bump(m: Map<string, Map<string, number>>, key: string, next: string): void {
   let row = m.get(key);
-  if (!row) m.set(key, (row = new Map()));
+  if (!row) {
+    row = new Map();
+    m.set(key, row);
+  }
   row.set(next, (row.get(next) ?? 0) + 1);
 }
 
@@ -38,7 +41,8 @@ export function popular(): Predictor {
   return {
     name: "popular",
     train(sessions) {
-      for (const s of sessions) for (let i = 1; i < s.length; i++) pop.set(s[i] as string, (pop.get(s[i] as string) ?? 0) + 1);
+      for (const s of sessions)
+        for (let i = 1; i < s.length; i++) pop.set(s[i] as string, (pop.get(s[i] as string) ?? 0) + 1);
     },
     predict: (path) => ranked(pop, path[path.length - 1] as string),
   };
@@ -52,7 +56,8 @@ export function markov1(): Predictor {
     name: "markov1",
     train(sessions) {
       base.train(sessions);
-      for (const s of sessions) for (let i = 0; i + 1 < s.length; i++) bump(m, s[i] as string, s[i + 1] as string);
+      for (const s of sessions)
+        for (let i = 0; i + 1 < s.length; i++) bump(m, s[i] as string, s[i + 1] as string);
     },
     predict(path) {
       const cur = path[path.length - 1] as string;

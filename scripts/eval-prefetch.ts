@@ -16,7 +16,8 @@ function fail(message: string): never {
 
 function share(name: string, v: string | undefined): number {
   const x = Number(v);
-  if (v === undefined || !Number.isFinite(x) || x < 0 || x > 1) fail(`Expected a number from 0 to 1 for --${name} but received ${v}`);
+  if (v === undefined || !Number.isFinite(x) || x < 0 || x > 1)
+    fail(`Expected a number from 0 to 1 for --${name} but received ${v}`);
   return x;
 }
 
@@ -51,7 +52,8 @@ const sessions = all.slice(Math.floor(all.length * from), Math.floor(all.length 
 const cut = Math.floor(sessions.length * train);
 const trainSet = sessions.slice(0, cut);
 const testSet = sessions.slice(cut);
-if (trainSet.length === 0 || testSet.length === 0) fail(`need sessions on both sides of the split (${sessions.length} sessions)`);
+if (trainSet.length === 0 || testSet.length === 0)
+  fail(`need sessions on both sides of the split (${sessions.length} sessions)`);
 
 const methods = [popular(), markov1(), markov2(), ours()];
 const results: Record<string, ReturnType<typeof score>> = {};
@@ -71,7 +73,8 @@ const rows = Object.entries(results).map(([name, r]) => [
   ...r.atThreshold.map((a) => `${a.precision.toFixed(1)}/${a.coverage.toFixed(1)} (${a.perPage.toFixed(2)})`),
 ]);
 const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
-for (const r of [head, ...rows]) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i] as number)).join("  ")}\n`);
+for (const r of [head, ...rows])
+  process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i] as number)).join("  ")}\n`);
 if (json) {
   writeFileSync(
     json,

@@ -94,7 +94,8 @@ export class NextPageModel {
 
   /** Records every transition of one session (pages in order); `weights[i]` weighs step i → i+1. */
   observeSession(pages: readonly string[], at = 0, weights?: readonly number[]): void {
-    for (let i = 0; i + 1 < pages.length; i++) this.observe(pages.slice(0, i + 1), pages[i + 1] as string, weights?.[i] ?? 1, at);
+    for (let i = 0; i + 1 < pages.length; i++)
+      this.observe(pages.slice(0, i + 1), pages[i + 1] as string, weights?.[i] ?? 1, at);
   }
 
   /** Full next-page distribution (sums to 1 over the candidates, or empty without data). */
@@ -128,7 +129,11 @@ export class NextPageModel {
   }
 
   /** Successor weights of a context without the skipped pages, decayed to `now` if given. */
-  private weights(key: string, skip: (p: string) => boolean, now: number | undefined): Array<[string, number]> {
+  private weights(
+    key: string,
+    skip: (p: string) => boolean,
+    now: number | undefined,
+  ): Array<[string, number]> {
     return this.counts.successors(key, now).filter(([p, w]) => w > 0 && !skip(p));
   }
 
@@ -136,7 +141,12 @@ export class NextPageModel {
    * One interpolation step: q(x) = max(c(x) − d, 0)/c + λ·lower(x), with λ = Σ min(c(x), d)/c
    * (exactly the mass the discount removed). Undefined when the context has no usable data.
    */
-  private level(lower: Dist, key: string, skip: (p: string) => boolean, now: number | undefined): Dist | undefined {
+  private level(
+    lower: Dist,
+    key: string,
+    skip: (p: string) => boolean,
+    now: number | undefined,
+  ): Dist | undefined {
     const rows = this.weights(key, skip, now);
     let total = 0;
     for (const [, w] of rows) total += w;
@@ -153,7 +163,12 @@ export class NextPageModel {
   }
 
   /** Group level: P(group' | group of current page) spread over group' by its pages' popularity. */
-  private groupLevel(lower: Dist, group: string, skip: (p: string) => boolean, now: number | undefined): Dist {
+  private groupLevel(
+    lower: Dist,
+    group: string,
+    skip: (p: string) => boolean,
+    now: number | undefined,
+  ): Dist {
     const rows = this.counts.successors(KEY.group + group, now).filter(([, w]) => w > 0);
     let total = 0;
     for (const [, w] of rows) total += w;

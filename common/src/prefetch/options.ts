@@ -33,7 +33,9 @@ export const MAX_ORDER_LIMIT = 8;
 
 function num(key: string, v: unknown, lo: number, hi: number, loOpen = false): number {
   if (typeof v !== "number" || Number.isNaN(v) || (loOpen ? v <= lo : v < lo) || v > hi)
-    throw new RangeError(`Expected number ${loOpen ? ">" : "≥"} ${lo} and ≤ ${hi} for ${key} but received ${String(v)}`);
+    throw new RangeError(
+      `Expected number ${loOpen ? ">" : "≥"} ${lo} and ≤ ${hi} for ${key} but received ${String(v)}`,
+    );
   return v;
 }
 
@@ -41,7 +43,8 @@ function num(key: string, v: unknown, lo: number, hi: number, loOpen = false): n
 export function resolveModelOptions(input: Partial<ModelOptions> = {}): ModelOptions {
   const o = { ...DEFAULT_MODEL_OPTIONS, ...input };
   const maxOrder = num("maxOrder", o.maxOrder, 1, MAX_ORDER_LIMIT);
-  if (!Number.isInteger(maxOrder)) throw new RangeError(`Expected integer for maxOrder but received ${maxOrder}`);
+  if (!Number.isInteger(maxOrder))
+    throw new RangeError(`Expected integer for maxOrder but received ${maxOrder}`);
   if (typeof o.bagContext !== "boolean")
     throw new RangeError(`Expected boolean for bagContext but received ${String(o.bagContext)}`);
   return {
