@@ -35,6 +35,7 @@ export function createEdgeFromEnv(env: Env): EdgePart {
     queue: env.RUM_QUEUE ?? null,
     ...pageDeps,
     fetch: prefetch.wrapOriginFetch(config.originBase, pageDeps.fetch),
+    htmlHeaders: prefetch.htmlHeaders(pageDeps.htmlHeaders),
   });
   const imageRoute = createImageRoute(config, images, edge, {
     kv: env.EDGE_KV ?? null,
