@@ -17,8 +17,13 @@ export function createCollectorFromEnv(env: Env) {
   return createCollectorApp({
     config,
     queue: env.RUM_QUEUE,
-    // An unset token reaches the routes as "": they answer 503 (query API disabled).
-    queryRoutes: createQueryRoutes({ db: env.DB, queryToken: config.queryToken ?? "", now: Date.now }),
+    // A token that is unset or not allowed in this ENVIRONMENT: the routes answer 503 naming the key.
+    queryRoutes: createQueryRoutes({
+      db: env.DB,
+      queryToken: config.queryToken ?? "",
+      tokenError: config.queryTokenError,
+      now: Date.now,
+    }),
     beaconAsset: (request) =>
       beaconAssetResponse(request, {
         defaultSite: config.siteByOrigin.get(new URL(request.url).origin) ?? defaultSite,

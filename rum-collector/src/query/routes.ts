@@ -5,6 +5,7 @@
  * Documented in rum-collector/README-query.md.
  */
 import { Hono } from "hono";
+import { AuthThrottle, clientKey } from "../../../common/src/auth-throttle.ts";
 import { parseImageQuery, runImageQuery } from "./images.ts";
 import { parseCoverage, parsePageViews, parseQuery } from "./params.ts";
 import { runQuery } from "./run.ts";
@@ -13,8 +14,12 @@ export interface QueryDeps {
   db: D1Database;
   /** Bearer token clients must send; "" disables the API (503). */
   queryToken: string;
-  /** Clock (ms since epoch) for default time ranges. */
+  /** Clock (ms since epoch) for default time ranges and the bad-token throttle. */
   now: () => number;
+  /** Set when the configured token may not be used here: every route answers 503 with it. */
+  tokenError?: string | null;
+  /** Repeated bad tokens per client (CF-Connecting-IP) → 429 (default: 10 per minute, per isolate). */
+  throttle?: AuthThrottle;
 }
 
 const HOUR_MS = 3_600_000;
@@ -82,9 +87,17 @@ function pageViewJson(r: Record<string, unknown>) {
 /** Builds the query routes; paths are relative to the collector mount (`/v1/query`, …). */
 export function createQueryRoutes(deps: QueryDeps): Hono {
   const app = new Hono();
+  const throttle = deps.throttle ?? new AuthThrottle();
 
   app.use("/v1/*", async (c, next) => {
+    if (deps.tokenError) return c.json({ error: `query API unavailable: ${deps.tokenError}` }, 503);
     if (!deps.queryToken) return c.json({ error: "query API disabled (RUM_QUERY_TOKEN not set)" }, 503);
+    const client = clientKey(c.req.header("cf-connecting-ip") ?? "");
+    const verdict = throttle.check(client, deps.now());
+    if (!verdict.allowed) {
+      c.header("Retry-After", String(verdict.retryAfterSeconds));
+      return c.json({ error: "too many bad tokens from this client; retry later" }, 429);
+    }
     const auth = c.req.header("authorization") ?? "";
     const m = /^Bearer\s+(.+)$/i.exec(auth);
     if (!m) {
@@ -92,9 +105,11 @@ export function createQueryRoutes(deps: QueryDeps): Hono {
       return c.json({ error: "missing bearer token" }, 401);
     }
     if (!sameToken((m[1] as string).trim(), deps.queryToken)) {
+      throttle.fail(client, deps.now());
       c.header("WWW-Authenticate", 'Bearer realm="rum-query", error="invalid_token"');
       return c.json({ error: "invalid bearer token" }, 401);
     }
+    throttle.succeed(client);
     c.header("Cache-Control", "no-store");
     await next();
   });
