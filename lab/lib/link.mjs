@@ -1,0 +1,76 @@
+/**
+ * The userspace delay link (lab/link/delay-link.c), compiled at lab start and run at real-time
+ * priority: one process per pair of namespaces, delays changeable at run time, and every TCP
+ * SYN it forwards reported with its CLOCK_MONOTONIC time (the lab's witness of new connections).
+ */
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startProcess } from "./children.mjs";
+
+const SOURCE = join(dirname(fileURLToPath(import.meta.url)), "..", "link", "delay-link.c");
+
+/** Compiles the delay link (cached by source hash under the temp dir); returns the binary path. */
+export function buildDelayLink() {
+  const src = readFileSync(SOURCE);
+  const hash = createHash("sha256").update(src).digest("hex").slice(0, 12);
+  const dir = join(tmpdir(), "edgerum-lab-build");
+  const bin = join(dir, `delay-link-${hash}`);
+  if (existsSync(bin)) return bin;
+  mkdirSync(dir, { recursive: true });
+  const r = spawnSync("cc", ["-O2", "-Wall", "-o", bin, SOURCE], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`compiling ${SOURCE} failed:\n${r.stderr || r.error?.message}`);
+  return bin;
+}
+
+/** Microseconds of CLOCK_MONOTONIC, the clock the link stamps its events with. */
+export function monoUs() {
+  return Number(process.hrtime.bigint() / 1000n);
+}
+
+/**
+ * Starts a delay link between TUN `devA` in namespace `nsA` and `devB` in `nsB` (run with
+ * `chrt -f 20` when `rt`). Returns { setDelay(oneWayMs, {lossPct, rateKbit}), synsSince(t, dir),
+ * stats(), entry }. `synsSince(tUs, "ab"|"ba")` lists SYNs seen after monotonic time tUs.
+ */
+export async function startDelayLink(name, bin, { nsA, devA, nsB, devB, rt }) {
+  const syns = [];
+  const cmd = rt ? "chrt" : bin;
+  const args = rt ? ["-f", "20", bin, nsA, devA, nsB, devB] : [nsA, devA, nsB, devB];
+  const entry = startProcess(name, cmd, args, {
+    onLine: (line) => {
+      const m = /^syn (ab|ba) (\d+) (\S+) (\S+)$/.exec(line);
+      if (m) syns.push({ dir: m[1], tUs: Number(m[2]), src: m[3], dst: m[4] });
+      if (syns.length > 10_000) syns.splice(0, 5_000);
+    },
+  });
+  await entry.waitFor(/^ready$/, 5000);
+  let queue = Promise.resolve();
+  const command = (text, answer) => {
+    // One command at a time: answers come back in order on stdout.
+    queue = queue.then(() => {
+      const p = entry.waitFor(answer, 5000);
+      entry.write(`${text}\n`);
+      return p;
+    });
+    return queue;
+  };
+  return {
+    entry,
+    /** Sets the one-way delay (ms, both directions), loss (%, default 0) and rate cap (kbit/s, 0 = none). */
+    async setDelay(oneWayMs, { lossPct = 0, rateKbit = 0 } = {}) {
+      const us = Math.round(oneWayMs * 1000);
+      await command(`set ${us} ${us} ${Math.round(lossPct * 10_000)} ${Math.round(rateKbit)}`, /^ok$/);
+    },
+    synsSince(tUs, dir) {
+      return syns.filter((s) => s.tUs >= tUs && (!dir || s.dir === dir));
+    },
+    async stats() {
+      const line = await command("stats", /^stats /);
+      return JSON.parse(line.slice(6));
+    },
+  };
+}
