@@ -29,8 +29,8 @@ import {
   removeStaleNamespaces,
 } from "./lib/netns.mjs";
 import { closingLine, formatTable, markdownTable, tableRows } from "./lib/report.mjs";
-import { EDGE_URL, ROOT, buildWorker, startEdge, startOrigin } from "./lib/servers.mjs";
 import { runScenario } from "./lib/scenario-runner.mjs";
+import { buildWorker, EDGE_URL, ROOT, startEdge, startOrigin } from "./lib/servers.mjs";
 import { explain, fullGrid, quickGrid } from "./lib/truth.mjs";
 
 const started = Date.now();
@@ -50,7 +50,10 @@ function parseArgs(argv) {
     else if (a === "--only") opts.only = value();
     else if (a === "--timeout") opts.timeout = Number(value());
     else if (a === "--out") opts.out = value();
-    else throw new Error(`Invalid option ${a}: expected --quick, --views N, --only TEXT, --timeout S or --out DIR`);
+    else
+      throw new Error(
+        `Invalid option ${a}: expected --quick, --views N, --only TEXT, --timeout S or --out DIR`,
+      );
   }
   if (!Number.isInteger(opts.views) || opts.views < 1 || opts.views > 50) {
     throw new Error(`Invalid option --views: expected an integer between 1 and 50 (got ${opts.views})`);
@@ -75,7 +78,8 @@ function pageViewBox() {
       for (;;) {
         const msg = byRid.get(rid);
         if (msg) return msg;
-        if (Date.now() > deadline) throw new Error(`no page view with rid ${rid} from the collector in ${timeoutMs} ms`);
+        if (Date.now() > deadline)
+          throw new Error(`no page view with rid ${rid} from the collector in ${timeoutMs} ms`);
         await sleep(25);
       }
     },
@@ -151,7 +155,9 @@ async function main() {
     return 2;
   }
   const rt = realtimeAllowed();
-  log(`${scenarios.length} scenarios × (1 throw-away + ${opts.views} views); real-time priority ${rt ? "on" : "NOT available"}`);
+  log(
+    `${scenarios.length} scenarios × (1 throw-away + ${opts.views} views); real-time priority ${rt ? "on" : "NOT available"}`,
+  );
   for (const name of removeStaleNamespaces()) log(`removed namespace ${name} left by an earlier run`);
 
   tmp = mkdtempSync(join(tmpdir(), "edgerum-lab-"));
@@ -176,7 +182,9 @@ async function main() {
     rt,
   });
   configureLinks(ns);
-  log(`links up: client ${ADDR.client} ⇄ edge ${ADDR.edge}, edge ${ADDR.edgeToOrigin} ⇄ origin ${ADDR.origin}`);
+  log(
+    `links up: client ${ADDR.client} ⇄ edge ${ADDR.edge}, edge ${ADDR.edgeToOrigin} ⇄ origin ${ADDR.origin}`,
+  );
 
   const pageViews = pageViewBox();
   const origin = await startOrigin(ns.origin, { rt });
@@ -190,7 +198,15 @@ async function main() {
   const results = [];
   for (const [i, s] of scenarios.entries()) {
     const t0 = Date.now();
-    const r = await runScenario(s, { browser, lastLink, middleLink, origin, pageViews, views: opts.views, index: i });
+    const r = await runScenario(s, {
+      browser,
+      lastLink,
+      middleLink,
+      origin,
+      pageViews,
+      views: opts.views,
+      index: i,
+    });
     for (const row of r.rows) row.verdict = row.ok ? "ok" : explain(s, row) ? "explained" : "OFF";
     results.push(r);
     const off = r.rows.filter((x) => x.verdict === "OFF").length;
@@ -204,7 +220,13 @@ async function main() {
   const rows = tableRows(results);
   const count = (v) => results.flatMap((r) => r.rows).filter((x) => x.verdict === v).length;
   const seconds = (Date.now() - started) / 1000;
-  const summary = { scenarios: results.length, ok: count("ok"), explained: count("explained"), off: count("OFF"), seconds };
+  const summary = {
+    scenarios: results.length,
+    ok: count("ok"),
+    explained: count("explained"),
+    off: count("OFF"),
+    seconds,
+  };
   console.log(`\n${formatTable(rows)}\n`);
   for (const r of results) for (const n of r.notes) console.log(`note: ${r.scenario.name}: ${n}`);
   console.log(`links: ${JSON.stringify(stats)}`);
@@ -212,7 +234,10 @@ async function main() {
 
   mkdirSync(opts.out, { recursive: true });
   const stamp = new Date().toISOString();
-  writeFileSync(join(opts.out, "latest.json"), `${JSON.stringify({ stamp, opts, summary, results, stats }, null, 2)}\n`);
+  writeFileSync(
+    join(opts.out, "latest.json"),
+    `${JSON.stringify({ stamp, opts, summary, results, stats }, null, 2)}\n`,
+  );
   writeFileSync(
     join(opts.out, "latest.md"),
     `Lab run ${stamp} (${opts.quick ? "--quick" : "full grid"}, ${opts.views} views per scenario, took ${seconds.toFixed(0)} s):\n\n${markdownTable(rows)}\n\n${closingLine(summary)}\n`,

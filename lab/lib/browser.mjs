@@ -63,6 +63,11 @@ export async function navigate(page, url) {
     const n = performance.getEntriesByType("navigation")[0];
     const o = performance.timeOrigin;
     const rid = n.serverTiming.find((e) => e.name === "rid")?.description ?? "";
-    return { rid, fetchStart: o + n.fetchStart, requestStart: o + n.requestStart, responseStart: o + n.responseStart };
+    return {
+      rid,
+      fetchStart: o + n.fetchStart,
+      requestStart: o + n.requestStart,
+      responseStart: o + n.responseStart,
+    };
   });
 }

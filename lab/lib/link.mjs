@@ -1,7 +1,8 @@
 /**
  * The userspace delay link (lab/link/delay-link.c), compiled at lab start and run at real-time
- * priority: one process per pair of namespaces, delays changeable at run time, and every TCP
- * SYN it forwards reported with its CLOCK_MONOTONIC time (the lab's witness of new connections).
+ * priority: one process per pair of namespaces, delays changeable at run time. It reports every
+ * TCP SYN and the first packet of every HTTP request and response it forwards, stamped with
+ * CLOCK_MONOTONIC: the lab's witness of new connections and of each server's time on a request.
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -33,18 +34,18 @@ export function monoUs() {
 
 /**
  * Starts a delay link between TUN `devA` in namespace `nsA` and `devB` in `nsB` (run with
- * `chrt -f 20` when `rt`). Returns { setDelay(oneWayMs, {lossPct, rateKbit}), synsSince(t, dir),
- * stats(), entry }. `synsSince(tUs, "ab"|"ba")` lists SYNs seen after monotonic time tUs.
+ * `chrt -f 20` when `rt`). Returns { setDelay(oneWayMs, {lossPct, rateKbit}), events(), stats(),
+ * entry }.
  */
 export async function startDelayLink(name, bin, { nsA, devA, nsB, devB, rt }) {
-  const syns = [];
+  const events = [];
   const cmd = rt ? "chrt" : bin;
   const args = rt ? ["-f", "20", bin, nsA, devA, nsB, devB] : [nsA, devA, nsB, devB];
   const entry = startProcess(name, cmd, args, {
     onLine: (line) => {
-      const m = /^syn (ab|ba) (\d+) (\S+) (\S+)$/.exec(line);
-      if (m) syns.push({ dir: m[1], tUs: Number(m[2]), src: m[3], dst: m[4] });
-      if (syns.length > 10_000) syns.splice(0, 5_000);
+      const m = /^(syn|req|res) (ab|ba) (\d+) (\S+) (\S+) ?(.*)$/.exec(line);
+      if (m) events.push({ kind: m[1], dir: m[2], tUs: Number(m[3]), src: m[4], dst: m[5], text: m[6] });
+      if (events.length > 40_000) events.splice(0, 20_000);
     },
   });
   await entry.waitFor(/^ready$/, 5000);
@@ -65,8 +66,9 @@ export async function startDelayLink(name, bin, { nsA, devA, nsB, devB, rt }) {
       const us = Math.round(oneWayMs * 1000);
       await command(`set ${us} ${us} ${Math.round(lossPct * 10_000)} ${Math.round(rateKbit)}`, /^ok$/);
     },
-    synsSince(tUs, dir) {
-      return syns.filter((s) => s.tUs >= tUs && (!dir || s.dir === dir));
+    /** Events seen so far: { kind: syn|req|res, dir: ab|ba, tUs, src, dst, text } (request/status line). */
+    events() {
+      return events;
     },
     async stats() {
       const line = await command("stats", /^stats /);

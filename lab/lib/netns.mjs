@@ -19,7 +19,8 @@ export const DEV = Object.freeze({ client: "lm-c", edgeLast: "lm-e", edgeMiddle:
 
 function ip(args) {
   const r = spawnSync("ip", args, { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`ip ${args.join(" ")} failed: ${(r.stderr || r.error?.message || "").trim()}`);
+  if (r.status !== 0)
+    throw new Error(`ip ${args.join(" ")} failed: ${(r.stderr || r.error?.message || "").trim()}`);
   return r.stdout;
 }
 

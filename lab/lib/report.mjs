@@ -10,7 +10,16 @@ export const PART_LABEL = {
   backend: "backend",
 };
 
-const HEAD = ["scenario", "part", "truth ms", "measured ms", "error ms", "tolerance", "verdict"];
+const HEAD = [
+  "scenario",
+  "part",
+  "truth ms",
+  "measured ms",
+  "error ms",
+  "tolerance",
+  "unseen server ms",
+  "verdict",
+];
 
 function fmt(n, sign = false) {
   if (!Number.isFinite(n)) return "n/a";
@@ -23,7 +32,10 @@ export function tableRows(results) {
   const out = [];
   for (const r of results) {
     for (const row of r.rows) {
-      const truth = row.truths.length > 1 ? `${fmt(row.truth)} (${row.truths.map(fmt).join("/")})` : fmt(row.truth);
+      const truth =
+        row.truths.length > 1
+          ? `${fmt(row.truth)} (${row.truths.map((t) => fmt(t)).join("/")})`
+          : fmt(row.truth);
       out.push([
         r.scenario.name,
         PART_LABEL[row.part],
@@ -31,6 +43,7 @@ export function tableRows(results) {
         fmt(row.measured),
         fmt(row.error, true),
         `±${fmt(row.tolerance)}`,
+        fmt(row.unseen, true),
         row.verdict,
       ]);
     }
@@ -43,7 +56,9 @@ export function formatTable(rows) {
   const all = [HEAD, ...rows];
   const widths = HEAD.map((_, i) => Math.max(...all.map((r) => String(r[i]).length)));
   const line = (r) =>
-    r.map((c, i) => (i >= 2 && i <= 5 ? String(c).padStart(widths[i]) : String(c).padEnd(widths[i]))).join("  ");
+    r
+      .map((c, i) => (i >= 2 && i <= 6 ? String(c).padStart(widths[i]) : String(c).padEnd(widths[i])))
+      .join("  ");
   return [line(HEAD), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }
 
@@ -52,7 +67,7 @@ export function markdownTable(rows) {
   const esc = (c) => String(c).replaceAll("|", "\\|");
   return [
     `| ${HEAD.join(" | ")} |`,
-    `| ${HEAD.map((_, i) => (i >= 2 && i <= 5 ? "---:" : "---")).join(" | ")} |`,
+    `| ${HEAD.map((_, i) => (i >= 2 && i <= 6 ? "---:" : "---")).join(" | ")} |`,
     ...rows.map((r) => `| ${r.map(esc).join(" | ")} |`),
   ].join("\n");
 }
@@ -90,9 +105,10 @@ export function parseTable(text) {
   const rows = [];
   for (const l of lines.slice(start + 1)) {
     if (l.trim() === "") break;
-    const m = /^(.+?) {2,}(last mile connect|last mile wire|middle mile|backend) +(\S+).*? +(\S+) +(\S+) +±(\S+) +(\S+)$/.exec(
-      l,
-    );
+    const m =
+      /^(.+?) {2,}(last mile connect|last mile wire|middle mile|backend) +(\S+).*? +(\S+) +(\S+) +±(\S+) +(\S+)$/.exec(
+        l,
+      );
     if (!m) break;
     rows.push({
       scenario: m[1].trim(),
@@ -101,7 +117,8 @@ export function parseTable(text) {
       measured: Number(m[4]),
       error: Number(m[5]),
       tolerance: Number(m[6]),
-      verdict: m[7],
+      unseen: m[7] === "n/a" ? Number.NaN : Number(m[7]),
+      verdict: m[8],
     });
   }
   return rows;

@@ -7,13 +7,9 @@
 import { navigate } from "./browser.mjs";
 import { sleep } from "./children.mjs";
 import { monoUs } from "./link.mjs";
-import { ADDR } from "./netns.mjs";
 import { EDGE_URL } from "./servers.mjs";
 import { compareScenario, truthFor } from "./truth.mjs";
-
-/** Wall-clock ms of a CLOCK_MONOTONIC µs stamp (offset taken once; both clocks tick alike over a run). */
-const wallOffsetUs = (performance.timeOrigin + performance.now()) * 1000 - monoUs();
-const wallMs = (us) => (us + wallOffsetUs) / 1000;
+import { witnessRequest } from "./witness.mjs";
 
 /**
  * Runs scenario `s` with `lab` = { browser, lastLink, middleLink, origin, pageViews, log, views,
@@ -25,7 +21,10 @@ export async function runScenario(s, lab) {
   await middleLink.setDelay(s.middleMile / 2);
   if (origin.backendMs !== s.backend) await origin.restart(s.backend);
   const tag = `${lab.index}-${Date.now().toString(36)}`;
-  const urls = Array.from({ length: lab.views + 1 }, (_, i) => `${EDGE_URL}/p/${1 + (lab.index % 200)}?lab=${tag}-${i}`);
+  const urls = Array.from(
+    { length: lab.views + 1 },
+    (_, i) => `${EDGE_URL}/p/${1 + (lab.index % 200)}?lab=${tag}-${i}`,
+  );
   if (s.cache === "HIT") await warm(browser, urls);
 
   const navs = [];
@@ -39,7 +38,8 @@ export async function runScenario(s, lab) {
       }
       const context = await browser.newContext();
       const page = await context.newPage();
-      navs.push({ url, times: await navigate(page, url) });
+      const sinceUs = monoUs();
+      navs.push({ url, sinceUs, times: await navigate(page, url) });
       await page.goto("about:blank");
       await lab.pageViews.waitFor(navs.at(-1).times.rid);
       await context.close();
@@ -48,7 +48,8 @@ export async function runScenario(s, lab) {
     const context = await browser.newContext();
     const page = await context.newPage();
     for (const url of urls) {
-      navs.push({ url, times: await navigate(page, url) });
+      const sinceUs = monoUs();
+      navs.push({ url, sinceUs, times: await navigate(page, url) });
       // The view's beacon leaves on pagehide, when the next navigation commits.
     }
     await page.goto("about:blank");
@@ -60,13 +61,23 @@ export async function runScenario(s, lab) {
   const views = [];
   for (const [i, n] of navs.entries()) {
     const msg = await lab.pageViews.waitFor(n.times.rid);
-    const inWindow = (syn, dst) => {
-      const t = wallMs(syn.tUs);
-      return syn.dst === dst && t >= n.times.fetchStart - 5 && t <= n.times.responseStart;
-    };
-    const newClientConn = lastLink.synsSince(0, "ab").some((x) => inWindow(x, `${ADDR.edge}:80`));
-    const newOriginConn = middleLink.synsSince(0, "ab").some((x) => inWindow(x, `${ADDR.origin}:80`));
+    const u = new URL(n.url);
+    const target = u.pathname + u.search;
+    const client = witnessRequest(lastLink.events(), {
+      target,
+      sinceUs: n.sinceUs,
+      oneWayUs: s.lastMile * 500,
+    });
+    if (!client) throw new Error(`the last-mile link never saw the request for ${target}`);
+    const toOrigin = witnessRequest(middleLink.events(), {
+      target,
+      sinceUs: n.sinceUs,
+      oneWayUs: s.middleMile * 500,
+    });
+    const newClientConn = client.newConn;
+    const newOriginConn = toOrigin?.newConn ?? false;
     const a = msg.attribution;
+    const st = (name) => msg.beacon.serverTiming?.find((e) => e.name === name)?.duration ?? Number.NaN;
     const view = {
       url: n.url,
       cacheStatus: msg.cacheStatus,
@@ -79,6 +90,12 @@ export async function runScenario(s, lab) {
         middleMile: a.middleMile,
         backend: a.backend ?? Number.NaN,
       },
+      // Server time the links saw but no Server-Timing covers: the edge's outside `edge;dur`
+      // (lands in the last-mile wire), the origin's outside `app;dur` (lands in the middle mile).
+      unseen: {
+        lastMileWire: client.serverMs - st("edge"),
+        middleMile: toOrigin ? toOrigin.serverMs - st("app") : Number.NaN,
+      },
       edge: a.edge,
       queueing: a.queueing,
       ttfb: a.ttfb,
@@ -86,7 +103,8 @@ export async function runScenario(s, lab) {
     if (i === 0) continue; // the throw-away view
     if (msg.cacheStatus !== s.cache) notes.add(`view ${i}: cache ${msg.cacheStatus}, planned ${s.cache}`);
     const planned = s.conn === "cold";
-    if (newClientConn !== planned) notes.add(`view ${i}: ${newClientConn ? "new" : "reused"} client connection`);
+    if (newClientConn !== planned)
+      notes.add(`view ${i}: ${newClientConn ? "new" : "reused"} client connection`);
     if (s.cache === "MISS" && newOriginConn !== planned) {
       notes.add(`view ${i}: ${newOriginConn ? "new" : "reused"} origin connection`);
     }

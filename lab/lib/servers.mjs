@@ -38,10 +38,15 @@ const WRANGLER_ENV = {
 
 /** Builds the Worker exactly as deployed into `outDir` (wrangler deploy --dry-run). */
 export async function buildWorker(outDir) {
-  const entry = startProcess("wrangler build", join(BIN, "wrangler"), ["deploy", "--dry-run", "--outdir", outDir], {
-    cwd: ROOT,
-    env: { ...process.env, ...WRANGLER_ENV, PATH: `${BIN}:${process.env.PATH}` },
-  });
+  const entry = startProcess(
+    "wrangler build",
+    join(BIN, "wrangler"),
+    ["deploy", "--dry-run", "--outdir", outDir],
+    {
+      cwd: ROOT,
+      env: { ...process.env, ...WRANGLER_ENV, PATH: `${BIN}:${process.env.PATH}` },
+    },
+  );
   await new Promise((r) => entry.child.once("exit", r));
   if (entry.child.exitCode !== 0) throw new Error(`wrangler deploy --dry-run failed:\n${entry.tail()}`);
 }
@@ -97,12 +102,18 @@ export async function startEdge(ns, { rt, bundleDir, tmp, onPageView }) {
     { rt },
   );
   await bindings.waitFor(/^binding services listening/, 15_000);
-  const capture = spawnIn("queue capture", ns, NODE, [join(ROOT, "lab/servers/queue-capture.mjs"), String(EDGE_PORTS.capture)], {
-    rt,
-    onLine: (line) => {
-      if (line.startsWith("pageview ")) onPageView(JSON.parse(line.slice(9)), Date.now());
+  const capture = spawnIn(
+    "queue capture",
+    ns,
+    NODE,
+    [join(ROOT, "lab/servers/queue-capture.mjs"), String(EDGE_PORTS.capture)],
+    {
+      rt,
+      onLine: (line) => {
+        if (line.startsWith("pageview ")) onPageView(JSON.parse(line.slice(9)), Date.now());
+      },
     },
-  });
+  );
   await capture.waitFor(/^ready /, 15_000);
 
   const vars = {
@@ -133,8 +144,14 @@ export async function startEdge(ns, { rt, bundleDir, tmp, onPageView }) {
     .replace(internet, 'allow = ["public", "private", "198.51.100.0/24"]');
   const configPath = join(tmp, "config.capnp");
   writeFileSync(configPath, text);
-  const workerd = spawnIn("workerd", ns, join(BIN, "workerd"), ["serve", configPath, "--experimental", "--verbose"], {
-    rt,
-  });
+  const workerd = spawnIn(
+    "workerd",
+    ns,
+    join(BIN, "workerd"),
+    ["serve", configPath, "--experimental", "--verbose"],
+    {
+      rt,
+    },
+  );
   return { workerd, bindings, capture, described: cfg.described };
 }

@@ -15,6 +15,8 @@
  * stdout events, one line each, times in CLOCK_MONOTONIC microseconds:
  *   ready
  *   syn <ab|ba> <t_us> <src>:<sport> <dst>:<dport>       (a TCP SYN without ACK entered the link)
+ *   req <ab|ba> <t_us> <src>:<sport> <dst>:<dport> <HTTP request line>   (first packet of a request)
+ *   res <ab|ba> <t_us> <src>:<sport> <dst>:<dport> <HTTP status line>    (first packet of a response)
  * Exits on SIGTERM/SIGINT or when stdin closes; the TUN devices vanish with the process.
  */
 #define _GNU_SOURCE
@@ -89,19 +91,41 @@ static int open_tun_in(const char *ns, const char *dev) {
   return fd;
 }
 
-/* Reports a TCP SYN (not SYN-ACK) so the lab knows when a connection was opened. */
-static void report_syn(const struct direction *d, const unsigned char *p, size_t len, uint64_t t) {
+/*
+ * Reports what the lab needs as witness: a TCP SYN (not SYN-ACK: a connection being opened), the
+ * first packet of an HTTP/1.1 request (its request line) and of a response (its status line).
+ */
+static void report_tcp(const struct direction *d, const unsigned char *p, size_t len, uint64_t t) {
   if (len < 20 || (p[0] >> 4) != 4 || p[9] != 6) return;
   size_t ihl = (size_t)(p[0] & 15) * 4;
-  if (len < ihl + 14) return;
+  if (len < ihl + 20) return;
   unsigned char flags = p[ihl + 13];
-  if (!(flags & 0x02) || (flags & 0x10)) return;
+  size_t doff = (size_t)(p[ihl + 12] >> 4) * 4;
   char src[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN];
   inet_ntop(AF_INET, p + 12, src, sizeof src);
   inet_ntop(AF_INET, p + 16, dst, sizeof dst);
   unsigned sport = (unsigned)p[ihl] << 8 | p[ihl + 1];
   unsigned dport = (unsigned)p[ihl + 2] << 8 | p[ihl + 3];
-  printf("syn %s %llu %s:%u %s:%u\n", d->name, (unsigned long long)(t / 1000), src, sport, dst, dport);
+  unsigned long long us = (unsigned long long)(t / 1000);
+  if ((flags & 0x02) && !(flags & 0x10)) {
+    printf("syn %s %llu %s:%u %s:%u\n", d->name, us, src, sport, dst, dport);
+    fflush(stdout);
+    return;
+  }
+  if (len <= ihl + doff) return;
+  const char *pl = (const char *)p + ihl + doff;
+  size_t n = len - ihl - doff;
+  int is_req = (n > 4 && (!memcmp(pl, "GET ", 4) || !memcmp(pl, "POST ", 5) || !memcmp(pl, "HEAD ", 5)));
+  int is_res = (n > 12 && !memcmp(pl, "HTTP/1.", 7));
+  if (!is_req && !is_res) return;
+  char first[160];
+  size_t k = 0;
+  while (k < n && k < sizeof first - 1 && pl[k] != '\r' && pl[k] != '\n') {
+    first[k] = (pl[k] >= 32 && pl[k] < 127) ? pl[k] : '?';
+    k++;
+  }
+  first[k] = 0;
+  printf("%s %s %llu %s:%u %s:%u %s\n", is_req ? "req" : "res", d->name, us, src, sport, dst, dport, first);
   fflush(stdout);
 }
 
@@ -119,7 +143,7 @@ static void take_in(struct direction *d) {
     ssize_t n = read(d->in_fd, pk->data, SLOT_BYTES);
     if (n <= 0) return;
     uint64_t t = now_ns();
-    report_syn(d, pk->data, (size_t)n, t);
+    report_tcp(d, pk->data, (size_t)n, t);
     if (d->loss_ppm > 0 && (uint32_t)(random() % 1000000) < d->loss_ppm) {
       d->dropped_loss++;
       continue;
