@@ -106,7 +106,7 @@ export function parseTable(text) {
   for (const l of lines.slice(start + 1)) {
     if (l.trim() === "") break;
     const m =
-      /^(.+?) {2,}(last mile connect|last mile wire|middle mile|backend) +(\S+).*? +(\S+) +(\S+) +±(\S+) +(\S+)$/.exec(
+      /^(.+?) {2,}(last mile connect|last mile wire|middle mile|backend) +(\S+).*? +(\S+) +(\S+) +±(\S+) +(\S+) +(\S+)\s*$/.exec(
         l,
       );
     if (!m) break;
