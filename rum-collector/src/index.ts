@@ -31,4 +31,4 @@ export function handleQueue(batch: MessageBatch, env: Env, ctx: ExecutionContext
   return consumeBatch(batch as MessageBatch<RumQueueMessage | string>, env, ctx);
 }
 
-export { handleScheduled } from "./store/cron.ts";
+export { handleScheduled } from "./store/maintenance.ts";
