@@ -8,6 +8,10 @@ import { beaconAssetResponse } from "./beacon-asset.ts";
 import { parseCollectorConfig } from "./config.ts";
 import { createQueryRoutes } from "./query/routes.ts";
 import { handleQueue as consumeBatch } from "./store/consumer.ts";
+import { parkDeadLetters } from "./store/replay.ts";
+
+/** The dead-letter queue of `rum-events` (wrangler.toml). */
+export const DEAD_LETTER_QUEUE = "rum-events-dlq";
 
 /** The collector for `/_rum/*`, built from the Worker env (throws `Invalid config …` on bad vars). */
 export function createCollectorFromEnv(env: Env) {
@@ -23,6 +27,7 @@ export function createCollectorFromEnv(env: Env) {
       queryToken: config.queryToken ?? "",
       tokenError: config.queryTokenError,
       now: Date.now,
+      replay: { archive: env.RUM_ARCHIVE, queue: env.RUM_QUEUE },
     }),
     beaconAsset: (request) =>
       beaconAssetResponse(request, {
@@ -31,9 +36,13 @@ export function createCollectorFromEnv(env: Env) {
   });
 }
 
-/** Queue consumer for `rum-events`; bodies (objects or JSON text) are checked one by one there, hence the cast. */
+/**
+ * Queue consumer for `rum-events` (bodies, objects or JSON text, are checked one by one there,
+ * hence the cast) and for its dead-letter queue `rum-events-dlq` (parked in R2 for replay).
+ */
 export function handleQueue(batch: MessageBatch, env: Env, ctx: ExecutionContext): Promise<void> {
+  if (batch.queue === DEAD_LETTER_QUEUE) return parkDeadLetters(batch, env.RUM_ARCHIVE);
   return consumeBatch(batch as MessageBatch<RumQueueMessage | string>, env, ctx);
 }
 
-export { handleScheduled } from "./store/cron.ts";
+export { handleScheduled } from "./store/maintenance.ts";
