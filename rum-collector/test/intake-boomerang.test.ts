@@ -152,7 +152,7 @@ describe("boomerangToBeacon (mapping)", () => {
 
 describe("/_rum/v1/boomerang", () => {
   it("GET image beacon: 200 GIF and the mapped page view enqueued", async () => {
-    const { app, queue } = testApp();
+    const { app, queue } = testApp({ RUM_NO_ORIGIN_SITES: "shop" });
     const p = boomerangParams({ site: "shop" });
     const res = await app.fetch(
       intakeRequest(`/_rum/v1/boomerang?${p}`, null, { method: "GET", origin: null, contentType: null }),
@@ -186,7 +186,7 @@ describe("/_rum/v1/boomerang", () => {
   });
 
   it("site from the origin of u when neither site= nor Origin is present", async () => {
-    const { app, queue } = testApp();
+    const { app, queue } = testApp({ RUM_NO_ORIGIN_SITES: "shop" });
     const res = await app.fetch(
       intakeRequest(`/_rum/v1/boomerang?${boomerangParams()}`, null, {
         method: "GET",
@@ -199,7 +199,7 @@ describe("/_rum/v1/boomerang", () => {
   });
 
   it("rejects unknown sites, missing u, implausible values, wrong types and methods", async () => {
-    const { app, queue } = testApp();
+    const { app, queue } = testApp({ RUM_NO_ORIGIN_SITES: "*" });
     const get = (p: URLSearchParams) =>
       app.fetch(
         intakeRequest(`/_rum/v1/boomerang?${p}`, null, { method: "GET", origin: null, contentType: null }),
