@@ -46,6 +46,12 @@ const PATHS: Path[] = [
   ["viewport", "h"],
   ["dpr"],
   ["holdout"],
+  ["sid"],
+  ["prev"],
+  ["arm"],
+  ["conv"],
+  ["conv", "value"],
+  ["conv", "extra"],
   ["extra"],
 ].map((p) => p.flat());
 
@@ -87,6 +93,14 @@ const VALUES: unknown[] = [
   "navigate",
   "prerender",
   "bogus",
+  "back_forward_cache",
+  "holdout",
+  "ours",
+  "press",
+  1e9,
+  1e9 + 1,
+  { value: 12.5 },
+  { value: -1 },
   "demo",
   "Demo",
   "pv_0123456789abcdef",
@@ -141,6 +155,11 @@ describe("fastValidBeacon (the cheap check in front of valibot)", () => {
     for (const beacon of [
       sampleBeacon(),
       sampleBeacon({ holdout: true, seq: 3 }),
+      sampleBeacon({
+        arm: "press",
+        conv: { value: 129.9 },
+        nav: { ...sampleBeacon().nav!, type: "back_forward_cache" },
+      }),
       { ...minimal, vitals: {} },
       JSON.parse(JSON.stringify({ ...sampleBeacon(), unknown: { deep: 1 } })),
     ]) {

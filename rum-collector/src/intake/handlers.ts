@@ -135,14 +135,19 @@ export function createIntake(deps: IntakeDeps): Intake {
     cors: Record<string, string>,
     ok: () => Response,
     waitUntil: WaitUntil | null | undefined,
+    invalidFields = 0,
   ): Promise<Response> {
     if (!isSampledIn(beacon.pvid, config.sampleRate)) return ok();
     const message = toPageViewMessage(
       beacon,
       serverDimensions((request as { cf?: CfFacts }).cf, request.headers.get("user-agent")),
       deps.now(),
-      deps.pageGroupRules,
-      config.sampleRate,
+      {
+        rules: deps.pageGroupRules,
+        sampleRate: config.sampleRate,
+        invalidFields,
+        conversionGroups: config.conversionGroups,
+      },
     );
     if (sender !== null && waitUntil) {
       sender.add(JSON.stringify(message), waitUntil);
@@ -324,7 +329,7 @@ export function createIntake(deps: IntakeDeps): Intake {
       if (mapped.kind === "invalid") return json(400, `boomerang: ${mapped.error}`, cors);
       const result = validateBeacon(mapped.beacon);
       if (!result.ok) return json(400, `boomerang: ${result.error}`, cors);
-      return accept(request, result.beacon, cors, ok, waitUntil);
+      return accept(request, result.beacon, cors, ok, waitUntil, mapped.invalidFields);
     },
   };
 }
