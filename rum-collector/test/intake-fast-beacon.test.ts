@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { NAV_MS_KEYS, validateBeacon } from "../../common/src/beacon-schema.ts";
+import type { NavTiming } from "../../common/src/rum-types.ts";
 import { sampleBeacon } from "../../common/src/sample-beacon.ts";
 import { fastValidBeacon } from "../src/intake/fast-beacon.ts";
 
@@ -158,7 +159,7 @@ describe("fastValidBeacon (the cheap check in front of valibot)", () => {
       sampleBeacon({
         arm: "press",
         conv: { value: 129.9 },
-        nav: { ...sampleBeacon().nav!, type: "back_forward_cache" },
+        nav: { ...(sampleBeacon().nav as NavTiming), type: "back_forward_cache" },
       }),
       { ...minimal, vitals: {} },
       JSON.parse(JSON.stringify({ ...sampleBeacon(), unknown: { deep: 1 } })),
