@@ -6,8 +6,10 @@ import type { RumQueueMessage } from "../../common/src/rum-types.ts";
 import { createCollectorApp } from "./app.ts";
 import { beaconAssetResponse } from "./beacon-asset.ts";
 import { parseCollectorConfig } from "./config.ts";
+import { createInsightsFromEnv, runSloAlerts } from "./insights/index.ts";
 import { createQueryRoutes } from "./query/routes.ts";
 import { handleQueue as consumeBatch } from "./store/consumer.ts";
+import { handleScheduled as storeScheduled } from "./store/cron.ts";
 
 /** The collector for `/_rum/*`, built from the Worker env (throws `Invalid config …` on bad vars). */
 export function createCollectorFromEnv(env: Env) {
@@ -18,6 +20,7 @@ export function createCollectorFromEnv(env: Env) {
     config,
     queue: env.RUM_QUEUE,
     // An unset token reaches the routes as "": they answer 503 (query API disabled).
+    insightsRoutes: createInsightsFromEnv(env, config.queryToken ?? ""),
     queryRoutes: createQueryRoutes({ db: env.DB, queryToken: config.queryToken ?? "", now: Date.now }),
     beaconAsset: (request) =>
       beaconAssetResponse(request, {
@@ -31,4 +34,11 @@ export function handleQueue(batch: MessageBatch, env: Env, ctx: ExecutionContext
   return consumeBatch(batch as MessageBatch<RumQueueMessage | string>, env, ctx);
 }
 
-export { handleScheduled } from "./store/cron.ts";
+/** Cron: storage maintenance, then the SLO burn alerts (each runs even when the other fails). */
+export async function handleScheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext) {
+  const steps = await Promise.allSettled([
+    storeScheduled(controller, env, ctx),
+    runSloAlerts(env, controller.scheduledTime || Date.now()),
+  ]);
+  for (const s of steps) if (s.status === "rejected") throw s.reason;
+}
