@@ -57,8 +57,9 @@ function fmt(b: number | null): string {
 /** The webhook body: Slack-compatible (`text` + `blocks`) or a generic JSON record. */
 export function alertBody(e: AlertEvent, cfg: AlertConfig): unknown {
   const s = e.slo;
-  const bl = s.windows[e.long].burnRate;
-  const bs = s.windows[e.short].burnRate;
+  const r3 = (v: number | null) => (v === null ? null : Math.round(v * 1000) / 1000);
+  const bl = r3(s.windows[e.long].burnRate);
+  const bs = r3(s.windows[e.short].burnRate);
   const link = cfg.dashboardUrl
     ? `${cfg.dashboardUrl.replace(/\/$/, "")}/slo?slo=${encodeURIComponent(s.id)}`
     : null;
