@@ -26,7 +26,11 @@ async function traffic(from: number, to: number, ttfb: number, tag: string) {
 }
 
 const cfg = (format: "slack" | "generic") =>
-  parseAlertConfig({ RUM_ALERT_WEBHOOK: "https://hooks.test/x", RUM_ALERT_FORMAT: format, RUM_ALERT_DASHBOARD_URL: "https://shop.test/_dash/" });
+  parseAlertConfig({
+    RUM_ALERT_WEBHOOK: "https://hooks.test/x",
+    RUM_ALERT_FORMAT: format,
+    RUM_ALERT_DASHBOARD_URL: "https://shop.test/_dash/",
+  });
 
 describe("SLO burn alerts", () => {
   beforeEach(async () => {
@@ -47,17 +51,35 @@ describe("SLO burn alerts", () => {
     expect(r.got[0]?.body.text).toContain("https://shop.test/_dash/slo?slo=ttfb-99");
     expect(r.got[0]?.body.blocks[0].text.type).toBe("mrkdwn");
 
-    const again = await evaluateSloAlerts({ db: env.DB, slos, config: cfg("slack"), now: T + MIN, fetch: r.fetch });
+    const again = await evaluateSloAlerts({
+      db: env.DB,
+      slos,
+      config: cfg("slack"),
+      now: T + MIN,
+      fetch: r.fetch,
+    });
     expect(again.sent).toEqual([]);
     expect(again.firing).toHaveLength(2);
     expect(r.got).toHaveLength(2);
 
     // Recovery: 40 minutes of fast page views bring the 5 min and 30 min windows back under.
     await traffic(T, T + 40 * MIN, 200, "back");
-    const later = await evaluateSloAlerts({ db: env.DB, slos, config: cfg("slack"), now: T + 40 * MIN, fetch: r.fetch });
+    const later = await evaluateSloAlerts({
+      db: env.DB,
+      slos,
+      config: cfg("slack"),
+      now: T + 40 * MIN,
+      fetch: r.fetch,
+    });
     expect(later.sent.map((e) => `${e.severity}:${e.status}`)).toEqual(["page:resolved", "ticket:resolved"]);
     expect(r.got[2]?.body.text).toMatch(/^:white_check_mark: \[RESOLVED page\]/);
-    const quiet = await evaluateSloAlerts({ db: env.DB, slos, config: cfg("slack"), now: T + 41 * MIN, fetch: r.fetch });
+    const quiet = await evaluateSloAlerts({
+      db: env.DB,
+      slos,
+      config: cfg("slack"),
+      now: T + 41 * MIN,
+      fetch: r.fetch,
+    });
     expect(quiet.sent).toEqual([]);
     expect(r.got).toHaveLength(4);
   });
@@ -80,13 +102,32 @@ describe("SLO burn alerts", () => {
     const r = receiver();
     r.setStatus(500);
     const errors: string[] = [];
-    const first = await evaluateSloAlerts({ db: env.DB, slos, config: cfg("generic"), now: T, fetch: r.fetch, logError: (m) => errors.push(m) });
+    const first = await evaluateSloAlerts({
+      db: env.DB,
+      slos,
+      config: cfg("generic"),
+      now: T,
+      fetch: r.fetch,
+      logError: (m) => errors.push(m),
+    });
     expect(first.failed).toHaveLength(2);
     expect(errors[0]).toContain("webhook answered 500");
     r.setStatus(200);
-    const second = await evaluateSloAlerts({ db: env.DB, slos, config: cfg("generic"), now: T + MIN, fetch: r.fetch });
+    const second = await evaluateSloAlerts({
+      db: env.DB,
+      slos,
+      config: cfg("generic"),
+      now: T + MIN,
+      fetch: r.fetch,
+    });
     expect(second.sent).toHaveLength(2);
-    const third = await evaluateSloAlerts({ db: env.DB, slos, config: cfg("generic"), now: T + 2 * MIN, fetch: r.fetch });
+    const third = await evaluateSloAlerts({
+      db: env.DB,
+      slos,
+      config: cfg("generic"),
+      now: T + 2 * MIN,
+      fetch: r.fetch,
+    });
     expect(third.sent).toHaveLength(0);
     expect(r.got).toHaveLength(4);
   });
@@ -103,11 +144,21 @@ describe("SLO burn alerts", () => {
 
   it("without a webhook nothing is sent or claimed; bad config names the key", async () => {
     const r = receiver();
-    const res = await evaluateSloAlerts({ db: env.DB, slos, config: parseAlertConfig({}), now: T, fetch: r.fetch });
+    const res = await evaluateSloAlerts({
+      db: env.DB,
+      slos,
+      config: parseAlertConfig({}),
+      now: T,
+      fetch: r.fetch,
+    });
     expect(res.firing).toHaveLength(2);
     expect(r.got).toHaveLength(0);
-    expect((await env.DB.prepare("SELECT COUNT(*) AS n FROM rum_slo_alerts").first<{ n: number }>())?.n).toBe(0);
-    expect(() => parseAlertConfig({ RUM_ALERT_WEBHOOK: "ftp://x" })).toThrow(/^Invalid config RUM_ALERT_WEBHOOK/);
+    expect((await env.DB.prepare("SELECT COUNT(*) AS n FROM rum_slo_alerts").first<{ n: number }>())?.n).toBe(
+      0,
+    );
+    expect(() => parseAlertConfig({ RUM_ALERT_WEBHOOK: "ftp://x" })).toThrow(
+      /^Invalid config RUM_ALERT_WEBHOOK/,
+    );
     expect(() => parseAlertConfig({ RUM_ALERT_FORMAT: "teams" })).toThrow(/^Invalid config RUM_ALERT_FORMAT/);
     expect(parseAlertConfig({}).format).toBe("slack");
   });

@@ -51,7 +51,9 @@ export async function ensureSessionColumns(): Promise<void> {
 export async function resetInsightTables(): Promise<void> {
   await ensureSessionColumns();
   await env.DB.batch(
-    ["rum_page_views", "rum_edge_log", "rum_coverage", "rum_slo_alerts"].map((t) => env.DB.prepare(`DELETE FROM ${t}`)),
+    ["rum_page_views", "rum_edge_log", "rum_coverage", "rum_slo_alerts"].map((t) =>
+      env.DB.prepare(`DELETE FROM ${t}`),
+    ),
   );
 }
 
@@ -129,7 +131,13 @@ export async function insertEdgeLog(rows: readonly EdgeRow[]): Promise<void> {
 }
 
 /** GET through an app with the bearer token; JSON body. */
-export async function getJson(app: { request: (p: string, i?: RequestInit) => Response | Promise<Response> }, path: string, token: string | null = TOKEN) {
-  const res = await app.request(path, { headers: token === null ? {} : { Authorization: `Bearer ${token}` } });
+export async function getJson(
+  app: { request: (p: string, i?: RequestInit) => Response | Promise<Response> },
+  path: string,
+  token: string | null = TOKEN,
+) {
+  const res = await app.request(path, {
+    headers: token === null ? {} : { Authorization: `Bearer ${token}` },
+  });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> & { error?: string } };
 }

@@ -21,7 +21,9 @@ describe("RUM_SLOS config", () => {
     expect(d.map((s) => s.id)).toEqual(["lcp-p75", "ttfb-99"]);
     expect(d.map((s) => s.name)).toEqual(["p75 LCP ≤ 2.5 s", "p99 TTFB ≤ 800 ms"]);
     expect(objectiveText({ metric: "cls", threshold: 0.1, target: 0.9 })).toBe("p90 CLS ≤ 0.1");
-    expect(objectiveText({ metric: "lcp", threshold: 3000, target: 0.925 })).toBe("92.5 % of page views LCP ≤ 3 s");
+    expect(objectiveText({ metric: "lcp", threshold: 3000, target: 0.925 })).toBe(
+      "92.5 % of page views LCP ≤ 3 s",
+    );
     expect(parseSlos("[]")).toEqual([]);
   });
 
@@ -32,9 +34,15 @@ describe("RUM_SLOS config", () => {
     ['[{"id":"a","metric":"tti","threshold":1,"target":0.5}]', '"metric" must be one of'],
     ['[{"id":"a","metric":"lcp","threshold":-1,"target":0.5}]', '"threshold" must be a positive'],
     ['[{"id":"a","metric":"lcp","threshold":1,"target":1}]', '"target" must be a number in (0, 1)'],
-    ['[{"id":"a","metric":"lcp","threshold":1,"target":0.5,"windowDays":45}]', '"windowDays" must be an integer 1–30'],
+    [
+      '[{"id":"a","metric":"lcp","threshold":1,"target":0.5,"windowDays":45}]',
+      '"windowDays" must be an integer 1–30',
+    ],
     ['[{"id":"a","metric":"lcp","threshold":1,"target":0.5,"colour":"red"}]', 'unknown key "colour"'],
-    ['[{"id":"a","metric":"lcp","threshold":1,"target":0.5},{"id":"a","metric":"lcp","threshold":1,"target":0.5}]', "used twice"],
+    [
+      '[{"id":"a","metric":"lcp","threshold":1,"target":0.5},{"id":"a","metric":"lcp","threshold":1,"target":0.5}]',
+      "used twice",
+    ],
   ])("rejects %s naming the key", (raw, why) => {
     expect(() => parseSlos(raw)).toThrow(/^Invalid config RUM_SLOS: /);
     expect(() => parseSlos(raw)).toThrow(why);
@@ -63,12 +71,25 @@ describe("GET /v1/slo", () => {
     await resetInsightTables();
     const rows: PvRow[] = [];
     // 6 h of good traffic: one page view a minute, LCP 1.2 s, TTFB 300 ms.
-    for (let i = 0; i < 360; i++) rows.push({ pvid: `g${i}`, ts: NOW - (360 - i) * MIN, lcp: 1200, ttfb: 300 });
+    for (let i = 0; i < 360; i++)
+      rows.push({ pvid: `g${i}`, ts: NOW - (360 - i) * MIN, lcp: 1200, ttfb: 300 });
     // The last 10 minutes also carry slow product pages: 4 a minute with LCP 5 s and TTFB 2 s.
     for (let i = 0; i < 40; i++)
-      rows.push({ pvid: `s${i}`, ts: NOW - 10 * MIN + Math.floor(i / 4) * MIN + 1000, lcp: 5000, ttfb: 2000 });
+      rows.push({
+        pvid: `s${i}`,
+        ts: NOW - 10 * MIN + Math.floor(i / 4) * MIN + 1000,
+        lcp: 5000,
+        ttfb: 2000,
+      });
     // Another page group, slow, outside the LCP objective's scope; sampled at 1/2 (weight 2).
-    rows.push({ pvid: "other", ts: NOW - 2 * MIN, pageGroup: "/c/:slug", lcp: 9000, ttfb: 100, sampleRate: 0.5 });
+    rows.push({
+      pvid: "other",
+      ts: NOW - 2 * MIN,
+      pageGroup: "/c/:slug",
+      lcp: 9000,
+      ttfb: 100,
+      sampleRate: 0.5,
+    });
     await insertPageViews(rows);
   });
 
