@@ -104,6 +104,18 @@ describe("GET /v1/pageview", () => {
   });
 });
 
+describe("GET /v1/slowest", () => {
+  it("the page views with the highest value, filtered, newest range only", async () => {
+    const { status, body } = await getJson(app, "/v1/slowest?metric=lcp&limit=3");
+    expect(status).toBe(200);
+    const pvs = body.pageViews as Record<string, unknown>[];
+    expect(pvs.map((p) => p.value)).toEqual([5000, 5000, 5000]);
+    const br = await getJson(app, "/v1/slowest?metric=ttfb&country=BR");
+    expect((br.body.pageViews as Record<string, unknown>[]).map((p) => p.pvid)).toEqual(["pv-1"]);
+    expect((await getJson(app, "/v1/slowest?limit=500")).body.error).toContain('invalid "limit"');
+  });
+});
+
 describe("GET /v1/impact", () => {
   it("counts sessions, bounces and conversions by the landing page view's LCP bucket", async () => {
     const { status, body } = await getJson(app, "/v1/impact?site=demo&by=lcp");

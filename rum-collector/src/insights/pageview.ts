@@ -3,7 +3,19 @@
  * attribution part, and the edge's own record for the same request id (cache status, colo,
  * edge/origin/app time) from rum_edge_log.
  */
-import { fail, type Parsed, rejectUnknown } from "./params.ts";
+import {
+  FILTER_COLUMNS,
+  type Filters,
+  fail,
+  METRIC_COLUMNS,
+  type MetricName,
+  type Parsed,
+  parseFilters,
+  parseMetric,
+  parseRange,
+  rejectUnknown,
+  whereClause,
+} from "./params.ts";
 
 function num(x: unknown): number | null {
   return x === null || x === undefined ? null : Number(x);
@@ -86,5 +98,66 @@ export async function pageViewDetail(db: D1Database, site: string, pvid: string)
           appMs: num(edge.app_ms),
         }
       : null,
+  };
+}
+
+export interface SlowestSpec {
+  metric: MetricName;
+  from: number;
+  to: number;
+  filters: Filters;
+  limit: number;
+}
+
+/** `/v1/slowest` parameters: metric (default lcp), range, filters, limit 1–100 (default 20). */
+export function parseSlowestParams(params: URLSearchParams, now: number): Parsed<SlowestSpec> {
+  const unknown = rejectUnknown(params, ["metric", "from", "to", "limit", ...Object.keys(FILTER_COLUMNS)]);
+  if (unknown) return fail(unknown);
+  const metric = parseMetric(params, "lcp");
+  if (!metric.ok) return metric;
+  const range = parseRange(params, now);
+  if (!range.ok) return range;
+  const filters = parseFilters(params);
+  if (!filters.ok) return filters;
+  const raw = params.get("limit") ?? "20";
+  if (!/^\d{1,3}$/.test(raw) || Number(raw) < 1 || Number(raw) > 100)
+    return fail(`invalid "limit": expected an integer 1–100 (got "${raw}")`);
+  return {
+    ok: true,
+    value: { metric: metric.value, ...range.value, filters: filters.value, limit: Number(raw) },
+  };
+}
+
+/** `GET /v1/slowest`: the page views with the highest value of the metric (the tail behind a percentile). */
+export async function slowestPageViews(db: D1Database, spec: SlowestSpec) {
+  const col = METRIC_COLUMNS[spec.metric].column;
+  const binds: unknown[] = [];
+  const where = whereClause(spec, spec.filters, binds);
+  const r = await db
+    .prepare(
+      `SELECT site, pvid, ts, page_group, path, country, colo, device, browser, cache_status, ${col} AS value, ttfb, lcp, middle_mile, backend
+       FROM rum_page_views WHERE ${where.join(" AND ")} AND ${col} IS NOT NULL ORDER BY ${col} DESC, pvid LIMIT ?${binds.push(spec.limit)}`,
+    )
+    .bind(...binds)
+    .all<Record<string, unknown>>();
+  return {
+    metric: spec.metric,
+    pageViews: r.results.map((x) => ({
+      site: x.site,
+      pvid: x.pvid,
+      ts: new Date(Number(x.ts)).toISOString(),
+      pageGroup: x.page_group,
+      path: x.path,
+      country: x.country,
+      colo: x.colo,
+      device: x.device,
+      browser: x.browser,
+      cacheStatus: x.cache_status,
+      value: num(x.value),
+      ttfb: num(x.ttfb),
+      lcp: num(x.lcp),
+      middleMile: num(x.middle_mile),
+      backend: num(x.backend),
+    })),
   };
 }

@@ -1,6 +1,6 @@
 /**
  * Insight routes (mounted under `/_rum` beside the query API, same bearer token):
- * `GET /v1/slo`, `/v1/pageview`, `/v1/impact`, `/v1/distribution`, `/v1/cache`. Bad parameters
+ * `GET /v1/slo`, `/v1/pageview`, `/v1/slowest`, `/v1/impact`, `/v1/distribution`, `/v1/cache`. Bad parameters
  * → 400 with the reason; documented in rum-collector/README-insights.md.
  */
 import { Hono } from "hono";
@@ -9,7 +9,7 @@ import { alertStates } from "./alerts.ts";
 import { parseCacheParams, runCache } from "./cache.ts";
 import { parseDistributionParams, runDistribution } from "./distribution.ts";
 import { IMPACT_COLUMNS, pageViewColumns, parseImpactParams, runImpact } from "./impact.ts";
-import { pageViewDetail, parsePageViewParams } from "./pageview.ts";
+import { pageViewDetail, parsePageViewParams, parseSlowestParams, slowestPageViews } from "./pageview.ts";
 import { fail, type Parsed, rejectUnknown } from "./params.ts";
 import { allSloStatus } from "./slo.ts";
 import type { Slo } from "./slo-config.ts";
@@ -79,6 +79,12 @@ export function createInsightsRoutes(deps: InsightsDeps): Hono {
         404,
       );
     return c.json(pv);
+  });
+
+  app.get("/v1/slowest", async (c) => {
+    const p = parseSlowestParams(params(c.req.url), deps.now());
+    if (!p.ok) return c.json({ error: p.error }, 400);
+    return c.json(await slowestPageViews(deps.db, p.value));
   });
 
   app.get("/v1/impact", async (c) => {
