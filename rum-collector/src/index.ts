@@ -6,12 +6,15 @@ import type { RumQueueMessage } from "../../common/src/rum-types.ts";
 import { createCollectorApp } from "./app.ts";
 import { beaconAssetResponse } from "./beacon-asset.ts";
 import { parseCollectorConfig } from "./config.ts";
+import { createInsightsFromEnv, runSloAlerts } from "./insights/index.ts";
 import { createQueryRoutes } from "./query/routes.ts";
 import { handleQueue as consumeBatch } from "./store/consumer.ts";
 import { parkDeadLetters } from "./store/replay.ts";
 
 /** The dead-letter queue of `rum-events` (wrangler.toml). */
 export const DEAD_LETTER_QUEUE = "rum-events-dlq";
+
+import { handleScheduled as storeScheduled } from "./store/maintenance.ts";
 
 /** The collector for `/_rum/*`, built from the Worker env (throws `Invalid config …` on bad vars). */
 export function createCollectorFromEnv(env: Env) {
@@ -21,6 +24,7 @@ export function createCollectorFromEnv(env: Env) {
   return createCollectorApp({
     config,
     queue: env.RUM_QUEUE,
+    insightsRoutes: createInsightsFromEnv(env, config.queryToken ?? ""),
     // A token that is unset or not allowed in this ENVIRONMENT: the routes answer 503 naming the key.
     queryRoutes: createQueryRoutes({
       db: env.DB,
@@ -45,4 +49,11 @@ export function handleQueue(batch: MessageBatch, env: Env, ctx: ExecutionContext
   return consumeBatch(batch as MessageBatch<RumQueueMessage | string>, env, ctx);
 }
 
-export { handleScheduled } from "./store/maintenance.ts";
+/** Cron: storage maintenance, then the SLO burn alerts (each runs even when the other fails). */
+export async function handleScheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext) {
+  const steps = await Promise.allSettled([
+    storeScheduled(controller, env, ctx),
+    runSloAlerts(env, controller.scheduledTime || Date.now()),
+  ]);
+  for (const s of steps) if (s.status === "rejected") throw s.reason;
+}
