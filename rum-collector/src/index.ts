@@ -9,12 +9,11 @@ import { parseCollectorConfig } from "./config.ts";
 import { createInsightsFromEnv, runSloAlerts } from "./insights/index.ts";
 import { createQueryRoutes } from "./query/routes.ts";
 import { handleQueue as consumeBatch } from "./store/consumer.ts";
+import { handleScheduled as storeScheduled } from "./store/maintenance.ts";
 import { parkDeadLetters } from "./store/replay.ts";
 
 /** The dead-letter queue of `rum-events` (wrangler.toml). */
 export const DEAD_LETTER_QUEUE = "rum-events-dlq";
-
-import { handleScheduled as storeScheduled } from "./store/maintenance.ts";
 
 /** The collector for `/_rum/*`, built from the Worker env (throws `Invalid config …` on bad vars). */
 export function createCollectorFromEnv(env: Env) {
