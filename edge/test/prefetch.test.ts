@@ -25,7 +25,7 @@ describe("rules document", () => {
       ...shopping(3, ["/c/shoes", "/p/2"]),
       ["/c/shoes", "/about"],
     ]);
-    const h = harness(site);
+    const h = harness(site, { PREFETCH_PRESS_RULES: "true" });
     const res = await h.rules("/c/shoes");
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("application/speculationrules+json");
@@ -40,6 +40,8 @@ describe("rules document", () => {
     expect(press?.eagerness).toBe("conservative");
     expect(JSON.stringify(press?.where)).toContain('"/cart/*"');
     expect(doc.prerender).toBeUndefined();
+    const plain = (await (await harness(site).rules("/c/shoes")).json()) as Doc;
+    expect(plain.prefetch?.map((r) => r.tag)).toEqual(["ours"]); // the beacon runs the press arm by default
     // nothing for a holdout tab: every rule is gated on an arm the holdout never has
     for (const r of doc.prefetch ?? [])
       expect(r.where.and[0]?.selector_matches).toMatch(/^:root\[data-prefetch-arm="(ours|press)"\] \*$/);

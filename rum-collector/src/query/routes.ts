@@ -9,6 +9,7 @@ import { AuthThrottle, clientKey } from "../../../common/src/auth-throttle.ts";
 import { replayArchive, replayDeadLetters } from "../store/replay.ts";
 import { parseImageQuery, runImageQuery } from "./images.ts";
 import { parseCoverage, parsePageViews, parseQuery, parseTime } from "./params.ts";
+import { parsePrefetchQuery, runPrefetchQuery } from "./prefetch.ts";
 import { runQuery } from "./run.ts";
 
 export interface QueryDeps {
@@ -180,6 +181,13 @@ export function createQueryRoutes(deps: QueryDeps): Hono {
     const parsed = parseImageQuery(new URL(c.req.url).searchParams, deps.now());
     if (!parsed.ok) return c.json({ error: parsed.error }, 400);
     return c.json(await runImageQuery(deps.db, parsed.value));
+  });
+
+  // Prefetch experiment per arm (query/prefetch.ts).
+  app.get("/v1/prefetch", async (c) => {
+    const parsed = parsePrefetchQuery(new URL(c.req.url).searchParams, deps.now());
+    if (!parsed.ok) return c.json({ error: parsed.error }, 400);
+    return c.json(await runPrefetchQuery(deps.db, parsed.value));
   });
 
   app.get("/v1/coverage", async (c) => {
