@@ -113,6 +113,7 @@ describe("GET /v1/prefetch", () => {
     expect(ours.lcpP75DiffVsHoldout.ci95[0]).toBeLessThanOrEqual(ours.lcpP75DiffVsHoldout.diff);
     expect(holdout.lcpP75DiffVsHoldout).toBeNull();
     expect(body.warming).toEqual({ requests: 5, originRequests: 2 });
+    expect(body.all).toEqual({ pageViews: 80, prefetchHits: 19 });
   });
 
   it("rejects bad parameters with a reason", async () => {

@@ -9,7 +9,8 @@
  *     untagged link prefetches count to press, the arm that uses them); precision = hits ÷ speculations;
  *   - wastedBytes = bytes × (1 − precision); extraOriginRequests = speculative requests that went
  *     to the origin; ttfbP75 / lcpP75 of next navigations;
- *   - lcpP75DiffVsHoldout: ours/press − holdout with a 95 % bootstrap CI (seeded, reproducible).
+ *   - lcpP75DiffVsHoldout: ours/press − holdout with a 95 % bootstrap CI (seeded, reproducible);
+ *   - all: page views and prefetch-served ones of the range regardless of arm.
  * Each arm's samples for the percentiles are the latest MAX_SAMPLES next navigations.
  */
 import { bootstrapQuantileDiff, quantile, seededRandom } from "../../../common/src/prefetch/stats.ts";
@@ -117,12 +118,21 @@ export async function runPrefetchQuery(db: D1Database, q: PrefetchQuery) {
       },
     };
   });
+  const all = await db
+    .prepare(
+      `SELECT COUNT(*) AS views, SUM(CASE WHEN delivery_type = 'navigational-prefetch' OR nav_type = 'prerender' THEN 1 ELSE 0 END) AS hits
+       FROM rum_page_views WHERE site = ? AND ts >= ? AND ts < ?`,
+    )
+    .bind(q.site, q.from, q.to)
+    .first<{ views: number; hits: number | null }>();
   const warm = spec.results.filter((r) => r.arm === "edge");
   return {
     site: q.site,
     from: new Date(q.from).toISOString(),
     to: new Date(q.to).toISOString(),
     arms,
+    /** Every page view of the range, with or without an arm (beacons that report no arm included). */
+    all: { pageViews: all?.views ?? 0, prefetchHits: all?.hits ?? 0 },
     warming: {
       requests: warm.reduce((s, r) => s + r.requests, 0),
       originRequests: warm.reduce((s, r) => s + r.origin, 0),
