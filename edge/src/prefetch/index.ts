@@ -39,6 +39,8 @@ export interface PrefetchDeps {
   now?: () => number;
 }
 
+/** Model and learning state of this isolate (no personal data). */
+export const STATUS_PATH = "/_edge/prefetch/status";
 /** Prefix of the prefetch routes. */
 export const PREFETCH_ROUTE_PREFIX = "/_edge/prefetch/";
 /** Pages seen answering private/uncacheable responses, remembered per isolate (most). */
@@ -163,6 +165,25 @@ export class PrefetchEdge {
         },
       });
     if (url.pathname === RULES_PATH) return this.rules(request, url, ctx);
+    if (url.pathname === STATUS_PATH) {
+      await this.holder.get(this.now(), ctx);
+      return Response.json(
+        {
+          enabled: this.config.enabled,
+          learn: this.config.learn,
+          model: {
+            loaded: this.holder.model !== null,
+            builtAt: this.holder.builtAt,
+            error: this.holder.error,
+          },
+          pendingCounts: this.counters.pending,
+          droppedCounts: this.counters.dropped,
+          flushError: this.counters.lastError,
+          unsafePages: this.unsafe.size,
+        },
+        { headers: { "cache-control": "no-store" } },
+      );
+    }
     return Response.json({ error: "unknown prefetch route" }, { status: 404 });
   }
 
