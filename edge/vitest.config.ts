@@ -11,6 +11,7 @@ export default defineConfig({
         bindings: {
           ORIGIN_URL: inject<string>("originUrl"),
           EDGE_LOG_FLUSH_MS: "0",
+          ENVIRONMENT: "development",
         },
       },
     })),
