@@ -23,7 +23,7 @@ export interface RouteSpec {
   headers?: Record<string, string | string[]>;
   body?: string;
   delayMs?: number;
-  mode?: "ok" | "5xx" | "close";
+  mode?: "ok" | "5xx" | "close" | "stall";
 }
 
 export async function route(path: string, spec: RouteSpec): Promise<void> {
