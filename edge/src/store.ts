@@ -211,6 +211,9 @@ export async function storeBuffer(
     w.settle({ kind: "pass" });
     return;
   }
+  // The stored body's own length (decoded bytes: only when the runtime does not re-encode it).
+  if (!meta.headers.some(([k]) => k === "content-encoding"))
+    meta.headers.push(["content-length", String(buf.byteLength)]);
   const marker = meta.variant === "" ? null : markerFor(meta, decision.vary);
   const put = Promise.all([
     host.tiers.put(meta, buf, decision.storageTtl),

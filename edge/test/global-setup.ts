@@ -106,11 +106,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
       return;
     }
     if (req.method !== "GET" && req.method !== "HEAD") {
-      res.writeHead(200, {
+      const echo: Record<string, string | string[]> = {
         "content-type": req.headers["content-type"] ?? "application/octet-stream",
         "x-echo-method": req.method ?? "",
         "content-length": String(body.length),
-      });
+      };
+      // Where the change landed (RFC 9111 §4.4 invalidation tests).
+      for (const n of ["location", "content-location"]) {
+        const v = route.headers?.[n];
+        if (v !== undefined) echo[n] = v;
+      }
+      res.writeHead(200, echo);
       res.end(body);
       return;
     }
