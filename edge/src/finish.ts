@@ -82,7 +82,8 @@ export function finish(
   const status = a.status;
   const method = ctx.method;
   const pageView = a.html && status === 200 && method === "GET";
-  if (pageView && !ctx.prefetch) {
+  // A prefetch is not a page view (the header is read only when a log is kept).
+  if (pageView && f.logger.queue !== null && !ctx.prefetch) {
     f.logger.log(
       {
         rid: ctx.rid,

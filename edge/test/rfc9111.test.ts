@@ -7,7 +7,11 @@ describe("RFC 9111 §4.1 Vary", () => {
     const t = makeEdge();
     const p = uniquePath("vary");
     await route(p, {
-      headers: { vary: "Accept-Language, X-Device", "cache-control": "max-age=60", "content-type": "text/plain" },
+      headers: {
+        vary: "Accept-Language, X-Device",
+        "cache-control": "max-age=60",
+        "content-type": "text/plain",
+      },
       body: "v{n}",
     });
     const get = (lang: string, dev?: string) =>
