@@ -6,6 +6,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { getCookie } from "hono/cookie";
 import { AuthThrottle, clientKey } from "../../common/src/auth-throttle.ts";
+import { bearerToken } from "../../common/src/secret-token.ts";
 import { ApiError, type QueryApi, recentPageViews } from "./api-client.ts";
 import { COOKIE_NAME, makeSessionValue, tokenMatches, verifySessionValue } from "./auth.ts";
 import type { DashConfig } from "./config.ts";
@@ -155,8 +156,8 @@ export function createDashboardsApp(deps: DashboardsDeps): Hono {
   app.use("*", async (c, next) => {
     const authz = c.req.header("authorization");
     if (authz !== undefined) {
-      const m = /^Bearer\s+(.+)$/i.exec(authz.trim());
-      if (!m?.[1])
+      const bearer = bearerToken(authz.trim());
+      if (bearer === null)
         return page(
           problemPage("Unauthorized", 'The Authorization header must be "Bearer <DASH_TOKEN>".', false),
           401,
@@ -164,7 +165,7 @@ export function createDashboardsApp(deps: DashboardsDeps): Hono {
       const client = clientOf(c.req.raw);
       const refused = throttled(client);
       if (refused) return refused;
-      if (!(await tokenMatches(config.token, m[1]))) {
+      if (!(await tokenMatches(config.token, bearer))) {
         throttle.fail(client, now());
         return page(problemPage("Unauthorized", "The bearer token does not match DASH_TOKEN.", false), 401);
       }

@@ -7,6 +7,7 @@
 import { Hono } from "hono";
 import { AuthThrottle, clientKey } from "../../../common/src/auth-throttle.ts";
 import { replayArchive, replayDeadLetters } from "../store/replay.ts";
+import { checkBearer } from "../../../common/src/http-response.ts";
 import { parseImageQuery, runImageQuery } from "./images.ts";
 import { parseCoverage, parsePageViews, parseQuery, parseTime } from "./params.ts";
 import { runQuery } from "./run.ts";
@@ -26,16 +27,6 @@ export interface QueryDeps {
 }
 
 const HOUR_MS = 3_600_000;
-
-/** Constant-time string comparison (the token must not leak through timing). */
-function sameToken(a: string, b: string): boolean {
-  const enc = new TextEncoder();
-  const x = enc.encode(a);
-  const y = enc.encode(b);
-  let diff = x.length ^ y.length;
-  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
-  return diff === 0;
-}
 
 function num(x: unknown): number | null {
   return x === null || x === undefined ? null : Number(x);
@@ -101,13 +92,12 @@ export function createQueryRoutes(deps: QueryDeps): Hono {
       c.header("Retry-After", String(verdict.retryAfterSeconds));
       return c.json({ error: "too many bad tokens from this client; retry later" }, 429);
     }
-    const auth = c.req.header("authorization") ?? "";
-    const m = /^Bearer\s+(.+)$/i.exec(auth);
-    if (!m) {
+    const auth = checkBearer(c.req.header("authorization"), deps.queryToken);
+    if (auth === "missing") {
       c.header("WWW-Authenticate", 'Bearer realm="rum-query"');
       return c.json({ error: "missing bearer token" }, 401);
     }
-    if (!sameToken((m[1] as string).trim(), deps.queryToken)) {
+    if (auth === "invalid") {
       throttle.fail(client, deps.now());
       c.header("WWW-Authenticate", 'Bearer realm="rum-query", error="invalid_token"');
       return c.json({ error: "invalid bearer token" }, 401);
