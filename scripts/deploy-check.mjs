@@ -172,9 +172,10 @@ function readSecrets(opts, names, cwd) {
     const file = path.resolve(cwd, opts.secretsFile);
     if (!existsSync(file)) throw new Error(`--secrets-file ${opts.secretsFile} does not exist`);
     const parsed = parseDotenv(readFileSync(file, "utf8"));
+    // As in `wrangler deploy --secrets-file`: a value in the environment overrides the file's.
     return {
-      values: Object.fromEntries(names.map((n) => [n, parsed[n]])),
-      source: `--secrets-file ${opts.secretsFile}`,
+      values: Object.fromEntries(names.map((n) => [n, process.env[n] || parsed[n]])),
+      source: `--secrets-file ${opts.secretsFile} or the environment`,
     };
   }
   return {

@@ -1,10 +1,15 @@
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main, parseArgs } from "../deploy-check.mjs";
 import { cleanup, GOOD_SECRETS, goodToml, ROOT, writeCase } from "./fixtures.ts";
 
 afterAll(cleanup);
+// The environment overrides --secrets-file (as in wrangler); the workerd projects' configs set
+// the test tokens there, so clear them for these runs.
+beforeAll(() => {
+  for (const k of Object.keys(GOOD_SECRETS)) delete process.env[k];
+});
 
 async function run(args: string[]) {
   const lines: string[] = [];
@@ -60,7 +65,7 @@ describe("npm run deploy:check", () => {
       [
         "secrets: DASH_TOKEN is shorter than 32 characters",
         'secrets: RUM_QUERY_TOKEN is a development token (starts with "dev-")',
-        "secrets: EDGE_ADMIN_TOKEN is not given (--secrets-file .state/deploy-check-PID/dev and short tokens.secrets)",
+        "secrets: EDGE_ADMIN_TOKEN is not given (--secrets-file .state/deploy-check-PID/dev and short tokens.secrets or the environment)",
       ],
     ],
     [
