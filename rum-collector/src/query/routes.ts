@@ -6,8 +6,9 @@
  */
 import { Hono } from "hono";
 import { AuthThrottle, clientKey } from "../../../common/src/auth-throttle.ts";
+import { replayArchive, replayDeadLetters } from "../store/replay.ts";
 import { parseImageQuery, runImageQuery } from "./images.ts";
-import { parseCoverage, parsePageViews, parseQuery } from "./params.ts";
+import { parseCoverage, parsePageViews, parseQuery, parseTime } from "./params.ts";
 import { runQuery } from "./run.ts";
 
 export interface QueryDeps {
@@ -20,6 +21,8 @@ export interface QueryDeps {
   tokenError?: string | null;
   /** Repeated bad tokens per client (CF-Connecting-IP) → 429 (default: 10 per minute, per isolate). */
   throttle?: AuthThrottle;
+  /** R2 archive and the events queue for `POST /v1/replay` (absent → 503). */
+  replay?: { archive: R2Bucket; queue: Queue } | null;
 }
 
 const HOUR_MS = 3_600_000;
@@ -118,6 +121,59 @@ export function createQueryRoutes(deps: QueryDeps): Hono {
     const parsed = parseQuery(new URL(c.req.url).searchParams, deps.now());
     if (!parsed.ok) return c.json({ error: parsed.error }, 400);
     return c.json(await runQuery(deps.db, parsed.value));
+  });
+
+  // Re-sends parked dead letters (`source=dlq`) or archived NDJSON hours (`source=archive`).
+  app.post("/v1/replay", async (c) => {
+    if (!deps.replay) return c.json({ error: "replay unavailable: no RUM_ARCHIVE / RUM_QUEUE binding" }, 503);
+    const q = new URL(c.req.url).searchParams;
+    const source = q.get("source") ?? "dlq";
+    if (source === "dlq") return c.json(await replayDeadLetters(deps.replay.archive, deps.replay.queue));
+    if (source !== "archive")
+      return c.json({ error: `invalid "source": expected dlq or archive (got "${source}")` }, 400);
+    const from = parseTime(q.get("from") ?? "");
+    const to = parseTime(q.get("to") ?? "");
+    if (from === null || to === null || from >= to || to - from > 31 * 86_400_000)
+      return c.json(
+        { error: 'source=archive needs "from" < "to" (ISO 8601 or epoch ms), at most 31 days apart' },
+        400,
+      );
+    const cursor = q.get("cursor");
+    if (cursor !== null && !/^\d{1,15}\|[\x21-\x7e]{0,1024}$/.test(cursor))
+      return c.json({ error: `invalid "cursor" (pass back the one the last answer gave)` }, 400);
+    return c.json(await replayArchive(deps.replay.archive, deps.replay.queue, from, to, cursor));
+  });
+
+  // Archive export (what `npm run rum:sql` syncs from a running Worker): list, then fetch objects.
+  app.get("/v1/archive", async (c) => {
+    if (!deps.replay) return c.json({ error: "archive unavailable: no RUM_ARCHIVE binding" }, 503);
+    const q = new URL(c.req.url).searchParams;
+    const prefix = q.get("prefix") ?? "parquet/";
+    if (!/^(parquet|raw)\//.test(prefix) || prefix.length > 512)
+      return c.json({ error: `invalid "prefix": expected parquet/… or raw/… (got "${prefix}")` }, 400);
+    const page = await deps.replay.archive.list({
+      prefix,
+      cursor: q.get("cursor") ?? undefined,
+      limit: 1000,
+    });
+    return c.json({
+      objects: page.objects.map((o) => ({ key: o.key, size: o.size })),
+      cursor: page.truncated ? page.cursor : null,
+    });
+  });
+  app.get("/v1/archive/object", async (c) => {
+    if (!deps.replay) return c.json({ error: "archive unavailable: no RUM_ARCHIVE binding" }, 503);
+    const key = new URL(c.req.url).searchParams.get("key") ?? "";
+    if (!/^(parquet|raw)\//.test(key))
+      return c.json({ error: `invalid "key" (got "${key.slice(0, 100)}")` }, 400);
+    const obj = await deps.replay.archive.get(key);
+    if (!obj) return c.json({ error: `no archive object ${key}` }, 404);
+    return new Response(obj.body, {
+      headers: {
+        "Content-Type": obj.httpMetadata?.contentType ?? "application/octet-stream",
+        "Cache-Control": "no-store",
+      },
+    });
   });
 
   app.get("/v1/images", async (c) => {
