@@ -14,7 +14,7 @@ describe("root worker wiring (edge/src/index.ts)", () => {
     const res = await exports.default.fetch(`http://shop.test/t/images-wiring-${Date.now()}`);
     expect(res.headers.get("content-type")).toContain("text/html");
     expect(res.headers.get("accept-ch")).toBe(
-      "Sec-CH-Width, Sec-CH-DPR, Sec-CH-Viewport-Width, ECT, Save-Data",
+      "Sec-CH-Width, Sec-CH-DPR, Sec-CH-Viewport-Width, ECT, RTT, Downlink, Save-Data",
     );
     await res.arrayBuffer();
   });
