@@ -220,6 +220,10 @@ export class ImageRoute {
     const rh = res.headers;
     const reason = rh.has(PAUSED_HEADER) ? "paused" : unavailableReason(res.status);
     if (reason !== null) {
+      if (options.format === "json") {
+        await res.body?.cancel();
+        return imageError(503, "Image service unavailable", { "retry-after": "5" });
+      }
       if (redirect !== null) {
         await res.body?.cancel();
         return this.redirectTo(redirect);
