@@ -255,7 +255,8 @@ export class ImageRoute {
       if (this.config.acceptCh) rh.set("accept-ch", IMAGE_ACCEPT_CH);
       if (vary) rh.append("vary", "Accept");
     }
-    if (res.status === 200 && method === "GET") {
+    // `format=json` answers facts, not an image: nothing delivered to count.
+    if (res.status === 200 && method === "GET" && format !== "json") {
       this.log(
         {
           format: format ?? variant.options.format ?? "unknown",
