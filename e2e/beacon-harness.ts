@@ -177,7 +177,9 @@ export async function startBeaconHarness(): Promise<BeaconHarness> {
     "/no-sendbeacon.js": () => `navigator.sendBeacon = function () { return false; };`,
     "/wv-attribution.js": () => wvAttribution,
     "/wv-probe.js": () =>
-      `webVitals.onLCP(function (m) { window.__wvLcp = { value: m.value, attribution: m.attribution }; }, { reportAllChanges: true });`,
+      `webVitals.onLCP(function (m) { window.__wvLcp = { value: m.value, attribution: m.attribution }; }, { reportAllChanges: true });
+       webVitals.onFCP(function (m) { window.__wvFcp = m.value; });
+       webVitals.onCLS(function (m) { window.__wvCls = m.value; }, { reportAllChanges: true });`,
     "/bf.js": () =>
       `addEventListener("pageshow", (e) => { if (e.persisted) window.__restored = (window.__restored || 0) + 1; });`,
     "/conv-stub.js": () =>
