@@ -39,7 +39,10 @@ export function tabSession(arms: string | undefined): TabSession {
   let sid = store("sid");
   if (!ID.test(sid)) sid = store("sid", randomHex(12));
   let arm = store("arm");
-  if (!/^(holdout|ours|press)$/.test(arm)) store("arm", (arm = pickArm(sid, arms)));
+  if (!/^(holdout|ours|press)$/.test(arm)) {
+    arm = pickArm(sid, arms);
+    store("arm", arm);
+  }
   return {
     sid,
     arm: (arm || undefined) as PrefetchArm | undefined,
@@ -60,7 +63,10 @@ export function pickArm(sid: string, spec = ""): string {
   const entries = [...spec.matchAll(/(holdout|ours|press):([\d.]+)/g)];
   let x =
     (Number.parseInt(sid.slice(0, 8), 16) / 2 ** 32) * entries.reduce((s, m) => s + +(m[2] as string), 0);
-  for (const [, name, share] of entries) if ((x -= +(share as string)) < 0) return name as string;
+  for (const [, name, share] of entries) {
+    x -= +(share as string);
+    if (x < 0) return name as string;
+  }
   return "";
 }
 
