@@ -8,6 +8,7 @@ import { beaconAssetResponse } from "./beacon-asset.ts";
 import { parseCollectorConfig } from "./config.ts";
 import { createQueryRoutes } from "./query/routes.ts";
 import { handleQueue as consumeBatch } from "./store/consumer.ts";
+import { createD1Store } from "./store/d1-store.ts";
 import { parkDeadLetters } from "./store/replay.ts";
 
 /** The dead-letter queue of `rum-events` (wrangler.toml). */
@@ -23,7 +24,7 @@ export function createCollectorFromEnv(env: Env) {
     queue: env.RUM_QUEUE,
     // An unset token reaches the routes as "": they answer 503 (query API disabled).
     queryRoutes: createQueryRoutes({
-      db: env.DB,
+      store: createD1Store({ db: env.DB, archive: env.RUM_ARCHIVE, queue: env.RUM_QUEUE, env }),
       queryToken: config.queryToken ?? "",
       now: Date.now,
       replay: { archive: env.RUM_ARCHIVE, queue: env.RUM_QUEUE },

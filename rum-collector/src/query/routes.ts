@@ -5,13 +5,15 @@
  * Documented in rum-collector/README-query.md.
  */
 import { Hono } from "hono";
-import { replayArchive, replayDeadLetters } from "../store/replay.ts";
-import { parseImageQuery, runImageQuery } from "./images.ts";
+import { createD1Store } from "../store/d1-store.ts";
+import type { RumStore } from "../store/store.ts";
+import { parseImageQuery } from "./images.ts";
 import { parseCoverage, parsePageViews, parseQuery, parseTime } from "./params.ts";
-import { runQuery } from "./run.ts";
 
 export interface QueryDeps {
-  db: D1Database;
+  /** The store the routes read; default: the D1 store over `db` (+ `replay`'s archive and queue). */
+  store?: RumStore;
+  db?: D1Database;
   /** Bearer token clients must send; "" disables the API (503). */
   queryToken: string;
   /** Clock (ms since epoch) for default time ranges. */
@@ -19,8 +21,6 @@ export interface QueryDeps {
   /** R2 archive and the events queue for `POST /v1/replay` (absent → 503). */
   replay?: { archive: R2Bucket; queue: Queue } | null;
 }
-
-const HOUR_MS = 3_600_000;
 
 /** Constant-time string comparison (the token must not leak through timing). */
 function sameToken(a: string, b: string): boolean {
@@ -85,6 +85,13 @@ function pageViewJson(r: Record<string, unknown>) {
 /** Builds the query routes; paths are relative to the collector mount (`/v1/query`, …). */
 export function createQueryRoutes(deps: QueryDeps): Hono {
   const app = new Hono();
+  const store =
+    deps.store ??
+    createD1Store({
+      db: deps.db as D1Database,
+      archive: deps.replay?.archive ?? null,
+      queue: deps.replay?.queue ?? null,
+    });
 
   app.use("/v1/*", async (c, next) => {
     if (!deps.queryToken) return c.json({ error: "query API disabled (RUM_QUERY_TOKEN not set)" }, 503);
@@ -105,15 +112,17 @@ export function createQueryRoutes(deps: QueryDeps): Hono {
   app.get("/v1/query", async (c) => {
     const parsed = parseQuery(new URL(c.req.url).searchParams, deps.now());
     if (!parsed.ok) return c.json({ error: parsed.error }, 400);
-    return c.json(await runQuery(deps.db, parsed.value));
+    return c.json(await store.queryRollups(parsed.value));
   });
 
   // Re-sends parked dead letters (`source=dlq`) or archived NDJSON hours (`source=archive`).
   app.post("/v1/replay", async (c) => {
-    if (!deps.replay) return c.json({ error: "replay unavailable: no RUM_ARCHIVE / RUM_QUEUE binding" }, 503);
+    const archive = store.archive;
+    if (!archive || !deps.replay)
+      return c.json({ error: "replay unavailable: no RUM_ARCHIVE / RUM_QUEUE binding" }, 503);
     const q = new URL(c.req.url).searchParams;
     const source = q.get("source") ?? "dlq";
-    if (source === "dlq") return c.json(await replayDeadLetters(deps.replay.archive, deps.replay.queue));
+    if (source === "dlq") return c.json(await archive.replayDeadLetters());
     if (source !== "archive")
       return c.json({ error: `invalid "source": expected dlq or archive (got "${source}")` }, 400);
     const from = parseTime(q.get("from") ?? "");
@@ -126,103 +135,49 @@ export function createQueryRoutes(deps: QueryDeps): Hono {
     const cursor = q.get("cursor");
     if (cursor !== null && !/^\d{1,15}\|[\x21-\x7e]{0,1024}$/.test(cursor))
       return c.json({ error: `invalid "cursor" (pass back the one the last answer gave)` }, 400);
-    return c.json(await replayArchive(deps.replay.archive, deps.replay.queue, from, to, cursor));
+    return c.json(await archive.replayHours(from, to, cursor));
   });
 
   // Archive export (what `npm run rum:sql` syncs from a running Worker): list, then fetch objects.
   app.get("/v1/archive", async (c) => {
-    if (!deps.replay) return c.json({ error: "archive unavailable: no RUM_ARCHIVE binding" }, 503);
+    const archive = store.archive;
+    if (!archive) return c.json({ error: "archive unavailable: no RUM_ARCHIVE binding" }, 503);
     const q = new URL(c.req.url).searchParams;
     const prefix = q.get("prefix") ?? "parquet/";
     if (!/^(parquet|raw)\//.test(prefix) || prefix.length > 512)
       return c.json({ error: `invalid "prefix": expected parquet/… or raw/… (got "${prefix}")` }, 400);
-    const page = await deps.replay.archive.list({
-      prefix,
-      cursor: q.get("cursor") ?? undefined,
-      limit: 1000,
-    });
-    return c.json({
-      objects: page.objects.map((o) => ({ key: o.key, size: o.size })),
-      cursor: page.truncated ? page.cursor : null,
-    });
+    return c.json(await archive.list(prefix, q.get("cursor")));
   });
   app.get("/v1/archive/object", async (c) => {
-    if (!deps.replay) return c.json({ error: "archive unavailable: no RUM_ARCHIVE binding" }, 503);
+    const archive = store.archive;
+    if (!archive) return c.json({ error: "archive unavailable: no RUM_ARCHIVE binding" }, 503);
     const key = new URL(c.req.url).searchParams.get("key") ?? "";
     if (!/^(parquet|raw)\//.test(key))
       return c.json({ error: `invalid "key" (got "${key.slice(0, 100)}")` }, 400);
-    const obj = await deps.replay.archive.get(key);
+    const obj = await archive.get(key);
     if (!obj) return c.json({ error: `no archive object ${key}` }, 404);
     return new Response(obj.body, {
-      headers: {
-        "Content-Type": obj.httpMetadata?.contentType ?? "application/octet-stream",
-        "Cache-Control": "no-store",
-      },
+      headers: { "Content-Type": obj.contentType, "Cache-Control": "no-store" },
     });
   });
 
   app.get("/v1/images", async (c) => {
     const parsed = parseImageQuery(new URL(c.req.url).searchParams, deps.now());
     if (!parsed.ok) return c.json({ error: parsed.error }, 400);
-    return c.json(await runImageQuery(deps.db, parsed.value));
+    return c.json(await store.queryImages(parsed.value));
   });
 
   app.get("/v1/coverage", async (c) => {
     const parsed = parseCoverage(new URL(c.req.url).searchParams, deps.now());
     if (!parsed.ok) return c.json({ error: parsed.error }, 400);
-    const spec = parsed.value;
-    const from = Math.floor(spec.from / HOUR_MS) * HOUR_MS;
-    const to = Math.ceil(spec.to / HOUR_MS) * HOUR_MS;
-    const where = ["ts >= ?1", "ts < ?2"];
-    const binds: unknown[] = [from, to];
-    for (const [col, values] of [
-      ["site", spec.site],
-      ["page_group", spec.pageGroup],
-      ["browser", spec.browser],
-    ] as const) {
-      if (!values || values.length === 0) continue;
-      where.push(`${col} IN (${values.map((v) => `?${binds.push(v)}`).join(", ")})`);
-    }
-    const res = await deps.db
-      .prepare(
-        `SELECT page_group, browser, SUM(beacons) AS beacons, SUM(edge_views) AS edge_views FROM rum_coverage WHERE ${where.join(" AND ")} GROUP BY page_group, browser ORDER BY edge_views DESC, page_group, browser`,
-      )
-      .bind(...binds)
-      .all<{ page_group: string; browser: string; beacons: number; edge_views: number }>();
-    const ratio = (b: number, e: number) => (e > 0 ? Math.round((b / e) * 10_000) / 10_000 : null);
-    let beacons = 0;
-    let edgeViews = 0;
-    const groups = res.results.map((r) => {
-      beacons += r.beacons;
-      edgeViews += r.edge_views;
-      return {
-        pageGroup: r.page_group,
-        browser: r.browser,
-        beacons: r.beacons,
-        edgeViews: r.edge_views,
-        coverage: ratio(r.beacons, r.edge_views),
-      };
-    });
-    return c.json({
-      from: new Date(from).toISOString(),
-      to: new Date(to).toISOString(),
-      total: { beacons, edgeViews, coverage: ratio(beacons, edgeViews) },
-      groups,
-    });
+    return c.json(await store.coverage(parsed.value));
   });
 
   app.get("/v1/pageviews", async (c) => {
     const parsed = parsePageViews(new URL(c.req.url).searchParams);
     if (!parsed.ok) return c.json({ error: parsed.error }, 400);
-    const { limit, site } = parsed.value;
-    const stmt =
-      site === null
-        ? deps.db.prepare("SELECT * FROM rum_page_views ORDER BY ts DESC, pvid LIMIT ?1").bind(limit)
-        : deps.db
-            .prepare("SELECT * FROM rum_page_views WHERE site = ?2 ORDER BY ts DESC, pvid LIMIT ?1")
-            .bind(limit, site);
-    const res = await stmt.all<Record<string, unknown>>();
-    return c.json({ pageViews: res.results.map(pageViewJson) });
+    const rows = await store.rawWindow(parsed.value);
+    return c.json({ pageViews: rows.map(pageViewJson) });
   });
 
   return app;
