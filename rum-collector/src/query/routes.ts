@@ -5,6 +5,8 @@
  * Documented in rum-collector/README-query.md.
  */
 import { Hono } from "hono";
+import { METRIC_PARTS, type MetricPart } from "../../../common/src/attribution-parts.ts";
+import type { PageViewJson } from "../../../common/src/query-contract.ts";
 import { createD1Store } from "../store/d1-store.ts";
 import type { RumStore } from "../store/store.ts";
 import { parseImageQuery } from "./images.ts";
@@ -36,48 +38,45 @@ function num(x: unknown): number | null {
   return x === null || x === undefined ? null : Number(x);
 }
 
-/** A rum_page_views row as the JSON of `/v1/pageviews`. */
-function pageViewJson(r: Record<string, unknown>) {
-  const hasRender = r.resource_load_delay !== null || r.element_render_delay !== null;
+/** A rum_page_views row as the JSON of `/v1/pageviews` (metric fields from the table of parts). */
+function pageViewJson(r: Record<string, unknown>): PageViewJson {
+  const part = (kind: MetricPart["kind"]) =>
+    Object.fromEntries(METRIC_PARTS.filter((p) => p.kind === kind).map((p) => [p.name, num(r[p.column])]));
+  const render = part("render");
+  const hasRender = Object.values(render).some((v) => v !== null);
   return {
-    site: r.site,
-    pvid: r.pvid,
-    seq: r.seq,
+    site: String(r.site),
+    pvid: String(r.pvid),
+    seq: Number(r.seq),
     ts: new Date(Number(r.ts)).toISOString(),
-    rid: r.rid,
-    pageGroup: r.page_group,
-    path: r.path,
+    rid: (r.rid as string | null) ?? null,
+    pageGroup: String(r.page_group),
+    path: String(r.path),
     dims: {
-      country: r.country,
-      colo: r.colo,
-      asn: r.asn,
-      device: r.device,
-      browser: r.browser,
-      connection: r.connection,
+      country: String(r.country),
+      colo: String(r.colo),
+      asn: Number(r.asn),
+      device: String(r.device),
+      browser: String(r.browser),
+      connection: String(r.connection),
     },
-    cacheStatus: r.cache_status,
-    navigationType: r.nav_type,
-    deliveryType: r.delivery_type,
-    vitals: { lcp: num(r.lcp), inp: num(r.inp), cls: num(r.cls), fcp: num(r.fcp) },
+    cacheStatus: String(r.cache_status),
+    navigationType: (r.nav_type as string | null) ?? null,
+    deliveryType: (r.delivery_type as string | null) ?? null,
+    edgeVerified: r.edge_verified === 1,
+    pending: r.pending !== null && r.pending !== undefined,
+    sessionId: (r.session_id as string | null) ?? null,
+    prevPvid: (r.prev_pvid as string | null) ?? null,
+    arm: (r.arm as string | null) ?? null,
+    converted: r.converted === 1,
+    conversionValue: num(r.conversion_value),
+    invalidFields: Number(r.invalid_fields ?? 0),
+    vitals: part("vital"),
     attribution: {
-      ttfb: num(r.ttfb),
-      queueing: num(r.queueing),
-      lastMile: num(r.last_mile),
-      lastMileConnect: num(r.last_mile_connect),
-      lastMileWire: num(r.last_mile_wire),
-      edge: num(r.edge),
-      middleMile: num(r.middle_mile),
-      backend: num(r.backend),
+      ...part("ttfb"),
       originAsOnePart: r.origin_as_one_part === 1,
       edgeMeasured: r.edge_measured === 1,
-      download: num(r.download),
-      render: hasRender
-        ? {
-            resourceLoadDelay: num(r.resource_load_delay),
-            resourceLoadDuration: num(r.resource_load_duration),
-            elementRenderDelay: num(r.element_render_delay),
-          }
-        : null,
+      render: hasRender ? render : null,
     },
   };
 }

@@ -5,27 +5,23 @@
  * service, …) implements the same interface; the intake (it only enqueues) and the dashboards
  * (they only call the query API) do not change.
  */
+
+import type {
+  CoverageResult,
+  CoverageSpec,
+  ImageQueryResult,
+  ImageQuerySpec,
+  MultiQueryResult,
+  QueryResult,
+  QuerySpec,
+} from "../../../common/src/query-contract.ts";
 import type { RumQueueMessage } from "../../../common/src/rum-types.ts";
-import type { ImageQueryResult, ImageQuerySpec } from "../query/images.ts";
-import type { CoverageSpec, QuerySpec } from "../query/params.ts";
-import type { MultiQueryResult, QueryResult } from "../query/run.ts";
+
+export type { CoverageResult };
+
 import type { StepOutcome } from "./maintenance.ts";
 import type { ReplayResult } from "./replay.ts";
 import type { StoreResult } from "./write-messages.ts";
-
-/** `GET /v1/coverage`'s answer. */
-export interface CoverageResult {
-  from: string;
-  to: string;
-  total: { beacons: number; edgeViews: number; coverage: number | null };
-  groups: Array<{
-    pageGroup: string;
-    browser: string;
-    beacons: number;
-    edgeViews: number;
-    coverage: number | null;
-  }>;
-}
 
 export interface RumStore {
   /** Stores one queue batch (page views joined to the edge log, edge and image records, rollups) and archives it. */
