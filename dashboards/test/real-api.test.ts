@@ -179,7 +179,18 @@ describe("dashboards on the real query API", () => {
       msgs.push(pageView(`miss-${i}`, { group: "/p/:id", cache: "MISS", server: 300, ts: ts + i }));
     for (let i = 0; i < 4; i++)
       msgs.push(pageView(`hit-${i}`, { group: "/c/:slug", cache: "HIT", server: 40, ts: ts + 10 + i }));
-    for (let i = 0; i < 8; i++) msgs.push(edgeLog(`edge-${i}`, ts + i));
+    // The edge's own records (the store takes the edge split only from these): six are the MISS page views'.
+    for (let i = 0; i < 8; i++) msgs.push(edgeLog(i < 6 ? `rid-miss-${i}` : `edge-${i}`, ts + i));
+    for (let i = 0; i < 4; i++)
+      msgs.push({
+        ...edgeLog(`rid-hit-${i}`, ts + 10 + i),
+        pageGroup: "/c/:slug",
+        path: "/c/shoes",
+        cacheStatus: "HIT",
+        edgeMs: 5,
+        originMs: null,
+        appMs: null,
+      });
     for (let i = 0; i < 3; i++)
       msgs.push(
         imageLog(`img-avif-${i}`, ts + i, {

@@ -9,6 +9,7 @@ import { parseCollectorConfig } from "./config.ts";
 import { createInsightsFromEnv, runSloAlerts } from "./insights/index.ts";
 import { createQueryRoutes } from "./query/routes.ts";
 import { handleQueue as consumeBatch } from "./store/consumer.ts";
+import { createD1Store } from "./store/d1-store.ts";
 import { handleScheduled as storeScheduled } from "./store/maintenance.ts";
 import { parkDeadLetters } from "./store/replay.ts";
 
@@ -26,7 +27,7 @@ export function createCollectorFromEnv(env: Env) {
     insightsRoutes: createInsightsFromEnv(env, config.queryToken ?? ""),
     // A token that is unset or not allowed in this ENVIRONMENT: the routes answer 503 naming the key.
     queryRoutes: createQueryRoutes({
-      db: env.DB,
+      store: createD1Store({ db: env.DB, archive: env.RUM_ARCHIVE, queue: env.RUM_QUEUE, env }),
       queryToken: config.queryToken ?? "",
       tokenError: config.queryTokenError,
       now: Date.now,
