@@ -231,7 +231,9 @@ describe("dashboards on the real query API", () => {
     expect(hit).toContain("seg-edge");
     expect(hit).not.toContain("seg-backend");
     expect(text).toMatch(/Hit ratio <strong class="hit-ratio">40\.0 %<\/strong>/);
-    expect(text).toMatch(/<td><a class="drill"[^>]*><span class="trunc " title="\/p\/:id">\/p\/:id<\/span><\/a><\/td><td class="num">6<\/td>/); // percentile table
+    expect(text).toMatch(
+      /<td><a class="drill"[^>]*><span class="trunc " title="\/p\/:id">\/p\/:id<\/span><\/a><\/td><td class="num">6<\/td>/,
+    ); // percentile table
     expect(text).toMatch(
       /<td><span class="trunc " title="\/p\/:id">\/p\/:id<\/span><\/td><td>chrome<\/td><td class="num">6<\/td><td class="num">8<\/td><td class="num">75 %<\/td>/,
     );
@@ -299,7 +301,9 @@ describe("dashboards on the real query API", () => {
     const { text } = await get("/_dash/?by=colo&attrBy=colo");
     expect(text).not.toContain('class="notice error"');
     expect(text).toMatch(/<tr class="attr-row" data-group="FRA">/);
-    expect(text).toMatch(/<tr data-group="FRA"><td><a class="drill"[^>]*><span class="trunc " title="FRA">FRA<\/span><\/a><\/td><td class="num">10<\/td>/); // percentile table
+    expect(text).toMatch(
+      /<tr data-group="FRA"><td><a class="drill"[^>]*><span class="trunc " title="FRA">FRA<\/span><\/a><\/td><td class="num">10<\/td>/,
+    ); // percentile table
     const { text: other } = await get("/_dash/?colo=IAD");
     expect(other).toContain("No page views match these filters");
   });
