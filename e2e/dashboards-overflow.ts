@@ -3,7 +3,8 @@
  * (or tile, or the header) must lie within it, unless it sits inside a `.table-wrap` scroll
  * container (then the container itself must); no element may clip its content (scrollWidth >
  * clientWidth with overflow hidden) except `.trunc`, which shows the full value on hover; and
- * the page itself must not scroll sideways. Returns one line per problem.
+ * the page itself must not scroll sideways. Inside a scroll container, no element may spill out of its
+ * table cell (text overlapping the next column). Returns one line per problem.
  */
 export function overflowProblems(): string[] {
   const problems: string[] = [];
@@ -18,7 +19,15 @@ export function overflowProblems(): string[] {
     const b = box.getBoundingClientRect();
     for (const el of Array.from(box.querySelectorAll("*"))) {
       const wrap = el.closest(".table-wrap");
-      if (wrap && wrap !== el && box.contains(wrap)) continue;
+      if (wrap && wrap !== el && box.contains(wrap)) {
+        // Inside a scroll container the table may be wide, but no cell's content may spill over its cell.
+        const cell = el.parentElement?.closest("td, th");
+        const r = el.getBoundingClientRect();
+        const c = cell?.getBoundingClientRect();
+        if (c && (r.width > 0 || r.height > 0) && (r.left < c.left - 1 || r.right > c.right + 1))
+          problems.push(`${name(el)} spills out of its table cell (${Math.round(r.left)}–${Math.round(r.right)} px in ${Math.round(c.left)}–${Math.round(c.right)} px)`);
+        continue;
+      }
       if (el.closest("title, defs")) continue;
       const r = el.getBoundingClientRect();
       if (r.width === 0 && r.height === 0) continue;

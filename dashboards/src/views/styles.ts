@@ -96,6 +96,7 @@ form.filters label{min-width:0}
 .export{display:block;margin:.2rem 0}
 .badge{display:inline-block;font-size:.75rem;font-weight:600;padding:.05rem .4rem;border-radius:4px;margin:.1rem 0}
 .badge.ok{background:#dff3e7;color:var(--good)}.badge.firing{background:var(--poor);color:#fff}
+svg.budget{display:block;margin-bottom:.15rem}
 svg.budget .track{fill:#eceff4}
 .bin.good{fill:var(--good)}.bin.ni{fill:var(--ni)}.bin.poor{fill:var(--poor)}
 .legend .key-good{--c:var(--good)}.legend .key-ni{--c:var(--ni)}.legend .key-poor{--c:var(--poor)}
