@@ -14,6 +14,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
 import sharp from "sharp";
+import { requirePeersOrSkip } from "./lib/peers.mjs";
 
 const execFileP = promisify(execFile);
 // sharp sets VIPSHOME for its bundled libvips when loaded; the system vipsthumbnail must not see it
@@ -294,6 +295,7 @@ async function throughput(fn, images, f) {
 }
 
 async function main() {
+  await requirePeersOrSkip("bench:images", log);
   log(
     `bench:images — ${IMAGES} images × ${REPS} reps, concurrency ${CONCURRENCY}, ${availableParallelism()} cores`,
   );

@@ -9,7 +9,11 @@ import { parseCollectorConfig } from "./config.ts";
 import { createInsightsFromEnv, runSloAlerts } from "./insights/index.ts";
 import { createQueryRoutes } from "./query/routes.ts";
 import { handleQueue as consumeBatch } from "./store/consumer.ts";
-import { handleScheduled as storeScheduled } from "./store/cron.ts";
+import { handleScheduled as storeScheduled } from "./store/maintenance.ts";
+import { parkDeadLetters } from "./store/replay.ts";
+
+/** The dead-letter queue of `rum-events` (wrangler.toml). */
+export const DEAD_LETTER_QUEUE = "rum-events-dlq";
 
 /** The collector for `/_rum/*`, built from the Worker env (throws `Invalid config …` on bad vars). */
 export function createCollectorFromEnv(env: Env) {
@@ -19,9 +23,15 @@ export function createCollectorFromEnv(env: Env) {
   return createCollectorApp({
     config,
     queue: env.RUM_QUEUE,
-    // An unset token reaches the routes as "": they answer 503 (query API disabled).
     insightsRoutes: createInsightsFromEnv(env, config.queryToken ?? ""),
-    queryRoutes: createQueryRoutes({ db: env.DB, queryToken: config.queryToken ?? "", now: Date.now }),
+    // A token that is unset or not allowed in this ENVIRONMENT: the routes answer 503 naming the key.
+    queryRoutes: createQueryRoutes({
+      db: env.DB,
+      queryToken: config.queryToken ?? "",
+      tokenError: config.queryTokenError,
+      now: Date.now,
+      replay: { archive: env.RUM_ARCHIVE, queue: env.RUM_QUEUE },
+    }),
     beaconAsset: (request) =>
       beaconAssetResponse(request, {
         defaultSite: config.siteByOrigin.get(new URL(request.url).origin) ?? defaultSite,
@@ -29,8 +39,12 @@ export function createCollectorFromEnv(env: Env) {
   });
 }
 
-/** Queue consumer for `rum-events`; bodies (objects or JSON text) are checked one by one there, hence the cast. */
+/**
+ * Queue consumer for `rum-events` (bodies, objects or JSON text, are checked one by one there,
+ * hence the cast) and for its dead-letter queue `rum-events-dlq` (parked in R2 for replay).
+ */
 export function handleQueue(batch: MessageBatch, env: Env, ctx: ExecutionContext): Promise<void> {
+  if (batch.queue === DEAD_LETTER_QUEUE) return parkDeadLetters(batch, env.RUM_ARCHIVE);
   return consumeBatch(batch as MessageBatch<RumQueueMessage | string>, env, ctx);
 }
 
