@@ -25,7 +25,9 @@ export function overflowProblems(): string[] {
         const r = el.getBoundingClientRect();
         const c = cell?.getBoundingClientRect();
         if (c && (r.width > 0 || r.height > 0) && (r.left < c.left - 1 || r.right > c.right + 1))
-          problems.push(`${name(el)} spills out of its table cell (${Math.round(r.left)}–${Math.round(r.right)} px in ${Math.round(c.left)}–${Math.round(c.right)} px)`);
+          problems.push(
+            `${name(el)} spills out of its table cell (${Math.round(r.left)}–${Math.round(r.right)} px in ${Math.round(c.left)}–${Math.round(c.right)} px)`,
+          );
         continue;
       }
       if (el.closest("title, defs")) continue;

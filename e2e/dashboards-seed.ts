@@ -51,9 +51,12 @@ const COUNTRIES = [
 ] as const;
 const GROUPS = ["/", "/c/:slug", "/p/:id", "/p/:id", "/cart", "/checkout/confirmation"] as const;
 
-/** The page views (newest last), `now` = the moment the stack starts. */
-export function seedRows(now: number, n = 320): SeedRow[] {
-  const rnd = prng(17);
+/**
+ * Page views over the 55 minutes before `now` (oldest first); `slowBrazil` gives Brazil's misses
+ * a slow middle mile; `tag` keeps ids of several calls apart.
+ */
+export function seedRows(now: number, n: number, o: { slowBrazil: boolean; tag: string }): SeedRow[] {
+  const rnd = prng(17 + n);
   const rows: SeedRow[] = [];
   let session = 0;
   let left = 0;
@@ -77,12 +80,12 @@ export function seedRows(now: number, n = 320): SeedRow[] {
       lastMileConnect: Math.round((br ? 60 : 20) + rnd() * 40),
       lastMileWire: Math.round((br ? 70 : 25) + rnd() * 40),
       edge: Math.round(3 + rnd() * 10),
-      middleMile: miss ? Math.round(br ? 820 + rnd() * 380 : 40 + rnd() * 50) : 0,
+      middleMile: miss ? Math.round(br && o.slowBrazil ? 820 + rnd() * 380 : 40 + rnd() * 50) : 0,
       backend: miss ? Math.round(70 + rnd() * 130) : 0,
       download: Math.round(8 + rnd() * 30),
       resourceLoadDelay: Math.round(40 + rnd() * 200),
       // Brazil's last mile is also slower to download the LCP image.
-      resourceLoadDuration: Math.round(br ? 300 + rnd() * 1200 : 60 + rnd() * 300),
+      resourceLoadDuration: Math.round(br && o.slowBrazil ? 300 + rnd() * 1200 : 60 + rnd() * 300),
       elementRenderDelay: Math.round(20 + rnd() * 200),
     };
     const ttfb = ["queueing", "lastMileConnect", "lastMileWire", "edge", "middleMile", "backend"].reduce(
@@ -98,8 +101,8 @@ export function seedRows(now: number, n = 320): SeedRow[] {
     if (first) sessionFast = lcp <= 2500;
     const converted = left === 0 && groupIdx === 5 && rnd() < (sessionFast ? 0.9 : 0.35) ? 1 : 0;
     rows.push({
-      pvid: `pv${String(i).padStart(4, "0")}`,
-      rid: `rid${String(i).padStart(4, "0")}`,
+      pvid: `pv${o.tag}${String(i).padStart(4, "0")}`,
+      rid: `rid${o.tag}${String(i).padStart(4, "0")}`,
       // Spread over the last 55 minutes, with the last 10 minutes twice as busy.
       ts: now - Math.round(((n - i) / n) * 55 * 60_000 * (i > n * 0.8 ? 0.5 : 1)) - 30_000,
       pageGroup,
@@ -116,7 +119,7 @@ export function seedRows(now: number, n = 320): SeedRow[] {
       inp: Math.round(40 + rnd() * 260),
       cls: Math.round(rnd() * 200) / 1000,
       fcp: Math.round(ttfb + 100 + rnd() * 400),
-      sessionId: `s${session}`,
+      sessionId: `s${o.tag}${session}`,
       converted,
       value: converted ? Math.round(40 + rnd() * 160) : null,
     });
@@ -160,13 +163,22 @@ function metricValues(r: SeedRow): Record<keyof typeof ROLLUP, number> {
   } as Record<keyof typeof ROLLUP, number>;
 }
 
+/** The rollup keys a page view counts in: its own dimensions and its page group's totals row ('*'). */
+function rollupKeys(r: SeedRow): (string | number)[][] {
+  const minute = r.ts - (r.ts % 60_000);
+  return [
+    [minute, "demo", r.pageGroup, r.device, r.country, r.connection, r.cache, r.colo],
+    [minute, "demo", r.pageGroup, "*", "*", "*", "*", "*"],
+  ];
+}
+
 /** SQL statements: raw page views (with session columns), edge log, minute rollups. */
 export function seedSql(rows: readonly SeedRow[]): string {
   const out: string[] = [];
   for (const r of rows) {
     const p = r.parts;
     out.push(
-      `INSERT INTO rum_page_views (site, pvid, seq, ts, updated_ts, rid, page_group, path, country, colo, asn, device, browser, connection, cache_status, nav_type, sample_rate, lcp, inp, cls, fcp, ttfb, queueing, last_mile, last_mile_connect, last_mile_wire, edge, middle_mile, backend, origin_as_one_part, edge_measured, download, resource_load_delay, resource_load_duration, element_render_delay, session_id, converted, conversion_value) VALUES ('demo', ${q(r.pvid)}, 0, ${r.ts}, ${r.ts}, ${q(r.rid)}, ${q(r.pageGroup)}, ${q(r.path)}, ${q(r.country)}, ${q(r.colo)}, 64512, ${q(r.device)}, ${q(r.browser)}, ${q(r.connection)}, ${q(r.cache)}, 'navigate', 1, ${r.lcp}, ${r.inp}, ${r.cls}, ${r.fcp}, ${r.ttfb}, ${p.queueing}, ${(p.lastMileConnect ?? 0) + (p.lastMileWire ?? 0)}, ${p.lastMileConnect}, ${p.lastMileWire}, ${p.edge}, ${p.middleMile}, ${p.backend}, 0, 1, ${p.download}, ${p.resourceLoadDelay}, ${p.resourceLoadDuration}, ${p.elementRenderDelay}, ${q(r.sessionId)}, ${r.converted}, ${q(r.value)});`,
+      `INSERT INTO rum_page_views (site, pvid, seq, ts, updated_ts, rid, page_group, path, country, colo, asn, device, browser, connection, cache_status, nav_type, sample_rate, lcp, inp, cls, fcp, ttfb, queueing, last_mile, last_mile_connect, last_mile_wire, edge, middle_mile, backend, origin_as_one_part, edge_measured, edge_verified, download, resource_load_delay, resource_load_duration, element_render_delay, session_id, converted, conversion_value) VALUES ('demo', ${q(r.pvid)}, 0, ${r.ts}, ${r.ts}, ${q(r.rid)}, ${q(r.pageGroup)}, ${q(r.path)}, ${q(r.country)}, ${q(r.colo)}, 64512, ${q(r.device)}, ${q(r.browser)}, ${q(r.connection)}, ${q(r.cache)}, 'navigate', 1, ${r.lcp}, ${r.inp}, ${r.cls}, ${r.fcp}, ${r.ttfb}, ${p.queueing}, ${(p.lastMileConnect ?? 0) + (p.lastMileWire ?? 0)}, ${p.lastMileConnect}, ${p.lastMileWire}, ${p.edge}, ${p.middleMile}, ${p.backend}, 0, 1, 1, ${p.download}, ${p.resourceLoadDelay}, ${p.resourceLoadDuration}, ${p.elementRenderDelay}, ${q(r.sessionId)}, ${r.converted}, ${q(r.value)});`,
     );
     const origin = r.cache === "MISS" ? (p.middleMile ?? 0) + (p.backend ?? 0) : null;
     out.push(
@@ -177,28 +189,28 @@ export function seedSql(rows: readonly SeedRow[]): string {
     string,
     { key: (string | number)[]; views: number; sketches: Map<string, QuantileSketch> }
   >();
-  for (const r of rows) {
-    const minute = r.ts - (r.ts % 60_000);
-    const key = [minute, "demo", r.pageGroup, r.device, r.country, r.connection, r.cache, r.colo];
-    const k = key.join("|");
-    let row = rollups.get(k);
-    if (!row) {
-      row = { key, views: 0, sketches: new Map() };
-      rollups.set(k, row);
-    }
-    row.views++;
-    for (const [name, v] of Object.entries(metricValues(r))) {
-      const col = ROLLUP[name as keyof typeof ROLLUP];
-      if (!col) continue;
-      let s = row.sketches.get(col);
-      if (!s) {
-        s = new QuantileSketch();
-        row.sketches.set(col, s);
+  for (const r of rows)
+    for (const key of rollupKeys(r)) {
+      const k = key.join("|");
+      let row = rollups.get(k);
+      if (!row) {
+        row = { key, views: 0, sketches: new Map() };
+        rollups.set(k, row);
       }
-      s.add(v);
+      row.views++;
+      for (const [name, v] of Object.entries(metricValues(r))) {
+        const col = ROLLUP[name as keyof typeof ROLLUP];
+        if (!col) continue;
+        let s = row.sketches.get(col);
+        if (!s) {
+          s = new QuantileSketch();
+          row.sketches.set(col, s);
+        }
+        s.add(v);
+      }
     }
-  }
   for (const { key, views, sketches } of rollups.values()) {
+    // ts, site, page group, device, country, connection, cache status, colo
     const cols = [...sketches.keys()];
     out.push(
       `INSERT INTO rum_rollups (granularity, ts, site, page_group, device, country, connection, cache_status, colo, views, version, ${cols.join(", ")}) VALUES ('minute', ${key.map((v) => q(v)).join(", ")}, ${views}, 0, ${cols.map((c) => hex((sketches.get(c) as QuantileSketch).toBytes())).join(", ")});`,

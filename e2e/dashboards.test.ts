@@ -68,7 +68,12 @@ async function seed(now: number): Promise<void> {
   ) as { results: { name: string }[] }[];
   const cols = new Set(info[0]?.results.map((c) => c.name) ?? []);
   const file = path.join(persistTo, "seed.sql");
-  writeFileSync(file, `${sessionColumnsSql(cols)}\n${seedSql(seedRows(now))}`);
+  // The hour before: Brazil as fast as everyone else; this hour: Brazil's middle mile is slow.
+  const rows = [
+    ...seedRows(now - 3_600_000, 200, { slowBrazil: false, tag: "a" }),
+    ...seedRows(now, 320, { slowBrazil: true, tag: "b" }),
+  ];
+  writeFileSync(file, `${sessionColumnsSql(cols)}\n${seedSql(rows)}`);
   await wrangler(["d1", "execute", "DB", ...local, "--file", file, "--yes"]);
 }
 

@@ -47,6 +47,8 @@ export interface PageViewDetail {
   navigationType: string | null;
   deliveryType: string | null;
   sessionId: string | null;
+  /** True when the edge split comes from the edge's own record for this rid; null when not stored. */
+  edgeVerified: boolean | null;
   converted: boolean | null;
   conversionValue: number | null;
   vitals: { lcp: number | null; inp: number | null; cls: number | null; fcp: number | null };

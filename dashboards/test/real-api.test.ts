@@ -95,19 +95,20 @@ function pageView(
   };
 }
 
-function edgeLog(rid: string, ts: number): EdgeLogMessage {
+/** The edge's record of a response; page views are rolled up with the edge split once it came. */
+function edgeLog(rid: string, ts: number, hit = false): EdgeLogMessage {
   return {
     kind: "edge",
     ts,
     rid,
     site: SITE,
-    pageGroup: "/p/:id",
-    path: "/p/17",
+    pageGroup: hit ? "/c/:slug" : "/p/:id",
+    path: hit ? "/c/shoes" : "/p/17",
     status: 200,
-    cacheStatus: "MISS",
-    edgeMs: 150,
-    originMs: 120,
-    appMs: 80,
+    cacheStatus: hit ? "HIT" : "MISS",
+    edgeMs: hit ? 5 : 150,
+    originMs: hit ? null : 120,
+    appMs: hit ? null : 80,
     country: "DE",
     colo: "FRA",
     device: "mobile",
@@ -179,7 +180,9 @@ describe("dashboards on the real query API", () => {
       msgs.push(pageView(`miss-${i}`, { group: "/p/:id", cache: "MISS", server: 300, ts: ts + i }));
     for (let i = 0; i < 4; i++)
       msgs.push(pageView(`hit-${i}`, { group: "/c/:slug", cache: "HIT", server: 40, ts: ts + 10 + i }));
-    for (let i = 0; i < 8; i++) msgs.push(edgeLog(`edge-${i}`, ts + i));
+    // The misses' own records (so their edge split is verified) and two page views without a beacon.
+    for (let i = 0; i < 8; i++) msgs.push(edgeLog(i < 6 ? `rid-miss-${i}` : `edge-${i}`, ts + i));
+    for (let i = 0; i < 4; i++) msgs.push(edgeLog(`rid-hit-${i}`, ts + 10 + i, true));
     for (let i = 0; i < 3; i++)
       msgs.push(
         imageLog(`img-avif-${i}`, ts + i, {

@@ -23,7 +23,7 @@ export function createCollectorFromEnv(env: Env) {
   return createCollectorApp({
     config,
     queue: env.RUM_QUEUE,
-    insightsRoutes: createInsightsFromEnv(env, config.queryToken ?? ""),
+    insightsRoutes: createInsightsFromEnv(env, config.queryToken ?? "", config.queryTokenError),
     // A token that is unset or not allowed in this ENVIRONMENT: the routes answer 503 naming the key.
     queryRoutes: createQueryRoutes({
       db: env.DB,
