@@ -24,7 +24,7 @@ export function createCollectorFromEnv(env: Env) {
   return createCollectorApp({
     config,
     queue: env.RUM_QUEUE,
-    insightsRoutes: createInsightsFromEnv(env, config.queryToken ?? ""),
+    insightsRoutes: createInsightsFromEnv(env, config.queryToken ?? "", config.queryTokenError),
     // A token that is unset or not allowed in this ENVIRONMENT: the routes answer 503 naming the key.
     queryRoutes: createQueryRoutes({
       store: createD1Store({ db: env.DB, archive: env.RUM_ARCHIVE, queue: env.RUM_QUEUE, env }),
