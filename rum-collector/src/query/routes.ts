@@ -13,6 +13,7 @@ import { createD1Store } from "../store/d1-store.ts";
 import type { RumStore } from "../store/store.ts";
 import { parseImageQuery } from "./images.ts";
 import { parseCoverage, parsePageViews, parseQuery, parseTime } from "./params.ts";
+import { parsePrefetchQuery, runPrefetchQuery } from "./prefetch.ts";
 
 export interface QueryDeps {
   /** The store the routes read; default: the D1 store over `db` (+ `replay`'s archive and queue). */
@@ -169,6 +170,14 @@ export function createQueryRoutes(deps: QueryDeps): Hono {
     const parsed = parseImageQuery(new URL(c.req.url).searchParams, deps.now());
     if (!parsed.ok) return c.json({ error: parsed.error }, 400);
     return c.json(await store.queryImages(parsed.value));
+  });
+
+  // Prefetch experiment per arm (query/prefetch.ts).
+  app.get("/v1/prefetch", async (c) => {
+    const parsed = parsePrefetchQuery(new URL(c.req.url).searchParams, deps.now());
+    if (!parsed.ok) return c.json({ error: parsed.error }, 400);
+    if (!deps.db) return c.json({ error: "prefetch query unavailable: no DB binding" }, 503);
+    return c.json(await runPrefetchQuery(deps.db, parsed.value));
   });
 
   app.get("/v1/coverage", async (c) => {
