@@ -7,6 +7,7 @@
 
 import { parseAge } from "../../common/src/cache-control.ts";
 import { normalizeQuery } from "../../common/src/cache-key.ts";
+import { isSpeculativeRequest } from "../../common/src/prefetch/safety.ts";
 import type { CacheStatus } from "../../common/src/rum-types.ts";
 import { formatDuration, formatServerTiming, parseServerTiming } from "../../common/src/server-timing.ts";
 import { cacheApiRequest, metaFromCacheApi, toCacheApiResponse } from "./cache-api.ts";
@@ -484,7 +485,8 @@ export class Edge {
     h.set("x-request-id", t.rid);
     if (!shared) h.set("timing-allow-origin", "*");
     const method = t.method;
-    if (htmlPath !== null && status === 200 && method === "GET") {
+    // A speculative load (Sec-Purpose: prefetch) is no page view (edge/PREFETCH.md).
+    if (htmlPath !== null && status === 200 && method === "GET" && !isSpeculativeRequest(request.headers)) {
       this.logger.log(
         {
           rid: t.rid,

@@ -6,8 +6,14 @@ import type { RumQueueMessage } from "../../common/src/rum-types.ts";
 import { createCollectorApp } from "./app.ts";
 import { beaconAssetResponse } from "./beacon-asset.ts";
 import { parseCollectorConfig } from "./config.ts";
+import { createInsightsFromEnv, runSloAlerts } from "./insights/index.ts";
 import { createQueryRoutes } from "./query/routes.ts";
 import { handleQueue as consumeBatch } from "./store/consumer.ts";
+import { handleScheduled as storeScheduled } from "./store/maintenance.ts";
+import { parkDeadLetters } from "./store/replay.ts";
+
+/** The dead-letter queue of `rum-events` (wrangler.toml). */
+export const DEAD_LETTER_QUEUE = "rum-events-dlq";
 
 /** The collector for `/_rum/*`, built from the Worker env (throws `Invalid config …` on bad vars). */
 export function createCollectorFromEnv(env: Env) {
@@ -17,8 +23,15 @@ export function createCollectorFromEnv(env: Env) {
   return createCollectorApp({
     config,
     queue: env.RUM_QUEUE,
-    // An unset token reaches the routes as "": they answer 503 (query API disabled).
-    queryRoutes: createQueryRoutes({ db: env.DB, queryToken: config.queryToken ?? "", now: Date.now }),
+    insightsRoutes: createInsightsFromEnv(env, config.queryToken ?? ""),
+    // A token that is unset or not allowed in this ENVIRONMENT: the routes answer 503 naming the key.
+    queryRoutes: createQueryRoutes({
+      db: env.DB,
+      queryToken: config.queryToken ?? "",
+      tokenError: config.queryTokenError,
+      now: Date.now,
+      replay: { archive: env.RUM_ARCHIVE, queue: env.RUM_QUEUE },
+    }),
     beaconAsset: (request) =>
       beaconAssetResponse(request, {
         defaultSite: config.siteByOrigin.get(new URL(request.url).origin) ?? defaultSite,
@@ -26,9 +39,20 @@ export function createCollectorFromEnv(env: Env) {
   });
 }
 
-/** Queue consumer for `rum-events`; bodies (objects or JSON text) are checked one by one there, hence the cast. */
+/**
+ * Queue consumer for `rum-events` (bodies, objects or JSON text, are checked one by one there,
+ * hence the cast) and for its dead-letter queue `rum-events-dlq` (parked in R2 for replay).
+ */
 export function handleQueue(batch: MessageBatch, env: Env, ctx: ExecutionContext): Promise<void> {
+  if (batch.queue === DEAD_LETTER_QUEUE) return parkDeadLetters(batch, env.RUM_ARCHIVE);
   return consumeBatch(batch as MessageBatch<RumQueueMessage | string>, env, ctx);
 }
 
-export { handleScheduled } from "./store/cron.ts";
+/** Cron: storage maintenance, then the SLO burn alerts (each runs even when the other fails). */
+export async function handleScheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext) {
+  const steps = await Promise.allSettled([
+    storeScheduled(controller, env, ctx),
+    runSloAlerts(env, controller.scheduledTime || Date.now()),
+  ]);
+  for (const s of steps) if (s.status === "rejected") throw s.reason;
+}

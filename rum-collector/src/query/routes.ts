@@ -5,16 +5,24 @@
  * Documented in rum-collector/README-query.md.
  */
 import { Hono } from "hono";
+import { AuthThrottle, clientKey } from "../../../common/src/auth-throttle.ts";
+import { replayArchive, replayDeadLetters } from "../store/replay.ts";
 import { parseImageQuery, runImageQuery } from "./images.ts";
-import { parseCoverage, parsePageViews, parseQuery } from "./params.ts";
+import { parseCoverage, parsePageViews, parseQuery, parseTime } from "./params.ts";
 import { runQuery } from "./run.ts";
 
 export interface QueryDeps {
   db: D1Database;
   /** Bearer token clients must send; "" disables the API (503). */
   queryToken: string;
-  /** Clock (ms since epoch) for default time ranges. */
+  /** Clock (ms since epoch) for default time ranges and the bad-token throttle. */
   now: () => number;
+  /** Set when the configured token may not be used here: every route answers 503 with it. */
+  tokenError?: string | null;
+  /** Repeated bad tokens per client (CF-Connecting-IP) → 429 (default: 10 per minute, per isolate). */
+  throttle?: AuthThrottle;
+  /** R2 archive and the events queue for `POST /v1/replay` (absent → 503). */
+  replay?: { archive: R2Bucket; queue: Queue } | null;
 }
 
 const HOUR_MS = 3_600_000;
@@ -82,9 +90,17 @@ function pageViewJson(r: Record<string, unknown>) {
 /** Builds the query routes; paths are relative to the collector mount (`/v1/query`, …). */
 export function createQueryRoutes(deps: QueryDeps): Hono {
   const app = new Hono();
+  const throttle = deps.throttle ?? new AuthThrottle();
 
   app.use("/v1/*", async (c, next) => {
+    if (deps.tokenError) return c.json({ error: `query API unavailable: ${deps.tokenError}` }, 503);
     if (!deps.queryToken) return c.json({ error: "query API disabled (RUM_QUERY_TOKEN not set)" }, 503);
+    const client = clientKey(c.req.header("cf-connecting-ip") ?? "");
+    const verdict = throttle.check(client, deps.now());
+    if (!verdict.allowed) {
+      c.header("Retry-After", String(verdict.retryAfterSeconds));
+      return c.json({ error: "too many bad tokens from this client; retry later" }, 429);
+    }
     const auth = c.req.header("authorization") ?? "";
     const m = /^Bearer\s+(.+)$/i.exec(auth);
     if (!m) {
@@ -92,9 +108,11 @@ export function createQueryRoutes(deps: QueryDeps): Hono {
       return c.json({ error: "missing bearer token" }, 401);
     }
     if (!sameToken((m[1] as string).trim(), deps.queryToken)) {
+      throttle.fail(client, deps.now());
       c.header("WWW-Authenticate", 'Bearer realm="rum-query", error="invalid_token"');
       return c.json({ error: "invalid bearer token" }, 401);
     }
+    throttle.succeed(client);
     c.header("Cache-Control", "no-store");
     await next();
   });
@@ -103,6 +121,59 @@ export function createQueryRoutes(deps: QueryDeps): Hono {
     const parsed = parseQuery(new URL(c.req.url).searchParams, deps.now());
     if (!parsed.ok) return c.json({ error: parsed.error }, 400);
     return c.json(await runQuery(deps.db, parsed.value));
+  });
+
+  // Re-sends parked dead letters (`source=dlq`) or archived NDJSON hours (`source=archive`).
+  app.post("/v1/replay", async (c) => {
+    if (!deps.replay) return c.json({ error: "replay unavailable: no RUM_ARCHIVE / RUM_QUEUE binding" }, 503);
+    const q = new URL(c.req.url).searchParams;
+    const source = q.get("source") ?? "dlq";
+    if (source === "dlq") return c.json(await replayDeadLetters(deps.replay.archive, deps.replay.queue));
+    if (source !== "archive")
+      return c.json({ error: `invalid "source": expected dlq or archive (got "${source}")` }, 400);
+    const from = parseTime(q.get("from") ?? "");
+    const to = parseTime(q.get("to") ?? "");
+    if (from === null || to === null || from >= to || to - from > 31 * 86_400_000)
+      return c.json(
+        { error: 'source=archive needs "from" < "to" (ISO 8601 or epoch ms), at most 31 days apart' },
+        400,
+      );
+    const cursor = q.get("cursor");
+    if (cursor !== null && !/^\d{1,15}\|[\x21-\x7e]{0,1024}$/.test(cursor))
+      return c.json({ error: `invalid "cursor" (pass back the one the last answer gave)` }, 400);
+    return c.json(await replayArchive(deps.replay.archive, deps.replay.queue, from, to, cursor));
+  });
+
+  // Archive export (what `npm run rum:sql` syncs from a running Worker): list, then fetch objects.
+  app.get("/v1/archive", async (c) => {
+    if (!deps.replay) return c.json({ error: "archive unavailable: no RUM_ARCHIVE binding" }, 503);
+    const q = new URL(c.req.url).searchParams;
+    const prefix = q.get("prefix") ?? "parquet/";
+    if (!/^(parquet|raw)\//.test(prefix) || prefix.length > 512)
+      return c.json({ error: `invalid "prefix": expected parquet/… or raw/… (got "${prefix}")` }, 400);
+    const page = await deps.replay.archive.list({
+      prefix,
+      cursor: q.get("cursor") ?? undefined,
+      limit: 1000,
+    });
+    return c.json({
+      objects: page.objects.map((o) => ({ key: o.key, size: o.size })),
+      cursor: page.truncated ? page.cursor : null,
+    });
+  });
+  app.get("/v1/archive/object", async (c) => {
+    if (!deps.replay) return c.json({ error: "archive unavailable: no RUM_ARCHIVE binding" }, 503);
+    const key = new URL(c.req.url).searchParams.get("key") ?? "";
+    if (!/^(parquet|raw)\//.test(key))
+      return c.json({ error: `invalid "key" (got "${key.slice(0, 100)}")` }, 400);
+    const obj = await deps.replay.archive.get(key);
+    if (!obj) return c.json({ error: `no archive object ${key}` }, 404);
+    return new Response(obj.body, {
+      headers: {
+        "Content-Type": obj.httpMetadata?.contentType ?? "application/octet-stream",
+        "Cache-Control": "no-store",
+      },
+    });
   });
 
   app.get("/v1/images", async (c) => {

@@ -5,6 +5,7 @@
  */
 import { hexToBytes, QuantileSketch } from "../../../common/src/sketch.ts";
 import { DIMENSIONS, type DimensionName, GRANULARITY_MS, type Granularity } from "../store/metrics.ts";
+import { ALL } from "../store/rollup-set.ts";
 import { type DoneUntil, readWatermarks } from "../store/watermarks.ts";
 import type { QuerySpec } from "./params.ts";
 import { autoInterval, describeResolution, planSegments, type Resolution, type Segment } from "./plan.ts";
@@ -72,6 +73,18 @@ export function readPlanState(db: D1Database): Promise<DoneUntil> {
   return readWatermarks(db, "rum_rollup_state");
 }
 
+/** Dimensions a page-group totals row keeps (every other one is '*'). */
+const TOTALS_DIMENSIONS: ReadonlySet<string> = new Set(["site", "pageGroup"]);
+
+/** Since when page-group totals rows exist (migrations/0005a_rum_store.sql); never when unknown. */
+async function readTotalsSince(db: D1Database): Promise<number> {
+  const r = await db
+    .prepare("SELECT cursor FROM rum_cron_state WHERE step = 'totals_since'")
+    .first<{ cursor: string | null }>();
+  const n = Number(r?.cursor);
+  return r && Number.isFinite(n) ? n : Number.POSITIVE_INFINITY;
+}
+
 /** Oldest bucket still present per granularity (so the planner never relies on deleted rows). */
 async function keptFrom(db: D1Database): Promise<{ minute: number | null; hour: number | null }> {
   const [m, h] = await db.batch<{ ts: number | null }>([
@@ -105,7 +118,11 @@ export interface MultiQueryResult extends QueryFrame {
  */
 export async function runQuery(db: D1Database, spec: QuerySpec): Promise<QueryResult | MultiQueryResult> {
   const interval = spec.interval === "auto" ? autoInterval(spec.from, spec.to) : spec.interval;
-  const [state, kept] = await Promise.all([readPlanState(db), keptFrom(db)]);
+  const [state, kept, totalsSince] = await Promise.all([
+    readPlanState(db),
+    keptFrom(db),
+    readTotalsSince(db),
+  ]);
   const segments: Segment[] = planSegments({
     from: spec.from,
     to: spec.to,
@@ -128,15 +145,23 @@ export async function runQuery(db: D1Database, spec: QuerySpec): Promise<QueryRe
   ];
   const binds: unknown[] = [];
   for (const [dim, values] of Object.entries(spec.filters) as Array<[DimensionName, string[]]>) {
-    const placeholders = values.map((v) => {
-      binds.push(v);
-      return `?${binds.length + 3}`;
-    });
-    where.push(`${DIMENSIONS[dim]} IN (${placeholders.join(", ")})`);
+    // One JSON parameter per filter: any number of values stays far below D1's 100 bound parameters.
+    binds.push(JSON.stringify(values));
+    where.push(`${DIMENSIONS[dim]} IN (SELECT value FROM json_each(?${binds.length + 3}))`);
   }
+  // Page-group totals rows (every other dimension '*') answer queries that only filter and group
+  // by site and page group: one row per group and bucket instead of one per dimension combination.
+  const totalsFit =
+    Object.keys(spec.filters).every((d) => TOTALS_DIMENSIONS.has(d)) &&
+    (spec.groupBy === null || TOTALS_DIMENSIONS.has(spec.groupBy));
   // hex() because D1 hands BLOBs to the Worker as JSON arrays of numbers, which costs ~4× more.
-  const sql = `SELECT ts, views, ${cols.map((c, i) => `hex(${c}) AS s${i}`).join(", ")}${groupCol ? `, ${groupCol} AS g` : ""} FROM rum_rollups WHERE ${where.join(" AND ")}`;
-  const stmts = segments.map((seg) => db.prepare(sql).bind(seg.granularity, seg.from, seg.to, ...binds));
+  const select = `SELECT ts, views, ${cols.map((c, i) => `hex(${c}) AS s${i}`).join(", ")}${groupCol ? `, ${groupCol} AS g` : ""} FROM rum_rollups WHERE ${where.join(" AND ")}`;
+  const stmts = segments.map((seg) => {
+    const totals = totalsFit && seg.from >= totalsSince;
+    return db
+      .prepare(`${select} AND ${totals ? `device = '${ALL}'` : `device <> '${ALL}'`}`)
+      .bind(seg.granularity, seg.from, seg.to, ...binds);
+  });
   const results = stmts.length ? await db.batch<Record<string, unknown>>(stmts) : [];
 
   // Per metric, each row is decoded and merged once, into its finest target (group × bucket);

@@ -19,24 +19,7 @@ function bytes(x: unknown): number | null {
   return typeof x === "number" && Number.isFinite(x) && x >= 0 ? Math.round(x) : null;
 }
 
-/** Structural check of an image message (a foreign producer must not poison the rollups). */
-export function isImageLogMessage(x: Record<string, unknown>): boolean {
-  const nullableNumber = (v: unknown) => v === null || v === undefined || typeof v === "number";
-  return (
-    x.kind === "image" &&
-    typeof x.rid === "string" &&
-    x.rid !== "" &&
-    typeof x.format === "string" &&
-    typeof x.device === "string" &&
-    typeof x.cacheStatus === "string" &&
-    typeof x.fallback === "boolean" &&
-    nullableNumber(x.originalBytes) &&
-    nullableNumber(x.deliveredBytes) &&
-    nullableNumber(x.width) &&
-    (x.sampleRate === undefined ||
-      (typeof x.sampleRate === "number" && x.sampleRate > 0 && x.sampleRate <= 1))
-  );
-}
+export { isImageLogMessage } from "../../../common/src/queue-contract.ts";
 
 /** The `rum_image_log` row of a message (bad byte counts become NULL = unknown; sample rate default 1). */
 export function imageRow(m: ImageLogMessage): Record<string, unknown> {
