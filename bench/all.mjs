@@ -142,7 +142,7 @@ function resultsMarkdown(f, secs) {
   const clean = (text) =>
     text
       .split("\n")
-      .filter((l) => !/^\s*\[[a-z:-]+ +[\d.]+ ?s\]/i.test(l) && !/^\.+$/.test(l.trim()))
+      .filter((l) => !/^\s*\[[a-z:-]+( +[\d.]+ ?s)?\]/i.test(l) && !/^\.+$/.test(l.trim()))
       .join("\n")
       .trim();
   const goals = secs.flatMap((s) =>
@@ -153,6 +153,7 @@ function resultsMarkdown(f, secs) {
         (l) =>
           `- ${s.name}: ${l
             .trim()
+            .replace(/^\[[a-z:-]+\]\s*/i, "")
             .replace(/^\|\s*/, "")
             .replace(/\s*\|$/, "")}`,
       ),
