@@ -10,6 +10,7 @@ import { createInsightsFromEnv, runSloAlerts } from "./insights/index.ts";
 import { rebuildPrefetchModels, rulesFromEnv } from "./prefetch/rebuild.ts";
 import { createQueryRoutes } from "./query/routes.ts";
 import { handleQueue as consumeBatch } from "./store/consumer.ts";
+import { createD1Store } from "./store/d1-store.ts";
 import { handleScheduled as storeScheduled } from "./store/maintenance.ts";
 import { parkDeadLetters } from "./store/replay.ts";
 
@@ -24,10 +25,11 @@ export function createCollectorFromEnv(env: Env) {
   return createCollectorApp({
     config,
     queue: env.RUM_QUEUE,
-    insightsRoutes: createInsightsFromEnv(env, config.queryToken ?? ""),
+    insightsRoutes: createInsightsFromEnv(env, config.queryToken ?? "", config.queryTokenError),
     // A token that is unset or not allowed in this ENVIRONMENT: the routes answer 503 naming the key.
     queryRoutes: createQueryRoutes({
       db: env.DB,
+      store: createD1Store({ db: env.DB, archive: env.RUM_ARCHIVE, queue: env.RUM_QUEUE, env }),
       queryToken: config.queryToken ?? "",
       tokenError: config.queryTokenError,
       now: Date.now,
