@@ -145,7 +145,7 @@ export async function startBeaconHarness(): Promise<BeaconHarness> {
     "/bf": () => ({
       html: page(
         "bf",
-        `<script src="/_rum/beacon.js" async></script><script src="/bf.js"></script>`,
+        `<script src="/wv-attribution.js"></script><script src="/bf.js"></script><script src="/_rum/beacon.js" async></script>`,
         `<a id="next" href="/bf/next">next</a>`,
       ),
       headers: { "Cache-Control": "private, max-age=0" },
@@ -181,7 +181,8 @@ export async function startBeaconHarness(): Promise<BeaconHarness> {
        webVitals.onFCP(function (m) { window.__wvFcp = m.value; });
        webVitals.onCLS(function (m) { window.__wvCls = m.value; }, { reportAllChanges: true });`,
     "/bf.js": () =>
-      `addEventListener("pageshow", (e) => { if (e.persisted) window.__restored = (window.__restored || 0) + 1; });`,
+      `addEventListener("pageshow", (e) => { if (e.persisted) window.__restored = (window.__restored || 0) + 1; });
+       webVitals.onLCP(function (m) { if (m.navigationType === "back-forward-cache") window.__wvBfLcp = m.value; }, { reportAllChanges: true });`,
     "/conv-stub.js": () =>
       `window.rum = window.rum || { q: [], conversion: function (v) { this.q.push(v); } }; window.rum.conversion(42);`,
     "/rum.mjs": () => esm,
