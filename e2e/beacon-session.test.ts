@@ -150,4 +150,16 @@ describe("beacon page views in Chromium", () => {
     const b = await waitFor("the arms page view", () => forPath("/arms/one")[0]);
     expect(b.payload.arm).toBe("press");
   });
+
+  it("an attribute-less tag takes the arm shares the collector embeds (RUM_PREFETCH_ARMS)", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${h.url}/armed/one`, { waitUntil: "load" });
+    await page.waitForFunction(() => sessionStorage.getItem("rum:arm") !== null);
+    expect(await page.evaluate(() => sessionStorage.getItem("rum:arm"))).toBe("ours");
+    await page.goto("about:blank");
+    await context.close();
+    const b = await waitFor("the armed page view", () => forPath("/armed/one")[0]);
+    expect(b.payload.arm).toBe("ours");
+  });
 });
