@@ -194,7 +194,8 @@ export function parseRateLimit(raw: unknown): RateLimit | null {
   const value = raw === undefined || raw === null || raw === "" ? DEFAULT_RATE_LIMIT : String(raw).trim();
   if (value === "off") return null;
   const m = /^(\d{1,7})\s*\/\s*([a-z]+)$/.exec(value);
-  const windowMs = m?.[2] ? WINDOWS[m[2]] : undefined;
+  // Own keys only: "constructor" or "__proto__" must not resolve through the prototype.
+  const windowMs = m?.[2] && Object.hasOwn(WINDOWS, m[2]) ? WINDOWS[m[2]] : undefined;
   const limit = Number(m?.[1]);
   if (!m || windowMs === undefined || !(limit >= 1)) {
     throw configError(
