@@ -18,6 +18,7 @@ import { parseArgs } from "node:util";
 import { inclusiveProfile, startCpuProfile, summariseProfile } from "./lib/cpu-profile.mjs";
 import { quartetOrder, summariseQuartets } from "./lib/interleave.mjs";
 import { startNginx } from "./lib/nginx.mjs";
+import { requirePeersOrSkip } from "./lib/peers.mjs";
 import { clockTicksPerSecond, processCpuSeconds } from "./lib/proc-cpu.mjs";
 import {
   cleanup,
@@ -103,6 +104,7 @@ function cdnCache(serverTiming) {
 }
 
 async function main() {
+  await requirePeersOrSkip("bench:edge");
   installCleanupHandlers();
   const started = Date.now();
   const machine = {

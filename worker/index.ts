@@ -26,7 +26,12 @@ function part(cache: WeakMap<Env, Part>, env: Env, make: (env: Env) => Part): Pa
       // A bad var is an operator error: every request says which key is wrong (not cached, so a
       // fixed config is picked up without a restart of the isolate).
       const message = e instanceof Error ? e.message : String(e);
-      return { fetch: () => Response.json({ error: message }, { status: 503 }) };
+      if (message.startsWith("Invalid config ")) {
+        return { fetch: () => Response.json({ error: message }, { status: 503 }) };
+      }
+      // Any other fault is ours: a generic 500 for the client, the details in the log.
+      console.error(`worker: building a part failed: ${e instanceof Error ? (e.stack ?? message) : message}`);
+      return { fetch: () => Response.json({ error: "internal error" }, { status: 500 }) };
     }
     cache.set(env, p);
   }

@@ -11,6 +11,8 @@
  * Pure: no runtime imports, the sink, the sleep and `waitUntil` are injected.
  */
 
+import { packNdjson } from "./queue-contract.ts";
+
 /** Cloudflare Queues limit: at most 100 messages per `sendBatch`. */
 export const QUEUE_MAX_BATCH_MESSAGES = 100;
 /** Cloudflare Queues limit: 256 KB per `sendBatch`; 6 KB are left for per-message overhead. */
@@ -94,16 +96,8 @@ export function utf8Length(s: string): number {
  */
 export const QUEUE_MAX_MESSAGE_BYTES = 128_000 - 8_000;
 
-/**
- * One queue message for a whole batch: the messages' JSON texts as NDJSON (JSON.stringify never
- * emits a raw newline, so lines cannot be confused). Why: Queues bill and deliver per message,
- * and the runtime encodes each message of a `sendBatch` separately; one NDJSON message per batch
- * is one write for up to a few hundred records, and the consumer archives the text as it is.
- * `createNdjsonSender` batches lines to fit one such message.
- */
-export function packNdjson(jsonTexts: readonly string[]): { body: string; contentType: "text" } {
-  return { body: jsonTexts.join("\n"), contentType: "text" };
-}
+/** The queue codec's encoder lives in common/src/queue-contract.ts; re-exported for the senders. */
+export { packNdjson };
 
 /** What `createNdjsonSender` needs beyond `createBatchSender`'s timing and retry options. */
 export interface NdjsonSenderOptions

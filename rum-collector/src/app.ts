@@ -18,6 +18,8 @@ export interface CollectorDeps {
   randomBytes?: (buf: Uint8Array) => void;
   /** Query API routes (`/v1/query`, `/v1/pageviews`, …) relative to `/_rum`; absent → 503. */
   queryRoutes?: Hono | null;
+  /** Insight routes (`/v1/slo`, `/v1/pageview`, …, see src/insights); absent → 404. */
+  insightsRoutes?: Hono | null;
   /** Serves `/_rum/beacon.js` and `/_rum/beacon.<version>.js`; absent → 404. */
   beaconAsset?: ((request: Request) => Response) | null;
   logError?: (message: string) => void;
@@ -70,6 +72,7 @@ export function createCollectorApp(deps: CollectorDeps): Hono {
     app.all("/:file{beacon\\.[0-9a-z]{1,64}\\.js}", (c) => asset(c.req.raw));
   }
 
+  if (deps.insightsRoutes) app.route("/", deps.insightsRoutes);
   if (deps.queryRoutes) app.route("/", deps.queryRoutes);
   else {
     const disabled = () =>

@@ -5,6 +5,7 @@
  */
 import { SITE_ID_PATTERN } from "../../common/src/beacon-schema.ts";
 import { type PageGroupRule, parsePageGroupRules } from "../../common/src/page-group.ts";
+import { checkSecretToken } from "../../common/src/secret-token.ts";
 
 export interface RateLimit {
   /** Requests allowed per window (also the burst size). */
@@ -21,14 +22,23 @@ export interface CollectorConfig {
   sampleRate: number;
   /** Per-client limit, or null when disabled. */
   rateLimit: RateLimit | null;
-  /** Bearer token of the query API; null disables the query API (503). */
+  /** Bearer token of the query API when usable; null when the query API answers 503 (`queryTokenError`). */
   queryToken: string | null;
+  /** Why the query API answers 503 (names RUM_QUERY_TOKEN, never its value); null when the token is usable. */
+  queryTokenError: string | null;
   /** Page-group rules from `RUM_PAGE_GROUPS` (empty = built-in grouping). */
   pageGroupRules: readonly PageGroupRule[];
   /** Page views per queue `sendBatch` (`RUM_INTAKE_BATCH_SIZE`); 1 = one awaited send per beacon. */
   intakeBatchSize: number;
   /** Longest wait of an accepted page view before its batch is sent (`RUM_INTAKE_BATCH_MS`). */
   intakeBatchMs: number;
+  /**
+   * Sites that accept beacons without an `Origin` header (`RUM_NO_ORIGIN_SITES`: server-side
+   * senders, boomerang image beacons). Default: none.
+   */
+  noOriginSites: ReadonlySet<string>;
+  /** Page groups whose page views count as conversions (`RUM_CONVERSION_GROUPS`). Default: none. */
+  conversionGroups: ReadonlySet<string>;
 }
 
 export const DEFAULT_SAMPLE_RATE = 1;
@@ -58,17 +68,20 @@ export function configError(key: string, reason: string, value: unknown): Error 
 
 /**
  * Parses the collector's env vars. Defaults: `RUM_SAMPLE_RATE` 1, `RUM_RATE_LIMIT` "120/min",
- * `RUM_QUERY_TOKEN` unset (query API disabled), `RUM_PAGE_GROUPS` unset, `RUM_INTAKE_BATCH_SIZE` 100,
- * `RUM_INTAKE_BATCH_MS` 50; `RUM_SITES` is required.
+ * `RUM_QUERY_TOKEN` unset (query API answers 503), `RUM_PAGE_GROUPS` unset, `RUM_INTAKE_BATCH_SIZE` 100,
+ * `RUM_INTAKE_BATCH_MS` 50, `RUM_NO_ORIGIN_SITES` unset (none), `RUM_CONVERSION_GROUPS` unset (none);
+ * `RUM_SITES` is required.
  */
 export function parseCollectorConfig(env: Readonly<Record<string, unknown>>): CollectorConfig {
   const { sites, siteByOrigin } = parseSites(env.RUM_SITES);
   return {
     sites,
     siteByOrigin,
+    noOriginSites: parseNoOriginSites(env.RUM_NO_ORIGIN_SITES, sites),
+    conversionGroups: parseConversionGroups(env.RUM_CONVERSION_GROUPS),
     sampleRate: parseSampleRate(env.RUM_SAMPLE_RATE),
     rateLimit: parseRateLimit(env.RUM_RATE_LIMIT),
-    queryToken: parseQueryToken(env.RUM_QUERY_TOKEN),
+    ...parseQueryToken(env.RUM_QUERY_TOKEN, env.ENVIRONMENT),
     pageGroupRules: parseRules(env.RUM_PAGE_GROUPS),
     intakeBatchSize: parseIntegerIn(
       "RUM_INTAKE_BATCH_SIZE",
@@ -186,17 +199,21 @@ export function parseRateLimit(raw: unknown): RateLimit | null {
   return { limit, windowMs };
 }
 
-function parseQueryToken(raw: unknown): string | null {
-  if (raw === undefined || raw === null || raw === "") return null;
-  if (typeof raw !== "string" || raw.trim().length < 8 || /\s/.test(raw)) {
-    // Only the length is echoed: the value is a secret.
-    throw configError(
-      "RUM_QUERY_TOKEN",
-      "expected at least 8 characters without whitespace",
-      `<${String(raw).length} chars>`,
-    );
+/**
+ * `RUM_QUERY_TOKEN` under the shared secret-token policy (common/src/secret-token.ts): with
+ * `ENVIRONMENT` "development" any token, elsewhere ≥ 32 characters and no `dev-` prefix. A token
+ * that fails answers only the query API with 503 naming the key; beacon intake keeps working.
+ */
+function parseQueryToken(
+  raw: unknown,
+  environment: unknown,
+): Pick<CollectorConfig, "queryToken" | "queryTokenError"> {
+  const check = checkSecretToken("RUM_QUERY_TOKEN", raw, environment);
+  if (!check.ok) return { queryToken: null, queryTokenError: check.reason };
+  if (/\s/.test(check.token)) {
+    return { queryToken: null, queryTokenError: "RUM_QUERY_TOKEN contains whitespace" };
   }
-  return raw;
+  return { queryToken: check.token, queryTokenError: null };
 }
 
 /** `RUM_PAGE_GROUPS`: `/p/:id=product,/c/:slug=category` (see common/src/page-group.ts); unset = none. */
@@ -208,4 +225,50 @@ function parseRules(raw: unknown): PageGroupRule[] {
   } catch (err) {
     throw configError("RUM_PAGE_GROUPS", err instanceof Error ? err.message : String(err), raw);
   }
+}
+
+/**
+ * `RUM_NO_ORIGIN_SITES`: comma-separated ids of registered sites that accept beacons without an
+ * `Origin` header, or `*` for every site. Unset or empty: none (browser beacons only).
+ */
+export function parseNoOriginSites(raw: unknown, sites: ReadonlyMap<string, unknown>): ReadonlySet<string> {
+  const key = "RUM_NO_ORIGIN_SITES";
+  if (raw === undefined || raw === null || raw === "") return new Set();
+  if (typeof raw !== "string") throw configError(key, "expected a comma-separated list of site ids", raw);
+  if (raw.trim() === "*") return new Set(sites.keys());
+  const out = new Set<string>();
+  for (const part of raw.split(",")) {
+    const id = part.trim();
+    if (id === "") continue;
+    if (!sites.has(id)) throw configError(key, `site "${id}" is not registered in RUM_SITES`, raw);
+    out.add(id);
+  }
+  return out;
+}
+
+/** Longest page-group name `RUM_CONVERSION_GROUPS` accepts. */
+const MAX_GROUP_LENGTH = 256;
+
+/**
+ * `RUM_CONVERSION_GROUPS`: comma-separated page groups (as the collector names them, e.g.
+ * `/checkout/done,order-confirmation`) whose page views count as conversions. Unset: none.
+ */
+export function parseConversionGroups(raw: unknown): ReadonlySet<string> {
+  const key = "RUM_CONVERSION_GROUPS";
+  if (raw === undefined || raw === null || raw === "") return new Set();
+  if (typeof raw !== "string") throw configError(key, "expected a comma-separated list of page groups", raw);
+  const out = new Set<string>();
+  for (const part of raw.split(",")) {
+    const group = part.trim();
+    if (group === "") continue;
+    if (group.length > MAX_GROUP_LENGTH || /\s/.test(group)) {
+      throw configError(
+        key,
+        `page group "${group.slice(0, 40)}" must be 1-${MAX_GROUP_LENGTH} chars without whitespace`,
+        raw,
+      );
+    }
+    out.add(group);
+  }
+  return out;
 }

@@ -5,7 +5,14 @@ import { createQueryRoutes } from "../src/query/routes.ts";
 import { downsample } from "../src/store/cron.ts";
 import { HOUR_MS } from "../src/store/metrics.ts";
 import { storeMessages } from "../src/store/write-messages.ts";
-import { edgeLog, exactQuantile, mulberry32, pageView, resetRumTables } from "./store-fixtures.ts";
+import {
+  edgeLog,
+  exactQuantile,
+  mulberry32,
+  pageView,
+  resetRumTables,
+  withEdgeLogs,
+} from "./store-fixtures.ts";
 
 const TOKEN = "test-query-token";
 // Data spans 10:00–13:00 UTC; "now" is 13:02, so hours 10 and 11 are downsampled, 12 is not (5 min grace).
@@ -50,8 +57,10 @@ beforeAll(async () => {
       }),
     );
   }
-  for (let i = 0; i < msgs.length; i += 100) await storeMessages(env.DB, msgs.slice(i, i + 100));
+  for (let i = 0; i < msgs.length; i += 100)
+    await storeMessages(env.DB, withEdgeLogs(msgs.slice(i, i + 100)));
   await downsample(env.DB, NOW);
+  // The first two rids were logged already (withEdgeLogs): only rid-none is new.
   await storeMessages(env.DB, [
     edgeLog("rid-q0000000", T0),
     edgeLog("rid-q0000001", T0),
@@ -321,7 +330,11 @@ describe("GET /v1/pageviews and /v1/coverage", () => {
       edgeViews: number;
     }>;
     const product = groups.find((g) => g.pageGroup === "product" && g.browser === "chrome");
-    expect(product?.edgeViews).toBe(3);
+    // One edge record per page view (logged 1 s before its beacon) plus rid-none.
+    const logged = msgs.filter(
+      (m) => m.pageGroup === "product" && m.ts - 1000 >= T0 && m.ts - 1000 < T0 + HOUR_MS,
+    );
+    expect(product?.edgeViews).toBe(logged.length + 1);
     expect(product?.beacons).toBe(
       msgs.filter((m) => m.pageGroup === "product" && m.ts < T0 + HOUR_MS).length,
     );

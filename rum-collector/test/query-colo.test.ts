@@ -5,7 +5,7 @@ import { createQueryRoutes } from "../src/query/routes.ts";
 import { downsample } from "../src/store/cron.ts";
 import { HOUR_MS } from "../src/store/metrics.ts";
 import { storeMessages } from "../src/store/write-messages.ts";
-import { pageView, resetRumTables } from "./store-fixtures.ts";
+import { pageView, resetRumTables, withEdgeLogs } from "./store-fixtures.ts";
 
 const TOKEN = "test-query-token";
 const T0 = Date.UTC(2026, 10, 23, 8, 0, 0);
@@ -32,7 +32,7 @@ beforeAll(async () => {
       }),
     );
   }
-  await storeMessages(env.DB, msgs);
+  await storeMessages(env.DB, withEdgeLogs(msgs));
   await downsample(env.DB, NOW);
 });
 
@@ -42,7 +42,7 @@ describe("colo dimension", () => {
   it("keys rollup rows by colo (invalid codes become unknown) at every granularity", async () => {
     for (const g of ["minute", "hour"]) {
       const r = await env.DB.prepare(
-        "SELECT colo, SUM(views) AS v FROM rum_rollups WHERE granularity = ?1 GROUP BY colo ORDER BY colo",
+        "SELECT colo, SUM(views) AS v FROM rum_rollups WHERE granularity = ?1 AND device <> '*' GROUP BY colo ORDER BY colo",
       )
         .bind(g)
         .all<{ colo: string; v: number }>();
@@ -77,9 +77,12 @@ describe("colo dimension", () => {
 
   it("an INP update reaches the rollup row of the page view's colo", async () => {
     const m = msgs[1] as PageViewMessage; // AMS
-    await storeMessages(env.DB, [
-      { ...m, seq: 1, beacon: { ...m.beacon, seq: 1, vitals: { ...m.beacon.vitals, inp: 900 } } },
-    ]);
+    await storeMessages(
+      env.DB,
+      withEdgeLogs([
+        { ...m, seq: 1, beacon: { ...m.beacon, seq: 1, vitals: { ...m.beacon.vitals, inp: 900 } } },
+      ]),
+    );
     const r = await get(`/v1/query?metric=inp&colo=AMS&${range}`);
     expect((r.body.total as { max: number; count: number }).max).toBe(900);
     expect((r.body.total as { count: number }).count).toBe(30);

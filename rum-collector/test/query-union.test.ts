@@ -7,7 +7,7 @@ import { downsample } from "../src/store/cron.ts";
 import { DAY_MS, HOUR_MS, MINUTE_MS } from "../src/store/metrics.ts";
 import { blobBytes } from "../src/store/rollup-rows.ts";
 import { storeMessages } from "../src/store/write-messages.ts";
-import { exactQuantile, mulberry32, pageView, resetRumTables } from "./store-fixtures.ts";
+import { exactQuantile, mulberry32, pageView, resetRumTables, withEdgeLogs } from "./store-fixtures.ts";
 
 const TOKEN = "test-query-token";
 // Data from D0 − 1 h to D1 03:00; cron at D1 03:10: day D0 and hours up to D1 03:00 downsampled.
@@ -31,7 +31,7 @@ async function query(from: number, to: number, extra = "") {
 /** The single-granularity answer: every minute row of [from, to) merged. */
 async function minuteOnly(from: number, to: number) {
   const r = await env.DB.prepare(
-    "SELECT views, lcp FROM rum_rollups WHERE granularity = 'minute' AND ts >= ?1 AND ts < ?2 AND lcp IS NOT NULL",
+    "SELECT views, lcp FROM rum_rollups WHERE granularity = 'minute' AND ts >= ?1 AND ts < ?2 AND lcp IS NOT NULL AND device <> '*'",
   )
     .bind(from, to)
     .all<{ views: number; lcp: unknown }>();
@@ -70,7 +70,8 @@ beforeAll(async () => {
     D1 + 2 * HOUR_MS + 15 * MINUTE_MS,
   ])
     for (const ts of [b - 1, b, b + 1]) add(ts);
-  for (let k = 0; k < msgs.length; k += 100) await storeMessages(env.DB, msgs.slice(k, k + 100));
+  for (let k = 0; k < msgs.length; k += 100)
+    await storeMessages(env.DB, withEdgeLogs(msgs.slice(k, k + 100)));
   await downsample(env.DB, NOW);
   await downsample(env.DB, NOW); // a second run changes nothing
 });

@@ -6,7 +6,14 @@ import { QuantileSketch } from "../../common/src/sketch.ts";
 import { archiveKey, handleQueue } from "../src/store/consumer.ts";
 import { blobBytes } from "../src/store/rollup-rows.ts";
 import { storeMessages } from "../src/store/write-messages.ts";
-import { edgeLog, exactQuantile, mulberry32, pageView, resetRumTables } from "./store-fixtures.ts";
+import {
+  edgeLog,
+  exactQuantile,
+  mulberry32,
+  pageView,
+  resetRumTables,
+  withEdgeLogs,
+} from "./store-fixtures.ts";
 
 const T0 = Date.UTC(2026, 10, 25, 10, 0, 0);
 let batchNo = 0;
@@ -33,7 +40,7 @@ async function pvRow(pvid: string) {
 
 async function minuteSketch(column: string, ts = T0) {
   const r = await env.DB.prepare(
-    `SELECT views, ${column} AS s FROM rum_rollups WHERE granularity = 'minute' AND ts = ? AND page_group = 'product'`,
+    `SELECT views, ${column} AS s FROM rum_rollups WHERE granularity = 'minute' AND ts = ? AND page_group = 'product' AND device <> '*'`,
   )
     .bind(ts)
     .first<{ views: number; s: unknown }>();
@@ -60,7 +67,9 @@ describe("queue consumer", () => {
   });
 
   it("stores every attribution part and dimension with the page view", async () => {
-    await runBatch([pageView({ pvid: "parts001", ts: T0, server: 200, edge: 150, origin: 120, app: 80 })]);
+    await runBatch(
+      withEdgeLogs([pageView({ pvid: "parts001", ts: T0, server: 200, edge: 150, origin: 120, app: 80 })]),
+    );
     const row = await pvRow("parts001");
     expect(row).toMatchObject({
       page_group: "product",
@@ -83,7 +92,7 @@ describe("queue consumer", () => {
     });
   });
 
-  it("updates INP/CLS only when a later seq grew them, and moves the rollup value", async () => {
+  it("a later seq never shrinks INP/CLS, an older seq changes nothing, and the rollup value moves", async () => {
     await runBatch([pageView({ pvid: "grow0001", ts: T0, inp: 100, cls: 0.1 })]);
     await runBatch([pageView({ pvid: "grow0001", ts: T0 + 120_000, seq: 1, inp: 300, cls: 0.05 })]);
     let row = await pvRow("grow0001");
@@ -92,7 +101,8 @@ describe("queue consumer", () => {
     await runBatch([pageView({ pvid: "grow0001", ts: T0 + 180_000, seq: 2, inp: 200, cls: 0.01 })]);
     await runBatch([pageView({ pvid: "grow0001", ts: T0 + 180_000, seq: 0, inp: 900, cls: 0.9 })]);
     row = await pvRow("grow0001");
-    expect(row).toMatchObject({ seq: 1, inp: 300, cls: 0.1 });
+    // seq 2 is the latest beacon; INP/CLS never shrink.
+    expect(row).toMatchObject({ seq: 2, inp: 300, cls: 0.1 });
     const { views, sketch } = await minuteSketch("inp");
     expect(views).toBe(1);
     expect(sketch.count).toBe(1);

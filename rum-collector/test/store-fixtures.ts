@@ -6,6 +6,7 @@ import type {
   EdgeLogMessage,
   ImageLogMessage,
   PageViewMessage,
+  RumQueueMessage,
   ServerTimingEntry,
 } from "../../common/src/rum-types.ts";
 
@@ -177,4 +178,29 @@ export function imageLog(rid: string, ts: number, over: Partial<ImageLogMessage>
     fallback: false,
     ...over,
   };
+}
+
+/**
+ * The edge log records the edge wrote for these page views (same rid, site, page group and the
+ * timings of their Server-Timing), followed by the page views: what a batch looks like when the
+ * edge served the pages, so the store verifies every page view's edge split.
+ */
+export function withEdgeLogs(msgs: readonly RumQueueMessage[]): RumQueueMessage[] {
+  const edges: EdgeLogMessage[] = [];
+  for (const m of msgs) {
+    if (m.kind !== "pageview" || !m.beacon.rid) continue;
+    const st = m.beacon.serverTiming ?? [];
+    const dur = (name: string) => st.find((e) => e.name === name)?.duration ?? null;
+    edges.push(
+      edgeLog(m.beacon.rid, m.ts - 1000, {
+        site: m.site,
+        pageGroup: m.pageGroup,
+        cacheStatus: m.cacheStatus,
+        edgeMs: dur("edge") ?? 0,
+        originMs: dur("origin"),
+        appMs: dur("app"),
+      }),
+    );
+  }
+  return [...edges, ...msgs];
 }

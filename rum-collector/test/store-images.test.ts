@@ -8,7 +8,7 @@ import {
 import { beforeEach, describe, expect, it } from "vitest";
 import type { RumQueueMessage } from "../../common/src/rum-types.ts";
 import { handleQueue } from "../src/store/consumer.ts";
-import { handleScheduled } from "../src/store/cron.ts";
+import { handleScheduled } from "../src/store/maintenance.ts";
 import { DAY_MS, HOUR_MS } from "../src/store/metrics.ts";
 import { storeMessages } from "../src/store/write-messages.ts";
 import { imageLog, pageView, resetRumTables } from "./store-fixtures.ts";

@@ -23,7 +23,7 @@ import type { BeaconPayload, PageViewMessage } from "../../../common/src/rum-typ
 import type { CollectorConfig } from "../config.ts";
 import { boomerangToBeacon } from "./boomerang.ts";
 import type { ClientKeyer } from "./client-key.ts";
-import { checkOrigin, corsHeaders, type OriginCheck, preflightHeaders } from "./cors.ts";
+import { checkOrigin, corsHeaders, type OriginCheck, pageOrigin, preflightHeaders } from "./cors.ts";
 import { fastValidBeacon } from "./fast-beacon.ts";
 import { type CfFacts, serverDimensions, toPageViewMessage } from "./page-view.ts";
 import type { RateLimiter } from "./rate-limiter.ts";
@@ -135,14 +135,19 @@ export function createIntake(deps: IntakeDeps): Intake {
     cors: Record<string, string>,
     ok: () => Response,
     waitUntil: WaitUntil | null | undefined,
+    invalidFields = 0,
   ): Promise<Response> {
     if (!isSampledIn(beacon.pvid, config.sampleRate)) return ok();
     const message = toPageViewMessage(
       beacon,
       serverDimensions((request as { cf?: CfFacts }).cf, request.headers.get("user-agent")),
       deps.now(),
-      deps.pageGroupRules,
-      config.sampleRate,
+      {
+        rules: deps.pageGroupRules,
+        sampleRate: config.sampleRate,
+        invalidFields,
+        conversionGroups: config.conversionGroups,
+      },
     );
     if (sender !== null && waitUntil) {
       sender.add(JSON.stringify(message), waitUntil);
@@ -159,11 +164,36 @@ export function createIntake(deps: IntakeDeps): Intake {
     return ok();
   }
 
-  /** 400/403 for a beacon whose site is unknown or not the one its Origin is registered for. */
-  function siteProblem(site: string, origin: OriginCheck, cors: Record<string, string>): Response | null {
+  /**
+   * 400 for an unknown site; 403 when the request's Origin belongs to another site, when it has no
+   * Origin and the site does not allow that (`RUM_NO_ORIGIN_SITES`), or when the page URL is not
+   * on one of the site's registered origins.
+   */
+  function siteProblem(
+    site: string,
+    pageUrl: string,
+    origin: OriginCheck,
+    cors: Record<string, string>,
+  ): Response | null {
     if (!config.sites.has(site)) return json(400, `unknown site ${JSON.stringify(site)}`, cors);
+    const quoted = JSON.stringify(site);
     if (origin.kind === "registered" && origin.site !== site) {
-      return json(403, `origin ${origin.origin} is not registered for site ${JSON.stringify(site)}`, cors);
+      return json(403, `origin ${origin.origin} is not registered for site ${quoted}`, cors);
+    }
+    if (origin.kind === "absent" && !config.noOriginSites.has(site)) {
+      return json(
+        403,
+        `beacons without an Origin header are not accepted for site ${quoted} (list it in RUM_NO_ORIGIN_SITES to allow server-side senders and image beacons)`,
+        cors,
+      );
+    }
+    const page = pageOrigin(pageUrl, config.siteByOrigin);
+    if (page === null || config.siteByOrigin.get(page) !== site) {
+      return json(
+        403,
+        `page URL origin ${page ?? "(none)"} is not one of the registered origins of site ${quoted} (RUM_SITES)`,
+        cors,
+      );
     }
     return null;
   }
@@ -222,7 +252,7 @@ export function createIntake(deps: IntakeDeps): Intake {
         if (!result.ok) return json(400, result.error, cors);
         beacon = result.beacon;
       }
-      const problem = siteProblem(beacon.site, origin, cors);
+      const problem = siteProblem(beacon.site, beacon.url, origin, cors);
       if (problem) return problem;
       return accept(
         request,
@@ -280,7 +310,10 @@ export function createIntake(deps: IntakeDeps): Intake {
           cors,
         );
       }
-      const problem = siteProblem(site, origin, cors);
+      // `pgu` is the page URL when `u` is not (boomerang's XHR/SPA beacons); see boomerang.ts.
+      const pageUrl = params.get("pgu") || params.get("u");
+      if (!pageUrl) return json(400, "boomerang: u: required field is missing", cors);
+      const problem = siteProblem(site, pageUrl, origin, cors);
       if (problem) return problem;
 
       const ok =
@@ -296,7 +329,7 @@ export function createIntake(deps: IntakeDeps): Intake {
       if (mapped.kind === "invalid") return json(400, `boomerang: ${mapped.error}`, cors);
       const result = validateBeacon(mapped.beacon);
       if (!result.ok) return json(400, `boomerang: ${result.error}`, cors);
-      return accept(request, result.beacon, cors, ok, waitUntil);
+      return accept(request, result.beacon, cors, ok, waitUntil, mapped.invalidFields);
     },
   };
 }

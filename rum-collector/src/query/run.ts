@@ -3,38 +3,23 @@
  * (column names only from the fixed metric/dimension lists) that reads every requested metric's
  * sketch at once; sketches merged in the Worker.
  */
+
+import type {
+  MetricResult,
+  MultiQueryResult,
+  QueryFrame,
+  QueryResult,
+  QuerySpec,
+  Stats,
+} from "../../../common/src/query-contract.ts";
 import { hexToBytes, QuantileSketch } from "../../../common/src/sketch.ts";
-import { DIMENSIONS, type DimensionName, GRANULARITY_MS, type Granularity } from "../store/metrics.ts";
+import { DIMENSIONS, type DimensionName, GRANULARITY_MS } from "../store/metrics.ts";
+import { ALL } from "../store/rollup-set.ts";
 import { type DoneUntil, readWatermarks } from "../store/watermarks.ts";
-import type { QuerySpec } from "./params.ts";
-import { autoInterval, describeResolution, planSegments, type Resolution, type Segment } from "./plan.ts";
 
-export interface Stats {
-  count: number;
-  views: number;
-  mean: number | null;
-  min: number | null;
-  max: number | null;
-  /** Percentiles keyed "p50", "p99.9", … (null when there is no value). */
-  percentiles: Record<string, number | null>;
-}
+export type { MetricResult, MultiQueryResult, QueryFrame, QueryResult, Stats };
 
-/** What every query answer says about the range it covers (once, also for several metrics). */
-export interface QueryFrame {
-  from: string;
-  to: string;
-  percentiles: number[];
-  filters: QuerySpec["filters"];
-  groupBy: DimensionName | null;
-  interval: Granularity | null;
-  /** Rollup granularities that answered (and the exact range each covered). */
-  sources: Array<{ granularity: Granularity; from: string; to: string }>;
-  /** How exactly the rows read match the requested range (widened where minute rows are gone). */
-  resolution: Resolution;
-}
-
-/** Answer of a single-metric query: the frame plus that metric's part. */
-export type QueryResult = QueryFrame & MetricResult;
+import { autoInterval, describeResolution, planSegments, type Segment } from "./plan.ts";
 
 interface Acc {
   sketch: QuantileSketch;
@@ -72,6 +57,18 @@ export function readPlanState(db: D1Database): Promise<DoneUntil> {
   return readWatermarks(db, "rum_rollup_state");
 }
 
+/** Dimensions a page-group totals row keeps (every other one is '*'). */
+const TOTALS_DIMENSIONS: ReadonlySet<string> = new Set(["site", "pageGroup"]);
+
+/** Since when page-group totals rows exist (migrations/0005_rum_store.sql); never when unknown. */
+async function readTotalsSince(db: D1Database): Promise<number> {
+  const r = await db
+    .prepare("SELECT cursor FROM rum_cron_state WHERE step = 'totals_since'")
+    .first<{ cursor: string | null }>();
+  const n = Number(r?.cursor);
+  return r && Number.isFinite(n) ? n : Number.POSITIVE_INFINITY;
+}
+
 /** Oldest bucket still present per granularity (so the planner never relies on deleted rows). */
 async function keptFrom(db: D1Database): Promise<{ minute: number | null; hour: number | null }> {
   const [m, h] = await db.batch<{ ts: number | null }>([
@@ -83,29 +80,17 @@ async function keptFrom(db: D1Database): Promise<{ minute: number | null; hour: 
   return { minute: v(m?.results[0]), hour: v(h?.results[0]) };
 }
 
-/** One metric's part of a query answer (the whole answer of a single-metric query adds the range). */
-export interface MetricResult {
-  metric: string;
-  unit: "ms" | "score";
-  total: Stats;
-  groups?: Array<{ key: string } & Stats & { series?: Array<{ ts: string } & Stats> }>;
-  series?: Array<{ ts: string } & Stats>;
-}
-
-/** Answer of `metric=a,b,…` (two or more metrics): the common range once, then one part per metric. */
-export interface MultiQueryResult extends QueryFrame {
-  metrics: string[];
-  /** Keyed by metric name, each shaped like the single-metric answer's metric/unit/total/groups/series. */
-  results: Record<string, MetricResult>;
-}
-
 /**
  * Runs a validated query. One metric → `QueryResult` (the original shape); several → a
  * `MultiQueryResult`. Either way the rollup rows are read once, with every requested sketch column.
  */
 export async function runQuery(db: D1Database, spec: QuerySpec): Promise<QueryResult | MultiQueryResult> {
   const interval = spec.interval === "auto" ? autoInterval(spec.from, spec.to) : spec.interval;
-  const [state, kept] = await Promise.all([readPlanState(db), keptFrom(db)]);
+  const [state, kept, totalsSince] = await Promise.all([
+    readPlanState(db),
+    keptFrom(db),
+    readTotalsSince(db),
+  ]);
   const segments: Segment[] = planSegments({
     from: spec.from,
     to: spec.to,
@@ -128,15 +113,23 @@ export async function runQuery(db: D1Database, spec: QuerySpec): Promise<QueryRe
   ];
   const binds: unknown[] = [];
   for (const [dim, values] of Object.entries(spec.filters) as Array<[DimensionName, string[]]>) {
-    const placeholders = values.map((v) => {
-      binds.push(v);
-      return `?${binds.length + 3}`;
-    });
-    where.push(`${DIMENSIONS[dim]} IN (${placeholders.join(", ")})`);
+    // One JSON parameter per filter: any number of values stays far below D1's 100 bound parameters.
+    binds.push(JSON.stringify(values));
+    where.push(`${DIMENSIONS[dim]} IN (SELECT value FROM json_each(?${binds.length + 3}))`);
   }
+  // Page-group totals rows (every other dimension '*') answer queries that only filter and group
+  // by site and page group: one row per group and bucket instead of one per dimension combination.
+  const totalsFit =
+    Object.keys(spec.filters).every((d) => TOTALS_DIMENSIONS.has(d)) &&
+    (spec.groupBy === null || TOTALS_DIMENSIONS.has(spec.groupBy));
   // hex() because D1 hands BLOBs to the Worker as JSON arrays of numbers, which costs ~4× more.
-  const sql = `SELECT ts, views, ${cols.map((c, i) => `hex(${c}) AS s${i}`).join(", ")}${groupCol ? `, ${groupCol} AS g` : ""} FROM rum_rollups WHERE ${where.join(" AND ")}`;
-  const stmts = segments.map((seg) => db.prepare(sql).bind(seg.granularity, seg.from, seg.to, ...binds));
+  const select = `SELECT ts, views, ${cols.map((c, i) => `hex(${c}) AS s${i}`).join(", ")}${groupCol ? `, ${groupCol} AS g` : ""} FROM rum_rollups WHERE ${where.join(" AND ")}`;
+  const stmts = segments.map((seg) => {
+    const totals = totalsFit && seg.from >= totalsSince;
+    return db
+      .prepare(`${select} AND ${totals ? `device = '${ALL}'` : `device <> '${ALL}'`}`)
+      .bind(seg.granularity, seg.from, seg.to, ...binds);
+  });
   const results = stmts.length ? await db.batch<Record<string, unknown>>(stmts) : [];
 
   // Per metric, each row is decoded and merged once, into its finest target (group × bucket);

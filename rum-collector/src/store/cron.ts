@@ -1,11 +1,11 @@
 /**
- * Scheduled maintenance: downsampling (minute → hour → day, by merging sketches) and retention.
+ * Downsampling (minute → hour → day, by merging sketches), one bucket per transaction, in a
+ * bounded number of buckets and time per run; the next run resumes at the watermark.
  * Watermarks in `rum_rollup_state` say up to where coarser rollups exist; the consumer adds late
  * page views to already-downsampled buckets directly, and both sides guard their writes, so no
  * page view is lost or counted twice whatever the interleaving.
  */
 import { QuantileSketch } from "../../../common/src/sketch.ts";
-import { applyImageRetention, downsampleImages } from "./image-log.ts";
 import { DAY_MS, type Granularity, HOUR_MS, METRICS } from "./metrics.ts";
 import {
   guardChanges,
@@ -17,60 +17,14 @@ import {
   writeRollupStatements,
 } from "./rollup-rows.ts";
 
-export interface RetentionConfig {
-  /** Raw page views and edge log rows. */
-  rawMs: number;
-  minuteMs: number;
-  hourMs: number;
-  /** Day rollups and coverage counters. */
-  dayMs: number;
-}
-
-export const DEFAULT_RETENTION: RetentionConfig = {
-  rawMs: 30 * DAY_MS,
-  minuteMs: 2 * DAY_MS,
-  hourMs: 30 * DAY_MS,
-  dayMs: 400 * DAY_MS,
-};
-
 /** A bucket is downsampled this long after it ended (late beacons still land in minute rows). */
 export const DOWNSAMPLE_GRACE_MS = 5 * 60_000;
 /** Buckets downsampled per run at most (a backlog is caught up over the following runs). */
 const MAX_HOURS_PER_RUN = 48;
 const MAX_DAYS_PER_RUN = 7;
 const MAX_ATTEMPTS = 3;
-
-const UNIT_MS: Record<string, number> = { m: 60_000, h: HOUR_MS, d: DAY_MS };
-
-/**
- * Parses `RUM_RETENTION` like `raw=30d,minute=2d,hour=30d,day=400d` (units m/h/d; keys may be
- * left out). Defaults: raw 30 d, minute 2 d, hour 30 d, day 400 d. Minute rows must be kept
- * longer than the downsampling grace (≥ 1 h) and each level no longer than the next coarser one.
- */
-export function parseRetention(raw: unknown): RetentionConfig {
-  const key = "RUM_RETENTION";
-  const cfg = { ...DEFAULT_RETENTION };
-  if (raw === undefined || raw === null || raw === "") return cfg;
-  const fail = (reason: string) =>
-    new Error(`Invalid config ${key}: ${reason} (got ${JSON.stringify(String(raw))})`);
-  if (typeof raw !== "string") throw fail("expected a string like raw=30d,minute=2d,hour=30d,day=400d");
-  const names: Record<string, keyof RetentionConfig> = {
-    raw: "rawMs",
-    minute: "minuteMs",
-    hour: "hourMs",
-    day: "dayMs",
-  };
-  for (const part of raw.split(",")) {
-    const entry = part.trim();
-    if (entry === "") continue;
-    const m = /^(raw|minute|hour|day)\s*=\s*(\d+)\s*([mhd])$/.exec(entry);
-    if (!m) throw fail(`entry "${entry}" is not <raw|minute|hour|day>=<number><m|h|d>`);
-    cfg[names[m[1] as string] as keyof RetentionConfig] = Number(m[2]) * (UNIT_MS[m[3] as string] as number);
-  }
-  if (cfg.minuteMs < HOUR_MS) throw fail("minute retention must be at least 1h");
-  if (cfg.minuteMs > cfg.hourMs || cfg.hourMs > cfg.dayMs) throw fail("expected minute ≤ hour ≤ day");
-  return cfg;
-}
+/** A run stops taking new buckets after this long; the next run resumes at the watermark. */
+const RUN_BUDGET_MS = 20_000;
 
 async function watermark(db: D1Database, g: "hour" | "day"): Promise<number | null> {
   const r = await db
@@ -201,7 +155,8 @@ async function downsampleLevel(
   if (next === null) return 0;
   next = Math.floor(next / size) * size;
   let count = 0;
-  while (next + size <= readyUntil && count < maxBuckets) {
+  const t0 = Date.now();
+  while (next + size <= readyUntil && count < maxBuckets && Date.now() - t0 < RUN_BUDGET_MS) {
     const first = await nextRowTs(db, source, next);
     if (first === null || first >= next + size) {
       // Skip empty buckets in one step (up to the next row or what is ready).
@@ -247,42 +202,4 @@ export async function downsample(db: D1Database, now: number): Promise<Downsampl
     MAX_DAYS_PER_RUN,
   );
   return { hours, days };
-}
-
-/**
- * Deletes data older than the retention. Minute/hour rows are only deleted once their bucket has
- * been downsampled, so a stalled cron never loses rollups.
- */
-export async function applyRetention(db: D1Database, now: number, cfg: RetentionConfig): Promise<void> {
-  const hourDone = (await watermark(db, "hour")) ?? Number.NEGATIVE_INFINITY;
-  const dayDone = (await watermark(db, "day")) ?? Number.NEGATIVE_INFINITY;
-  const minuteCut = Math.min(now - cfg.minuteMs, hourDone);
-  const hourCut = Math.min(now - cfg.hourMs, dayDone);
-  const stmts = [
-    db.prepare("DELETE FROM rum_page_views WHERE ts < ?1").bind(now - cfg.rawMs),
-    db.prepare("DELETE FROM rum_edge_log WHERE ts < ?1").bind(now - cfg.rawMs),
-    db.prepare("DELETE FROM rum_rollups WHERE granularity = 'day' AND ts < ?1").bind(now - cfg.dayMs),
-    db.prepare("DELETE FROM rum_coverage WHERE ts < ?1").bind(now - cfg.dayMs),
-  ];
-  if (Number.isFinite(minuteCut))
-    stmts.push(
-      db.prepare("DELETE FROM rum_rollups WHERE granularity = 'minute' AND ts < ?1").bind(minuteCut),
-    );
-  if (Number.isFinite(hourCut))
-    stmts.push(db.prepare("DELETE FROM rum_rollups WHERE granularity = 'hour' AND ts < ?1").bind(hourCut));
-  await db.batch(stmts);
-}
-
-/** Cron handler: downsampling then retention (`RUM_RETENTION`, defaults above) of page-view and image rollups; wire as `scheduled`. */
-export async function handleScheduled(
-  controller: ScheduledController,
-  env: Env,
-  _ctx: ExecutionContext,
-): Promise<void> {
-  const cfg = parseRetention((env as unknown as Record<string, unknown>).RUM_RETENTION);
-  const now = controller.scheduledTime || Date.now();
-  await downsample(env.DB, now);
-  await applyRetention(env.DB, now, cfg);
-  await downsampleImages(env.DB, now, DOWNSAMPLE_GRACE_MS);
-  await applyImageRetention(env.DB, now, cfg);
 }

@@ -19,24 +19,7 @@ function bytes(x: unknown): number | null {
   return typeof x === "number" && Number.isFinite(x) && x >= 0 ? Math.round(x) : null;
 }
 
-/** Structural check of an image message (a foreign producer must not poison the rollups). */
-export function isImageLogMessage(x: Record<string, unknown>): boolean {
-  const nullableNumber = (v: unknown) => v === null || v === undefined || typeof v === "number";
-  return (
-    x.kind === "image" &&
-    typeof x.rid === "string" &&
-    x.rid !== "" &&
-    typeof x.format === "string" &&
-    typeof x.device === "string" &&
-    typeof x.cacheStatus === "string" &&
-    typeof x.fallback === "boolean" &&
-    nullableNumber(x.originalBytes) &&
-    nullableNumber(x.deliveredBytes) &&
-    nullableNumber(x.width) &&
-    (x.sampleRate === undefined ||
-      (typeof x.sampleRate === "number" && x.sampleRate > 0 && x.sampleRate <= 1))
-  );
-}
+export { isImageLogMessage } from "../../../common/src/queue-contract.ts";
 
 /** The `rum_image_log` row of a message (bad byte counts become NULL = unknown; sample rate default 1). */
 export function imageRow(m: ImageLogMessage): Record<string, unknown> {
@@ -88,14 +71,11 @@ export const IMAGE_COUNTERS = [
 ] as const;
 
 /** Image rollup dimensions: API name → column. */
-export const IMAGE_DIMENSIONS = {
-  site: "site",
-  format: "format",
-  device: "device",
-  cacheStatus: "cache_status",
-} as const;
-export type ImageDimensionName = keyof typeof IMAGE_DIMENSIONS;
-export const IMAGE_DIMENSION_NAMES = Object.keys(IMAGE_DIMENSIONS) as ImageDimensionName[];
+export {
+  IMAGE_DIMENSION_NAMES,
+  IMAGE_DIMENSIONS,
+  type ImageDimensionName,
+} from "../../../common/src/query-contract.ts";
 
 /** Image downsampling watermarks (null = nothing downsampled yet). */
 export function readImageWatermarks(db: D1Database): Promise<DoneUntil> {

@@ -1,73 +1,30 @@
 /**
  * The metrics and dimensions the rollups keep, with their SQL column names. The query API only
- * accepts these names, so column identifiers in SQL always come from this fixed list.
+ * accepts these names, so column identifiers in SQL always come from these fixed lists.
  */
+import { METRIC_PARTS, type MetricPart } from "../../../common/src/attribution-parts.ts";
 import type { PageViewMessage } from "../../../common/src/rum-types.ts";
 
-export interface MetricDef {
-  /** API name (`?metric=`). */
-  name: string;
-  /** Column in rum_page_views (REAL) and rum_rollups (sketch BLOB). */
-  column: string;
-  /** Value of one page view, or undefined when it has none (never rolled up then). */
-  value(m: PageViewMessage): number | undefined;
-}
+/** A rollup metric: one entry of the table of parts (API name, column, edge-fact flag). */
+export type MetricDef = MetricPart;
 
-function num(x: number | null | undefined): number | undefined {
-  return typeof x === "number" && Number.isFinite(x) && x >= 0 ? x : undefined;
-}
+/** The rollup metrics, straight from common/src/attribution-parts.ts. */
+export const METRICS: readonly MetricDef[] = METRIC_PARTS;
 
-/** Edge-side parts are unknown (not 0) for sites without the edge, so they are not rolled up then. */
-function edgeOnly(m: PageViewMessage, x: number): number | undefined {
-  return m.attribution.edgeMeasured === false ? undefined : num(x);
-}
+export {
+  DAY_MS,
+  DIMENSION_NAMES,
+  DIMENSIONS,
+  type DimensionName,
+  GRANULARITY_MS,
+  type Granularity,
+  HOUR_MS,
+  MINUTE_MS,
+} from "../../../common/src/query-contract.ts";
 
-export const METRICS: readonly MetricDef[] = [
-  { name: "lcp", column: "lcp", value: (m) => num(m.beacon.vitals.lcp) },
-  { name: "inp", column: "inp", value: (m) => num(m.beacon.vitals.inp) },
-  { name: "cls", column: "cls", value: (m) => num(m.beacon.vitals.cls) },
-  { name: "fcp", column: "fcp", value: (m) => num(m.beacon.vitals.fcp) },
-  { name: "ttfb", column: "ttfb", value: (m) => num(m.attribution.ttfb) },
-  { name: "queueing", column: "queueing", value: (m) => num(m.attribution.queueing) },
-  { name: "lastMile", column: "last_mile", value: (m) => num(m.attribution.lastMile) },
-  { name: "lastMileConnect", column: "last_mile_connect", value: (m) => num(m.attribution.lastMileConnect) },
-  { name: "lastMileWire", column: "last_mile_wire", value: (m) => num(m.attribution.lastMileWire) },
-  { name: "edge", column: "edge", value: (m) => edgeOnly(m, m.attribution.edge) },
-  { name: "middleMile", column: "middle_mile", value: (m) => edgeOnly(m, m.attribution.middleMile) },
-  { name: "backend", column: "backend", value: (m) => num(m.attribution.backend) },
-  { name: "download", column: "download", value: (m) => num(m.attribution.download) },
-  {
-    name: "resourceLoadDelay",
-    column: "resource_load_delay",
-    value: (m) => num(m.attribution.render?.resourceLoadDelay),
-  },
-  {
-    name: "resourceLoadDuration",
-    column: "resource_load_duration",
-    value: (m) => num(m.attribution.render?.resourceLoadDuration),
-  },
-  {
-    name: "elementRenderDelay",
-    column: "element_render_delay",
-    value: (m) => num(m.attribution.render?.elementRenderDelay),
-  },
-];
+import { GRANULARITY_MS, type Granularity } from "../../../common/src/query-contract.ts";
 
 export const METRIC_BY_NAME: ReadonlyMap<string, MetricDef> = new Map(METRICS.map((m) => [m.name, m]));
-
-/** Rollup dimensions: API name → column (order = rollup primary key order after site/ts). */
-export const DIMENSIONS = {
-  site: "site",
-  pageGroup: "page_group",
-  device: "device",
-  country: "country",
-  connection: "connection",
-  cacheStatus: "cache_status",
-  colo: "colo",
-} as const;
-
-export type DimensionName = keyof typeof DIMENSIONS;
-export const DIMENSION_NAMES = Object.keys(DIMENSIONS) as DimensionName[];
 
 /** Connection dimension of a page view: the browser's effective type, or "unknown". */
 export function connectionOf(m: PageViewMessage): string {
@@ -80,16 +37,6 @@ export function coloOf(m: { dims: { colo?: unknown } }): string {
   const c = m.dims.colo;
   return typeof c === "string" && /^[A-Za-z0-9_-]{1,16}$/.test(c) ? c : "unknown";
 }
-
-export const MINUTE_MS = 60_000;
-export const HOUR_MS = 3_600_000;
-export const DAY_MS = 86_400_000;
-export type Granularity = "minute" | "hour" | "day";
-export const GRANULARITY_MS: Readonly<Record<Granularity, number>> = {
-  minute: MINUTE_MS,
-  hour: HOUR_MS,
-  day: DAY_MS,
-};
 
 /** Start of the bucket of `granularity` that contains `ts` (UTC). */
 export function bucketStart(ts: number, granularity: Granularity): number {

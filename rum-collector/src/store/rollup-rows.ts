@@ -164,18 +164,41 @@ export async function readRollupRows(
   return out;
 }
 
-/** Reads every row of one granularity with ts in [from, to) (downsampling input). */
+/** Rows per page when reading a range (keeps each D1 result small). */
+const RANGE_PAGE = 1000;
+const PAGE_KEY = "site, ts, page_group, device, country, connection, cache_status, colo";
+
+/**
+ * Reads every row of one granularity with ts in [from, to) (downsampling input), page by page
+ * in primary-key order (keyset pagination), so no single D1 result holds the whole bucket.
+ */
 export async function readRollupRange(
   db: D1Database,
   granularity: Granularity,
   from: number,
   to: number,
 ): Promise<RollupRow[]> {
-  const res = await db
-    .prepare(`SELECT ${SELECT_COLUMNS} FROM rum_rollups WHERE granularity = ?1 AND ts >= ?2 AND ts < ?3`)
-    .bind(granularity, from, to)
-    .all<Record<string, unknown>>();
-  return res.results.map(rowFromResult);
+  const out: RollupRow[] = [];
+  let after: unknown[] | null = null;
+  for (;;) {
+    const res: D1Result<Record<string, unknown>> = after
+      ? await db
+          .prepare(
+            `SELECT ${SELECT_COLUMNS} FROM rum_rollups WHERE granularity = ?1 AND ts >= ?2 AND ts < ?3 AND (${PAGE_KEY}) > (?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ORDER BY ${PAGE_KEY} LIMIT ${RANGE_PAGE}`,
+          )
+          .bind(granularity, from, to, ...after)
+          .all<Record<string, unknown>>()
+      : await db
+          .prepare(
+            `SELECT ${SELECT_COLUMNS} FROM rum_rollups WHERE granularity = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ${PAGE_KEY} LIMIT ${RANGE_PAGE}`,
+          )
+          .bind(granularity, from, to)
+          .all<Record<string, unknown>>();
+    for (const r of res.results) out.push(rowFromResult(r));
+    if (res.results.length < RANGE_PAGE) return out;
+    const last = res.results[res.results.length - 1] as Record<string, unknown>;
+    after = PAGE_KEY.split(", ").map((c) => last[c]);
+  }
 }
 
 /**

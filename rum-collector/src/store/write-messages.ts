@@ -1,35 +1,54 @@
 /**
  * Writes a batch of queue messages to D1 in ONE batch (= one transaction): page views (once per
- * site+pvid; a later seq only raises INP/CLS), edge log and image log rows (once per rid), and the rollup
- * sketches they feed. Either everything of a batch is stored or nothing is, so a retried queue
- * batch can never double-count. Concurrent writers are detected by write guards and retried.
+ * site+pvid; a later seq replaces their values, INP/CLS only grow), edge log and image log rows
+ * (once per rid), and the rollup sketches they feed. Each page view is joined to the edge log
+ * record of its rid (edge-join.ts): found → attributed with the edge's facts and rolled up;
+ * not yet there → stored `pending` and rolled up when the record comes (or unverified after the
+ * join window, by the cron). Either everything of a batch is stored or nothing is, so a retried
+ * queue batch can never double-count. Concurrent writers are detected by write guards and retried.
  */
+import type { EdgeFacts } from "../../../common/src/attribution-edge.ts";
 import type {
   EdgeLogMessage,
   ImageLogMessage,
   PageViewMessage,
   RumQueueMessage,
 } from "../../../common/src/rum-types.ts";
-import { INSERT_IMAGE_SQL, imageRow } from "./image-log.ts";
-import { bucketStart, coloOf, connectionOf, type Granularity, METRICS } from "./metrics.ts";
 import {
-  guardChanges,
-  isGuardFailure,
-  keyString,
-  type RollupKey,
-  type RollupRow,
-  readRollupRows,
-  writeRollupStatements,
-} from "./rollup-rows.ts";
+  edgeFactsStatement,
+  edgeStateOf,
+  factsFromRows,
+  factsOf,
+  pendingByRidStatement,
+  pendingMessage,
+} from "./edge-join.ts";
+import { edgeRow, INSERT_EDGE_SQL } from "./edge-log-row.ts";
+import { INSERT_IMAGE_SQL, imageRow } from "./image-log.ts";
+import {
+  type EdgeState,
+  INSERT_PV_SQL,
+  mergeLater,
+  type PvRow,
+  pageViewRow,
+  UPDATE_COLUMNS,
+} from "./page-view-row.ts";
+import { guardChanges, isGuardFailure } from "./rollup-rows.ts";
+import { RollupSet } from "./rollup-set.ts";
 import { watermarkStatement, watermarksFrom } from "./watermarks.ts";
 
 export interface StoreResult {
   /** New page views written. */
   inserted: number;
-  /** Page views whose INP/CLS grew. */
+  /** Stored page views changed by a later beacon. */
   updated: number;
-  /** Page-view messages that changed nothing (same or older seq, nothing grew). */
+  /** Page-view messages that changed nothing (same or older seq). */
   unchanged: number;
+  /** Page views rolled up with the edge's facts (new ones and resolved pending ones). */
+  verified: number;
+  /** New page views waiting for their edge record. */
+  pending: number;
+  /** Pending page views rolled up by this batch (edge record came, or join window over). */
+  resolved: number;
   /** Edge log messages offered (duplicates of a rid are ignored by D1). */
   edgeLogs: number;
   /** Image log messages offered (duplicates of a rid are ignored by D1, and not rolled up again). */
@@ -38,376 +57,205 @@ export interface StoreResult {
   attempts: number;
 }
 
+export interface StoreOptions {
+  /** Clock for the join window (ms since epoch). */
+  now: number;
+  /** How long a page view with a rid waits for its edge record (default 10 min). */
+  joinWindowMs?: number;
+  /** Pending rows to roll up unverified (their join window is over; used by the cron). */
+  expire?: readonly PvRow[];
+}
+
+/** Default of `RUM_EDGE_JOIN_MINUTES` in ms. */
+export const DEFAULT_JOIN_WINDOW_MS = 10 * 60_000;
 /** Attempts before a guard conflict is reported as an error (the queue then retries the batch). */
 const MAX_ATTEMPTS = 4;
 /** Rows per JSON parameter in the bulk INSERT statements. */
 const INSERT_CHUNK = 100;
 
-interface Existing {
-  seq: number;
-  ts: number;
-  inp: number | null;
-  cls: number | null;
-  key: Omit<RollupKey, "granularity" | "ts">;
-}
-
-interface Watermarks {
-  hour: number | null;
-  day: number | null;
-}
-
-/** One page view after folding all of its messages in the batch. */
-interface Folded {
-  msg: PageViewMessage;
-  seq: number;
-  updatedTs: number;
-  inp: number | undefined;
-  cls: number | undefined;
-}
-
 function pvKey(site: string, pvid: string): string {
   return `${site}\u0000${pvid}`;
 }
 
-function validNumber(x: unknown): number | undefined {
-  return typeof x === "number" && Number.isFinite(x) && x >= 0 ? x : undefined;
-}
-
-function maxDefined(a: number | undefined, b: number | undefined): number | undefined {
-  if (a === undefined) return b;
-  if (b === undefined) return a;
-  return Math.max(a, b);
-}
-
-function fold(messages: PageViewMessage[]): Map<string, Folded> {
-  const out = new Map<string, Folded>();
-  const sorted = [...messages].sort((a, b) => a.seq - b.seq);
-  for (const m of sorted) {
-    const k = pvKey(m.site, m.pvid);
-    const f = out.get(k);
-    const inp = validNumber(m.beacon.vitals.inp);
-    const cls = validNumber(m.beacon.vitals.cls);
-    if (!f) {
-      out.set(k, { msg: m, seq: m.seq, updatedTs: m.ts, inp, cls });
-      continue;
-    }
-    f.seq = Math.max(f.seq, m.seq);
-    f.updatedTs = Math.max(f.updatedTs, m.ts);
-    f.inp = maxDefined(f.inp, inp);
-    f.cls = maxDefined(f.cls, cls);
-  }
-  return out;
-}
-
-/** The first message of a page view with INP/CLS raised to the batch's largest values. */
-function foldedMessage(f: Folded): PageViewMessage {
-  return {
-    ...f.msg,
-    seq: f.seq,
-    beacon: { ...f.msg.beacon, vitals: { ...f.msg.beacon.vitals, inp: f.inp, cls: f.cls } },
-  };
-}
-
-function levels(ts: number, w: Watermarks): Granularity[] {
-  const out: Granularity[] = ["minute"];
-  // Buckets already downsampled get the page view directly, so late data is never lost.
-  if (w.hour !== null && bucketStart(ts, "hour") < w.hour) out.push("hour");
-  if (w.day !== null && bucketStart(ts, "day") < w.day) out.push("day");
-  return out;
-}
-
-function dimsOf(m: PageViewMessage): Omit<RollupKey, "granularity" | "ts"> {
-  return {
-    site: m.site,
-    pageGroup: m.pageGroup,
-    device: m.dims.device,
-    country: m.dims.country,
-    connection: connectionOf(m),
-    cacheStatus: m.cacheStatus,
-    colo: coloOf(m),
-  };
-}
-
-function pageViewRow(m: PageViewMessage, updatedTs: number): Record<string, unknown> {
-  const a = m.attribution;
-  const b = m.beacon;
-  const v = (x: number | null | undefined) => validNumber(x) ?? null;
-  return {
-    site: m.site,
-    pvid: m.pvid,
-    seq: m.seq,
-    ts: m.ts,
-    updated_ts: updatedTs,
-    rid: b.rid ?? null,
-    page_group: m.pageGroup,
-    path: m.path,
-    country: m.dims.country,
-    colo: m.dims.colo,
-    asn: m.dims.asn,
-    device: m.dims.device,
-    browser: m.dims.browser,
-    connection: connectionOf(m),
-    cache_status: m.cacheStatus,
-    save_data: b.net?.saveData === undefined ? null : b.net.saveData ? 1 : 0,
-    nav_type: b.nav?.type ?? null,
-    delivery_type: b.nav?.deliveryType ?? null,
-    holdout: b.holdout === undefined ? null : b.holdout ? 1 : 0,
-    sample_rate: m.sampleRate ?? 1,
-    viewport_w: b.viewport?.w ?? null,
-    viewport_h: b.viewport?.h ?? null,
-    dpr: b.dpr ?? null,
-    lcp: v(b.vitals.lcp),
-    inp: v(b.vitals.inp),
-    cls: v(b.vitals.cls),
-    fcp: v(b.vitals.fcp),
-    ttfb: v(a.ttfb),
-    queueing: v(a.queueing),
-    last_mile: v(a.lastMile),
-    last_mile_connect: v(a.lastMileConnect),
-    last_mile_wire: v(a.lastMileWire),
-    edge: v(a.edge),
-    middle_mile: v(a.middleMile),
-    backend: v(a.backend),
-    origin_as_one_part: a.originAsOnePart ? 1 : 0,
-    edge_measured: a.edgeMeasured === false ? 0 : 1,
-    download: v(a.download),
-    resource_load_delay: v(a.render?.resourceLoadDelay),
-    resource_load_duration: v(a.render?.resourceLoadDuration),
-    element_render_delay: v(a.render?.elementRenderDelay),
-  };
-}
-
-const PV_COLUMNS = Object.keys(
-  pageViewRow(
-    {
-      kind: "pageview",
-      ts: 0,
-      site: "",
-      pvid: "",
-      seq: 0,
-      pageGroup: "",
-      path: "",
-      dims: { country: "", colo: "", asn: 0, device: "", browser: "" },
-      cacheStatus: "NONE",
-      beacon: { v: 1, site: "", pvid: "", seq: 0, url: "", vitals: {} },
-      attribution: {
-        ttfb: 0,
-        queueing: 0,
-        lastMileConnect: 0,
-        lastMileWire: 0,
-        lastMile: 0,
-        edge: 0,
-        middleMile: 0,
-        backend: null,
-        originAsOnePart: false,
-        download: 0,
-        render: null,
-      },
-    },
-    0,
-  ),
-);
-
-const INSERT_PV_SQL = `INSERT INTO rum_page_views (${PV_COLUMNS.join(", ")}) SELECT ${PV_COLUMNS.map(
-  (c) => `value->>'${c}'`,
-).join(", ")} FROM json_each(?1) WHERE true ON CONFLICT (site, pvid) DO NOTHING`;
-
-const EDGE_COLUMNS = [
-  "rid",
-  "ts",
-  "site",
-  "page_group",
-  "path",
-  "status",
-  "cache_status",
-  "edge_ms",
-  "origin_ms",
-  "app_ms",
-  "country",
-  "colo",
-  "device",
-  "browser",
-];
-
-const INSERT_EDGE_SQL = `INSERT INTO rum_edge_log (${EDGE_COLUMNS.join(", ")}) SELECT ${EDGE_COLUMNS.map(
-  (c) => `value->>'${c}'`,
-).join(", ")} FROM json_each(?1) WHERE true ON CONFLICT (rid) DO NOTHING`;
-
-function edgeRow(m: EdgeLogMessage): Record<string, unknown> {
-  return {
-    rid: m.rid,
-    ts: m.ts,
-    site: m.site,
-    page_group: m.pageGroup,
-    path: m.path,
-    status: m.status,
-    cache_status: m.cacheStatus,
-    edge_ms: validNumber(m.edgeMs) ?? 0,
-    origin_ms: validNumber(m.originMs) ?? null,
-    app_ms: validNumber(m.appMs) ?? null,
-    country: m.country,
-    colo: m.colo,
-    device: m.device,
-    browser: m.browser,
-  };
-}
-
-function chunks<T>(items: T[], size: number): T[][] {
+function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
 }
 
-async function readState(
-  db: D1Database,
-  folded: Map<string, Folded>,
-): Promise<{ existing: Map<string, Existing>; watermarks: Watermarks }> {
-  const stmts: D1PreparedStatement[] = [watermarkStatement(db, "rum_rollup_state")];
-  const keys = [...folded.values()].map((f) => [f.msg.site, f.msg.pvid]);
-  for (const part of chunks(keys, 400)) {
-    stmts.push(
-      db
-        .prepare(
-          "SELECT site, pvid, seq, ts, inp, cls, page_group, device, country, connection, cache_status, colo FROM rum_page_views WHERE (site, pvid) IN (SELECT value->>0, value->>1 FROM json_each(?1))",
-        )
-        .bind(JSON.stringify(part)),
-    );
+/** Messages of each page view of the batch, by ascending seq. */
+function fold(messages: PageViewMessage[]): Map<string, PageViewMessage[]> {
+  const out = new Map<string, PageViewMessage[]>();
+  for (const m of [...messages].sort((a, b) => a.seq - b.seq || a.ts - b.ts)) {
+    const k = pvKey(m.site, m.pvid);
+    const list = out.get(k);
+    if (list) list.push(m);
+    else out.set(k, [m]);
   }
-  const [state, ...found] = await db.batch<Record<string, unknown>>(stmts);
-  const done = watermarksFrom(state?.results ?? []);
-  const watermarks: Watermarks = { hour: done.hourDone, day: done.dayDone };
-  const existing = new Map<string, Existing>();
-  for (const res of found) {
-    for (const r of res.results) {
-      existing.set(pvKey(String(r.site), String(r.pvid)), {
-        seq: Number(r.seq),
-        ts: Number(r.ts),
-        inp: r.inp === null ? null : Number(r.inp),
-        cls: r.cls === null ? null : Number(r.cls),
-        key: {
-          site: String(r.site),
-          pageGroup: String(r.page_group),
-          device: String(r.device),
-          country: String(r.country),
-          connection: String(r.connection),
-          cacheStatus: String(r.cache_status),
-          colo: coloOf({ dims: { colo: r.colo } }),
-        },
-      });
-    }
-  }
-  return { existing, watermarks };
+  return out;
 }
 
-interface Update {
-  f: Folded;
-  old: Existing;
-  inp: number | null;
-  cls: number | null;
-  growInp: boolean;
-  growCls: boolean;
+/** One row from a page view's messages (in seq order), each later one merged over the first. */
+function rowOfMessages(list: readonly PageViewMessage[], state: EdgeState, base: PvRow | null): PvRow {
+  let row = base;
+  for (const m of list) {
+    const r = pageViewRow(m, state, m.ts);
+    row = row ? mergeLater(row, r) : r;
+  }
+  return row as PvRow;
 }
 
-async function attempt(db: D1Database, messages: RumQueueMessage[]): Promise<Omit<StoreResult, "attempts">> {
+/** Keeps the attribution and key columns of a rolled-up row (a later beacon cannot move them). */
+function keepRolledUp(old: PvRow, merged: PvRow, keepAttribution: boolean): PvRow {
+  const out: PvRow = { ...merged, connection: old.connection, cache_status: old.cache_status };
+  if (keepAttribution)
+    for (const c of [
+      "ttfb",
+      "queueing",
+      "last_mile",
+      "last_mile_connect",
+      "last_mile_wire",
+      "edge",
+      "middle_mile",
+      "backend",
+      "download",
+      "origin_as_one_part",
+      "edge_measured",
+      "edge_verified",
+    ])
+      out[c] = old[c] ?? null;
+  return out;
+}
+
+const UPDATE_SQL = `UPDATE rum_page_views SET ${UPDATE_COLUMNS.map((c) => `${c} = ?1->>'${c}'`).join(", ")} WHERE site = ?2 AND pvid = ?3 AND seq = ?4 AND updated_ts = ?5 AND (pending IS NULL) = ?6`;
+
+interface Change {
+  old: PvRow;
+  row: PvRow;
+}
+
+async function attempt(db: D1Database, messages: RumQueueMessage[], opts: StoreOptions) {
+  const joinWindowMs = opts.joinWindowMs ?? DEFAULT_JOIN_WINDOW_MS;
   const pvMessages = messages.filter((m): m is PageViewMessage => m.kind === "pageview");
   const edgeMessages = messages.filter((m): m is EdgeLogMessage => m.kind === "edge");
   const imageMessages = messages.filter((m): m is ImageLogMessage => m.kind === "image");
   const folded = fold(pvMessages);
-  const { existing, watermarks } = await readState(db, folded);
+  const batchFacts = new Map<string, EdgeFacts>();
+  for (const e of edgeMessages) batchFacts.set(e.rid, factsOf(e));
+  const rids = [...new Set(pvMessages.map((m) => m.beacon.rid).filter((r): r is string => !!r))].filter(
+    (r) => !batchFacts.has(r),
+  );
 
-  const inserts: Folded[] = [];
-  const updates: Update[] = [];
-  let unchanged = pvMessages.length - folded.size;
-  for (const [k, f] of folded) {
-    const old = existing.get(k);
-    if (!old) {
-      inserts.push(f);
-      continue;
-    }
-    const growInp = f.seq > old.seq && f.inp !== undefined && (old.inp === null || f.inp > old.inp);
-    const growCls = f.seq > old.seq && f.cls !== undefined && (old.cls === null || f.cls > old.cls);
-    if (growInp || growCls) {
-      updates.push({
-        f,
-        old,
-        inp: growInp ? (f.inp as number) : old.inp,
-        cls: growCls ? (f.cls as number) : old.cls,
-        growInp,
-        growCls,
-      });
-    } else unchanged++;
-  }
-
-  // Rollup rows touched by this batch.
-  const wanted: RollupKey[] = [];
-  for (const f of inserts) {
-    for (const g of levels(f.msg.ts, watermarks)) {
-      wanted.push({ granularity: g, ts: bucketStart(f.msg.ts, g), ...dimsOf(f.msg) });
-    }
-  }
-  for (const u of updates) {
-    for (const g of levels(u.old.ts, watermarks))
-      wanted.push({ granularity: g, ts: bucketStart(u.old.ts, g), ...u.old.key });
-  }
-  const rows = await readRollupRows(db, wanted);
-  const row = (g: Granularity, ts: number, dims: Omit<RollupKey, "granularity" | "ts">): RollupRow =>
-    rows.get(keyString({ granularity: g, ts: bucketStart(ts, g), ...dims })) as RollupRow;
-
-  for (const f of inserts) {
-    const m = foldedMessage(f);
-    const dims = dimsOf(m);
-    for (const g of levels(m.ts, watermarks)) {
-      const r = row(g, m.ts, dims);
-      r.addViews(1);
-      for (const metric of METRICS) {
-        const x = metric.value(m);
-        if (x !== undefined) r.edit(metric.column).add(x);
-      }
-    }
-  }
-  for (const u of updates) {
-    for (const g of levels(u.old.ts, watermarks)) {
-      const r = row(g, u.old.ts, u.old.key);
-      // A row gone by retention is not recreated: it would count the page view a second time.
-      if (r.version === null) continue;
-      const replace = (column: string, oldValue: number | null, newValue: number) => {
-        if (oldValue !== null && !r.has(column)) return;
-        if (oldValue !== null && !r.edit(column).remove(oldValue)) return;
-        r.edit(column).add(newValue);
-      };
-      if (u.growInp && u.inp !== null) replace("inp", u.old.inp, u.inp);
-      if (u.growCls && u.cls !== null) replace("cls", u.old.cls, u.cls);
-    }
-  }
-
-  const stmts: D1PreparedStatement[] = [
-    // Downsampling must not have moved on since we read the watermarks (see levels()).
+  const keys = [...folded.values()].map((l) => [
+    (l[0] as PageViewMessage).site,
+    (l[0] as PageViewMessage).pvid,
+  ]);
+  const [state, found, dbFacts, waiting] = await db.batch<Record<string, unknown>>([
+    watermarkStatement(db, "rum_rollup_state"),
     db
       .prepare(
-        "INSERT INTO rum_write_guard (ok) VALUES (COALESCE((SELECT done_until FROM rum_rollup_state WHERE granularity = 'hour'), -1) = ?1 AND COALESCE((SELECT done_until FROM rum_rollup_state WHERE granularity = 'day'), -1) = ?2) ON CONFLICT DO NOTHING",
+        "SELECT * FROM rum_page_views WHERE (site, pvid) IN (SELECT value->>0, value->>1 FROM json_each(?1))",
       )
-      .bind(watermarks.hour ?? -1, watermarks.day ?? -1),
-  ];
-  for (const part of chunks(inserts, INSERT_CHUNK)) {
-    stmts.push(
-      db
-        .prepare(INSERT_PV_SQL)
-        .bind(JSON.stringify(part.map((f) => pageViewRow(foldedMessage(f), f.updatedTs)))),
+      .bind(JSON.stringify(keys)),
+    edgeFactsStatement(db, rids),
+    pendingByRidStatement(db, [...batchFacts.keys()]),
+  ]);
+  const watermarks = watermarksFrom(state?.results ?? []);
+  const existing = new Map<string, PvRow>();
+  for (const r of found?.results ?? []) existing.set(pvKey(String(r.site), String(r.pvid)), r as PvRow);
+  const facts = new Map([...factsFromRows(dbFacts?.results ?? []), ...batchFacts]);
+
+  const rollups = new RollupSet(watermarks);
+  const inserts: PvRow[] = [];
+  const changes: Change[] = [];
+  const result = { inserted: 0, updated: 0, unchanged: 0, verified: 0, pending: 0, resolved: 0 };
+  const settle = (row: PvRow) => {
+    if (row.edge_verified === 1) result.verified++;
+  };
+
+  for (const [k, list] of folded) {
+    const first = list[0] as PageViewMessage;
+    const old = existing.get(k);
+    if (!old) {
+      const st = edgeStateOf(first, facts, opts.now, joinWindowMs);
+      const row = rowOfMessages(list, st, null);
+      inserts.push(row);
+      if (row.pending === null) {
+        rollups.add(row);
+        settle(row);
+      } else result.pending++;
+      continue;
+    }
+    const later = list.filter((m) => m.seq > Number(old.seq));
+    result.unchanged += list.length - later.length;
+    if (old.pending !== null) {
+      // Still waiting: the later values join the waiting message; resolved if the record is here.
+      const st = edgeStateOf(first, facts, opts.now, joinWindowMs);
+      const msgs = later.length > 0 ? later : [];
+      const waitingMsg = pendingMessage(old);
+      if (msgs.length === 0 && "pending" in st) continue;
+      const base = waitingMsg ? mergeLater(old, pageViewRow(waitingMsg, st, Number(old.updated_ts))) : old;
+      const row = rowOfMessages(msgs, st, { ...base, pending: "pending" in st ? old.pending : null });
+      if (msgs.length > 0) result.updated++;
+      changes.push({ old, row });
+      if (row.pending === null) {
+        rollups.add(row);
+        result.resolved++;
+        settle(row);
+      }
+      continue;
+    }
+    if (later.length === 0) continue;
+    const verifiedFacts = old.edge_verified === 1 ? facts.get(String(old.rid)) : undefined;
+    const st: EdgeState = verifiedFacts ? { facts: verifiedFacts } : { unverified: true };
+    const merged = keepRolledUp(
+      old,
+      rowOfMessages(later, st, old),
+      old.edge_verified === 1 && !verifiedFacts,
     );
+    changes.push({ old, row: merged });
+    rollups.replace(old, merged);
+    result.updated++;
+  }
+
+  // Page views that were waiting for one of this batch's edge records (or whose window is over).
+  const resolve = (old: PvRow, st: EdgeState) => {
+    if (folded.has(pvKey(String(old.site), String(old.pvid)))) return;
+    const msg = pendingMessage(old);
+    const row = msg ? mergeLater(old, pageViewRow(msg, st, Number(old.updated_ts))) : { ...old };
+    row.pending = null;
+    if ("unverified" in st) {
+      row.edge_verified = 0;
+      row.cache_status = "NONE";
+    }
+    changes.push({ old, row });
+    rollups.add(row);
+    result.resolved++;
+    settle(row);
+  };
+  for (const r of waiting?.results ?? []) {
+    const old = r as PvRow;
+    const f = batchFacts.get(String(old.rid));
+    resolve(old, f && f.site === old.site ? { facts: f } : { unverified: true });
+  }
+  for (const old of opts.expire ?? []) resolve(old, { unverified: true });
+
+  await rollups.read(db);
+  const stmts: D1PreparedStatement[] = [rollups.watermarkGuard(db)];
+  for (const part of chunks(inserts, INSERT_CHUNK)) {
+    stmts.push(db.prepare(INSERT_PV_SQL).bind(JSON.stringify(part)));
     // Every page view we believed new must be inserted now; otherwise a concurrent writer won.
     stmts.push(guardChanges(db, part.length));
   }
-  for (const u of updates) {
+  for (const { old, row } of changes) {
     stmts.push(
       db
-        .prepare(
-          "UPDATE rum_page_views SET seq = ?1, inp = ?2, cls = ?3, updated_ts = ?4 WHERE site = ?5 AND pvid = ?6 AND seq = ?7",
-        )
-        .bind(u.f.seq, u.inp, u.cls, u.f.updatedTs, u.f.msg.site, u.f.msg.pvid, u.old.seq),
+        .prepare(UPDATE_SQL)
+        .bind(JSON.stringify(row), old.site, old.pvid, old.seq, old.updated_ts, old.pending === null ? 1 : 0),
     );
     stmts.push(guardChanges(db, 1));
   }
-  stmts.push(...writeRollupStatements(db, rows.values()));
+  stmts.push(...rollups.statements(db));
   for (const part of chunks(edgeMessages, INSERT_CHUNK)) {
     stmts.push(db.prepare(INSERT_EDGE_SQL).bind(JSON.stringify(part.map(edgeRow))));
   }
@@ -416,13 +264,8 @@ async function attempt(db: D1Database, messages: RumQueueMessage[]): Promise<Omi
     stmts.push(db.prepare(INSERT_IMAGE_SQL).bind(JSON.stringify(part.map(imageRow))));
   }
   await db.batch(stmts);
-  return {
-    inserted: inserts.length,
-    updated: updates.length,
-    unchanged,
-    edgeLogs: edgeMessages.length,
-    images: imageMessages.length,
-  };
+  result.inserted = inserts.length;
+  return { ...result, edgeLogs: edgeMessages.length, images: imageMessages.length };
 }
 
 /**
@@ -430,10 +273,14 @@ async function attempt(db: D1Database, messages: RumQueueMessage[]): Promise<Omi
  * concurrent writer changed the same page views or rollup rows. Throws on any other D1 error
  * (nothing of the batch is stored then).
  */
-export async function storeMessages(db: D1Database, messages: RumQueueMessage[]): Promise<StoreResult> {
+export async function storeMessages(
+  db: D1Database,
+  messages: RumQueueMessage[],
+  opts: StoreOptions = { now: Date.now() },
+): Promise<StoreResult> {
   for (let n = 1; ; n++) {
     try {
-      return { ...(await attempt(db, messages)), attempts: n };
+      return { ...(await attempt(db, messages, opts)), attempts: n };
     } catch (err) {
       if (!isGuardFailure(err) || n >= MAX_ATTEMPTS) throw err;
     }
