@@ -3,6 +3,7 @@
  * dashboards, everything else to the edge (CDN layer in front of the origin). Each part builds
  * its app once per isolate from `env` (config parsed and validated once).
  */
+import { hasPathPrefix } from "../common/src/http-response.ts";
 import { createDashboardsFromEnv } from "../dashboards/src/index.ts";
 import { createEdgeFromEnv } from "../edge/src/index.ts";
 import { createCollectorFromEnv, handleQueue, handleScheduled } from "../rum-collector/src/index.ts";
@@ -64,16 +65,9 @@ export default {
   fetch(request, env, ctx) {
     const url = request.url;
     // Prefix tests on the path in place: no URL parse and no substring on the hot path.
-    const p = url.indexOf("/", url.indexOf("//") + 2);
-    if (p !== -1) {
-      if (url.startsWith("/_rum/", p))
-        return part(collectors, env, createCollectorFromEnv).fetch(request, env, ctx);
-      if (url.startsWith("/_dash", p)) {
-        const next = url.charAt(p + 6);
-        if (next === "" || next === "/" || next === "?" || next === "#")
-          return part(dashboards, env, dashboardsFor).fetch(request, env, ctx);
-      }
-    }
+    if (hasPathPrefix(url, "/_rum/"))
+      return part(collectors, env, createCollectorFromEnv).fetch(request, env, ctx);
+    if (hasPathPrefix(url, "/_dash")) return part(dashboards, env, dashboardsFor).fetch(request, env, ctx);
     return part(edges, env, createEdgeFromEnv).fetch(request, env, ctx, url);
   },
   queue(batch, env, ctx) {

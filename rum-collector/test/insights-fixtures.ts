@@ -87,7 +87,7 @@ export async function insertPageViews(rows: readonly PvRow[]): Promise<void> {
       r.middleMile ?? null,
       r.backend ?? null,
       r.sessionId ?? null,
-      r.converted ?? 0, // NOT NULL DEFAULT 0 since migrations/0005_rum_store.sql
+      r.converted ?? 0,
       r.conversionValue ?? null,
     ),
   );

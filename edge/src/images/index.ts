@@ -5,6 +5,7 @@
  */
 import type { EdgeConfig } from "../config.ts";
 import { Edge } from "../edge.ts";
+import { ImageBill } from "./bill.ts";
 import type { ImageConfig } from "./config.ts";
 import { ImageLogger, type ImageLogQueue } from "./image-log.ts";
 import { acceptChHeaders, withImageHtml } from "./rewrite-html.ts";
@@ -52,7 +53,7 @@ export function createImageRoute(
   const edgeDeps: ConstructorParameters<typeof Edge>[0] = {
     config: variantEdgeConfig(edgeConfig, images),
     kv: deps.kv ?? null,
-    fetch: createServiceFetch(images, deps.serviceFetch, deps.now),
+    fetch: createServiceFetch(images, deps.serviceFetch, deps.now, new ImageBill(images)),
   };
   if (deps.cache !== undefined) edgeDeps.cache = deps.cache;
   if (deps.now !== undefined) edgeDeps.now = deps.now;
