@@ -47,18 +47,26 @@ const forward = (sig) => {
 process.on("SIGINT", forward);
 process.on("SIGTERM", forward);
 
-/** Runs one benchmark, passing its output through and keeping it; resolves { code, output }. */
+/**
+ * Runs one benchmark, passing its output through and keeping stdout (and the end of stderr, for
+ * a failure's reason); resolves { code, output, errTail }.
+ */
 function runBench(path) {
   return new Promise((resolve) => {
     let output = "";
+    let err = "";
     child = spawn(process.execPath, [path], { stdio: ["ignore", "pipe", "pipe"] });
     child.stdout.on("data", (d) => {
       process.stdout.write(d);
       output += d;
     });
-    child.stderr.on("data", (d) => process.stderr.write(d));
-    child.on("error", (err) => resolve({ code: 1, output: `${output}\n${err.message}` }));
-    child.on("exit", (c, sig) => resolve({ code: sig ? 128 : (c ?? 1), output }));
+    child.stderr.on("data", (d) => {
+      process.stderr.write(d);
+      err = (err + d).slice(-4000);
+    });
+    const errTail = () => err.trim().split("\n").slice(-12).join("\n");
+    child.on("error", (e) => resolve({ code: 1, output, errTail: e.message }));
+    child.on("exit", (c, sig) => resolve({ code: sig ? 128 : (c ?? 1), output, errTail: errTail() }));
   });
 }
 
@@ -111,13 +119,13 @@ for (const [name, file] of benches) {
     continue;
   }
   const t0 = Date.now();
-  const { code, output } = await runBench(path);
+  const { code, output, errTail } = await runBench(path);
   child = undefined;
   const took = `${((Date.now() - t0) / 1000).toFixed(0)} s`;
   if (code === SKIPPED_EXIT) sections.push({ name, status: `skipped (${took})`, output });
   else if (code !== 0) {
     failed.push(`${name} (exit ${code})`);
-    sections.push({ name, status: `FAILED, exit ${code} (${took})`, output });
+    sections.push({ name, status: `FAILED, exit ${code} (${took})`, output, errTail });
   } else sections.push({ name, status: `ran (${took})`, output });
 }
 
@@ -136,31 +144,37 @@ if (stopped) {
   }
 }
 
+/** A goal line without its progress prefix; a markdown table row `| goal | measured | verdict |` as prose. */
+function goalText(line) {
+  const l = line.trim().replace(/^\[[a-z:-]+\]\s*/i, "");
+  if (!l.startsWith("|")) return l;
+  const [goal, measured, verdict] = l
+    .split("|")
+    .map((c) => c.trim())
+    .filter(Boolean);
+  return `${goal}: ${measured} — ${verdict}`;
+}
+
 /** bench/RESULTS.md: facts, the goal lines of every benchmark, then every benchmark's output. */
 function resultsMarkdown(f, secs) {
   // Progress lines ("[edge 12.3 s] …") and dots are noise in a results file.
   const clean = (text) =>
     text
       .split("\n")
-      .filter((l) => !/^\s*\[[a-z:-]+ +[\d.]+ ?s\]/i.test(l) && !/^\.+$/.test(l.trim()))
+      .filter((l) => !/^\s*\[[a-z:-]+( +[\d.]+ ?s)?\]/i.test(l) && !/^\.+$/.test(l.trim()))
       .join("\n")
       .trim();
   const goals = secs.flatMap((s) =>
     (s.output ?? "")
       .split("\n")
       .filter((l) => /\b(met|not met|not measured)\b/i.test(l))
-      .map(
-        (l) =>
-          `- ${s.name}: ${l
-            .trim()
-            .replace(/^\|\s*/, "")
-            .replace(/\s*\|$/, "")}`,
-      ),
+      .map((l) => `- ${s.name}: ${goalText(l)}`),
   );
   return `# Benchmark results
 
-Written by \`npm run bench\` (bench/all.mjs) on ${f.date}. Numbers from one run on a shared
-machine: compare the ratios against the peer measured in the same run, not absolute values.
+Written by \`npm run bench\` (bench/all.mjs) on ${f.date}. Numbers from one run: compare the
+ratios against the peer measured in the same run, not absolute values (the load at the start
+says how busy the machine was).
 
 - Machine: ${f.machine}
 ${Object.entries(f.versions)
@@ -177,7 +191,11 @@ ${goals.length > 0 ? goals.join("\n") : "- (no goal lines were printed)"}
 
 ${secs
   .filter((s) => s.output)
-  .map((s) => `## ${s.name}\n\n\`\`\`text\n${clean(s.output)}\n\`\`\``)
+  .map(
+    (s) =>
+      `## ${s.name}\n\n\`\`\`text\n${clean(s.output)}\n\`\`\`` +
+      (s.errTail ? `\n\nLast lines on stderr:\n\n\`\`\`text\n${s.errTail}\n\`\`\`` : ""),
+  )
   .join("\n\n")}
 `;
 }

@@ -141,6 +141,30 @@ export async function startBeaconHarness(): Promise<BeaconHarness> {
         `<script src="/wv-attribution.js"></script><script src="/wv-probe.js"></script><script src="/_rum/beacon.js" async></script>`,
       ),
     }),
+    // Back/forward cache: cacheable (no `no-store`), a link to follow and a restore counter.
+    "/bf": () => ({
+      html: page(
+        "bf",
+        `<script src="/_rum/beacon.js" async></script><script src="/bf.js"></script>`,
+        `<a id="next" href="/bf/next">next</a>`,
+      ),
+      headers: { "Cache-Control": "private, max-age=0" },
+    }),
+    // Conversions: one queued through the documented stub before the beacon runs.
+    "/conv": () => ({
+      html: page(
+        "conv",
+        `<script src="/conv-stub.js"></script><script src="/_rum/beacon.js" async></script>`,
+      ),
+    }),
+    // Prefetch arms: every tab in the press arm; links to press on.
+    "/arms": () => ({
+      html: page(
+        "arms",
+        `<script src="/_rum/beacon.js" data-prefetch-arms="holdout:0,press:1" async></script>`,
+        `<a id="same" href="/arms/target?x=1">same origin</a><a id="other" href="OTHER/arms/elsewhere">other origin</a>`,
+      ),
+    }),
     // The npm entry point (ESM) posting to a collector on another origin.
     "/npm": () => ({ html: page("npm", `<script type="module" src="/npm-start.js"></script>`) }),
   };
@@ -153,7 +177,13 @@ export async function startBeaconHarness(): Promise<BeaconHarness> {
     "/no-sendbeacon.js": () => `navigator.sendBeacon = function () { return false; };`,
     "/wv-attribution.js": () => wvAttribution,
     "/wv-probe.js": () =>
-      `webVitals.onLCP(function (m) { window.__wvLcp = { value: m.value, attribution: m.attribution }; }, { reportAllChanges: true });`,
+      `webVitals.onLCP(function (m) { window.__wvLcp = { value: m.value, attribution: m.attribution }; }, { reportAllChanges: true });
+       webVitals.onFCP(function (m) { window.__wvFcp = m.value; });
+       webVitals.onCLS(function (m) { window.__wvCls = m.value; }, { reportAllChanges: true });`,
+    "/bf.js": () =>
+      `addEventListener("pageshow", (e) => { if (e.persisted) window.__restored = (window.__restored || 0) + 1; });`,
+    "/conv-stub.js": () =>
+      `window.rum = window.rum || { q: [], conversion: function (v) { this.q.push(v); } }; window.rum.conversion(42);`,
     "/rum.mjs": () => esm,
     "/npm-start.js": () =>
       `import { startRum } from "/rum.mjs";
@@ -210,7 +240,8 @@ export async function startBeaconHarness(): Promise<BeaconHarness> {
     // "/consent/denied" serves the "/consent" page: distinct URLs tell page views apart.
     const p = pages[`/${url.pathname.split("/")[1]}`];
     if (p) {
-      const { html, headers } = p();
+      const { html: raw, headers } = p();
+      const html = raw.replace("OTHER/", `http://localhost:${port}/`);
       res.writeHead(200, {
         "Content-Type": "text/html; charset=utf-8",
         "Cache-Control": "no-store",

@@ -192,7 +192,7 @@ async function main() {
   await origin.restart(scenarios[0].backend);
   await waitForEdge(ns.edge);
   log(`demo origin on http://${ADDR.origin}, Worker on workerd at ${EDGE_URL}`);
-  browser = await launchInNamespace(tmp, ns.client);
+  browser = await launchInNamespace(tmp, ns.client, { rt });
   log(`Chromium ${browser.version()} in ${ns.client}`);
 
   const results = [];

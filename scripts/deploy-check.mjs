@@ -73,6 +73,32 @@ function wranglerBin() {
   return path.join(path.dirname(pkg), "bin", "wrangler.js");
 }
 
+/**
+ * wrangler's error lines (`✘ [ERROR] …`) and the source location after each, as one line;
+ * the last output lines when there are none.
+ */
+export function wranglerErrors(output) {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: strips terminal colour codes
+  const lines = output.replace(/\x1b\[[0-9;]*m/g, "").split("\n");
+  const parts = [];
+  lines.forEach((line, i) => {
+    const m = /✘\s*\[ERROR\]\s*(.*)$/.exec(line);
+    if (!m?.[1]) return;
+    const text = m[1].trim().replace(/:$/, "");
+    // esbuild prints the location a line or two below the message.
+    const next = lines.slice(i + 1, i + 4).find((l) => /^\s+\S+:\d+:\d+:\s*$/.test(l));
+    parts.push(next ? `${text} (${next.trim().replace(/:$/, "")})` : text);
+  });
+  if (parts.length > 0) return parts.join(": ");
+  return (
+    lines
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .slice(-3)
+      .join(" / ") || "no output"
+  );
+}
+
 /** `wrangler deploy --dry-run --outdir` into a temp dir; returns the dir or throws with wrangler's output. */
 function buildBundle(configPath, env) {
   const outdir = mkdtempSync(path.join(tmpdir(), "deploy-check-"));
@@ -83,8 +109,7 @@ function buildBundle(configPath, env) {
   );
   if (res.status !== 0) {
     rmSync(outdir, { recursive: true, force: true });
-    const tail = `${res.stdout}\n${res.stderr}`.trim().split("\n").slice(-8).join("\n");
-    throw new Error(`wrangler deploy --dry-run failed:\n${tail}`);
+    throw new Error(`wrangler deploy --dry-run failed: ${wranglerErrors(`${res.stdout}\n${res.stderr}`)}`);
   }
   return outdir;
 }
@@ -172,9 +197,10 @@ function readSecrets(opts, names, cwd) {
     const file = path.resolve(cwd, opts.secretsFile);
     if (!existsSync(file)) throw new Error(`--secrets-file ${opts.secretsFile} does not exist`);
     const parsed = parseDotenv(readFileSync(file, "utf8"));
+    // As in `wrangler deploy --secrets-file`: a value in the environment overrides the file's.
     return {
-      values: Object.fromEntries(names.map((n) => [n, parsed[n]])),
-      source: `--secrets-file ${opts.secretsFile}`,
+      values: Object.fromEntries(names.map((n) => [n, process.env[n] || parsed[n]])),
+      source: `--secrets-file ${opts.secretsFile} or the environment`,
     };
   }
   return {

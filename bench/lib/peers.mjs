@@ -39,8 +39,16 @@ export const BENCH_PEERS = Object.freeze({
   "bench:images": ["vipsthumbnail", "convert"],
 });
 
-/** Path of executable `bin` on PATH (also /usr/sbin and /sbin, where nginx lives), or null. */
+/** Path of executable `bin` (a path, or a name looked up on PATH, /usr/sbin and /sbin), or null. */
 export function which(bin, path = process.env.PATH ?? "") {
+  if (bin.includes("/")) {
+    try {
+      accessSync(bin, constants.X_OK);
+      return bin;
+    } catch {
+      return null;
+    }
+  }
   const dirs = [...path.split(delimiter), "/usr/local/sbin", "/usr/sbin", "/sbin"].filter(Boolean);
   for (const dir of dirs) {
     const file = join(dir, bin);

@@ -53,7 +53,7 @@ export const MAX_ATTRIBUTION_GROUPS = 20;
 
 const TILE_METRICS: Vital[] = ["lcp", "inp", "cls", "ttfb"];
 
-async function settle<T>(p: Promise<T>): Promise<Section<T>> {
+export async function settle<T>(p: Promise<T>): Promise<Section<T>> {
   try {
     return { ok: true, value: await p };
   } catch (err) {

@@ -11,6 +11,9 @@ import { EDGE_URL } from "./servers.mjs";
 import { compareScenario, truthFor } from "./truth.mjs";
 import { witnessRequest } from "./witness.mjs";
 
+/** Pause after a restart or a new page before a view, so start-up work does not overlap it. */
+const SETTLE_MS = 250;
+
 /**
  * Runs scenario `s` with `lab` = { browser, lastLink, middleLink, origin, pageViews, log, views,
  * index }. Returns { scenario, rows, views, notes }.
@@ -34,10 +37,11 @@ export async function runScenario(s, lab) {
       // browser context has no connection to the edge.
       if (s.cache === "MISS") {
         await origin.restart(s.backend);
-        await sleep(s.middleMile + 20);
       }
       const context = await browser.newContext();
       const page = await context.newPage();
+      // Let the restarted origin and the new renderer process settle (the edge sees the FIN too).
+      await sleep(SETTLE_MS);
       const sinceUs = monoUs();
       navs.push({ url, sinceUs, times: await navigate(page, url) });
       await page.goto("about:blank");
@@ -47,6 +51,7 @@ export async function runScenario(s, lab) {
   } else {
     const context = await browser.newContext();
     const page = await context.newPage();
+    await sleep(SETTLE_MS);
     for (const url of urls) {
       const sinceUs = monoUs();
       navs.push({ url, sinceUs, times: await navigate(page, url) });

@@ -5,6 +5,7 @@
  *   192.0.2.2:80, with the benchmark harness's binding services (bench/lib/bindings-server.mjs)
  *   and the queue capture (lab/servers/queue-capture.mjs) on the namespace's own loopback.
  */
+import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -116,7 +117,15 @@ export async function startEdge(ns, { rt, bundleDir, tmp, onPageView }) {
   );
   await capture.waitFor(/^ready /, 15_000);
 
+  // Secrets the Worker requires (wrangler.toml [secrets]) get random values: the lab uses none of them.
+  const secrets = Object.fromEntries(
+    (wrangler.secrets?.required ?? ["EDGE_ADMIN_TOKEN", "RUM_QUERY_TOKEN", "DASH_TOKEN"]).map((k) => [
+      k,
+      randomBytes(24).toString("hex"),
+    ]),
+  );
   const vars = {
+    ...secrets,
     ORIGIN_URL,
     ENVIRONMENT: "development",
     RUM_SITES: `demo=${EDGE_URL}`,

@@ -55,6 +55,7 @@ struct direction {
   struct packet *ring;
   unsigned head, count;
   uint64_t forwarded, dropped_loss, dropped_full, bytes;
+  uint64_t late_ns_sum, late_ns_max; /* how long after its due time each packet was written */
 };
 
 static volatile sig_atomic_t stopping = 0;
@@ -167,8 +168,11 @@ static void take_in(struct direction *d) {
 static uint64_t send_due(struct direction *d) {
   while (d->count > 0) {
     struct packet *pk = &d->ring[d->head];
-    if (pk->due_ns > now_ns()) return pk->due_ns;
+    uint64_t now = now_ns();
+    if (pk->due_ns > now) return pk->due_ns;
     if (write(d->out_fd, pk->data, pk->len) < 0 && errno != EAGAIN && errno != EIO) die("write");
+    d->late_ns_sum += now - pk->due_ns;
+    if (now - pk->due_ns > d->late_ns_max) d->late_ns_max = now - pk->due_ns;
     d->forwarded++;
     d->bytes += pk->len;
     d->head = (d->head + 1) % SLOTS;
@@ -186,12 +190,17 @@ static void command(char *line, struct direction *ab, struct direction *ba) {
     ab->rate_bps = ba->rate_bps = kbit * 1000ull;
     printf("ok\n");
   } else if (strncmp(line, "stats", 5) == 0) {
-    printf("stats {\"ab\":{\"forwarded\":%llu,\"bytes\":%llu,\"lost\":%llu,\"full\":%llu,\"queued\":%u},"
-           "\"ba\":{\"forwarded\":%llu,\"bytes\":%llu,\"lost\":%llu,\"full\":%llu,\"queued\":%u}}\n",
-           (unsigned long long)ab->forwarded, (unsigned long long)ab->bytes, (unsigned long long)ab->dropped_loss,
-           (unsigned long long)ab->dropped_full, ab->count, (unsigned long long)ba->forwarded,
-           (unsigned long long)ba->bytes, (unsigned long long)ba->dropped_loss, (unsigned long long)ba->dropped_full,
-           ba->count);
+    struct direction *ds[2] = {ab, ba};
+    printf("stats {");
+    for (int i = 0; i < 2; i++) {
+      struct direction *d = ds[i];
+      printf("%s\"%s\":{\"forwarded\":%llu,\"bytes\":%llu,\"lost\":%llu,\"full\":%llu,\"queued\":%u,"
+             "\"lateUsMean\":%.1f,\"lateUsMax\":%.1f}",
+             i ? "," : "", d->name, (unsigned long long)d->forwarded, (unsigned long long)d->bytes,
+             (unsigned long long)d->dropped_loss, (unsigned long long)d->dropped_full, d->count,
+             d->forwarded ? (double)d->late_ns_sum / (double)d->forwarded / 1000.0 : 0.0, (double)d->late_ns_max / 1000.0);
+    }
+    printf("}\n");
   } else {
     printf("error unknown command: %s\n", line);
   }

@@ -5,6 +5,7 @@
  * The script's default site id (used when the tag has no `data-site`) is filled in here.
  */
 import { SITE_ID_PATTERN } from "../../common/src/beacon-schema.ts";
+import { jsonError } from "../../common/src/http-response.ts";
 import { BEACON_SITE_PLACEHOLDER, BEACON_TEMPLATE, BEACON_TEMPLATE_HASH } from "./beacon-asset.generated.ts";
 
 /** Site id the served script reports to when its tag has no `data-site` and none is configured. */
@@ -97,10 +98,6 @@ function etagMatches(ifNoneMatch: string | null, etag: string): boolean {
     const tag = t.trim();
     return tag === "*" || tag === etag || tag === `W/${etag}`;
   });
-}
-
-function jsonError(status: number, error: string, extra: Record<string, string> = {}): Response {
-  return Response.json({ error }, { status, headers: extra });
 }
 
 /** cyrb53: a small, fast 53-bit string hash (not cryptographic), as 11 base-36 chars at most. */

@@ -87,7 +87,7 @@ export async function insertPageViews(rows: readonly PvRow[]): Promise<void> {
       r.middleMile ?? null,
       r.backend ?? null,
       r.sessionId ?? null,
-      r.converted ?? null,
+      r.converted ?? 0,
       r.conversionValue ?? null,
     ),
   );

@@ -60,14 +60,14 @@ describe("deploy checks: migrations and limits", () => {
     secrets: {},
     secretsSource: "test",
     bundle: null,
-    migrations: { migrations: ["0002_a.sql", "0003_b.sql", "README.md"] },
+    migrations: { migrations: ["0002_a.sql", "0003_b.sql", "0003a_c.sql", "README.md"] },
   };
   const problems = (over: Partial<CheckInput>) =>
     runChecks({ ...base, ...over }).problems.filter((p) => /^(migrations|bundle):/.test(p));
 
   it("accepts numbered migrations with gaps and lists what a new database gets", () => {
     expect(problems({})).toEqual([]);
-    expect(runChecks(base).notes.join("\n")).toContain("a new DB database gets 2 (0002_a.sql … 0003_b.sql)");
+    expect(runChecks(base).notes.join("\n")).toContain("a new DB database gets 3 (0002_a.sql … 0003a_c.sql)");
   });
 
   it("flags badly named, duplicate-numbered and missing migrations", () => {

@@ -19,6 +19,7 @@ import type { AttributionGroup, OverviewData, Section, Tile } from "../overview-
 import { type OverviewParams, overviewHref, RANGES, type RangeKey } from "../view-params.ts";
 import { imagesCard } from "./images.ts";
 import { emptyNotice, errorNotice, layout } from "./layout.ts";
+import { exportLinks, tableWrap, trunc } from "./parts.ts";
 
 const RANGE_LABELS: Record<RangeKey, string> = {
   "15m": "15 min",
@@ -80,6 +81,19 @@ ${selectField("connection", "Connection", CONNECTIONS, f.connection)}
 ${selectField("cacheStatus", "Cache status", CACHE_STATUSES, f.cacheStatus)}
 <label>Colo<input name="colo" value="${f.colo ?? ""}" size="4" placeholder="any"></label>
 <button type="submit">Apply</button> <a class="small" href="${overviewHref(p, { filters: { pageGroup: "", device: "", country: "", connection: "", cacheStatus: "", colo: "" } })}">clear filters</a></form>`;
+}
+
+/** A group's key as a link that filters the overview to it (the drill-down); full value on hover. */
+function drill(p: OverviewParams, dim: string, key: string): SafeHtml {
+  if (!key) return html`(none)`;
+  const filters = { [dim]: key } as OverviewParams["filters"];
+  return html`<a class="drill" href="${overviewHref(p, { filters })}" title="Filter to ${DIMENSION_LABELS[dim] ?? dim} ${key}">${trunc(key)}</a>`;
+}
+
+/** The overview's own query string (export links export exactly what the page shows). */
+function queryOf(p: OverviewParams): string {
+  const h = overviewHref(p);
+  return h.includes("?") ? h.slice(h.indexOf("?") + 1) : "";
 }
 
 function tiles(section: Section<Tile[]>): SafeHtml {
@@ -153,9 +167,9 @@ ${choice(
         ? segs.filter((_s, i) => shown[i]?.phase === "ttfb").reduce((a, s) => a + s.width, 0)
         : undefined;
     const backendUnknown = g.parts.backend === null || g.parts.backend === undefined;
-    return html`<tr class="attr-row" data-group="${g.key}"><td>${g.key || "(none)"}</td><td class="num">${g.count}</td><td class="num">${formatMs(g.ttfb)}</td><td class="num">${formatMs(total)}</td><td class="bar">${stackedBarSvg(segs, { height: 18, canvasWidth: BAR_CANVAS, markAt: ttfbEnd, label: `${g.key}: ${formatMs(total)}` })}<div class="small muted">${partsText(g, backendUnknown, p.attrScope)}</div></td></tr>`;
+    return html`<tr class="attr-row" data-group="${g.key}"><td>${drill(p, p.attrBy, g.key)}</td><td class="num">${g.count}</td><td class="num">${formatMs(g.ttfb)}</td><td class="num">${formatMs(total)}</td><td class="bar">${stackedBarSvg(segs, { height: 18, canvasWidth: BAR_CANVAS, markAt: ttfbEnd, label: `${g.key}: ${formatMs(total)}` })}<div class="small muted">${partsText(g, backendUnknown, p.attrScope)}</div></td></tr>`;
   });
-  return html`<section class="card attribution">${head}<table><thead><tr><th>${DIMENSION_LABELS[p.attrBy]}</th><th class="num">views</th><th class="num">TTFB ${p.attrPct}</th><th class="num">sum of parts</th><th>parts</th></tr></thead><tbody>${rows}</tbody></table></section>`;
+  return html`<section class="card attribution">${head}${exportLinks("attribution", "overview", "attribution", queryOf(p))}${tableWrap("TTFB attribution", html`<table><thead><tr><th>${DIMENSION_LABELS[p.attrBy]}</th><th class="num">views</th><th class="num">TTFB ${p.attrPct}</th><th class="num">sum of parts</th><th>parts</th></tr></thead><tbody>${rows}</tbody></table>`)}</section>`;
 }
 
 function formatTime(range: RangeKey): (t: number) => string {
@@ -215,10 +229,13 @@ function percentileTable(p: OverviewParams, section: Section<QueryResult>): Safe
     return html`<section class="card percentiles">${head}<p class="muted">No data for this selection.</p></section>`;
   const cell = (v: number | null | undefined) =>
     html`<td class="num ${rate(p.metric, v)}">${formatMetric(p.metric, v)}</td>`;
-  return html`<section class="card percentiles">${head}<table><thead><tr><th>${DIMENSION_LABELS[p.by]}</th><th class="num">views</th>${PERCENTILES.map((q) => html`<th class="num">${q}</th>`)}</tr></thead><tbody>${groups.map(
-    (g) =>
-      html`<tr data-group="${g.key}"><td>${g.key || "(none)"}</td><td class="num">${g.count}</td>${PERCENTILES.map((q) => cell(g.values[q]))}</tr>`,
-  )}<tr class="total"><td><strong>all</strong></td><td class="num">${section.value.count}</td>${PERCENTILES.map((q) => cell(section.value.values[q]))}</tr></tbody></table></section>`;
+  return html`<section class="card percentiles">${head}${exportLinks("percentiles", "overview", "percentiles", queryOf(p))}${tableWrap(
+    `${METRIC_LABELS[p.metric]} percentiles`,
+    html`<table><thead><tr><th>${DIMENSION_LABELS[p.by]}</th><th class="num">views</th>${PERCENTILES.map((q) => html`<th class="num">${q}</th>`)}</tr></thead><tbody>${groups.map(
+      (g) =>
+        html`<tr data-group="${g.key}"><td>${drill(p, p.by, g.key)}</td><td class="num">${g.count}</td>${PERCENTILES.map((q) => cell(g.values[q]))}</tr>`,
+    )}<tr class="total"><td><strong>all</strong></td><td class="num">${section.value.count}</td>${PERCENTILES.map((q) => cell(section.value.values[q]))}</tr></tbody></table>`,
+  )}</section>`;
 }
 
 /** Share of cacheable responses served from cache: (HIT + STALE) ÷ (HIT + STALE + MISS + EXPIRED). */
@@ -244,10 +261,13 @@ function cacheMix(section: Section<GroupRow[]>): SafeHtml {
   );
   return html`<section class="card cache-mix">${head}<p>Hit ratio <strong class="hit-ratio">${ratio === null ? "–" : `${(ratio * 100).toFixed(1)} %`}</strong> <span class="small muted">(HIT + STALE of cacheable page views, from beacons)</span></p>
 ${stackedBarSvg(segs, { height: 18, canvasWidth: BAR_CANVAS, format: (v) => `${v} views`, label: "cache status mix" })}
-<table><thead><tr><th>status</th><th class="num">views</th><th class="num">share</th><th class="num">TTFB p75</th></tr></thead><tbody>${rows.map(
+${tableWrap(
+  "Cache status mix",
+  html`<table><thead><tr><th>status</th><th class="num">views</th><th class="num">share</th><th class="num">TTFB p75</th></tr></thead><tbody>${rows.map(
     (r) =>
       html`<tr><td><span class="cache ${r.key}">${r.key}</span></td><td class="num">${r.count}</td><td class="num">${((r.count / total) * 100).toFixed(1)} %</td><td class="num">${formatMs(r.values.p75)}</td></tr>`,
-  )}</tbody></table></section>`;
+  )}</tbody></table>`,
+)}</section>`;
 }
 
 function coverageCard(section: Section<CoverageRow[]>): SafeHtml {
@@ -256,10 +276,13 @@ function coverageCard(section: Section<CoverageRow[]>): SafeHtml {
     return html`<section class="card coverage">${head}${errorNotice("Coverage unavailable", section.error)}</section>`;
   if (section.value.length === 0)
     return html`<section class="card coverage">${head}<p class="muted">No edge page views in this range.</p></section>`;
-  return html`<section class="card coverage">${head}<table><thead><tr><th>page group</th><th>browser</th><th class="num">beacons</th><th class="num">page views</th><th class="num">coverage</th></tr></thead><tbody>${section.value.map(
-    (r) =>
-      html`<tr><td>${r.pageGroup}</td><td>${r.browser}</td><td class="num">${r.beacons}</td><td class="num">${r.pageViews}</td><td class="num">${r.pageViews > 0 ? `${((r.beacons / r.pageViews) * 100).toFixed(0)} %` : "–"}</td></tr>`,
-  )}</tbody></table></section>`;
+  return html`<section class="card coverage">${head}${tableWrap(
+    "Beacon coverage",
+    html`<table><thead><tr><th>page group</th><th>browser</th><th class="num">beacons</th><th class="num">page views</th><th class="num">coverage</th></tr></thead><tbody>${section.value.map(
+      (r) =>
+        html`<tr><td>${trunc(r.pageGroup)}</td><td>${r.browser}</td><td class="num">${r.beacons}</td><td class="num">${r.pageViews}</td><td class="num">${r.pageViews > 0 ? `${((r.beacons / r.pageViews) * 100).toFixed(0)} %` : "–"}</td></tr>`,
+    )}</tbody></table>`,
+  )}</section>`;
 }
 
 /** Says when the rows read do not cover the chosen range exactly (widened or rounded by the API). */

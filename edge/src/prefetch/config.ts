@@ -22,6 +22,8 @@ export interface PrefetchConfig {
   prerender: boolean;
   /** PREFETCH_PRERENDER_THRESHOLD (default 0.6). */
   prerenderThreshold: number;
+  /** PREFETCH_PRESS_RULES (default false): a press-arm rule (prefetch any allowed link on pointerdown) in the rules document; off because the RUM beacon implements the press arm itself. */
+  pressRules: boolean;
   /** PREFETCH_WARM_PER_SECOND (default 2; 0 = no warming): origin requests/s for warming, per isolate. */
   warmPerSecond: number;
   /** PREFETCH_MODEL_REFRESH_SECONDS (default 60): how often the in-isolate model is re-read from KV. */
@@ -80,6 +82,7 @@ export function parsePrefetchConfig(env: RawEnv): PrefetchConfig {
     maxPerPage: int(env, "PREFETCH_MAX_PER_PAGE", 2, 0, 10),
     prerender: bool(env, "PREFETCH_PRERENDER", false),
     prerenderThreshold,
+    pressRules: bool(env, "PREFETCH_PRESS_RULES", false),
     warmPerSecond: int(env, "PREFETCH_WARM_PER_SECOND", 2, 0, 1000),
     modelRefreshMs: int(env, "PREFETCH_MODEL_REFRESH_SECONDS", 60, 1, 86_400) * 1000,
     flushMs: int(env, "PREFETCH_FLUSH_SECONDS", 30, 0, 3600) * 1000,

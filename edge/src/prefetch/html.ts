@@ -1,8 +1,8 @@
 /**
  * Origin HTML prepared for speculation before the edge stores it (so cache HITs carry it and
- * pay nothing): the `Speculation-Rules` header naming this page's rules document, `ECT` added to
- * `Accept-CH` (slow connections get no speculation), and the arm script injected before
- * `</body>` with the same scanner as the RUM beacon.
+ * pay nothing): the `Speculation-Rules` header naming this page's rules document and the arm
+ * script injected before `</body>` with the same scanner as the RUM beacon. `acceptEct` asks for
+ * the `ECT` client hint (slow connections get no speculation) where no other part does.
  */
 import { BeaconInjector, injectIntoBytes } from "../../../common/src/beacon-inject.ts";
 import { ARM_SCRIPT_PATH, armScriptTag, RULES_PATH } from "./arm-script.ts";
@@ -36,14 +36,18 @@ function injected(res: Response, tag: string): BodyInit | null {
   );
 }
 
-/** Adds the rules header, `Accept-CH: ECT` and the arm script to a page response. */
+/** Stored-header hook: adds `ECT` to `Accept-CH` unless it is there. */
+export function acceptEct(h: Headers): void {
+  const ch = h.get("accept-ch");
+  if (!ch || !/(^|,)\s*ect\s*(,|$)/i.test(ch)) h.set("accept-ch", ch ? `${ch}, ECT` : "ECT");
+}
+
+/** Adds the rules header and the arm script to a page response. */
 export async function prepareHtml(res: Response, pagePath: string): Promise<Response> {
   if (pagePath.length > MAX_PAGE_PATH) return res;
   const h = new Headers(res.headers);
   const url = rulesUrl(pagePath);
   h.set("speculation-rules", `"${url}"`);
-  const ch = h.get("accept-ch");
-  if (!ch || !/(^|,)\s*ect\s*(,|$)/i.test(ch)) h.set("accept-ch", ch ? `${ch}, ECT` : "ECT");
   const tag = armScriptTag(url);
   const len = res.headers.get("content-length");
   let body: BodyInit | null;

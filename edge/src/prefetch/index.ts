@@ -203,7 +203,11 @@ export class PrefetchEdge {
           .map((c) => c.page)
       : [];
     const prefetch = cands.map((c) => c.page).filter((pg) => !prerender.includes(pg));
-    const doc = buildRulesDocument({ prefetch, prerender, pressDeny: this.pressDeny });
+    const doc = buildRulesDocument({
+      prefetch,
+      prerender,
+      pressDeny: this.config.pressRules ? this.pressDeny : null,
+    });
     if (this.deps.warm !== null) for (const c of cands) this.warm(c.page, url, ctx);
     return new Response(request.method === "HEAD" ? null : JSON.stringify(doc), { headers: RULES_HEADERS });
   }

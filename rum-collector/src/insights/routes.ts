@@ -18,6 +18,8 @@ export interface InsightsDeps {
   db: D1Database;
   /** Bearer token (RUM_QUERY_TOKEN); "" disables the routes (503). */
   queryToken: string;
+  /** Why the configured token is refused in this ENVIRONMENT (503 naming the key); null = usable. */
+  tokenError?: string | null;
   slos: readonly Slo[];
   /** Clock in ms since epoch. */
   now: () => number;
@@ -47,6 +49,7 @@ export function createInsightsRoutes(deps: InsightsDeps): Hono {
   const app = new Hono();
   for (const path of INSIGHT_PATHS)
     app.use(path, async (c, next) => {
+      if (deps.tokenError) return c.json({ error: `query API unavailable: ${deps.tokenError}` }, 503);
       if (!deps.queryToken) return c.json({ error: "query API disabled (RUM_QUERY_TOKEN not set)" }, 503);
       const token = bearerToken(c.req.header("authorization"));
       if (token === null || !tokensEqual(token, deps.queryToken)) {
