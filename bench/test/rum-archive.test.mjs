@@ -4,10 +4,10 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sampleBeacon } from "../../common/src/sample-beacon.ts";
 import { toPageViewMessage } from "../../rum-collector/src/intake/page-view.ts";
-import { archiveObjects } from "../../rum-collector/src/store/archive.ts";
+import { archiveObjects, gzipText } from "../../rum-collector/src/store/archive.ts";
 import { openArchive, query } from "../../scripts/rum-archive-lib.mjs";
 
 const root = join(import.meta.dirname, "..", "..");
@@ -17,11 +17,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const T0 = Date.UTC(2026, 10, 24, 10, 5, 0);
 const dims = { country: "DE", colo: "FRA", asn: 3320, device: "mobile", browser: "chrome" };
 
-function write(messages, id) {
+async function write(messages, id) {
   for (const [key, o] of archiveObjects(messages, id, new Map())) {
     const file = join(dir, key);
     mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, typeof o.body === "string" ? o.body : new Uint8Array(o.body));
+    writeFileSync(file, new Uint8Array(typeof o.body === "string" ? await gzipText(o.body) : o.body));
   }
 }
 
@@ -45,10 +45,12 @@ describe("Parquet archive with DuckDB", () => {
     dims,
     T0 + 60_000,
   );
-  write(msgs.slice(0, 20), "a");
-  write(msgs.slice(20), "b");
-  write(msgs.slice(20), "b-retry");
-  write([later], "c");
+  beforeAll(async () => {
+    await write(msgs.slice(0, 20), "a");
+    await write(msgs.slice(20), "b");
+    await write(msgs.slice(20), "b-retry");
+    await write([later], "c");
+  });
 
   it("reads the page views with Hive partitions and dedupes by the highest seq", async () => {
     const con = await openArchive(dir);
