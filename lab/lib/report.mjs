@@ -6,6 +6,7 @@
 export const PART_LABEL = {
   lastMileConnect: "last mile connect",
   lastMileWire: "last mile wire",
+  edge: "edge",
   middleMile: "middle mile",
   backend: "backend",
 };
@@ -106,7 +107,7 @@ export function parseTable(text) {
   for (const l of lines.slice(start + 1)) {
     if (l.trim() === "") break;
     const m =
-      /^(.+?) {2,}(last mile connect|last mile wire|middle mile|backend) +(\S+).*? +(\S+) +(\S+) +±(\S+) +(\S+) +(\S+)\s*$/.exec(
+      /^(.+?) {2,}(last mile connect|last mile wire|edge|middle mile|backend) +(\S+).*? +(\S+) +(\S+) +±(\S+) +(\S+) +(\S+)\s*$/.exec(
         l,
       );
     if (!m) break;
