@@ -642,6 +642,10 @@ async function main() {
           `${fmt(drainRun.r2ParquetBytesPerPageView, 1)} B`,
         ],
         ["R2 Parquet objects", fmt(drainRun.parquetObjects)],
+        [
+          "R2 NDJSON replay log per page view (page view + edge record lines)",
+          `${fmt(drainRun.r2NdjsonBytesPerPageView, 1)} B`,
+        ],
       ],
     ),
   );

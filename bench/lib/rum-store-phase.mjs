@@ -2,8 +2,8 @@
  * The store side of `npm run bench:rum`, run against the consumer process's Miniflare:
  *  - `seedEdgeRecords`: the edge log records of the beacons about to be sent (as the edge writes
  *    them before the browser's beacon arrives), so every page view is joined and rolled up;
- *  - `drainPhase`: a backlog of page-view messages (NDJSON, 100 records a message, as the intake
- *    sends them) with varied page groups and LCP, each with its edge record, put on the queue at
+ *  - `drainPhase`: a backlog of page-view messages (NDJSON messages of up to 120 KB, as the
+ *    intake packs them) with varied page groups and LCP, each with its edge record, put on the queue at
  *    once; the consumer's stored page views per second until the last is in D1, and the D1 and R2
  *    bytes they took;
  *  - `exactVsSketch`: the exact p75 of LCP by page group over the Parquet archive (DuckDB) next
@@ -51,13 +51,14 @@ export function beaconRids(prefix, count) {
   return Array.from({ length: count }, (_, i) => `${prefix}_${String(i).padStart(8, "0")}`);
 }
 
-/** Page-view messages with their edge records, as NDJSON queue bodies of 100 records each. */
+/** Page-view messages with their edge records, as NDJSON queue bodies of at most 120 KB. */
 function drainMessages(n, site, ts0) {
   const rnd = rng(14);
   const gauss = () => Math.sqrt(-2 * Math.log(Math.max(rnd(), 1e-12))) * Math.cos(2 * Math.PI * rnd());
   const dims = { country: "DE", colo: "FRA", asn: 3320, device: "mobile", browser: "chrome" };
   const bodies = [];
   let lines = [];
+  let bytes = 0;
   for (let i = 0; i < n; i++) {
     const pvid = `drain_${String(i).padStart(8, "0")}`;
     const group = GROUPS[Math.min(GROUPS.length - 1, Math.floor(GROUPS.length * rnd() ** 2))];
@@ -72,7 +73,7 @@ function drainMessages(n, site, ts0) {
     });
     const m = toPageViewMessage(beacon, dims, ts, [], 1);
     m.pageGroup = group;
-    lines.push(
+    const pair = [
       JSON.stringify({
         kind: "edge",
         ts: ts - 200,
@@ -91,11 +92,16 @@ function drainMessages(n, site, ts0) {
         browser: "chrome",
       }),
       JSON.stringify(m),
-    );
-    if (lines.length >= 200) {
+    ];
+    const n2 = pair[0].length + pair[1].length + 2;
+    // As the intake packs them: one NDJSON message up to the queue's 128 KB (120 KB used).
+    if (bytes + n2 > 120_000) {
       bodies.push(lines.join("\n"));
       lines = [];
+      bytes = 0;
     }
+    lines.push(...pair);
+    bytes += n2;
   }
   if (lines.length) bodies.push(lines.join("\n"));
   return bodies;
@@ -129,9 +135,11 @@ export async function drainPhase({ mf, db, n, site, ts0, sleep, log }) {
       (await db.prepare("SELECT COUNT(*) AS n FROM rum_page_views WHERE site = ?1").bind(site).first()).n,
     );
   const sizeBefore = await dbSize(db);
+  const rawBefore = await r2Bytes(bucket, "raw/");
   const t0 = performance.now();
-  for (let i = 0; i < bodies.length; i += 100)
-    await producer.sendBatch(bodies.slice(i, i + 100).map((body) => ({ body, contentType: "text" })));
+  // sendBatch takes at most 256 KB: two full messages a call.
+  for (let i = 0; i < bodies.length; i += 2)
+    await producer.sendBatch(bodies.slice(i, i + 2).map((body) => ({ body, contentType: "text" })));
   let stored = 0;
   let last = -1;
   let lastChange = performance.now();
@@ -148,6 +156,7 @@ export async function drainPhase({ mf, db, n, site, ts0, sleep, log }) {
   const rollupRows = Number(
     (await db.prepare("SELECT COUNT(*) AS n FROM rum_rollups WHERE site = ?1").bind(site).first()).n,
   );
+  const rawAfter = await r2Bytes(bucket, "raw/");
   const pv = await r2Bytes(bucket, `parquet/pageviews/site=${site}/`);
   const edge = await r2Bytes(bucket, `parquet/edge/site=${site}/`);
   log(`drain: ${stored} of ${n} stored in ${seconds.toFixed(1)} s`);
@@ -163,6 +172,8 @@ export async function drainPhase({ mf, db, n, site, ts0, sleep, log }) {
     parquetEdgeBytes: edge.bytes,
     parquetObjects: pv.objects + edge.objects,
     r2ParquetBytesPerPageView: (pv.bytes + edge.bytes) / Math.max(1, stored),
+    ndjsonBytes: rawAfter.bytes - rawBefore.bytes,
+    r2NdjsonBytesPerPageView: (rawAfter.bytes - rawBefore.bytes) / Math.max(1, stored),
   };
 }
 
@@ -175,8 +186,10 @@ export async function exactVsSketch({ mf, site, queryUrl, token, from, to }) {
   try {
     const copied = await syncFromBucket(await mf.getR2Bucket("RUM_ARCHIVE"), dir);
     const con = await openArchive(dir);
-    const sql = `WITH pv AS (SELECT * FROM pageviews WHERE site = '${site}' QUALIFY row_number() OVER (PARTITION BY site, pvid ORDER BY seq DESC) = 1)
-      SELECT page_group, quantile_disc(lcp, 0.75) AS p75, count(*) AS n FROM pv GROUP BY page_group ORDER BY page_group`;
+    // The exact p75 with the sketch's rank definition (the element of rank ⌊0.75·(n−1)⌋).
+    const sql = `WITH pv AS (SELECT * FROM pageviews WHERE site = '${site}' QUALIFY row_number() OVER (PARTITION BY site, pvid ORDER BY seq DESC) = 1),
+      ranked AS (SELECT page_group, lcp, row_number() OVER (PARTITION BY page_group ORDER BY lcp) - 1 AS r, count(*) OVER (PARTITION BY page_group) AS n FROM pv WHERE lcp IS NOT NULL)
+      SELECT page_group, lcp AS p75, n FROM ranked WHERE r = floor(0.75 * (n - 1)) ORDER BY page_group`;
     const t0 = performance.now();
     const exact = await query(con, sql);
     const duckMs = performance.now() - t0;

@@ -12,10 +12,12 @@ import { COOKIE_NAME, makeSessionValue, tokenMatches, verifySessionValue } from 
 import type { DashConfig } from "./config.ts";
 import type { SafeHtml } from "./html.ts";
 import { registerInsightPages } from "./insight-pages.ts";
-import { loadOverview } from "./overview-data.ts";
+import { finishOverview, startOverview } from "./overview-data.ts";
+import { streamParts } from "./stream.ts";
 import { BadRequest, parseLiveParams, parseOverviewParams } from "./view-params.ts";
+import { layoutShell } from "./views/layout.ts";
 import { loginPage, problemPage } from "./views/login.ts";
-import { overviewPage } from "./views/overview.ts";
+import { overviewPage, overviewParts } from "./views/overview.ts";
 import { pageViewsPage } from "./views/pageviews.ts";
 import { STYLESHEET } from "./views/styles.ts";
 
@@ -190,8 +192,16 @@ export function createDashboardsApp(deps: DashboardsDeps): Hono {
       if (err instanceof BadRequest) return page(problemPage("Bad request", err.message, true), 400);
       throw err;
     }
-    const data = await loadOverview(queryApi, params, now());
-    return page(overviewPage(params, data, `${url.origin}/`));
+    const pending = startOverview(queryApi, params, now());
+    const tileSection = await pending.tiles;
+    // With page views, stream: every chart's card follows as soon as its own call answers.
+    if (tileSection.ok && tileSection.value.some((t) => t.count > 0)) {
+      const { head, tail } = layoutShell({ title: "Overview", active: "overview" });
+      const parts = [head, ...overviewParts(params, pending, tileSection), tail];
+      return new Response(streamParts(parts), { headers });
+    }
+    // No page views (the empty state) or the query API failing: one page once every call answered.
+    return page(overviewPage(params, await finishOverview(pending), `${url.origin}/`));
   });
 
   registerInsightPages(app, {

@@ -210,3 +210,21 @@ export function cacheEffects(
   const q = new URLSearchParams({ from: String(req.from), to: String(req.to), site: req.site });
   return fetchShaped(api, `/_rum/v1/cache?${q}`, ["total", "byStatus", "topMissGroups"]);
 }
+
+export interface ArmRow {
+  arm: string;
+  n: number;
+  meanLcp: number | null;
+  ci: [number, number] | null;
+  speculatedShare: number | null;
+  vsHoldout: { diff: number; ci: [number, number] } | null;
+}
+
+/** `GET /_rum/v1/prefetch-arms`: next-navigation LCP per prefetch arm with 95 % intervals. */
+export async function prefetchArms(
+  api: QueryApi,
+  req: { from: number; to: number; site: string },
+): Promise<ArmRow[]> {
+  const q = new URLSearchParams({ from: String(req.from), to: String(req.to), site: req.site });
+  return (await fetchShaped<{ arms: ArmRow[] }>(api, `/_rum/v1/prefetch-arms?${q}`, ["arms"])).arms;
+}

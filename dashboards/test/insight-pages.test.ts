@@ -65,6 +65,8 @@ beforeAll(async () => {
       middleMile: br ? 1400 : 60,
       backend: 90,
       sessionId: `s${Math.floor(i / 2)}`,
+      prevPvid: i % 2 === 1 ? `pv${i - 1}` : null,
+      arm: ["holdout", "ours", "press"][Math.floor(i / 2) % 3] as string,
       converted: i % 2 === 1 && (i - 1) % 4 !== 0 ? 1 : 0, // sessions landing in BR (slow) do not convert
       conversionValue: i % 2 === 1 ? 80 : null,
     });
@@ -121,6 +123,8 @@ describe("insight pages with data", () => {
     expect(text).toContain("TTFB saved per hit");
     expect(text).toContain("Page groups with the most misses");
     expect(text).toContain("Images: bytes saved");
+    expect(text).toContain('<tr data-arm="ours">');
+    expect(text).toContain("vs holdout");
   });
 
   it("page view: waterfall, edge record for the same rid, five-element profile", async () => {
@@ -167,6 +171,7 @@ describe("exports", () => {
     for (const path of [
       "/_dash/export/impact/buckets.csv",
       "/_dash/export/effects/cache-groups.json",
+      "/_dash/export/effects/prefetch-arms.csv",
       "/_dash/export/pageview/phases.csv?pvid=pv0",
       "/_dash/export/distribution/histogram.json?metric=ttfb",
       "/_dash/export/overview/percentiles.csv",
@@ -215,6 +220,7 @@ describe("empty and error states", () => {
       ["/_dash/distribution", "Distribution unavailable"],
       ["/_dash/impact", "Business impact unavailable"],
       ["/_dash/effects", "Cache effects unavailable"],
+      ["/_dash/effects", "Prefetch effect unavailable"],
       ["/_dash/pageview?pvid=pv0", "Waterfall unavailable"],
     ] as const) {
       const { res, text } = await get(path, broken);

@@ -241,9 +241,21 @@ export class Edge implements Finisher {
       served.h.set("age", ageText);
       served.age = ageText;
     }
-    let b: BodyInit | null = null;
-    if (ctx.method !== "HEAD") b = body instanceof Response ? body.body : body;
-    else cancelBody(body);
+    if (ctx.method === "HEAD") {
+      // HEAD: the stored length, on a copy (the shared headers leave it to the runtime).
+      cancelBody(body);
+      const h = new Headers(served.h);
+      const len = meta.headers.find(([k]) => k === "content-length");
+      if (len !== undefined) h.set("content-length", len[1]);
+      return finish(this, ctx, status, {
+        status: meta.status,
+        h,
+        body: null,
+        html: meta.html,
+        shared: true,
+      }) as Response;
+    }
+    const b = body instanceof Response ? body.body : body;
     const a = { status: meta.status, h: served.h, body: b, html: meta.html, shared: true };
     return finish(this, ctx, status, a) as Response;
   }
@@ -261,16 +273,16 @@ export class Edge implements Finisher {
     if (o.res === null) return this.originFailure(ctx, o.error, o.ms, "BYPASS");
     ctx.originMs = o.ms;
     const res = o.res;
-    const h = this.origin.clientHeaders(res, ctx);
-    h.set("age", String(parseAge(res.headers.get("age"))));
+    const { h, raw } = this.origin.clientHeaders(res, ctx);
+    h.set("age", String(parseAge(raw.get("age"))));
     let body: BodyInit | null = res.body;
-    const html = isHtml(h.get("content-type"));
+    const html = isHtml(raw.get("content-type") ?? null);
     if (html && res.status === 200 && this.htmlHeaders !== null && limited) this.htmlHeaders(h);
-    if (body !== null && ctx.method === "GET" && wantsBeacon(this.config, ctx, res.status, h)) {
+    if (body !== null && html && ctx.method === "GET" && wantsBeacon(this.config, ctx, res.status)) {
       body = await beaconBody(res, this.config.rumBeaconSrc);
       h.delete("content-length");
     }
-    if (res.status < 400) invalidateAfterUnsafe(this, ctx, res.headers);
+    if (res.status < 400) invalidateAfterUnsafe(this, ctx, raw);
     return finish(this, ctx, "BYPASS", { status: res.status, h, body, html, statusText: res.statusText });
   }
 

@@ -7,8 +7,12 @@
  *   last mile, connect = L if the navigation opened a TCP connection to the edge, else 0
  *                        (plain http: one RTT for the TCP handshake, no TLS)
  *   last mile, wire    = L (the request goes out, the first response byte comes back)
+ *   edge               = 0 (nothing is injected there: the Worker's compute and its loopback
+ *                        binding calls take well under a millisecond)
  *   middle mile        = MISS: M, plus M when the edge opened a new connection to the origin
- *                        (TCP handshake); HIT: 0
+ *                        (TCP handshake), plus the time the origin's response took to cross the
+ *                        link (the edge reads the whole page before it answers, to inject the
+ *                        beacon); HIT: 0
  *   backend            = MISS: B (the demo origin's configured time for a product page, jitter 0);
  *                        HIT: 0
  */
@@ -53,18 +57,22 @@ export function scenario({ cache, conn, lastMile, middleMile, backend }) {
 }
 
 /** The attributed parts the lab checks, in table order. */
-export const PARTS = ["lastMileConnect", "lastMileWire", "middleMile", "backend"];
+export const PARTS = ["lastMileConnect", "lastMileWire", "edge", "middleMile", "backend"];
 
 /**
  * Truth for one view of scenario `s`. `newClientConn` / `newOriginConn`: whether the links saw
- * the navigation open a connection to the edge / the edge open one to the origin.
+ * the navigation open a connection to the edge / the edge open one to the origin;
+ * `originTransferMs`: how long the origin's response took to cross the middle-mile link (0 if
+ * unknown).
  */
-export function truthFor(s, { newClientConn, newOriginConn }) {
+export function truthFor(s, { newClientConn, newOriginConn, originTransferMs = 0 }) {
   const miss = s.cache === "MISS";
+  const transfer = Number.isFinite(originTransferMs) ? originTransferMs : 0;
   return {
     lastMileConnect: newClientConn ? s.lastMile : 0,
     lastMileWire: s.lastMile,
-    middleMile: miss ? s.middleMile * (newOriginConn ? 2 : 1) : 0,
+    edge: 0,
+    middleMile: miss ? s.middleMile * (newOriginConn ? 2 : 1) + transfer : 0,
     backend: miss ? s.backend : 0,
   };
 }
