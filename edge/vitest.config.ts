@@ -15,6 +15,7 @@ export default defineConfig({
           ...TEST_TOKENS,
           ORIGIN_URL: inject<string>("originUrl"),
           EDGE_LOG_FLUSH_MS: "0",
+          ENVIRONMENT: "development",
         },
       },
     })),

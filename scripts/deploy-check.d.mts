@@ -11,3 +11,5 @@ export type DeployCheckOptions = {
 export function parseArgs(argv: string[]): DeployCheckOptions;
 /** Runs the preflight, logging each line; resolves to 0 (deployable), 1 (problems) or 2 (could not check). */
 export function main(argv?: string[], cwd?: string, log?: (line: string) => void): Promise<number>;
+/** wrangler's `✘ [ERROR]` lines (with their source locations) as one line. */
+export function wranglerErrors(output: string): string;

@@ -67,6 +67,11 @@ describe("negotiateImage", () => {
     expect(v.options.width).toBeUndefined();
   });
 
+  it("scales trim by dpr, as Cloudflare's trim takes dpr into account", () => {
+    const v = negotiateImage({ width: 100, dpr: 2, trim: "1;2;3;4", "trim.width": 50 }, none);
+    expect(v.options).toMatchObject({ width: 200, trim: "2;4;6;8", "trim.width": 100 });
+  });
+
   it("applies dpr= to an edge-chosen width before snapping", () => {
     expect(negotiateImage({ dpr: 2 }, { ...none, width: "300" }).options.width).toBe(640);
   });

@@ -111,6 +111,20 @@ export function negotiateImage(
   delete options.onerror;
   delete options["slow-connection-quality"];
 
+  if (dpr !== 1) {
+    // Cloudflare: trim "takes dpr into account"; dpr is folded away here, so the trim is scaled too.
+    const scale = (n: number) => Math.round(n * dpr);
+    if (options.trim !== undefined)
+      options.trim = options.trim
+        .split(";")
+        .map((n) => scale(Number(n)))
+        .join(";");
+    for (const k of ["trim.width", "trim.height", "trim.left", "trim.top"] as const) {
+      const v = options[k];
+      if (v !== undefined) options[k] = scale(v);
+    }
+  }
+
   let widthSource: NegotiatedVariant["widthSource"] = "option";
   if (requested.width !== undefined || requested.height !== undefined) {
     // Explicit sizes are layout sizes (srcset `w` descriptors, intrinsic sizes): exactly as asked,

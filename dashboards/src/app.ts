@@ -6,14 +6,18 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { getCookie } from "hono/cookie";
 import { AuthThrottle, clientKey } from "../../common/src/auth-throttle.ts";
+import { bearerToken } from "../../common/src/secret-token.ts";
 import { ApiError, type QueryApi, recentPageViews } from "./api-client.ts";
 import { COOKIE_NAME, makeSessionValue, tokenMatches, verifySessionValue } from "./auth.ts";
 import type { DashConfig } from "./config.ts";
 import type { SafeHtml } from "./html.ts";
-import { loadOverview } from "./overview-data.ts";
+import { registerInsightPages } from "./insight-pages.ts";
+import { finishOverview, startOverview } from "./overview-data.ts";
+import { streamParts } from "./stream.ts";
 import { BadRequest, parseLiveParams, parseOverviewParams } from "./view-params.ts";
+import { layoutShell } from "./views/layout.ts";
 import { loginPage, problemPage } from "./views/login.ts";
-import { overviewPage } from "./views/overview.ts";
+import { overviewPage, overviewParts } from "./views/overview.ts";
 import { pageViewsPage } from "./views/pageviews.ts";
 import { STYLESHEET } from "./views/styles.ts";
 
@@ -50,6 +54,16 @@ export function createDashboardsApp(deps: DashboardsDeps): Hono {
   // strict: false so "/_dash" and "/_dash/" are the same overview page.
   const app = new Hono({ strict: false }).basePath("/_dash");
 
+  const headers = {
+    "content-type": "text/html; charset=utf-8",
+    "cache-control": "no-store",
+    "content-security-policy": CSP,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+  };
+  const page = (body: SafeHtml, status: 200 | 400 | 401 | 404 | 429 | 500 | 502 = 200) =>
+    new Response(body.value, { status, headers });
+
   const throttle = deps.throttle ?? new AuthThrottle();
   const clientOf = (req: Request) => clientKey(req.headers.get("cf-connecting-ip") ?? "");
   /** The 429 page for a throttled client, or null when it may try a token now. */
@@ -67,18 +81,6 @@ export function createDashboardsApp(deps: DashboardsDeps): Hono {
     res.headers.set("retry-after", String(verdict.retryAfterSeconds));
     return res;
   };
-
-  const page = (body: SafeHtml, status: 200 | 400 | 401 | 404 | 429 | 500 | 502 = 200) =>
-    new Response(body.value, {
-      status,
-      headers: {
-        "content-type": "text/html; charset=utf-8",
-        "cache-control": "no-store",
-        "content-security-policy": CSP,
-        "x-content-type-options": "nosniff",
-        "referrer-policy": "same-origin",
-      },
-    });
 
   const cookieAttrs = (url: string, maxAge: number) =>
     `Path=/_dash; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${url.startsWith("https:") ? "; Secure" : ""}`;
@@ -155,8 +157,8 @@ export function createDashboardsApp(deps: DashboardsDeps): Hono {
   app.use("*", async (c, next) => {
     const authz = c.req.header("authorization");
     if (authz !== undefined) {
-      const m = /^Bearer\s+(.+)$/i.exec(authz.trim());
-      if (!m?.[1])
+      const bearer = bearerToken(authz.trim());
+      if (bearer === null)
         return page(
           problemPage("Unauthorized", 'The Authorization header must be "Bearer <DASH_TOKEN>".', false),
           401,
@@ -164,7 +166,7 @@ export function createDashboardsApp(deps: DashboardsDeps): Hono {
       const client = clientOf(c.req.raw);
       const refused = throttled(client);
       if (refused) return refused;
-      if (!(await tokenMatches(config.token, m[1]))) {
+      if (!(await tokenMatches(config.token, bearer))) {
         throttle.fail(client, now());
         return page(problemPage("Unauthorized", "The bearer token does not match DASH_TOKEN.", false), 401);
       }
@@ -190,8 +192,24 @@ export function createDashboardsApp(deps: DashboardsDeps): Hono {
       if (err instanceof BadRequest) return page(problemPage("Bad request", err.message, true), 400);
       throw err;
     }
-    const data = await loadOverview(queryApi, params, now());
-    return page(overviewPage(params, data, `${url.origin}/`));
+    const pending = startOverview(queryApi, params, now());
+    const tileSection = await pending.tiles;
+    // With page views, stream: every chart's card follows as soon as its own call answers.
+    if (tileSection.ok && tileSection.value.some((t) => t.count > 0)) {
+      const { head, tail } = layoutShell({ title: "Overview", active: "overview" });
+      const parts = [head, ...overviewParts(params, pending, tileSection), tail];
+      return new Response(streamParts(parts), { headers });
+    }
+    // No page views (the empty state) or the query API failing: one page once every call answered.
+    return page(overviewPage(params, await finishOverview(pending), `${url.origin}/`));
+  });
+
+  registerInsightPages(app, {
+    config,
+    queryApi,
+    now,
+    headers,
+    badRequest: (reason) => page(problemPage("Bad request", reason, true), 400),
   });
 
   app.get("/pageviews", async (c) => {

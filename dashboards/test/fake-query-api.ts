@@ -1,8 +1,12 @@
 /** A fake query API that records every call and answers from a small in-memory data set. */
-// The collector's parameter parser (pure) keeps this fake honest about what the real API accepts.
+// The query API's own parameter parsers (common/, the contract both sides use) keep this fake honest.
 
-import { parseImageQuery } from "../../rum-collector/src/query/images.ts";
-import { parseCoverage, parsePageViews, parseQuery } from "../../rum-collector/src/query/params.ts";
+import {
+  parseCoverage,
+  parseImageQuery,
+  parsePageViews,
+  parseQuery,
+} from "../../common/src/query-params-contract.ts";
 import type { QueryApi } from "../src/api-client.ts";
 
 /** The fake's own clock for default ranges (tests always send from/to). */

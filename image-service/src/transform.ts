@@ -187,10 +187,17 @@ export async function transformImage(
     }
     input = clean;
   }
+  const base = { limitInputPixels: limits.maxInputPixels, failOn: "truncated" as const };
+  // A source that cannot be animated gets one sharp instance for the header and the pipeline (one
+  // parse); GIF/WebP need the frame count first to choose the instance's `animated` option.
+  const still =
+    sniffed !== "gif" && sniffed !== "webp"
+      ? sharp(input, { ...base, autoOrient: true, density: sniffed === "svg" ? 72 : undefined })
+      : undefined;
   let meta: Metadata;
   try {
     // Header only: no pixels are decoded here, so a bomb is refused before it can allocate.
-    meta = await sharp(input, { limitInputPixels: false }).metadata();
+    meta = await (still ?? sharp(input, { limitInputPixels: false })).metadata();
   } catch (e) {
     throw classifySharpError(e);
   }
@@ -263,7 +270,6 @@ export async function transformImage(
   }
 
   const background = hexToRgba(opts.background ?? "ffffff");
-  const base = { limitInputPixels: limits.maxInputPixels, failOn: "truncated" as const };
   try {
     let source: Buffer = input;
     let raw: SharpOptions["raw"];
@@ -279,9 +285,9 @@ export async function transformImage(
       sniffed = "png";
     }
     let img = (
-      raw === undefined
-        ? sharp(source, { ...base, autoOrient: true, animated, density: sniffed === "svg" ? 72 : undefined })
-        : sharp(source, { raw, limitInputPixels: limits.maxInputPixels })
+      raw !== undefined
+        ? sharp(source, { raw, limitInputPixels: limits.maxInputPixels })
+        : (still ?? sharp(source, { ...base, autoOrient: true, animated }))
     ).timeout({ seconds: limits.transformTimeoutS });
     if (opts.flip?.includes("h")) img = img.flop();
     if (opts.flip?.includes("v")) img = img.flip();

@@ -125,6 +125,16 @@ describe("GET /v1/slo", () => {
     expect((await getJson(app, "/v1/slo", "wrong")).status).toBe(401);
     const off = createInsightsRoutes({ db: env.DB, queryToken: "", slos, now: () => NOW });
     expect((await getJson(off, "/v1/slo")).status).toBe(503);
+    const refused = createInsightsRoutes({
+      db: env.DB,
+      queryToken: TOKEN,
+      tokenError: "RUM_QUERY_TOKEN is shorter than 32 characters",
+      slos,
+      now: () => NOW,
+    });
+    const r = await getJson(refused, "/v1/slo");
+    expect(r.status).toBe(503);
+    expect(r.body.error).toContain("RUM_QUERY_TOKEN is shorter");
   });
 
   it("an objective without page views has no burn rate and no budget figure", async () => {

@@ -68,8 +68,10 @@ export interface Bundle {
   bytes: number;
   /** The same modules gzip-compressed, bytes. */
   gzipBytes: number;
-  /** Median module load + global-scope evaluation time, ms (null when not measured). */
+  /** Median CPU time of module load + global-scope evaluation, ms (null when not measured). */
   startupMs: number | null;
+  /** The same runs' median wall time, ms (shown, not judged: it grows with the machine's load). */
+  startupWallMs?: number | null;
 }
 
 export interface CheckInput {
@@ -287,34 +289,41 @@ function checkSchedules(input: CheckInput, out: string[], notes: string[]): void
   for (const c of crons)
     if (!isCronExpression(c)) out.push(`triggers: "${c}" is not a five-field cron expression`);
   const consumers = config.queues?.consumers ?? [];
-  for (const p of config.queues?.producers ?? []) {
-    const consumer = consumers.find((c) => c.queue === p.queue);
-    if (!consumer) {
-      out.push(`queues: nothing consumes "${p.queue}" (producer ${p.binding}); page views would pile up`);
-      continue;
-    }
-    const q = `queues: consumer of "${consumer.queue}"`;
-    const size = consumer.max_batch_size ?? 10;
-    const timeout = consumer.max_batch_timeout ?? 5;
-    const retries = consumer.max_retries ?? 3;
+  // Batch settings of every consumer (Cloudflare's defaults when unset: 10 messages, 5 s, 3 retries).
+  for (const c of consumers) {
+    const q = `queues: consumer of "${c.queue}"`;
+    const size = c.max_batch_size ?? 10;
+    const timeout = c.max_batch_timeout ?? 5;
+    const retries = c.max_retries ?? 3;
     if (!(size >= 1 && size <= QUEUE_LIMITS.batchSize)) out.push(`${q}: max_batch_size ${size} is not 1–100`);
     if (!(timeout >= 0 && timeout <= QUEUE_LIMITS.batchTimeoutS))
       out.push(`${q}: max_batch_timeout ${timeout} is not 0–60 s`);
     if (!(retries >= 0 && retries <= QUEUE_LIMITS.retries))
       out.push(`${q}: max_retries ${retries} is not 0–100`);
-    if (!consumer.dead_letter_queue)
-      out.push(`${q}: no dead_letter_queue (messages that keep failing would be dropped)`);
-    else if (consumer.dead_letter_queue === consumer.queue)
-      out.push(`${q}: dead_letter_queue is the queue itself`);
-    else
-      notes.push(
-        `queues: ${consumer.queue} → consumer (batch ${size}, ${timeout} s, ${retries} retries) → ${consumer.dead_letter_queue}`,
+    const dlq = c.dead_letter_queue;
+    if (dlq === c.queue) out.push(`${q}: dead_letter_queue is the queue itself`);
+    else if (dlq && !consumers.some((other) => other.queue === dlq))
+      out.push(
+        `queues: nothing consumes the dead-letter queue "${dlq}" (dead letters would never be parked for replay)`,
+      );
+    notes.push(
+      `queues: ${c.queue} → consumer (batch ${size}, ${timeout} s, ${retries} retries)${dlq ? ` → ${dlq}` : ""}`,
+    );
+  }
+  // The queue the Worker produces to needs a consumer, and that consumer a dead-letter queue.
+  for (const p of config.queues?.producers ?? []) {
+    const consumer = consumers.find((c) => c.queue === p.queue);
+    if (!consumer)
+      out.push(`queues: nothing consumes "${p.queue}" (producer ${p.binding}); page views would pile up`);
+    else if (!consumer.dead_letter_queue)
+      out.push(
+        `queues: consumer of "${p.queue}": no dead_letter_queue (messages that keep failing would be dropped)`,
       );
   }
   if (crons.length > 0) notes.push(`triggers: ${crons.join(", ")}`);
 }
 
-/** Migration files are `NNNN_name.sql`, numbered without gaps or duplicates. */
+/** Migration files are `NNNN_name.sql` (or `NNNNa_…` to slot one in), no number used twice; gaps are fine. */
 function checkMigrations(input: CheckInput, out: string[], notes: string[]): void {
   for (const d of input.config.d1_databases ?? []) {
     const dir = d.migrations_dir ?? "migrations";
@@ -325,10 +334,10 @@ function checkMigrations(input: CheckInput, out: string[], notes: string[]): voi
     }
     const sql = files.filter((f) => f.endsWith(".sql")).sort();
     if (sql.length === 0) out.push(`migrations: ${dir} (D1 ${d.binding}) has no .sql files`);
-    // wrangler applies them in name order and records each name: a number used twice is ambiguous.
+    // wrangler applies them in name order and records each name: a prefix used twice is ambiguous.
     const seen = new Map<string, string>();
     for (const f of sql) {
-      const m = /^(\d{4})_[A-Za-z0-9_-]+\.sql$/.exec(f);
+      const m = /^(\d{4}[a-z]?)_[A-Za-z0-9_-]+\.sql$/.exec(f);
       if (!m?.[1]) {
         out.push(`migrations: ${dir}/${f} is not named NNNN_name.sql`);
         continue;
@@ -357,11 +366,11 @@ function checkBundle(input: CheckInput, out: string[], notes: string[]): void {
     out.push(`bundle: ${fmtMiB(b.gzipBytes)} gzip exceeds the ${fmtMiB(maxGzip)} budget`);
   if (b.startupMs !== null && b.startupMs > LIMITS.startupMs)
     out.push(
-      `bundle: start-up ${b.startupMs.toFixed(0)} ms exceeds the ${LIMITS.startupMs} ms Worker startup limit`,
+      `bundle: start-up ${b.startupMs.toFixed(0)} ms CPU exceeds the ${LIMITS.startupMs} ms Worker startup limit`,
     );
   notes.push(
     `bundle: ${fmtMiB(b.bytes)} of ${fmtMiB(LIMITS.uncompressedBytes)}, gzip ${fmtMiB(b.gzipBytes)} of ${fmtMiB(maxGzip)} budget` +
-      (b.startupMs === null ? "" : `, start-up ${b.startupMs.toFixed(1)} ms of ${LIMITS.startupMs} ms`),
+      (b.startupMs === null ? "" : `, start-up ${b.startupMs.toFixed(1)} ms CPU of ${LIMITS.startupMs} ms`),
   );
 }
 

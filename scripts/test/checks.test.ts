@@ -60,14 +60,14 @@ describe("deploy checks: migrations and limits", () => {
     secrets: {},
     secretsSource: "test",
     bundle: null,
-    migrations: { migrations: ["0002_a.sql", "0003_b.sql", "README.md"] },
+    migrations: { migrations: ["0002_a.sql", "0003_b.sql", "0003a_c.sql", "README.md"] },
   };
   const problems = (over: Partial<CheckInput>) =>
     runChecks({ ...base, ...over }).problems.filter((p) => /^(migrations|bundle):/.test(p));
 
   it("accepts numbered migrations with gaps and lists what a new database gets", () => {
     expect(problems({})).toEqual([]);
-    expect(runChecks(base).notes.join("\n")).toContain("a new DB database gets 2 (0002_a.sql … 0003_b.sql)");
+    expect(runChecks(base).notes.join("\n")).toContain("a new DB database gets 3 (0002_a.sql … 0003a_c.sql)");
   });
 
   it("flags badly named, duplicate-numbered and missing migrations", () => {
@@ -89,7 +89,7 @@ describe("deploy checks: migrations and limits", () => {
     ).toEqual([
       "bundle: 65.00 MiB uncompressed exceeds Cloudflare's 64.00 MiB Worker size limit",
       "bundle: 4.00 MiB gzip exceeds the 3.00 MiB budget",
-      "bundle: start-up 1200 ms exceeds the 1000 ms Worker startup limit",
+      "bundle: start-up 1200 ms CPU exceeds the 1000 ms Worker startup limit",
     ]);
     expect(problems({ bundle: { bytes: 1024, gzipBytes: 512, startupMs: 20 } })).toEqual([]);
   });

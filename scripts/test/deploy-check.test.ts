@@ -1,10 +1,15 @@
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main, parseArgs } from "../deploy-check.mjs";
 import { cleanup, GOOD_SECRETS, goodToml, ROOT, writeCase } from "./fixtures.ts";
 
 afterAll(cleanup);
+// The environment overrides --secrets-file (as in wrangler); the workerd projects' configs set
+// the test tokens there, so clear them for these runs.
+beforeAll(() => {
+  for (const k of Object.keys(GOOD_SECRETS)) delete process.env[k];
+});
 
 async function run(args: string[]) {
   const lines: string[] = [];
@@ -23,7 +28,7 @@ describe("npm run deploy:check", () => {
     expect(r.problems).toEqual([]);
     expect(r.code).toBe(0);
     expect(r.lines.join("\n")).toMatch(
-      /bundle: [\d.]+ MiB of 64\.00 MiB, gzip [\d.]+ MiB of 3\.00 MiB budget, start-up [\d.]+ ms/,
+      /bundle: [\d.]+ MiB of 64\.00 MiB, gzip [\d.]+ MiB of 3\.00 MiB budget, start-up [\d.]+ ms CPU/,
     );
     expect(r.lines.at(-1)).toBe("deploy:check passed: nothing to fix");
   });
@@ -60,7 +65,7 @@ describe("npm run deploy:check", () => {
       [
         "secrets: DASH_TOKEN is shorter than 32 characters",
         'secrets: RUM_QUERY_TOKEN is a development token (starts with "dev-")',
-        "secrets: EDGE_ADMIN_TOKEN is not given (--secrets-file .state/deploy-check-PID/dev and short tokens.secrets)",
+        "secrets: EDGE_ADMIN_TOKEN is not given (--secrets-file .state/deploy-check-PID/dev and short tokens.secrets or the environment)",
       ],
     ],
     [
@@ -140,7 +145,10 @@ describe("npm run deploy:check", () => {
       (t) =>
         t
           .replace(/\[\[env\.production\.kv_namespaces\]\][\s\S]*?\n\n/, "")
-          .replace('max_retries = 10\ndead_letter_queue = "rum-events-dlq"\n', "max_retries = 10\n")
+          .replace(
+            'queue = "rum-events-production"\nmax_batch_size = 100\nmax_batch_timeout = 1\ndead_letter_queue = "rum-events-dlq"\n',
+            'queue = "rum-events-production"\nmax_batch_size = 100\nmax_batch_timeout = 1\n',
+          )
           .replace(
             '[env.production.triggers]\ncrons = ["*/5 * * * *"]',
             "[env.production.triggers]\ncrons = []",
@@ -150,6 +158,18 @@ describe("npm run deploy:check", () => {
         "bindings: KV namespace EDGE_KV is missing from [env.production] (bindings are not inherited)",
         'queues: consumer of "rum-events-production": no dead_letter_queue (messages that keep failing would be dropped)',
         "triggers: no cron (rollup downsampling and retention would never run)",
+      ],
+    ],
+    [
+      "a dead-letter queue nobody consumes",
+      (t) =>
+        t.replace(
+          '[[env.production.queues.consumers]]\nqueue = "rum-events-dlq"',
+          '[[env.production.queues.consumers]]\nqueue = "rum-events-other"',
+        ),
+      GOOD_SECRETS,
+      [
+        'queues: nothing consumes the dead-letter queue "rum-events-dlq" (dead letters would never be parked for replay)',
       ],
     ],
     [
@@ -193,7 +213,11 @@ describe("npm run deploy:check", () => {
       ),
     );
     expect(r.code).toBe(1);
-    expect(r.problems).toEqual([expect.stringMatching(/^bundle: wrangler deploy --dry-run failed:/)]);
+    expect(r.problems).toEqual([
+      expect.stringMatching(
+        /^bundle: wrangler deploy --dry-run failed: Build failed with 1 error: Expected "}" but found end of file \(broken\.ts:2:0\)$/,
+      ),
+    ]);
   });
 
   it("reports a start-up that throws in the global scope", async () => {

@@ -1,5 +1,5 @@
 import { env } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import worker from "../index.ts";
 
 const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
@@ -37,5 +37,34 @@ describe("tokens outside local development", () => {
     expect(dash.status).toBe(200);
     expect(dash.text).not.toMatch(/401|unauthori[sz]ed|RUM_QUERY_TOKEN/i);
     expect((await call(vars, "/_rum/v1/pageviews", vars.RUM_QUERY_TOKEN)).status).toBe(200);
+  });
+});
+
+describe("building a part: config errors and faults", () => {
+  it("a config error is a 503 naming the key; any other fault a generic 500 with a log line", async () => {
+    const bad = await call({ RUM_SITES: "" }, "/_rum/v1/pageviews", env.RUM_QUERY_TOKEN);
+    expect(bad.status).toBe(503);
+    expect(bad.text).toContain("Invalid config RUM_SITES");
+
+    const logged: string[] = [];
+    const spy = vi.spyOn(console, "error").mockImplementation((line: string) => {
+      logged.push(line);
+    });
+    try {
+      // A binding whose access throws stands in for a bug while building the collector.
+      const broken = {
+        ...env,
+        get RUM_SITES(): string {
+          throw new TypeError("boom while reading RUM_SITES");
+        },
+      } as unknown as Env;
+      const res = await worker.fetch(new Request("http://shop.test/_rum/v1/pageviews"), broken, ctx);
+      expect(res.status).toBe(500);
+      const text = await res.text();
+      expect(text).toBe('{"error":"internal error"}');
+      expect(logged.join("\n")).toContain("boom while reading RUM_SITES");
+    } finally {
+      spy.mockRestore();
+    }
   });
 });

@@ -1,11 +1,12 @@
 /**
  * Origin HTML prepared for speculation before the edge stores it (so cache HITs carry it and
- * pay nothing): the `Speculation-Rules` header naming this page's rules document, `ECT` added to
- * `Accept-CH` (slow connections get no speculation), and the arm script injected before
- * `</body>` with the same scanner as the RUM beacon.
+ * pay nothing): the `Speculation-Rules` header naming this page's rules document and the arm
+ * script injected before `</body>` with the same scanner as the RUM beacon. `acceptEct` asks for
+ * the `ECT` client hint (slow connections get no speculation) where no other part does.
  */
 import { BeaconInjector, injectIntoBytes } from "../../../common/src/beacon-inject.ts";
 import { ARM_SCRIPT_PATH, armScriptTag, RULES_PATH } from "./arm-script.ts";
+import type { RulesDocument } from "./rules.ts";
 
 type FetchFn = (req: Request, init?: RequestInit) => Promise<Response>;
 
@@ -36,15 +37,31 @@ function injected(res: Response, tag: string): BodyInit | null {
   );
 }
 
-/** Adds the rules header, `Accept-CH: ECT` and the arm script to a page response. */
-export async function prepareHtml(res: Response, pagePath: string): Promise<Response> {
+/** Stored-header hook: adds `ECT` to `Accept-CH` unless it is there. */
+export function acceptEct(h: Headers): void {
+  const ch = h.get("accept-ch");
+  if (!ch || !/(^|,)\s*ect\s*(,|$)/i.test(ch)) h.set("accept-ch", ch ? `${ch}, ECT` : "ECT");
+}
+
+/** An inline rules element; `<` is escaped so no value can close the script element. */
+export function inlineRulesTag(doc: RulesDocument): string {
+  return `<script type="speculationrules">${JSON.stringify(doc).replace(/</g, "\\u003c")}</script>`;
+}
+
+/**
+ * Adds the rules (the header naming the rules document, or `inline` rules when given) and the
+ * arm script to a page response.
+ */
+export async function prepareHtml(
+  res: Response,
+  pagePath: string,
+  inline: RulesDocument | null = null,
+): Promise<Response> {
   if (pagePath.length > MAX_PAGE_PATH) return res;
   const h = new Headers(res.headers);
   const url = rulesUrl(pagePath);
-  h.set("speculation-rules", `"${url}"`);
-  const ch = h.get("accept-ch");
-  if (!ch || !/(^|,)\s*ect\s*(,|$)/i.test(ch)) h.set("accept-ch", ch ? `${ch}, ECT` : "ECT");
-  const tag = armScriptTag(url);
+  if (inline === null) h.set("speculation-rules", `"${url}"`);
+  const tag = (inline === null ? "" : inlineRulesTag(inline)) + armScriptTag(url);
   const len = res.headers.get("content-length");
   let body: BodyInit | null;
   if (len !== null && Number(len) <= BUFFER_MAX && res.body !== null) {
@@ -61,8 +78,15 @@ export async function prepareHtml(res: Response, pagePath: string): Promise<Resp
   return new Response(body, { status: res.status, statusText: res.statusText, headers: h });
 }
 
-/** Wraps the edge's origin fetch: GET 200 HTML responses get `prepareHtml` (path relative to `originBase`). */
-export function withSpeculationHtml(originBase: string, inner: FetchFn): FetchFn {
+/**
+ * Wraps the edge's origin fetch: GET 200 HTML responses get `prepareHtml` (path relative to
+ * `originBase`); `inlineRules` (inline delivery) gives the rules for a page request, or null.
+ */
+export function withSpeculationHtml(
+  originBase: string,
+  inner: FetchFn,
+  inlineRules: ((req: Request, pagePath: string) => RulesDocument | null) | null = null,
+): FetchFn {
   const prefix = new URL(originBase).pathname.replace(/\/+$/, "");
   return async (req, init) => {
     const res = await inner(req, init);
@@ -71,7 +95,7 @@ export function withSpeculationHtml(originBase: string, inner: FetchFn): FetchFn
     const path = new URL(req.url).pathname;
     const page = prefix && path.startsWith(prefix) ? path.slice(prefix.length) || "/" : path;
     try {
-      return await prepareHtml(res, page);
+      return await prepareHtml(res, page, inlineRules === null ? null : (inlineRules(req, page) ?? {}));
     } catch {
       return res;
     }

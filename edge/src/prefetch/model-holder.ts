@@ -6,6 +6,8 @@
 import { parseCompactModel } from "../../../common/src/prefetch/compact.ts";
 import type { GroupOf, NextPageModel } from "../../../common/src/prefetch/model.ts";
 
+const NO_MODEL_RECHECK_MS = 5000;
+
 /** KV key of a site's model. */
 export const modelKey = (site: string) => `prefetch:model:${site}`;
 
@@ -31,7 +33,9 @@ export class ModelHolder {
 
   /** The held model; refreshes it in `waitUntil` when due (waits only when none was ever loaded). */
   async get(now: number, ctx: ExecutionContext): Promise<NextPageModel | null> {
-    if (this.kv !== null && this.loading === null && now - this.checkedAt >= this.refreshMs) {
+    // Until a first model exists (a new site, a cron not run yet), look again at least every 5 s.
+    const every = this.model === null ? Math.min(this.refreshMs, NO_MODEL_RECHECK_MS) : this.refreshMs;
+    if (this.kv !== null && this.loading === null && now - this.checkedAt >= every) {
       this.checkedAt = now;
       this.loading = this.load().finally(() => {
         this.loading = null;
@@ -40,6 +44,18 @@ export class ModelHolder {
       else await this.loading;
     }
     return this.model;
+  }
+
+  /** Starts a refresh in `waitUntil` when due; never waits. */
+  refresh(now: number, ctx: ExecutionContext): void {
+    if (this.kv === null || this.loading !== null) return;
+    const every = this.model === null ? Math.min(this.refreshMs, NO_MODEL_RECHECK_MS) : this.refreshMs;
+    if (now - this.checkedAt < every) return;
+    this.checkedAt = now;
+    this.loading = this.load().finally(() => {
+      this.loading = null;
+    });
+    ctx.waitUntil(this.loading);
   }
 
   private async load(): Promise<void> {

@@ -6,6 +6,7 @@ import { pageGroupFor } from "../../../common/src/page-group.ts";
 import type { EdgeConfig } from "../config.ts";
 import type { RawEnv } from "../env-config.ts";
 import { parsePrefetchConfig } from "./config.ts";
+import { acceptEct } from "./html.ts";
 import { PrefetchEdge } from "./index.ts";
 
 export { PREFETCH_ROUTE_PREFIX } from "./index.ts";
@@ -15,6 +16,8 @@ type Serve = (request: Request, ctx: ExecutionContext) => Response | Promise<Res
 export interface PrefetchPart {
   prefetch: PrefetchEdge;
   wrapOriginFetch: PrefetchEdge["wrapOriginFetch"];
+  /** The edge's stored-HTML header hook, with `Accept-CH: ECT` when prefetch needs it and `other` does not set it. */
+  htmlHeaders(other: ((h: Headers) => void) | null): ((h: Headers) => void) | null;
   handle(request: Request, url: URL, ctx: ExecutionContext): Promise<Response>;
   /** Passes the edge's response through, observing it (learning, counting). */
   served(
@@ -53,6 +56,15 @@ export function createPrefetchFromEnv(env: Env, edgeConfig: EdgeConfig, serve: S
   return {
     prefetch,
     wrapOriginFetch: (base, inner) => prefetch.wrapOriginFetch(base, inner),
+    htmlHeaders: (other) =>
+      !config.enabled
+        ? other
+        : other === null
+          ? acceptEct
+          : (h) => {
+              other(h);
+              acceptEct(h);
+            },
     handle: (request, url, ctx) => prefetch.handle(request, url, ctx),
     served(request, res, url, ctx) {
       if (res instanceof Response) return observe(request, res, url, ctx);

@@ -4,9 +4,15 @@ import { createInsightsRoutes } from "./routes.ts";
 import { parseSlos } from "./slo-config.ts";
 
 /** The insight routes for `env` (throws `Invalid config RUM_SLOS …` on a bad objective list). */
-export function createInsightsFromEnv(env: Env, queryToken: string) {
+export function createInsightsFromEnv(env: Env, queryToken: string, tokenError: string | null = null) {
   const vars = env as unknown as Record<string, unknown>;
-  return createInsightsRoutes({ db: env.DB, queryToken, slos: parseSlos(vars.RUM_SLOS), now: Date.now });
+  return createInsightsRoutes({
+    db: env.DB,
+    queryToken,
+    tokenError,
+    slos: parseSlos(vars.RUM_SLOS),
+    now: Date.now,
+  });
 }
 
 /** The cron step: evaluates every objective and posts alert transitions to RUM_ALERT_WEBHOOK. */

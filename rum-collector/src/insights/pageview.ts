@@ -67,6 +67,7 @@ export async function pageViewDetail(db: D1Database, site: string, pvid: string)
     deliveryType: r.delivery_type ?? null,
     sessionId: opt("session_id"),
     prevPvid: opt("prev_pvid"),
+    edgeVerified: opt("edge_verified") === null ? null : Number(opt("edge_verified")) === 1,
     converted: opt("converted") === null ? null : Number(opt("converted")) === 1,
     conversionValue: num(opt("conversion_value")),
     vitals: { lcp: num(r.lcp), inp: num(r.inp), cls: num(r.cls), fcp: num(r.fcp) },

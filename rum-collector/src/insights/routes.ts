@@ -1,6 +1,6 @@
 /**
  * Insight routes (mounted under `/_rum` beside the query API, same bearer token):
- * `GET /v1/slo`, `/v1/pageview`, `/v1/slowest`, `/v1/impact`, `/v1/distribution`, `/v1/cache`. Bad parameters
+ * `GET /v1/slo`, `/v1/pageview`, `/v1/slowest`, `/v1/impact`, `/v1/distribution`, `/v1/cache`, `/v1/prefetch-arms`. Bad parameters
  * → 400 with the reason; documented in rum-collector/README-insights.md.
  */
 import { Hono } from "hono";
@@ -11,6 +11,7 @@ import { parseDistributionParams, runDistribution } from "./distribution.ts";
 import { IMPACT_COLUMNS, pageViewColumns, parseImpactParams, runImpact } from "./impact.ts";
 import { pageViewDetail, parsePageViewParams, parseSlowestParams, slowestPageViews } from "./pageview.ts";
 import { fail, type Parsed, rejectUnknown } from "./params.ts";
+import { parsePrefetchParams, runPrefetchArms } from "./prefetch-arms.ts";
 import { allSloStatus } from "./slo.ts";
 import type { Slo } from "./slo-config.ts";
 
@@ -18,6 +19,8 @@ export interface InsightsDeps {
   db: D1Database;
   /** Bearer token (RUM_QUERY_TOKEN); "" disables the routes (503). */
   queryToken: string;
+  /** Why the configured token is refused in this ENVIRONMENT (503 naming the key); null = usable. */
+  tokenError?: string | null;
   slos: readonly Slo[];
   /** Clock in ms since epoch. */
   now: () => number;
@@ -47,6 +50,7 @@ export function createInsightsRoutes(deps: InsightsDeps): Hono {
   const app = new Hono();
   for (const path of INSIGHT_PATHS)
     app.use(path, async (c, next) => {
+      if (deps.tokenError) return c.json({ error: `query API unavailable: ${deps.tokenError}` }, 503);
       if (!deps.queryToken) return c.json({ error: "query API disabled (RUM_QUERY_TOKEN not set)" }, 503);
       const token = bearerToken(c.req.header("authorization"));
       if (token === null || !tokensEqual(token, deps.queryToken)) {
@@ -106,6 +110,12 @@ export function createInsightsRoutes(deps: InsightsDeps): Hono {
     const p = parseDistributionParams(params(c.req.url), deps.now());
     if (!p.ok) return c.json({ error: p.error }, 400);
     return c.json(await runDistribution(deps.db, p.value));
+  });
+
+  app.get("/v1/prefetch-arms", async (c) => {
+    const p = parsePrefetchParams(params(c.req.url), deps.now());
+    if (!p.ok) return c.json({ error: p.error }, 400);
+    return c.json(await runPrefetchArms(deps.db, p.value));
   });
 
   app.get("/v1/cache", async (c) => {

@@ -3,91 +3,18 @@
  * summed in SQL, one statement per planned segment). Counts and bytes weigh 1 / sample rate.
  */
 import {
-  IMAGE_DIMENSION_NAMES,
+  GRANULARITY_MS,
   IMAGE_DIMENSIONS,
   type ImageDimensionName,
-  readImageWatermarks,
-} from "../store/image-log.ts";
-import { DAY_MS, GRANULARITY_MS, type Granularity, HOUR_MS, MINUTE_MS } from "../store/metrics.ts";
-import { MAX_SERIES_POINTS, type Parsed, parseRange } from "./params.ts";
-import { autoInterval, describeResolution, planSegments, type Resolution } from "./plan.ts";
+  type ImageQueryResult,
+  type ImageQuerySpec,
+  type ImageStats,
+} from "../../../common/src/query-contract.ts";
+import { readImageWatermarks } from "../store/image-log.ts";
+import { autoInterval, describeResolution, planSegments } from "./plan.ts";
 
-const MAX_FILTER_VALUES = 50;
-/** Dimensions `groupBy` accepts (site is a filter only: one site per dashboard). */
-export const IMAGE_GROUP_BY = ["format", "device", "cacheStatus"] as const;
-type ImageGroupBy = (typeof IMAGE_GROUP_BY)[number];
-
-export interface ImageQuerySpec {
-  from: number;
-  to: number;
-  filters: Partial<Record<ImageDimensionName, string[]>>;
-  groupBy: ImageGroupBy | null;
-  interval: Granularity | "auto" | null;
-}
-
-const ALLOWED = new Set(["from", "to", "groupBy", "interval", ...IMAGE_DIMENSION_NAMES]);
-
-/** Parses `/v1/images` parameters (defaults: the last hour, no group, no series). */
-export function parseImageQuery(params: URLSearchParams, now: number): Parsed<ImageQuerySpec> {
-  for (const k of params.keys()) {
-    if (!ALLOWED.has(k))
-      return { ok: false, error: `unknown parameter "${k}" (allowed: ${[...ALLOWED].join(", ")})` };
-  }
-  for (const k of ALLOWED)
-    if (params.getAll(k).length > 1) return { ok: false, error: `parameter "${k}" given more than once` };
-  const range = parseRange(params, now);
-  if (!range.ok) return range;
-  const filters: ImageQuerySpec["filters"] = {};
-  for (const d of IMAGE_DIMENSION_NAMES) {
-    const raw = params.get(d);
-    if (raw === null) continue;
-    const values = raw.split(",").map((v) => v.trim());
-    if (values.some((v) => v === "" || v.length > 200))
-      return { ok: false, error: `invalid "${d}": expected comma-separated non-empty values (got "${raw}")` };
-    if (values.length > MAX_FILTER_VALUES)
-      return { ok: false, error: `too many values for "${d}" (max ${MAX_FILTER_VALUES})` };
-    filters[d] = values;
-  }
-  const g = params.get("groupBy");
-  if (g !== null && !(IMAGE_GROUP_BY as readonly string[]).includes(g))
-    return {
-      ok: false,
-      error: `unknown dimension "${g}" for "groupBy" (one of ${IMAGE_GROUP_BY.join(", ")})`,
-    };
-  const i = params.get("interval");
-  if (i !== null && !["minute", "hour", "day", "auto"].includes(i))
-    return { ok: false, error: `invalid "interval": expected minute, hour, day or auto (got "${i}")` };
-  const interval = i as ImageQuerySpec["interval"];
-  if (interval && interval !== "auto") {
-    const size = interval === "minute" ? MINUTE_MS : interval === "hour" ? HOUR_MS : DAY_MS;
-    if ((range.value.to - range.value.from) / size > MAX_SERIES_POINTS)
-      return {
-        ok: false,
-        error: `too many points for interval "${interval}" (max ${MAX_SERIES_POINTS}); use a coarser interval`,
-      };
-  }
-  return {
-    ok: true,
-    value: { ...range.value, filters, groupBy: (g as ImageGroupBy | null) ?? null, interval },
-  };
-}
-
-export interface ImageStats {
-  /** Image responses (weighted by 1 / sample rate). */
-  count: number;
-  /** Records stored (unweighted). */
-  samples: number;
-  /** Sums over the responses that reported both byte counts (`measured` of `count`). */
-  measured: number;
-  originalBytes: number;
-  deliveredBytes: number;
-  /** originalBytes − deliveredBytes (negative when variants were larger than their sources). */
-  bytesSaved: number;
-  /** bytesSaved ÷ originalBytes, null when no original bytes were measured. */
-  savedRatio: number | null;
-  /** Responses that served the original because the image service failed (weighted). */
-  fallbacks: number;
-}
+export { parseImageQuery } from "../../../common/src/query-params-contract.ts";
+export type { ImageQueryResult, ImageQuerySpec, ImageStats };
 
 interface Sums {
   samples: number;
@@ -126,19 +53,6 @@ function imageStats(s: Sums): ImageStats {
     savedRatio: original > 0 ? Math.round(((original - delivered) / original) * 10_000) / 10_000 : null,
     fallbacks: round3(s.fallbacks),
   };
-}
-
-export interface ImageQueryResult {
-  from: string;
-  to: string;
-  filters: ImageQuerySpec["filters"];
-  groupBy: ImageGroupBy | null;
-  interval: Granularity | null;
-  sources: Array<{ granularity: Granularity; from: string; to: string }>;
-  resolution: Resolution;
-  total: ImageStats;
-  groups?: Array<{ key: string } & ImageStats & { series?: Array<{ ts: string } & ImageStats> }>;
-  series?: Array<{ ts: string } & ImageStats>;
 }
 
 /** Runs a validated `/v1/images` query. */

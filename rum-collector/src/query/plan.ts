@@ -3,7 +3,15 @@
  * of the range and has been downsampled (day, then hour, then minute at the ragged edges).
  * Where the finer rows are already gone (retention), the part is widened to the coarser bucket.
  */
-import { DAY_MS, type Granularity, HOUR_MS, MINUTE_MS } from "../store/metrics.ts";
+import {
+  DAY_MS,
+  type Granularity,
+  HOUR_MS,
+  MINUTE_MS,
+  type Resolution,
+} from "../../../common/src/query-contract.ts";
+
+export type { Resolution };
 
 export interface Segment {
   granularity: Granularity;
@@ -91,19 +99,6 @@ export function autoInterval(from: number, to: number): Granularity {
   if (span <= 3 * HOUR_MS) return "minute";
   if (span <= 7 * DAY_MS) return "hour";
   return "day";
-}
-
-/** How exactly the rows read match the requested range (the `resolution` field of responses). */
-export interface Resolution {
-  requestedFrom: string;
-  requestedTo: string;
-  /** True when the rows read cover exactly [requestedFrom, requestedTo). */
-  exact: boolean;
-  /** Granularity of the rows at the start and the end of the range (null for an empty plan). */
-  startGranularity: Granularity | null;
-  endGranularity: Granularity | null;
-  /** Why the range was widened, or null when exact. */
-  note: string | null;
 }
 
 /** Describes how `segments` (from `planSegments`) cover the requested [from, to). */

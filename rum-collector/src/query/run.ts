@@ -3,39 +3,23 @@
  * (column names only from the fixed metric/dimension lists) that reads every requested metric's
  * sketch at once; sketches merged in the Worker.
  */
+
+import type {
+  MetricResult,
+  MultiQueryResult,
+  QueryFrame,
+  QueryResult,
+  QuerySpec,
+  Stats,
+} from "../../../common/src/query-contract.ts";
 import { hexToBytes, QuantileSketch } from "../../../common/src/sketch.ts";
-import { DIMENSIONS, type DimensionName, GRANULARITY_MS, type Granularity } from "../store/metrics.ts";
+import { DIMENSIONS, type DimensionName, GRANULARITY_MS } from "../store/metrics.ts";
 import { ALL } from "../store/rollup-set.ts";
 import { type DoneUntil, readWatermarks } from "../store/watermarks.ts";
-import type { QuerySpec } from "./params.ts";
-import { autoInterval, describeResolution, planSegments, type Resolution, type Segment } from "./plan.ts";
 
-export interface Stats {
-  count: number;
-  views: number;
-  mean: number | null;
-  min: number | null;
-  max: number | null;
-  /** Percentiles keyed "p50", "p99.9", … (null when there is no value). */
-  percentiles: Record<string, number | null>;
-}
+export type { MetricResult, MultiQueryResult, QueryFrame, QueryResult, Stats };
 
-/** What every query answer says about the range it covers (once, also for several metrics). */
-export interface QueryFrame {
-  from: string;
-  to: string;
-  percentiles: number[];
-  filters: QuerySpec["filters"];
-  groupBy: DimensionName | null;
-  interval: Granularity | null;
-  /** Rollup granularities that answered (and the exact range each covered). */
-  sources: Array<{ granularity: Granularity; from: string; to: string }>;
-  /** How exactly the rows read match the requested range (widened where minute rows are gone). */
-  resolution: Resolution;
-}
-
-/** Answer of a single-metric query: the frame plus that metric's part. */
-export type QueryResult = QueryFrame & MetricResult;
+import { autoInterval, describeResolution, planSegments, type Segment } from "./plan.ts";
 
 interface Acc {
   sketch: QuantileSketch;
@@ -94,22 +78,6 @@ async function keptFrom(db: D1Database): Promise<{ minute: number | null; hour: 
   const v = (x: { ts: number | null } | undefined) =>
     x?.ts === null || x?.ts === undefined ? null : Number(x.ts);
   return { minute: v(m?.results[0]), hour: v(h?.results[0]) };
-}
-
-/** One metric's part of a query answer (the whole answer of a single-metric query adds the range). */
-export interface MetricResult {
-  metric: string;
-  unit: "ms" | "score";
-  total: Stats;
-  groups?: Array<{ key: string } & Stats & { series?: Array<{ ts: string } & Stats> }>;
-  series?: Array<{ ts: string } & Stats>;
-}
-
-/** Answer of `metric=a,b,…` (two or more metrics): the common range once, then one part per metric. */
-export interface MultiQueryResult extends QueryFrame {
-  metrics: string[];
-  /** Keyed by metric name, each shaped like the single-metric answer's metric/unit/total/groups/series. */
-  results: Record<string, MetricResult>;
 }
 
 /**

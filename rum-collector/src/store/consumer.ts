@@ -8,19 +8,13 @@
  * so a retry never double-counts. Malformed records are dropped and logged: retrying cannot fix them.
  */
 import { readMessageBody } from "../../../common/src/queue-contract.ts";
-import type {
-  EdgeLogMessage,
-  PageViewMessage,
-  RumQueueBody,
-  RumQueueMessage,
-} from "../../../common/src/rum-types.ts";
-import { writeArchive } from "./archive.ts";
-import { PageGroupCap } from "./page-groups.ts";
-import { parseStoreConfig, type StoreConfig } from "./store-config.ts";
-import { type StoreResult, storeMessages } from "./write-messages.ts";
+import type { RumQueueBody, RumQueueMessage } from "../../../common/src/rum-types.ts";
+import { createD1Store } from "./d1-store.ts";
+import type { RumStore } from "./store.ts";
 
 export { isRumQueueMessage, readMessageBody } from "../../../common/src/queue-contract.ts";
 export { archiveKey } from "./archive.ts";
+export { capPageGroups, storeBatch } from "./write-batch.ts";
 
 /** First retry delay; each further attempt doubles it, up to `MAX_RETRY_DELAY_SECONDS`. */
 export const RETRY_DELAY_SECONDS = 5;
@@ -32,68 +26,12 @@ export function retryDelaySeconds(attempts: number): number {
   return Math.min(RETRY_DELAY_SECONDS * 2 ** (n - 1), MAX_RETRY_DELAY_SECONDS);
 }
 
-let cached: { key: string; cfg: StoreConfig; cap: PageGroupCap } | null = null;
-
-/** Store config and page-group cap of this isolate (parsed once per env). */
-function storeState(env: Env) {
-  const e = env as unknown as Record<string, unknown>;
-  const key = JSON.stringify([
-    e.RUM_RETENTION,
-    e.RUM_MAX_PAGE_GROUPS,
-    e.RUM_RAW_WINDOW_HOURS,
-    e.RUM_EDGE_JOIN_MINUTES,
-    e.RUM_ARCHIVE_QUERY_PARAMS,
-  ]);
-  if (!cached || cached.key !== key) {
-    const cfg = parseStoreConfig(e);
-    cached = { key, cfg, cap: new PageGroupCap(cfg.maxPageGroups) };
-  }
-  return cached;
-}
-
-/** Messages with their page groups capped per site (see page-groups.ts). */
-export async function capPageGroups(
-  db: D1Database,
-  cap: PageGroupCap,
-  messages: RumQueueMessage[],
-  now: number,
-): Promise<RumQueueMessage[]> {
-  const named = messages.filter((m): m is PageViewMessage | EdgeLogMessage => m.kind !== "image");
-  const map = await cap.resolve(
-    db,
-    named.map((m) => ({ site: m.site, group: m.pageGroup })),
-    now,
-  );
-  return messages.map((m) => {
-    if (m.kind === "image") return m;
-    const g = map(m.site, m.pageGroup);
-    return g === m.pageGroup ? m : { ...m, pageGroup: g };
-  });
-}
-
-/** Writes one batch's records to R2 and D1 (throws when either fails; nothing is acked then). */
-export async function storeBatch(
-  env: Env,
-  records: RumQueueMessage[],
-  firstId: string,
-  now: number,
-): Promise<StoreResult> {
-  const { cfg, cap } = storeState(env);
-  const capped = await capPageGroups(env.DB, cap, records, now);
-  const [archived, stored] = await Promise.allSettled([
-    writeArchive(env.RUM_ARCHIVE, capped, firstId, cfg.archiveParams),
-    storeMessages(env.DB, capped, { now, joinWindowMs: cfg.joinWindowMs }),
-  ]);
-  if (archived.status === "rejected") throw archived.reason;
-  if (stored.status === "rejected") throw stored.reason;
-  return stored.value;
-}
-
 /** Queue handler for `rum-events` (bodies: NDJSON text or message objects); wire it as the Worker's `queue` export. */
 export async function handleQueue(
   batch: MessageBatch<RumQueueBody>,
   env: Env,
   _ctx: ExecutionContext,
+  store: RumStore = createD1Store({ db: env.DB, archive: env.RUM_ARCHIVE, queue: env.RUM_QUEUE, env }),
 ): Promise<void> {
   const good: Message<RumQueueBody>[] = [];
   const bodies: RumQueueMessage[] = [];
@@ -110,7 +48,7 @@ export async function handleQueue(
   }
   if (good.length === 0) return;
   try {
-    await storeBatch(env, bodies, (good[0] as Message<RumQueueBody>).id, Date.now());
+    await store.writeBatch(bodies, (good[0] as Message<RumQueueBody>).id, Date.now());
   } catch (err) {
     console.error("rum consumer: batch will be retried:", String(err));
     for (const m of good) m.retry({ delaySeconds: retryDelaySeconds(m.attempts) });

@@ -71,14 +71,11 @@ export const IMAGE_COUNTERS = [
 ] as const;
 
 /** Image rollup dimensions: API name → column. */
-export const IMAGE_DIMENSIONS = {
-  site: "site",
-  format: "format",
-  device: "device",
-  cacheStatus: "cache_status",
-} as const;
-export type ImageDimensionName = keyof typeof IMAGE_DIMENSIONS;
-export const IMAGE_DIMENSION_NAMES = Object.keys(IMAGE_DIMENSIONS) as ImageDimensionName[];
+export {
+  IMAGE_DIMENSION_NAMES,
+  IMAGE_DIMENSIONS,
+  type ImageDimensionName,
+} from "../../../common/src/query-contract.ts";
 
 /** Image downsampling watermarks (null = nothing downsampled yet). */
 export function readImageWatermarks(db: D1Database): Promise<DoneUntil> {

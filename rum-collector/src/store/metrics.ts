@@ -11,21 +11,20 @@ export type MetricDef = MetricPart;
 /** The rollup metrics, straight from common/src/attribution-parts.ts. */
 export const METRICS: readonly MetricDef[] = METRIC_PARTS;
 
+export {
+  DAY_MS,
+  DIMENSION_NAMES,
+  DIMENSIONS,
+  type DimensionName,
+  GRANULARITY_MS,
+  type Granularity,
+  HOUR_MS,
+  MINUTE_MS,
+} from "../../../common/src/query-contract.ts";
+
+import { GRANULARITY_MS, type Granularity } from "../../../common/src/query-contract.ts";
+
 export const METRIC_BY_NAME: ReadonlyMap<string, MetricDef> = new Map(METRICS.map((m) => [m.name, m]));
-
-/** Rollup dimensions: API name → column (order = rollup primary key order after site/ts). */
-export const DIMENSIONS = {
-  site: "site",
-  pageGroup: "page_group",
-  device: "device",
-  country: "country",
-  connection: "connection",
-  cacheStatus: "cache_status",
-  colo: "colo",
-} as const;
-
-export type DimensionName = keyof typeof DIMENSIONS;
-export const DIMENSION_NAMES = Object.keys(DIMENSIONS) as DimensionName[];
 
 /** Connection dimension of a page view: the browser's effective type, or "unknown". */
 export function connectionOf(m: PageViewMessage): string {
@@ -38,16 +37,6 @@ export function coloOf(m: { dims: { colo?: unknown } }): string {
   const c = m.dims.colo;
   return typeof c === "string" && /^[A-Za-z0-9_-]{1,16}$/.test(c) ? c : "unknown";
 }
-
-export const MINUTE_MS = 60_000;
-export const HOUR_MS = 3_600_000;
-export const DAY_MS = 86_400_000;
-export type Granularity = "minute" | "hour" | "day";
-export const GRANULARITY_MS: Readonly<Record<Granularity, number>> = {
-  minute: MINUTE_MS,
-  hour: HOUR_MS,
-  day: DAY_MS,
-};
 
 /** Start of the bucket of `granularity` that contains `ts` (UTC). */
 export function bucketStart(ts: number, granularity: Granularity): number {

@@ -1,0 +1,117 @@
+/**
+ * The R2 archive: Parquet per site and hour (page views and edge records), readable by any
+ * Parquet reader; page URLs without query strings or fragments unless the site allows named
+ * parameters; objects older than the retention deleted by the cron.
+ */
+import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
+import { parquetReadObjects } from "hyparquet";
+import { beforeEach, describe, expect, it } from "vitest";
+import type { RumQueueMessage } from "../../common/src/rum-types.ts";
+import { archiveKeyHour, archiveText, deleteOldArchive, sanitizeUrl } from "../src/store/archive.ts";
+import { handleQueue } from "../src/store/consumer.ts";
+import { pageView, resetRumTables, withEdgeLogs } from "./store-fixtures.ts";
+
+const T0 = Date.UTC(2026, 10, 24, 10, 0, 0);
+let n = 0;
+
+async function run(bodies: RumQueueMessage[], e: Env = env) {
+  n++;
+  const batch = createMessageBatch<RumQueueMessage>(
+    "rum-events",
+    bodies.map((body, i) => ({ id: `arc${n}-m${i}`, timestamp: new Date(T0), attempts: 1, body })),
+  );
+  const ctx = createExecutionContext();
+  await handleQueue(batch, e, ctx);
+  return getQueueResult(batch, ctx);
+}
+
+async function clearArchive() {
+  for (const prefix of ["raw/", "parquet/", "dlq/"]) {
+    const l = await env.RUM_ARCHIVE.list({ prefix });
+    if (l.objects.length) await env.RUM_ARCHIVE.delete(l.objects.map((o) => o.key));
+  }
+}
+
+async function readParquet(prefix: string) {
+  const l = await env.RUM_ARCHIVE.list({ prefix });
+  const rows: Record<string, unknown>[] = [];
+  for (const o of l.objects) {
+    const buf = await (await env.RUM_ARCHIVE.get(o.key))?.arrayBuffer();
+    if (buf) rows.push(...(await parquetReadObjects({ file: buf })));
+  }
+  return { keys: l.objects.map((o) => o.key), rows };
+}
+
+describe("R2 archive", () => {
+  beforeEach(async () => {
+    await resetRumTables();
+    await clearArchive();
+  });
+
+  it("writes Parquet per site and hour that a Parquet reader reads back", async () => {
+    const a = pageView({ pvid: "parq0001", ts: T0 + 60_000, lcp: 1234 });
+    const b = pageView({ pvid: "parq0002", ts: T0 + 3_600_000 + 60_000, lcp: 2345 });
+    const c = pageView({ pvid: "parq0003", ts: T0 + 120_000, site: "shop" });
+    const res = await run(withEdgeLogs([a, b, c]));
+    expect(res.retryMessages).toEqual([]);
+    const pv = await readParquet("parquet/pageviews/");
+    expect(pv.keys.map((k) => k.split("/").slice(2, 5).join("/")).sort()).toEqual([
+      "site=demo/date=2026-11-24/hour=10",
+      "site=demo/date=2026-11-24/hour=11",
+      "site=shop/date=2026-11-24/hour=10",
+    ]);
+    const byId = new Map(pv.rows.map((r) => [r.pvid, r]));
+    expect(byId.get("parq0001")).toMatchObject({
+      site: "demo",
+      page_group: "product",
+      lcp: 1234,
+      device: "mobile",
+    });
+    expect((byId.get("parq0001")?.ts as Date | undefined)?.getTime()).toBe(T0 + 60_000);
+    const edge = await readParquet("parquet/edge/");
+    expect(edge.rows.map((r) => r.rid).sort()).toEqual(["rid-parq0001", "rid-parq0002", "rid-parq0003"]);
+    expect(edge.rows[0]).toMatchObject({ cache_status: "MISS", edge_ms: 150 });
+  });
+
+  it("keeps no query string or fragment unless the site allows the parameter", async () => {
+    const m = pageView({ pvid: "priv0001", ts: T0 });
+    m.beacon.url = "https://shop.example/p/1?email=a%40b.c&q=shoes&page=2#token=secret";
+    const o = pageView({ pvid: "priv0002", ts: T0 });
+    o.beacon.url = "https://shop.example/search?q=shoes&email=x#frag";
+    await run([m, o]);
+    const pv = await readParquet("parquet/pageviews/");
+    expect(pv.rows.find((r) => r.pvid === "priv0001")?.url).toBe("https://shop.example/p/1");
+    const raw = await env.RUM_ARCHIVE.list({ prefix: "raw/" });
+    const rawObj = await env.RUM_ARCHIVE.get(raw.objects[0]?.key ?? "");
+    const text = rawObj ? await archiveText(".gz", rawObj.body) : "";
+    expect(text).toContain("priv0001");
+    expect(text).not.toMatch(/email|secret|shoes|token/);
+
+    await clearArchive();
+    await resetRumTables();
+    await run([o], { ...env, RUM_ARCHIVE_QUERY_PARAMS: "demo=q,page" } as Env);
+    const kept = await readParquet("parquet/pageviews/");
+    expect(kept.rows[0]?.url).toBe("https://shop.example/search?q=shoes");
+  });
+
+  it("sanitizeUrl keeps only allowed parameters, in order, and never the fragment", () => {
+    expect(sanitizeUrl("https://a.b/x?b=2&a=1&b=3#f", new Set(["b"]))).toBe("https://a.b/x?b=2&b=3");
+    expect(sanitizeUrl("https://a.b/x#f?q=1", new Set(["q"]))).toBe("https://a.b/x");
+    expect(sanitizeUrl("https://a.b/x?", undefined)).toBe("https://a.b/x");
+  });
+
+  it("the cron deletes archive objects older than the retention, keeps newer ones", async () => {
+    const old = T0 - 40 * 86_400_000 + 60_000;
+    await run(withEdgeLogs([pageView({ pvid: "oldarc01", ts: old })]));
+    await run(withEdgeLogs([pageView({ pvid: "newarc01", ts: T0 })]));
+    const before = (await env.RUM_ARCHIVE.list()).objects.map((o) => o.key);
+    expect(before.filter((k) => archiveKeyHour(k) === Math.floor(old / 3_600_000) * 3_600_000)).toHaveLength(
+      3,
+    );
+    const deleted = await deleteOldArchive(env.RUM_ARCHIVE, T0 - 30 * 86_400_000);
+    expect(deleted).toBe(3);
+    const after = (await env.RUM_ARCHIVE.list()).objects.map((o) => o.key);
+    expect(after).toHaveLength(before.length - 3);
+    for (const k of after) expect(archiveKeyHour(k)).toBeGreaterThanOrEqual(T0 - 3_600_000);
+  });
+});
