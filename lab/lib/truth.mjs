@@ -7,8 +7,8 @@
  *   last mile, connect = L if the navigation opened a TCP connection to the edge, else 0
  *                        (plain http: one RTT for the TCP handshake, no TLS)
  *   last mile, wire    = L (the request goes out, the first response byte comes back)
- *   edge               = 0 (nothing is injected there: the Worker's compute and its loopback
- *                        binding calls take well under a millisecond)
+ *   edge               = 0 (nothing is injected there; its Cache API lookup on the edge's
+ *                        loopback is not delayed, see `explain`)
  *   middle mile        = MISS: M, plus M when the edge opened a new connection to the origin
  *                        (TCP handshake), plus the time the origin's response took to cross the
  *                        link (the edge reads the whole page before it answers, to inject the
