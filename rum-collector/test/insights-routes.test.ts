@@ -219,7 +219,7 @@ describe("GET /v1/prefetch-arms", () => {
       ["ours", [900, 1100, 1000, 1000]],
     ];
     for (const [arm, lcps] of arms)
-      lcps.forEach((lcp, i) =>
+      for (const [i, lcp] of lcps.entries())
         rows.push({
           pvid: `${arm}${i}`,
           ts: NOW - 3 * MIN,
@@ -228,8 +228,7 @@ describe("GET /v1/prefetch-arms", () => {
           prevPvid: "p0",
           lcp,
           deliveryType: arm === "ours" && i < 3 ? "navigational-prefetch" : null,
-        }),
-      );
+        });
     // A landing page view (no previous page view in the tab) is not a next navigation.
     rows.push({ pvid: "landing", ts: NOW - 3 * MIN, site: "arms", arm: "ours", lcp: 9000 });
     await insertPageViews(rows);
