@@ -5,7 +5,7 @@
  */
 import type { EdgeConfig } from "../config.ts";
 import { Edge } from "../edge.ts";
-import { ImageBill } from "./bill.ts";
+import { CLIENT_HEADER, HEAD_HEADER, ImageBill } from "./bill.ts";
 import type { ImageConfig } from "./config.ts";
 import { ImageLogger, type ImageLogQueue } from "./image-log.ts";
 import { acceptChHeaders, withImageHtml } from "./rewrite-html.ts";
@@ -54,6 +54,8 @@ export function createImageRoute(
     config: variantEdgeConfig(edgeConfig, images),
     kv: deps.kv ?? null,
     fetch: createServiceFetch(images, deps.serviceFetch, deps.now, new ImageBill(images)),
+    // The route's own headers for the service fetcher (the variant cache forwards an allow-list).
+    forwardHeaders: [CLIENT_HEADER, HEAD_HEADER],
   };
   if (deps.cache !== undefined) edgeDeps.cache = deps.cache;
   if (deps.now !== undefined) edgeDeps.now = deps.now;
