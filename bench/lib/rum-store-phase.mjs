@@ -206,6 +206,24 @@ export async function drainPhase({ mf, db, n, site, ts0, sleep, log }) {
     (await db.prepare("SELECT COUNT(*) AS n FROM rum_rollups WHERE site = ?1").bind(site).first()).n,
   );
   const rawAfter = await r2Bytes(bucket, "raw/");
+  // What the raw rows alone take: copy the drain's page-view and edge rows once more (new keys)
+  // and measure D1's growth; the rest of the drain's growth is rollup rows.
+  const copyRows = async (table, keyCol) => {
+    const one = await db.prepare(`SELECT * FROM ${table} WHERE site = ?1 LIMIT 1`).bind(site).first();
+    const cols = Object.keys(one ?? {});
+    const before = await dbSize(db);
+    await db
+      .prepare(
+        `INSERT INTO ${table} (${cols.join(", ")}) SELECT ${cols.map((c) => (c === keyCol ? `${c} || '~copy'` : c)).join(", ")} FROM ${table} WHERE site = ?1`,
+      )
+      .bind(site)
+      .run();
+    const bytes = (await dbSize(db)) - before;
+    await db.prepare(`DELETE FROM ${table} WHERE ${keyCol} LIKE '%~copy'`).run();
+    return bytes;
+  };
+  const pvRowBytes = (await copyRows("rum_page_views", "pvid")) / Math.max(1, stored);
+  const edgeRowBytes = (await copyRows("rum_edge_log", "rid")) / Math.max(1, stored);
   const pv = await r2Bytes(bucket, `parquet/pageviews/site=${site}/`);
   const edge = await r2Bytes(bucket, `parquet/edge/site=${site}/`);
   log(`drain: ${stored} of ${n} stored in ${seconds.toFixed(1)} s`);
@@ -216,6 +234,11 @@ export async function drainPhase({ mf, db, n, site, ts0, sleep, log }) {
     storedPerS: stored / seconds,
     d1BytesPerPageView: (sizeAfter - sizeBefore) / Math.max(1, stored),
     d1Bytes: sizeAfter - sizeBefore,
+    d1PageViewRowBytes: pvRowBytes,
+    d1EdgeRowBytes: edgeRowBytes,
+    d1RollupBytesPerRow:
+      (sizeAfter - sizeBefore - (pvRowBytes + edgeRowBytes) * stored) / Math.max(1, rollupRows),
+    minutesSpanned: 50,
     rollupRows,
     parquetPageViewBytes: pv.bytes,
     parquetEdgeBytes: edge.bytes,
