@@ -1,20 +1,40 @@
 /**
- * `npm run bench`: runs bench:edge, bench:rum and bench:images in sequence (each only if its
- * script file exists); each prints its own table. Options differ per benchmark, so none are
- * passed on (run `npm run bench:<name> -- …` for those). Exits non-zero if any benchmark
- * failed, after running the rest; Ctrl-C stops the current one and runs no further ones.
+ * `npm run bench`: runs bench:edge, bench:rum and bench:images one after the other (each only if
+ * its script exists), after making sure each one's peers are installed (bench/lib/peers.mjs:
+ * Debian packages through apt-get when root; otherwise that benchmark is skipped with one line
+ * naming the missing program and its package). Each prints its own tables; the runner then
+ * writes bench/RESULTS.md (machine, date, versions, every benchmark's output, its goal lines).
+ * Options: --only edge|rum|images (repeatable), --no-results (do not write RESULTS.md). Exits
+ * non-zero if a benchmark failed, after running the rest; Ctrl-C stops the current one and runs
+ * no further ones (RESULTS.md is not written then).
  */
-import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { BENCH_PEERS, ensurePeers, hasPeer, missingLine, SKIPPED_EXIT, which } from "./lib/peers.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, "..");
 const benches = [
   ["bench:edge", "edge.mjs"],
   ["bench:rum", "rum.mjs"],
   ["bench:images", "images.mjs"],
 ];
+
+const argv = process.argv.slice(2);
+const only = [];
+let writeResults = true;
+for (let i = 0; i < argv.length; i++) {
+  if (argv[i] === "--only" && ["edge", "rum", "images"].includes(argv[i + 1]))
+    only.push(`bench:${argv[++i]}`);
+  else if (argv[i] === "--no-results") writeResults = false;
+  else {
+    console.error(`Invalid option ${argv[i]}: expected --only edge|rum|images or --no-results`);
+    process.exit(2);
+  }
+}
 
 let child;
 let stopped = false;
@@ -27,26 +47,155 @@ const forward = (sig) => {
 process.on("SIGINT", forward);
 process.on("SIGTERM", forward);
 
+/**
+ * Runs one benchmark, passing its output through and keeping stdout (and the end of stderr, for
+ * a failure's reason); resolves { code, output, errTail }.
+ */
+function runBench(path) {
+  return new Promise((resolve) => {
+    let output = "";
+    let err = "";
+    child = spawn(process.execPath, [path], { stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout.on("data", (d) => {
+      process.stdout.write(d);
+      output += d;
+    });
+    child.stderr.on("data", (d) => {
+      process.stderr.write(d);
+      err = (err + d).slice(-4000);
+    });
+    const errTail = () => err.trim().split("\n").slice(-12).join("\n");
+    child.on("error", (e) => resolve({ code: 1, output, errTail: e.message }));
+    child.on("exit", (c, sig) => resolve({ code: sig ? 128 : (c ?? 1), output, errTail: errTail() }));
+  });
+}
+
+/** First line of `cmd args` (stdout or stderr), or "not installed". */
+function version(cmd, args) {
+  if (!which(cmd)) return "not installed";
+  const r = spawnSync(cmd, args, { encoding: "utf8", timeout: 10_000 });
+  return `${r.stdout ?? ""}${r.stderr ?? ""}`.trim().split("\n")[0] || "unknown";
+}
+
+function machineFacts() {
+  const workerd = join(root, "node_modules", ".bin", "workerd");
+  return {
+    date: new Date().toISOString(),
+    machine: `${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? "unknown"}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.type()} ${os.release()}, load ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")} at start`,
+    versions: {
+      node: process.version,
+      workerd: version(workerd, ["--version"]),
+      nginx: version("nginx", ["-v"]),
+      wrk: version("wrk", ["-v"]),
+      vipsthumbnail: version("vipsthumbnail", ["--vips-version"]),
+      imagemagick: hasPeer("convert") ? version("convert", ["-version"]) : "not installed",
+    },
+  };
+}
+
+const facts = machineFacts();
+const sections = [];
 const failed = [];
 for (const [name, file] of benches) {
   if (stopped) break;
+  if (only.length > 0 && !only.includes(name)) continue;
   const path = join(here, file);
   if (!existsSync(path)) {
     console.log(`\n# ${name}: skipped (bench/${file} does not exist yet)`);
+    sections.push({ name, status: `skipped: bench/${file} does not exist` });
     continue;
   }
   console.log(`\n# ${name}`);
-  const code = await new Promise((resolve) => {
-    child = spawn(process.execPath, [path], { stdio: "inherit" });
-    child.on("exit", (c, sig) => resolve(sig ? 128 : (c ?? 1)));
+  const { missing } = await ensurePeers(BENCH_PEERS[name] ?? [], {
+    log: (l) => console.log(`${name}: ${l}`),
   });
+  if (missing.length > 0) {
+    const line = `${name}: skipped — missing ${missingLine(missing)}`;
+    console.log(line);
+    sections.push({ name, status: line });
+    continue;
+  }
+  const t0 = Date.now();
+  const { code, output, errTail } = await runBench(path);
   child = undefined;
-  if (code !== 0) failed.push(`${name} (exit ${code})`);
+  const took = `${((Date.now() - t0) / 1000).toFixed(0)} s`;
+  if (code === SKIPPED_EXIT) sections.push({ name, status: `skipped (${took})`, output });
+  else if (code !== 0) {
+    failed.push(`${name} (exit ${code})`);
+    sections.push({ name, status: `FAILED, exit ${code} (${took})`, output, errTail });
+  } else sections.push({ name, status: `ran (${took})`, output });
 }
+
 if (stopped) {
   console.error("\nstopped");
   process.exitCode = 130;
-} else if (failed.length > 0) {
-  console.error(`\nfailed: ${failed.join(", ")}`);
-  process.exitCode = 1;
+} else {
+  if (writeResults) {
+    const out = join(here, "RESULTS.md");
+    writeFileSync(out, resultsMarkdown(facts, sections));
+    console.log(`\nwrote ${out}`);
+  }
+  if (failed.length > 0) {
+    console.error(`\nfailed: ${failed.join(", ")}`);
+    process.exitCode = 1;
+  }
+}
+
+/** A goal line without its progress prefix; a markdown table row `| goal | measured | verdict |` as prose. */
+function goalText(line) {
+  const l = line.trim().replace(/^\[[a-z:-]+\]\s*/i, "");
+  if (!l.startsWith("|")) return l;
+  const [goal, measured, verdict] = l
+    .split("|")
+    .map((c) => c.trim())
+    .filter(Boolean);
+  return `${goal}: ${measured} — ${verdict}`;
+}
+
+/** bench/RESULTS.md: facts, the goal lines of every benchmark, then every benchmark's output. */
+function resultsMarkdown(f, secs) {
+  // Progress lines ("[edge 12.3 s] …") and dots are noise in a results file.
+  const clean = (text) =>
+    text
+      .split("\n")
+      .filter((l) => !/^\s*\[[a-z:-]+( +[\d.]+ ?s)?\]/i.test(l) && !/^\.+$/.test(l.trim()))
+      .join("\n")
+      .trim();
+  const goals = secs.flatMap((s) =>
+    (s.output ?? "")
+      .split("\n")
+      .filter((l) => /\b(met|not met|not measured)\b/i.test(l))
+      .map((l) => `- ${s.name}: ${goalText(l)}`),
+  );
+  return `# Benchmark results
+
+Written by \`npm run bench\` (bench/all.mjs) on ${f.date}. Numbers from one run: compare the
+ratios against the peer measured in the same run, not absolute values (the load at the start
+says how busy the machine was).
+
+- Machine: ${f.machine}
+${Object.entries(f.versions)
+  .map(([k, v]) => `- ${k}: ${v}`)
+  .join("\n")}
+
+## Runs
+
+${secs.map((s) => `- ${s.name}: ${s.status}`).join("\n")}
+
+## Goals
+
+${goals.length > 0 ? goals.join("\n") : "- (no goal lines were printed)"}
+
+${secs
+  .filter((s) => s.output)
+  .map(
+    (s) =>
+      `## ${s.name}\n\n\`\`\`text\n${clean(s.output)}\n\`\`\`` +
+      (s.errTail ? `\n\nLast lines on stderr:\n\n\`\`\`text\n${s.errTail}\n\`\`\`` : ""),
+  )
+  .join("\n\n")}
+`;
 }

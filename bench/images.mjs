@@ -14,6 +14,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
 import sharp from "sharp";
+import { requirePeersOrSkip } from "./lib/peers.mjs";
 
 const execFileP = promisify(execFile);
 // sharp sets VIPSHOME for its bundled libvips when loaded; the system vipsthumbnail must not see it
@@ -204,7 +205,8 @@ function tools(serviceUrl, outDir) {
   const sharpOut = (img, f) => {
     const p = sharp(img.bytes).resize({ width: WIDTH });
     if (f.format === "webp") return p.webp({ quality: f.quality, effort: WEBP_EFFORT });
-    if (f.format === "jpeg") return p.jpeg({ quality: f.quality });
+    // The service writes progressive JPEG for `jpeg` (Cloudflare's meaning), so every peer does too.
+    if (f.format === "jpeg") return p.jpeg({ quality: f.quality, progressive: true });
     return p.avif({ quality: f.quality, effort: AVIF_EFFORT });
   };
   let n = 0;
@@ -229,13 +231,27 @@ function tools(serviceUrl, outDir) {
     vipsthumbnail: async (img, f) => {
       const out = outFile(f);
       const opts =
-        f.format === "avif" ? `Q=${f.quality},effort=${AVIF_EFFORT},strip` : `Q=${f.quality},strip`;
+        f.format === "avif"
+          ? `Q=${f.quality},effort=${AVIF_EFFORT},strip`
+          : f.format === "jpeg"
+            ? `Q=${f.quality},interlace,strip`
+            : `Q=${f.quality},strip`;
       await run("vipsthumbnail", [img.file, "-s", `${WIDTH}x`, "-o", `${out}[${opts}]`]);
       return readFileSync(out).length;
     },
     imagemagick: async (img, f) => {
       const out = outFile(f);
-      await run("convert", [img.file, "-resize", `${WIDTH}x`, "-quality", String(f.quality), "-strip", out]);
+      const interlace = f.format === "jpeg" ? ["-interlace", "Plane"] : [];
+      await run("convert", [
+        img.file,
+        "-resize",
+        `${WIDTH}x`,
+        "-quality",
+        String(f.quality),
+        ...interlace,
+        "-strip",
+        out,
+      ]);
       return readFileSync(out).length;
     },
   };
@@ -294,6 +310,7 @@ async function throughput(fn, images, f) {
 }
 
 async function main() {
+  await requirePeersOrSkip("bench:images", log);
   log(
     `bench:images — ${IMAGES} images × ${REPS} reps, concurrency ${CONCURRENCY}, ${availableParallelism()} cores`,
   );

@@ -88,6 +88,7 @@ export async function measureIngest({
   };
   try {
     const vars = {
+      ENVIRONMENT: "development", // local tokens below are accepted only here
       ORIGIN_URL: "http://127.0.0.1:9",
       IMAGE_SERVICE_URL: "http://127.0.0.1:9",
       EDGE_ADMIN_TOKEN: "bench-admin",

@@ -250,8 +250,16 @@ describe("beacon in Chromium", () => {
           }
         ).__wvLcp,
     );
+    const [wvFcp, wvCls] = await v.page.evaluate(() => {
+      const w = window as { __wvFcp?: number; __wvCls?: number };
+      return [w.__wvFcp, w.__wvCls];
+    });
     await leave(v);
     const ours = (await first("/compare/x")).payload;
+    // FCP and CLS are read off their entries with web-vitals' definitions: the same values.
+    expect(ours.vitals.fcp).toBeCloseTo(wvFcp ?? -1, 0);
+    expect(wvCls).toBeGreaterThan(0);
+    expect(ours.vitals.cls).toBeCloseTo(wvCls ?? -1, 3);
     expect(wv).toBeDefined();
     if (!wv || !ours.lcpParts) throw new Error("missing LCP attribution");
     expect(ours.vitals.lcp).toBeCloseTo(wv.value, 0);

@@ -141,6 +141,32 @@ export async function startBeaconHarness(): Promise<BeaconHarness> {
         `<script src="/wv-attribution.js"></script><script src="/wv-probe.js"></script><script src="/_rum/beacon.js" async></script>`,
       ),
     }),
+    // Back/forward cache: cacheable (no `no-store`), a link to follow and a restore counter.
+    "/bf": () => ({
+      html: page(
+        "bf",
+        `<script src="/wv-attribution.js"></script><script src="/bf.js"></script><script src="/_rum/beacon.js" async></script>`,
+        `<a id="next" href="/bf/next">next</a>`,
+      ),
+      headers: { "Cache-Control": "private, max-age=0" },
+    }),
+    // Conversions: one queued through the documented stub before the beacon runs.
+    "/conv": () => ({
+      html: page(
+        "conv",
+        `<script src="/conv-stub.js"></script><script src="/_rum/beacon.js" async></script>`,
+      ),
+    }),
+    // The edge-injected tag has no attributes: the arm shares come with the served script.
+    "/armed": () => ({ html: page("armed", `<script src="/armed/_rum/beacon.js" async></script>`) }),
+    // Prefetch arms: every tab in the press arm; links to press on.
+    "/arms": () => ({
+      html: page(
+        "arms",
+        `<script src="/_rum/beacon.js" data-prefetch-arms="holdout:0,press:1" async></script>`,
+        `<a id="same" href="/arms/target?x=1">same origin</a><a id="other" href="OTHER/arms/elsewhere">other origin</a>`,
+      ),
+    }),
     // The npm entry point (ESM) posting to a collector on another origin.
     "/npm": () => ({ html: page("npm", `<script type="module" src="/npm-start.js"></script>`) }),
   };
@@ -153,7 +179,14 @@ export async function startBeaconHarness(): Promise<BeaconHarness> {
     "/no-sendbeacon.js": () => `navigator.sendBeacon = function () { return false; };`,
     "/wv-attribution.js": () => wvAttribution,
     "/wv-probe.js": () =>
-      `webVitals.onLCP(function (m) { window.__wvLcp = { value: m.value, attribution: m.attribution }; }, { reportAllChanges: true });`,
+      `webVitals.onLCP(function (m) { window.__wvLcp = { value: m.value, attribution: m.attribution }; }, { reportAllChanges: true });
+       webVitals.onFCP(function (m) { window.__wvFcp = m.value; });
+       webVitals.onCLS(function (m) { window.__wvCls = m.value; }, { reportAllChanges: true });`,
+    "/bf.js": () =>
+      `addEventListener("pageshow", (e) => { if (e.persisted) window.__restored = (window.__restored || 0) + 1; });
+       webVitals.onLCP(function (m) { if (m.navigationType === "back-forward-cache") window.__wvBfLcp = m.value; }, { reportAllChanges: true });`,
+    "/conv-stub.js": () =>
+      `window.rum = window.rum || { q: [], conversion: function (v) { this.q.push(v); } }; window.rum.conversion(42);`,
     "/rum.mjs": () => esm,
     "/npm-start.js": () =>
       `import { startRum } from "/rum.mjs";
@@ -188,10 +221,12 @@ export async function startBeaconHarness(): Promise<BeaconHarness> {
       res.writeHead(204, cors).end();
       return;
     }
-    if (url.pathname.startsWith("/_rum/beacon")) {
+    if (url.pathname.startsWith("/_rum/beacon") || url.pathname.startsWith("/armed/_rum/beacon")) {
       const headers = new Headers();
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
-      const r = beaconAssetResponse(new Request(url, { method: req.method, headers }));
+      // Under /armed/ the script is served with default prefetch arm shares (RUM_PREFETCH_ARMS).
+      const prefetchArms = url.pathname.startsWith("/armed/") ? "holdout:0,ours:1" : undefined;
+      const r = beaconAssetResponse(new Request(url, { method: req.method, headers }), { prefetchArms });
       res.writeHead(r.status, Object.fromEntries(r.headers));
       res.end(await r.text());
       return;
@@ -210,7 +245,8 @@ export async function startBeaconHarness(): Promise<BeaconHarness> {
     // "/consent/denied" serves the "/consent" page: distinct URLs tell page views apart.
     const p = pages[`/${url.pathname.split("/")[1]}`];
     if (p) {
-      const { html, headers } = p();
+      const { html: raw, headers } = p();
+      const html = raw.replace("OTHER/", `http://localhost:${port}/`);
       res.writeHead(200, {
         "Content-Type": "text/html; charset=utf-8",
         "Cache-Control": "no-store",

@@ -1,6 +1,16 @@
-import { existsSync } from "node:fs";
+import { ensureChromium } from "../scripts/ensure-chromium.mjs";
 
-/** Fails fast with a clear message when the browser the e2e tests drive is missing. */
+/**
+ * The browser these tests drive: installed through apt-get when it is missing and apt-get may be
+ * used (a fresh Debian as root), otherwise the run stops with one line saying what to install.
+ */
 export default function setup(): void {
-  if (!existsSync("/usr/bin/chromium")) throw new Error("e2e needs Chromium at /usr/bin/chromium");
+  try {
+    ensureChromium();
+  } catch (err) {
+    // One clear line, without a stack trace pointing into the harness.
+    const e = new Error(err instanceof Error ? err.message : String(err));
+    e.stack = e.message;
+    throw e;
+  }
 }

@@ -12,6 +12,7 @@ import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import path from "node:path";
 import readline from "node:readline";
+import { ensureDevVars, SECRET_KEYS } from "./dev-vars.mjs";
 
 export const ROOT = path.resolve(import.meta.dirname, "..");
 export const DEFAULT_PORTS = Object.freeze({ edge: 8787, image: 8788, demo: 8000 });
@@ -143,6 +144,7 @@ export async function startStack(opts = {}) {
     throw new Error(`Invalid ORIGIN_URL: expected an http(s) URL (got "${opts.originUrl}")`);
   }
   const runDemo = services.has("demo") && !originUrl;
+  const secrets = runEdgeSecrets(services.has("edge"), opts.vars, say);
   const imageMain = path.join(ROOT, "image-service", "src", "main.ts");
   const runImage = services.has("image") && existsSync(imageMain);
   const runEdge = services.has("edge");
@@ -337,7 +339,7 @@ export async function startStack(opts = {}) {
       say("stack  | building the RUM beacon");
       await job("beacon", [beaconBuild], 120_000);
     }
-    const vars = { ...varsFor({ origin, imageUrl, edgePort: ports.edge }), ...opts.vars };
+    const vars = { ...varsFor({ origin, imageUrl, edgePort: ports.edge }), ...secrets, ...opts.vars };
     const varArgs = Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
     say(`stack  | wrangler dev → ${edgeUrl} (origin ${origin})`);
     const child = run("edge", [
@@ -389,7 +391,7 @@ export async function startStack(opts = {}) {
   }
 
   const vars = readWorkerVars();
-  const effective = { ...vars, ...opts.vars };
+  const effective = { ...vars, ...secrets, ...opts.vars };
   const result = {
     urls: {
       origin,
@@ -416,6 +418,24 @@ export async function startStack(opts = {}) {
     stop,
   };
   return result;
+}
+
+/**
+ * The Worker's secrets for this stack: each from `opts.vars`, else the environment (the e2e
+ * project sets them in its vitest config), else `.dev.vars`, which is created with random tokens
+ * when it is missing or lacks a key (first `npm start`). Passed to wrangler dev as `--var`.
+ */
+function runEdgeSecrets(runEdge, given = {}, say = () => {}) {
+  if (!runEdge) return {};
+  const out = {};
+  for (const k of SECRET_KEYS) {
+    const v = given[k] ?? process.env[k];
+    if (v) out[k] = v;
+  }
+  if (Object.keys(out).length === SECRET_KEYS.length) return out;
+  const dev = ensureDevVars(ROOT);
+  if (dev.added.length > 0) say(`stack  | wrote ${dev.added.join(", ")} (random) to ${dev.file}`);
+  return { ...dev.tokens, ...out };
 }
 
 /**

@@ -4,7 +4,9 @@
  * (EDGE_PORT, 8787) — then a minute of demo traffic, until Ctrl-C / SIGTERM stops every child.
  * `ORIGIN_URL=<url> npm start` points the edge at another origin and skips the demo origin.
  * `--no-traffic` (or DEMO_TRAFFIC=0) skips the traffic; `--no-browser` keeps it HTTP-only;
- * `--verbose` also shows wrangler's line per request.
+ * `--verbose` also shows wrangler's line per request. The Worker's tokens come from `.dev.vars`,
+ * written with random values on the first run (or from EDGE_ADMIN_TOKEN, RUM_QUERY_TOKEN and
+ * DASH_TOKEN in the environment) and printed below.
  */
 import { DEFAULT_PORTS, startStack } from "./stack.mjs";
 
@@ -89,6 +91,7 @@ async function main() {
     ],
   );
   if (urls.originStats) rows.push(["Origin request counts", urls.originStats]);
+  rows.push(["Tokens", ".dev.vars (random on first run, git-ignored; edit or delete it to change them)"]);
   console.log(`\nReady. Everything runs locally:\n\n${table(rows)}\n`);
 
   if (traffic) {

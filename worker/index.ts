@@ -3,6 +3,7 @@
  * dashboards, everything else to the edge (CDN layer in front of the origin). Each part builds
  * its app once per isolate from `env` (config parsed and validated once).
  */
+import { hasPathPrefix } from "../common/src/http-response.ts";
 import { createDashboardsFromEnv } from "../dashboards/src/index.ts";
 import { createEdgeFromEnv } from "../edge/src/index.ts";
 import { createCollectorFromEnv, handleQueue, handleScheduled } from "../rum-collector/src/index.ts";
@@ -25,7 +26,12 @@ function part(cache: WeakMap<Env, Part>, env: Env, make: (env: Env) => Part): Pa
       // A bad var is an operator error: every request says which key is wrong (not cached, so a
       // fixed config is picked up without a restart of the isolate).
       const message = e instanceof Error ? e.message : String(e);
-      return { fetch: () => Response.json({ error: message }, { status: 503 }) };
+      if (message.startsWith("Invalid config ")) {
+        return { fetch: () => Response.json({ error: message }, { status: 503 }) };
+      }
+      // Any other fault is ours: a generic 500 for the client, the details in the log.
+      console.error(`worker: building a part failed: ${e instanceof Error ? (e.stack ?? message) : message}`);
+      return { fetch: () => Response.json({ error: "internal error" }, { status: 500 }) };
     }
     cache.set(env, p);
   }
@@ -59,16 +65,9 @@ export default {
   fetch(request, env, ctx) {
     const url = request.url;
     // Prefix tests on the path in place: no URL parse and no substring on the hot path.
-    const p = url.indexOf("/", url.indexOf("//") + 2);
-    if (p !== -1) {
-      if (url.startsWith("/_rum/", p))
-        return part(collectors, env, createCollectorFromEnv).fetch(request, env, ctx);
-      if (url.startsWith("/_dash", p)) {
-        const next = url.charAt(p + 6);
-        if (next === "" || next === "/" || next === "?" || next === "#")
-          return part(dashboards, env, dashboardsFor).fetch(request, env, ctx);
-      }
-    }
+    if (hasPathPrefix(url, "/_rum/"))
+      return part(collectors, env, createCollectorFromEnv).fetch(request, env, ctx);
+    if (hasPathPrefix(url, "/_dash")) return part(dashboards, env, dashboardsFor).fetch(request, env, ctx);
     return part(edges, env, createEdgeFromEnv).fetch(request, env, ctx, url);
   },
   queue(batch, env, ctx) {

@@ -97,4 +97,37 @@ describe("validateBeacon", () => {
     b.serverTiming = Array.from({ length: 33 }, (_, i) => ({ name: `t${i}`, duration: 1, description: "" }));
     expectError(b, /^serverTiming: expected at most 32/);
   });
+
+  it("takes the session, previous page view, prefetch arm and conversion fields", () => {
+    const b = {
+      ...sampleBeacon(),
+      sid: "s_abcdefgh",
+      prev: "pv_12345678",
+      arm: "press",
+      conv: { value: 49.5 },
+    };
+    const r = validateBeacon(b);
+    expect(r.ok && r.beacon).toMatchObject({
+      sid: "s_abcdefgh",
+      prev: "pv_12345678",
+      arm: "press",
+      conv: { value: 49.5 },
+    });
+    const nav = { ...sampleBeacon().nav, type: "back_forward_cache" };
+    expect(validateBeacon({ ...sampleBeacon(), nav }).ok).toBe(true);
+  });
+
+  it("rejects malformed session ids, arms and conversion values with the field path", () => {
+    expectError({ ...sampleBeacon(), sid: "short" }, /^sid: /);
+    expectError({ ...sampleBeacon(), sid: "has spaces in it" }, /^sid: /);
+    expectError({ ...sampleBeacon(), prev: "x".repeat(65) }, /^prev: /);
+    expectError(
+      { ...sampleBeacon(), arm: "control" },
+      /^arm: expected one of holdout, ours, press \(got "control"\)/,
+    );
+    expectError({ ...sampleBeacon(), conv: { value: -1 } }, /^conv\.value: expected a conversion value/);
+    expectError({ ...sampleBeacon(), conv: { value: "10" } }, /^conv\.value: /);
+    expectError({ ...sampleBeacon(), conv: {} }, /^conv\.value: required field is missing$/);
+    expectError({ ...sampleBeacon(), conv: true }, /^conv: /);
+  });
 });

@@ -21,10 +21,15 @@ export const NAV_TYPES = [
   "back_forward",
   "back-forward",
   "back-forward-cache",
+  "back_forward_cache",
   "prerender",
   "restore",
 ] as const;
 export const EFFECTIVE_CONNECTION_TYPES = ["slow-2g", "2g", "3g", "4g"] as const;
+/** Prefetch experiment arms (`BeaconPayload.arm`). */
+export const PREFETCH_ARMS = ["holdout", "ours", "press"] as const;
+/** Largest conversion value accepted (`conv.value`, in the site's currency). */
+export const MAX_CONVERSION_VALUE = 1e9;
 
 const MAX_URL_LENGTH = 2048;
 
@@ -138,6 +143,15 @@ export const beaconSchema = v.object({
   ),
   dpr: v.optional(bounded(0, 16, "a device pixel ratio")),
   holdout: v.optional(v.boolean((issue) => `expected a boolean (got ${issue.received})`)),
+  sid: v.optional(shortString(64, PVID_PATTERN)),
+  prev: v.optional(shortString(64, PVID_PATTERN)),
+  arm: v.optional(
+    v.picklist(
+      PREFETCH_ARMS,
+      (issue) => `expected one of ${PREFETCH_ARMS.join(", ")} (got ${issue.received})`,
+    ),
+  ),
+  conv: v.optional(v.object({ value: bounded(0, MAX_CONVERSION_VALUE, "a conversion value") })),
 });
 
 export type BeaconValidation = { ok: true; beacon: BeaconPayload } | { ok: false; error: string };

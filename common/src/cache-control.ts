@@ -1,3 +1,5 @@
+import { parseHttpDate } from "./http-cache/http-date.ts";
+
 /**
  * `Cache-Control` parsing and shared-cache freshness (RFC 9111 + RFC 5861 extensions), as the
  * edge page cache applies them. Pure: the caller passes the current time.
@@ -135,10 +137,11 @@ export function parseAge(value: string | null | undefined): number {
 
 /**
  * Shared-cache freshness of a response: lifetime from `s-maxage`, else `max-age`, else
- * `Expires` − `Date` (`Date` missing → `nowMs`; an unparsable `Expires` → 0, already stale);
- * `age` from the `Age` header only (apparent age from `Date` is skipped on purpose: origin
- * clock skew would otherwise expire objects early). `must-revalidate`/`proxy-revalidate`
- * disable serving stale.
+ * `Expires` − `Date` (`Date` missing or not an HTTP-date → `nowMs`; an `Expires` that is not an
+ * HTTP-date → 0, already stale, RFC 9111 §5.3); `age` from the `Age` header only, ignored unless
+ * a plain non-negative integer (apparent age from `Date` is skipped on purpose: origin clock skew
+ * would otherwise expire objects early). `must-revalidate`/`proxy-revalidate` disable serving
+ * stale. `cacheControl` is whichever field targets this cache (see http-cache/storability.ts).
  */
 export function sharedFreshness(h: FreshnessHeaders, nowMs: number): SharedFreshness {
   const cc = parseCacheControl(h.cacheControl);
@@ -146,10 +149,10 @@ export function sharedFreshness(h: FreshnessHeaders, nowMs: number): SharedFresh
   if (cc.sMaxage !== undefined) lifetime = cc.sMaxage;
   else if (cc.maxAge !== undefined) lifetime = cc.maxAge;
   else if (h.expires !== null) {
-    const exp = Date.parse(h.expires);
-    const date = h.date === null ? Number.NaN : Date.parse(h.date);
-    const base = Number.isNaN(date) ? nowMs : date;
-    lifetime = Number.isNaN(exp) ? 0 : Math.max(0, Math.floor((exp - base) / 1000));
+    const exp = parseHttpDate(h.expires, nowMs);
+    const date = parseHttpDate(h.date, nowMs);
+    const base = date === null ? nowMs : date;
+    lifetime = exp === null ? 0 : Math.max(0, Math.floor((exp - base) / 1000));
   }
   const noStale = cc.mustRevalidate || cc.proxyRevalidate;
   return {

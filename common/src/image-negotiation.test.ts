@@ -52,11 +52,28 @@ describe("negotiateImage", () => {
     expect(negotiateImage({ format: "png" }, { ...none, accept: chrome }).options.format).toBe("png");
   });
 
-  it("takes width from the option times dpr and snaps it", () => {
+  it("honours an explicit width exactly, times dpr, never snapped", () => {
     const v = negotiateImage({ width: 400, dpr: 2 }, none);
-    expect(v.options.width).toBe(1024);
+    expect(v.options.width).toBe(800);
     expect(v.options.dpr).toBeUndefined();
     expect(v.widthSource).toBe("option");
+    expect(negotiateImage({ width: 400 }, none).options.width).toBe(400);
+    expect(negotiateImage({ width: 333, dpr: 1.5 }, none).options.width).toBe(500);
+  });
+
+  it("keeps a height-only request height-only (no edge-chosen width added)", () => {
+    const v = negotiateImage({ height: 250, dpr: 2 }, { ...none, device: "mobile" });
+    expect(v.options).toMatchObject({ height: 500 });
+    expect(v.options.width).toBeUndefined();
+  });
+
+  it("scales trim by dpr, as Cloudflare's trim takes dpr into account", () => {
+    const v = negotiateImage({ width: 100, dpr: 2, trim: "1;2;3;4", "trim.width": 50 }, none);
+    expect(v.options).toMatchObject({ width: 200, trim: "2;4;6;8", "trim.width": 100 });
+  });
+
+  it("applies dpr= to an edge-chosen width before snapping", () => {
+    expect(negotiateImage({ dpr: 2 }, { ...none, width: "300" }).options.width).toBe(640);
   });
 
   it("uses Sec-CH-Width, then viewport × DPR, then the device class", () => {
@@ -80,27 +97,50 @@ describe("negotiateImage", () => {
     expect(base).toBe(75);
     expect(saver).toBe(45); // 75 × 0.65 = 48.75 → 45
     expect(slow).toBe(45);
-    expect(negotiateImage({ format: "webp", quality: 90 }, { ...none, ect: "3g" }).options.quality).toBe(75);
+    // An explicit quality is kept as asked (Cloudflare's contract); slow-connection-quality is the opt-in.
+    expect(negotiateImage({ format: "webp", quality: 90 }, { ...none, ect: "3g" }).options.quality).toBe(90);
     expect(negotiateImage({ format: "jpeg" }, { ...none, ect: "4g" }).options.quality).toBe(80);
   });
 
-  it("scales an explicit height with the snapped width", () => {
+  it("keeps explicit width and height exactly", () => {
     const v = negotiateImage({ width: 300, height: 150 }, none);
-    expect(v.options.width).toBe(320);
-    expect(v.options.height).toBe(160);
+    expect(v.options.width).toBe(300);
+    expect(v.options.height).toBe(150);
+  });
+
+  it("uses slow-connection-quality only when a hint says the connection is slow", () => {
+    const q = (h: Partial<ImageClientHints>) =>
+      negotiateImage({ format: "webp", quality: 80, "slow-connection-quality": 40 }, { ...none, ...h })
+        .options.quality;
+    expect(q({})).toBe(80);
+    expect(q({ saveData: "on" })).toBe(40);
+    expect(q({ ect: "3g" })).toBe(40);
+    expect(q({ ect: "4g" })).toBe(80);
+    expect(q({ rtt: "200" })).toBe(40);
+    expect(q({ rtt: "100" })).toBe(80);
+    expect(q({ downlink: "1.5" })).toBe(40);
+    expect(q({ downlink: "10" })).toBe(80);
+  });
+
+  it("drops edge-only options and honours compression=fast for format=auto", () => {
+    const v = negotiateImage(
+      { width: 10, onerror: "redirect", "slow-connection-quality": 40, compression: "fast", format: "auto" },
+      { ...none, accept: chrome },
+    );
+    expect(v.options.onerror).toBeUndefined();
+    expect(v.options["slow-connection-quality"]).toBeUndefined();
+    expect(v.options.format).toBe("jpeg");
   });
 });
 
 describe("explicit width and DPR", () => {
   it("does not let the DPR hint enlarge an explicit width (srcset w descriptors stay true)", () => {
     expect(negotiateImage({ width: 320 }, { ...none, dpr: "3" }).options.width).toBe(320);
-    expect(negotiateImage({ width: 300 }, { ...none, dpr: "2" }).options.width).toBe(320);
+    expect(negotiateImage({ width: 300 }, { ...none, dpr: "2" }).options.width).toBe(300);
   });
-  it("caps widths above the allow-list at the largest allowed width", () => {
-    expect(negotiateImage({ width: 8000 }, none).options.width).toBe(2560);
-  });
-  it("snaps an explicit quality down to the step, so quality values are bounded too", () => {
-    expect(negotiateImage({ quality: 77, format: "jpeg" }, none).options.quality).toBe(75);
+  it("caps only edge-chosen widths at the largest allowed width", () => {
+    expect(negotiateImage({}, { ...none, width: "8000" }).options.width).toBe(2560);
+    expect(negotiateImage({ width: 8000 }, none).options.width).toBe(8000);
   });
 });
 
@@ -121,6 +161,8 @@ describe("imageHintsFrom", () => {
       viewportWidth: "400",
       saveData: "on",
       ect: "3g",
+      rtt: null,
+      downlink: null,
       device: "mobile",
     });
   });

@@ -51,11 +51,15 @@ export interface ImageClientHints {
   saveData: string | null;
   /** `ECT` client hint (effective connection type). */
   ect: string | null;
+  /** `RTT` client hint (ms); optional. */
+  rtt?: string | null;
+  /** `Downlink` client hint (Mbit/s); optional. */
+  downlink?: string | null;
   device: ImageDeviceClass;
 }
 
 export interface NegotiatedVariant {
-  /** Options to send to the image service: concrete format, snapped width, dpr folded in. */
+  /** Options to send to the image service: concrete format, width (snapped only when edge-chosen), dpr folded in. */
   options: ImageOptions;
   /** Which input decided the width, for `Server-Timing` / debugging. */
   widthSource: "option" | "sec-ch-width" | "viewport-hint" | "device-class";
@@ -75,10 +79,22 @@ export function snapWidth(target: number, widths: readonly number[]): number {
   return widths[widths.length - 1] ?? Math.round(target);
 }
 
+/** True when the hints say the connection is slow (Cloudflare's `slow-connection-quality` rule). */
+export function isSlowConnection(hints: ImageClientHints): boolean {
+  if (hints.saveData?.trim().toLowerCase() === "on") return true;
+  const ect = hints.ect?.trim().toLowerCase();
+  if (ect === "slow-2g" || ect === "2g" || ect === "3g") return true;
+  const rtt = positive(hints.rtt ?? null, 1e6);
+  if (rtt !== null && rtt > 150) return true;
+  const downlink = hints.downlink == null ? null : Number(hints.downlink.trim());
+  return downlink !== null && Number.isFinite(downlink) && downlink >= 0 && downlink < 5;
+}
+
 /**
- * Resolves the variant for one request. `allowAvif` comes from the caller's cost guard (AVIF
- * only where it pays); `source` facts are optional (alpha/animation known from the path or a
- * previous response).
+ * Resolves the variant for one request. An explicit `width`/`height` is honoured exactly (× `dpr`,
+ * never snapped); only a width the edge chooses itself (client hints, device class) snaps up to
+ * the allow-list. `allowAvif` comes from the caller's cost guard; `source` facts are optional.
+ * Edge-only options (`onerror`, `slow-connection-quality`) are not in the returned options.
  */
 export function negotiateImage(
   requested: ImageOptions,
@@ -89,57 +105,86 @@ export function negotiateImage(
   const used: string[] = [];
   const hintDpr = positive(hints.dpr, 4);
   if (hintDpr !== null) used.push("Sec-CH-DPR");
-
-  let target: number;
-  let widthSource: NegotiatedVariant["widthSource"];
-  const chWidth = positive(hints.width, 16384);
-  const viewport = positive(hints.viewportWidth, 16384);
-  if (requested.width !== undefined) {
-    // An explicit width is a layout size (srcset `w` descriptors, pages without CSS sizes): the
-    // DPR hint must not enlarge it, or the image's intrinsic size would change. `dpr=` still does.
-    target = requested.width * (requested.dpr ?? 1);
-    widthSource = "option";
-  } else if (chWidth !== null) {
-    target = chWidth;
-    widthSource = "sec-ch-width";
-    used.push("Sec-CH-Width");
-  } else if (viewport !== null) {
-    target = viewport * (hintDpr ?? 1);
-    widthSource = "viewport-hint";
-    used.push("Sec-CH-Viewport-Width");
-  } else {
-    target = config.deviceViewport[hints.device] * config.deviceDpr[hints.device];
-    widthSource = "device-class";
-  }
-  const width = snapWidth(target, config.widths);
-
-  const format: ImageOutputFormat =
-    requested.format === undefined || requested.format === "auto"
-      ? chooseImageFormat(hints.accept, source)
-      : requested.format;
-  if (requested.format === undefined || requested.format === "auto") used.push("Accept");
-
-  let factor = 1;
-  if (hints.saveData?.trim().toLowerCase() === "on") {
-    factor *= config.saveDataFactor;
-    used.push("Save-Data");
-  }
-  const ect = hints.ect?.trim().toLowerCase();
-  const ectFactor = ect ? config.ectFactor[ect] : undefined;
-  if (ectFactor !== undefined) {
-    factor *= ectFactor;
-    used.push("ECT");
-  }
-  const base = requested.quality ?? config.quality[format];
-  const step = Math.max(1, config.qualityStep);
-  const quality = Math.max(step, Math.min(100, Math.floor((base * factor) / step) * step));
-
-  const options: ImageOptions = { ...requested, width, format, quality };
+  const dpr = requested.dpr ?? 1;
+  const options: ImageOptions = { ...requested };
   delete options.dpr;
-  if (requested.height !== undefined) {
-    // Keep the requested aspect: scale the height by the same factor as the width.
-    const scale = width / (requested.width ?? width);
-    options.height = Math.max(1, Math.round(requested.height * (requested.width ? scale : 1)));
+  delete options.onerror;
+  delete options["slow-connection-quality"];
+
+  if (dpr !== 1) {
+    // Cloudflare: trim "takes dpr into account"; dpr is folded away here, so the trim is scaled too.
+    const scale = (n: number) => Math.round(n * dpr);
+    if (options.trim !== undefined)
+      options.trim = options.trim
+        .split(";")
+        .map((n) => scale(Number(n)))
+        .join(";");
+    for (const k of ["trim.width", "trim.height", "trim.left", "trim.top"] as const) {
+      const v = options[k];
+      if (v !== undefined) options[k] = scale(v);
+    }
+  }
+
+  let widthSource: NegotiatedVariant["widthSource"] = "option";
+  if (requested.width !== undefined || requested.height !== undefined) {
+    // Explicit sizes are layout sizes (srcset `w` descriptors, intrinsic sizes): exactly as asked,
+    // times `dpr=`; the DPR hint must not change them.
+    if (requested.width !== undefined) options.width = Math.max(1, Math.round(requested.width * dpr));
+    if (requested.height !== undefined) options.height = Math.max(1, Math.round(requested.height * dpr));
+  } else {
+    let target: number;
+    const chWidth = positive(hints.width, 16384);
+    const viewport = positive(hints.viewportWidth, 16384);
+    if (chWidth !== null) {
+      target = chWidth;
+      widthSource = "sec-ch-width";
+      used.push("Sec-CH-Width");
+    } else if (viewport !== null) {
+      target = viewport * (hintDpr ?? 1);
+      widthSource = "viewport-hint";
+      used.push("Sec-CH-Viewport-Width");
+    } else {
+      target = config.deviceViewport[hints.device] * config.deviceDpr[hints.device];
+      widthSource = "device-class";
+    }
+    options.width = snapWidth(target * dpr, config.widths);
+  }
+
+  if (requested.format === "json") return { options, widthSource, usedHints: used };
+  let format: ImageOutputFormat;
+  if (requested.format === undefined || requested.format === "auto") {
+    used.push("Accept");
+    format =
+      requested.compression === "fast"
+        ? source.hasAlpha
+          ? "png"
+          : "jpeg"
+        : chooseImageFormat(hints.accept, source);
+    options.format = format;
+  } else {
+    format = requested.format === "baseline-jpeg" ? "jpeg" : requested.format;
+  }
+
+  const step = Math.max(1, config.qualityStep);
+  const scq = requested["slow-connection-quality"];
+  if (scq !== undefined && isSlowConnection(hints)) {
+    options.quality = scq;
+    used.push("Save-Data", "ECT", "RTT", "Downlink");
+  } else if (requested.quality === undefined) {
+    // Save-Data and slow ECT lower the default quality only; an explicit quality is kept as asked.
+    let factor = 1;
+    if (hints.saveData?.trim().toLowerCase() === "on") {
+      factor *= config.saveDataFactor;
+      used.push("Save-Data");
+    }
+    const ect = hints.ect?.trim().toLowerCase();
+    const ectFactor = ect ? config.ectFactor[ect] : undefined;
+    if (ectFactor !== undefined) {
+      factor *= ectFactor;
+      used.push("ECT");
+    }
+    const base = config.quality[format];
+    options.quality = Math.max(step, Math.min(100, Math.floor((base * factor) / step) * step));
   }
   return { options, widthSource, usedHints: used };
 }
@@ -156,6 +201,8 @@ export function imageHintsFrom(
     viewportWidth: get("sec-ch-viewport-width"),
     saveData: get("save-data"),
     ect: get("ect"),
+    rtt: get("rtt"),
+    downlink: get("downlink"),
     device,
   };
 }

@@ -4,44 +4,56 @@
  * service's query form (`?w=400&q=75&f=webp`). Pure: no runtime imports, no clock.
  */
 
-export const IMAGE_FITS = ["scale-down", "contain", "cover", "crop", "pad"] as const;
+import {
+  fail,
+  ImageOptionsError,
+  parseBoolean,
+  parseColor,
+  parseEnum,
+  parseGravity,
+  parseInteger,
+  parseQuality,
+  parseStepped,
+  parseTrim,
+} from "./image-option-values.ts";
+
+export { ImageOptionsError } from "./image-option-values.ts";
+
+export const IMAGE_FITS = [
+  "scale-down",
+  "contain",
+  "cover",
+  "crop",
+  "pad",
+  "squeeze",
+  "aspect-crop",
+] as const;
 export type ImageFit = (typeof IMAGE_FITS)[number];
 
-export const IMAGE_GRAVITIES = [
-  "auto",
-  "center",
-  "top",
-  "bottom",
-  "left",
-  "right",
-  "top-left",
-  "top-right",
-  "bottom-left",
-  "bottom-right",
-  "attention",
-  "entropy",
-] as const;
-export type ImageGravity = (typeof IMAGE_GRAVITIES)[number];
+/** A named gravity (`auto`, `left`, `top-right`, …) or an `XxY` focal point such as `0.5x0.33`. */
+export type ImageGravity = string;
 
 /** Concrete output formats the service can encode. */
 export const IMAGE_OUTPUT_FORMATS = ["jpeg", "png", "webp", "avif", "gif"] as const;
 export type ImageOutputFormat = (typeof IMAGE_OUTPUT_FORMATS)[number];
-export type ImageFormatOption = ImageOutputFormat | "auto";
+/** `baseline-jpeg` = sequential JPEG (plain `jpeg` is progressive, as on Cloudflare); `json` = image facts. */
+export type ImageFormatOption = ImageOutputFormat | "auto" | "baseline-jpeg" | "json";
 
-export const IMAGE_METADATA = ["none", "keep"] as const;
+export const IMAGE_METADATA = ["none", "copyright", "keep"] as const;
 export type ImageMetadata = (typeof IMAGE_METADATA)[number];
 
 /** Largest width/height a request may ask for (before `dpr`). */
 export const MAX_IMAGE_DIMENSION = 8192;
 
-/** Parsed, validated options. Absent keys mean "service default" (see the image-service README). */
+/** Parsed, validated, stepped options. Absent keys mean "default" (see the image-service README). */
 export interface ImageOptions {
   width?: number;
   height?: number;
-  /** Device pixel ratio multiplier for width/height, 1–4. */
+  /** Device pixel ratio multiplier for width/height, 1–4, one decimal. */
   dpr?: number;
   fit?: ImageFit;
   gravity?: ImageGravity;
+  /** 5–100 in steps of 5. */
   quality?: number;
   format?: ImageFormatOption;
   sharpen?: number;
@@ -51,19 +63,27 @@ export interface ImageOptions {
   metadata?: ImageMetadata;
   /** `false` keeps only the first frame of animated input. */
   anim?: boolean;
+  /** Degrees, applied after EXIF orientation; width/height refer to the rotated axes. */
+  rotate?: number;
+  flip?: "h" | "v" | "hv";
+  /** Pixels cut off before resizing: `top;right;bottom;left`. */
+  trim?: string;
+  "trim.width"?: number;
+  "trim.height"?: number;
+  "trim.left"?: number;
+  "trim.top"?: number;
+  brightness?: number;
+  contrast?: number;
+  saturation?: number;
+  /** `fast`: JPEG instead of WebP/AVIF for `format=auto`. */
+  compression?: "fast";
+  /** Edge only: quality used when the client hints a slow connection. */
+  "slow-connection-quality"?: number;
+  /** Edge only: redirect to the source (same site) when the variant cannot be produced. */
+  onerror?: "redirect";
 }
 
 export type ImageOptionKey = keyof ImageOptions;
-
-/** Thrown for any invalid option; `message` is safe to show to clients. */
-export class ImageOptionsError extends Error {
-  readonly key: string;
-  constructor(key: string, message: string) {
-    super(message);
-    this.name = "ImageOptionsError";
-    this.key = key;
-  }
-}
 
 /** Canonical key order: the order `formatOptions` writes, so equal options give equal strings. */
 export const IMAGE_OPTION_KEYS: readonly ImageOptionKey[] = [
@@ -79,7 +99,23 @@ export const IMAGE_OPTION_KEYS: readonly ImageOptionKey[] = [
   "background",
   "metadata",
   "anim",
+  "rotate",
+  "flip",
+  "trim",
+  "trim.width",
+  "trim.height",
+  "trim.left",
+  "trim.top",
+  "brightness",
+  "contrast",
+  "saturation",
+  "compression",
+  "slow-connection-quality",
+  "onerror",
 ];
+
+/** Options that only steer the edge; they never reach the image service or the variant cache key. */
+export const EDGE_ONLY_OPTIONS: readonly ImageOptionKey[] = ["slow-connection-quality", "onerror"];
 
 /** Cloudflare's short aliases. */
 const ALIASES: Readonly<Record<string, ImageOptionKey>> = {
@@ -87,89 +123,53 @@ const ALIASES: Readonly<Record<string, ImageOptionKey>> = {
   h: "height",
   q: "quality",
   f: "format",
+  g: "gravity",
+  scq: "slow-connection-quality",
 };
 
-const NAMED_COLORS: Readonly<Record<string, string>> = {
-  white: "ffffff",
-  black: "000000",
-  transparent: "00000000",
+/** Cloudflare options recognised but refused, with the reason (400 names them). */
+const UNSUPPORTED: Readonly<Record<string, string>> = {
+  gamma: "gamma is not supported",
+  zoom: "zoom is not supported (it only applies to gravity=face, which needs face detection)",
+  segment: "segment is not supported (background removal needs an AI model)",
+  border: "border is not supported",
+  "origin-auth": "origin-auth is not supported (sources are fetched without credentials)",
 };
 
-function fail(key: string, expected: string, received: string): never {
-  throw new ImageOptionsError(
-    key,
-    `Expected ${expected} for ${key} but received ${JSON.stringify(received)}`,
-  );
-}
-
-function parseInteger(key: string, raw: string, min: number, max: number): number {
-  const n = /^-?\d{1,9}$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!Number.isInteger(n) || n < min || n > max) fail(key, `integer between ${min} and ${max}`, raw);
-  return n;
-}
-
-function parseDecimal(key: string, raw: string, min: number, max: number): number {
-  const n = /^-?\d{1,9}(\.\d{1,6})?$|^-?\.\d{1,6}$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!Number.isFinite(n) || n < min || n > max) fail(key, `number between ${min} and ${max}`, raw);
-  return n;
-}
-
-function parseEnum<T extends string>(key: string, raw: string, allowed: readonly T[]): T {
-  const found = allowed.find((a) => a === raw);
-  if (found === undefined) fail(key, `one of ${allowed.join(", ")}`, raw);
-  return found;
-}
-
-function parseColor(key: string, raw: string): string {
-  const lower = raw.toLowerCase();
-  const named = NAMED_COLORS[lower];
-  if (named !== undefined) return named;
-  const hex = lower.startsWith("#") ? lower.slice(1) : lower;
-  if (!/^([0-9a-f]{3,4}|[0-9a-f]{6}|[0-9a-f]{8})$/.test(hex)) {
-    fail(key, "colour #rgb, #rgba, #rrggbb, #rrggbbaa, white, black or transparent", raw);
-  }
-  const full = hex.length <= 4 ? [...hex].map((c) => c + c).join("") : hex;
-  // Opaque colours are written without the alpha byte so equal colours have one spelling.
-  return full.length === 8 && full.endsWith("ff") ? full.slice(0, 6) : full;
-}
-
-function parseBoolean(key: string, raw: string): boolean {
-  if (raw === "true" || raw === "1") return true;
-  if (raw === "false" || raw === "0") return false;
-  return fail(key, "true or false", raw);
-}
+const FORMATS: readonly ImageFormatOption[] = [...IMAGE_OUTPUT_FORMATS, "auto", "baseline-jpeg", "json"];
 
 function setOption(opts: ImageOptions, key: ImageOptionKey, raw: string): void {
   switch (key) {
     case "width":
-      opts.width = parseInteger(key, raw, 1, MAX_IMAGE_DIMENSION);
-      return;
     case "height":
-      opts.height = parseInteger(key, raw, 1, MAX_IMAGE_DIMENSION);
+      opts[key] = parseInteger(key, raw, 1, MAX_IMAGE_DIMENSION);
       return;
     case "dpr":
-      opts.dpr = parseDecimal(key, raw, 1, 4);
+      opts.dpr = parseStepped(key, raw, 1, 4);
       return;
     case "fit":
       opts.fit = parseEnum(key, raw, IMAGE_FITS);
       return;
     case "gravity":
-      opts.gravity = parseEnum(key, raw, IMAGE_GRAVITIES);
+      opts.gravity = parseGravity(key, raw);
       return;
     case "quality":
-      opts.quality = parseInteger(key, raw, 1, 100);
+    case "slow-connection-quality":
+      opts[key] = parseQuality(key, raw);
       return;
     case "format":
-      opts.format = parseEnum<ImageFormatOption>(key, raw === "jpg" ? "jpeg" : raw, [
-        ...IMAGE_OUTPUT_FORMATS,
-        "auto",
-      ]);
+      opts.format = parseEnum<ImageFormatOption>(key, raw === "jpg" ? "jpeg" : raw, FORMATS);
       return;
     case "sharpen":
-      opts.sharpen = parseDecimal(key, raw, 0, 10);
+      opts.sharpen = parseStepped(key, raw, 0, 10);
       return;
     case "blur":
-      opts.blur = parseDecimal(key, raw, 0, 250);
+      opts.blur = parseStepped(key, raw, 0, 250);
+      return;
+    case "brightness":
+    case "contrast":
+    case "saturation":
+      opts[key] = parseStepped(key, raw, 0, 10);
       return;
     case "background":
       opts.background = parseColor(key, raw);
@@ -180,34 +180,64 @@ function setOption(opts: ImageOptions, key: ImageOptionKey, raw: string): void {
     case "anim":
       opts.anim = parseBoolean(key, raw);
       return;
+    case "rotate":
+      opts.rotate = Number(parseEnum(key, raw, ["0", "90", "180", "270"]));
+      return;
+    case "flip":
+      opts.flip = parseEnum(key, raw, ["h", "v", "hv"] as const);
+      return;
+    case "trim":
+      opts.trim = parseTrim(key, raw);
+      return;
+    case "trim.width":
+    case "trim.height":
+      opts[key] = parseInteger(key, raw, 1, 100_000);
+      return;
+    case "trim.left":
+    case "trim.top":
+      opts[key] = parseInteger(key, raw, 0, 100_000);
+      return;
+    case "compression":
+      opts.compression = parseEnum(key, raw, ["fast"] as const);
+      return;
+    case "onerror":
+      opts.onerror = parseEnum(key, raw, ["redirect"] as const);
+      return;
   }
 }
 
-function canonicalKey(name: string): ImageOptionKey {
+/** Resolves a name to its option key; `undefined` for `upscale=interpolate` (the default, ignored). */
+function canonicalKey(name: string, value: string): ImageOptionKey | undefined {
   const alias = ALIASES[name];
   if (alias !== undefined) return alias;
   const key = IMAGE_OPTION_KEYS.find((k) => k === name);
-  if (key === undefined) {
-    throw new ImageOptionsError(
-      name,
-      `Expected one of ${[...IMAGE_OPTION_KEYS, ...Object.keys(ALIASES)].join(", ")} for option name but received ${JSON.stringify(name)}`,
-    );
+  if (key !== undefined) return key;
+  if (name === "upscale") {
+    if (value === "interpolate") return undefined;
+    throw new ImageOptionsError(name, `upscale=${value} is not supported (only upscale=interpolate)`);
   }
-  return key;
+  const why = UNSUPPORTED[name];
+  if (why !== undefined) throw new ImageOptionsError(name, `Unsupported option ${name}: ${why}`);
+  throw new ImageOptionsError(
+    name,
+    `Unknown option ${JSON.stringify(name)}: expected one of ${[...IMAGE_OPTION_KEYS, ...Object.keys(ALIASES), "upscale"].join(", ")} for option name but received ${JSON.stringify(name)}`,
+  );
 }
 
 /**
  * Parses `[name, value]` pairs (already percent-decoded) into options. Accepts full names and
- * Cloudflare's aliases `w`, `h`, `q`, `f`; rejects unknown names, repeated keys and bad values.
+ * Cloudflare's aliases `w`, `h`, `q`, `f`, `g`, `scq`; rejects unknown names (400 naming the
+ * option), repeated keys and bad values; steps values (see image-option-values.ts).
  */
 export function parseImageOptionPairs(pairs: Iterable<readonly [string, string]>): ImageOptions {
   const opts: ImageOptions = {};
-  const seen = new Set<ImageOptionKey>();
+  const seen = new Set<string>();
   for (const [name, value] of pairs) {
-    const key = canonicalKey(name);
-    if (seen.has(key)) throw new ImageOptionsError(key, `Expected ${key} at most once but received it twice`);
-    seen.add(key);
-    setOption(opts, key, value);
+    const key = canonicalKey(name, value);
+    const id = key ?? name;
+    if (seen.has(id)) throw new ImageOptionsError(id, `Expected ${id} at most once but received it twice`);
+    seen.add(id);
+    if (key !== undefined) setOption(opts, key, value);
   }
   return opts;
 }

@@ -170,6 +170,12 @@ export interface PageViewMessage {
    * by 1 / sampleRate. Absent means 1 (everything kept).
    */
   sampleRate?: number;
+  /**
+   * Fields of the beacon the intake found invalid and dropped (a negative timer, an unknown flag
+   * value, …) while keeping the rest of the page view; boomerang beacons only (our own beacon is
+   * all-or-nothing: 400). Absent means 0.
+   */
+  invalidFields?: number;
 }
 
 /** Queue message: one HTML response served by the edge (beacon coverage, server timings). */

@@ -46,6 +46,9 @@ export function sampleBeacon(overrides: Partial<BeaconPayload> = {}): BeaconPayl
     net: { ect: "4g", rtt: 50, downlink: 10, saveData: false },
     viewport: { w: 412, h: 915 },
     dpr: 2.625,
+    sid: "s_0123456789abcdef",
+    prev: "pv_fedcba9876543210",
+    arm: "ours",
     ...overrides,
   };
 }

@@ -21,12 +21,20 @@ const MOBILE = /Mobi|iPhone|iPod|Android|Windows Phone|IEMobile|Opera Mini/i;
 const DESKTOP = /Windows NT|Macintosh|X11|Linux|CrOS/;
 
 /**
- * Classifies a User-Agent (null/empty → `{ device: "other", browser: "other" }`). Headless
- * Chrome counts as desktop Chrome (synthetic monitoring uses it); declared crawlers are "bot".
+ * Longest User-Agent prefix that is classified; the rest is ignored. Real UAs are < 300 chars,
+ * and the look-ahead in TABLET makes the cost grow with the length (a 16 KB UA took 11 ms).
+ */
+export const MAX_UA_LENGTH = 512;
+
+/**
+ * Classifies a User-Agent (null/empty → `{ device: "other", browser: "other" }`) from its first
+ * MAX_UA_LENGTH (512) characters. Headless Chrome counts as desktop Chrome (synthetic monitoring
+ * uses it); declared crawlers are "bot".
  */
 export function classifyUserAgent(ua: string | null | undefined): UserAgentClass {
   if (!ua) return { device: "other", browser: "other" };
-  return { device: deviceClass(ua), browser: browserFamily(ua) };
+  const cut = ua.length > MAX_UA_LENGTH ? ua.slice(0, MAX_UA_LENGTH) : ua;
+  return { device: deviceClass(cut), browser: browserFamily(cut) };
 }
 
 function deviceClass(ua: string): DeviceClass {
@@ -50,16 +58,18 @@ function browserFamily(ua: string): BrowserFamily {
 
 /** Entries of the per-isolate User-Agent class cache. */
 export const UA_CACHE_SIZE = 512;
-/** Longer User-Agents are classified without being cached (bounds the cache's memory). */
-const UA_CACHE_MAX_LENGTH = 512;
 // Real traffic repeats a few hundred UA strings, and classifying one runs several regular
 // expressions (one with a look-ahead over the whole string). The map's insertion order makes it
 // an LRU: a hit moves the entry to the end, the oldest entry is dropped when it is full.
 const uaCache = new Map<string, UserAgentClass>();
 
-/** `classifyUserAgent` through a bounded LRU cache (UA_CACHE_SIZE entries per isolate). */
-export function classifyUserAgentCached(ua: string | null): UserAgentClass {
-  if (!ua || ua.length > UA_CACHE_MAX_LENGTH) return classifyUserAgent(ua);
+/**
+ * `classifyUserAgent` through a bounded LRU cache (UA_CACHE_SIZE entries per isolate), keyed on
+ * the UA cut to MAX_UA_LENGTH, so an entry holds at most 512 chars.
+ */
+export function classifyUserAgentCached(raw: string | null): UserAgentClass {
+  if (!raw) return classifyUserAgent(raw);
+  const ua = raw.length > MAX_UA_LENGTH ? raw.slice(0, MAX_UA_LENGTH) : raw;
   const hit = uaCache.get(ua);
   if (hit !== undefined) {
     uaCache.delete(ua);

@@ -110,7 +110,8 @@ export function queryString(req: QueryRequest): string {
   return q.toString();
 }
 
-async function getJson(api: QueryApi, pathAndQuery: string): Promise<unknown> {
+/** GET `pathAndQuery` on the query API: the JSON object, or an `ApiError` with a readable reason. */
+export async function getJson(api: QueryApi, pathAndQuery: string): Promise<unknown> {
   let res: Response;
   try {
     res = await api(pathAndQuery);

@@ -5,14 +5,19 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { getCookie } from "hono/cookie";
+import { AuthThrottle, clientKey } from "../../common/src/auth-throttle.ts";
+import { bearerToken } from "../../common/src/secret-token.ts";
 import { ApiError, type QueryApi, recentPageViews } from "./api-client.ts";
 import { COOKIE_NAME, makeSessionValue, tokenMatches, verifySessionValue } from "./auth.ts";
 import type { DashConfig } from "./config.ts";
 import type { SafeHtml } from "./html.ts";
-import { loadOverview } from "./overview-data.ts";
+import { registerInsightPages } from "./insight-pages.ts";
+import { finishOverview, startOverview } from "./overview-data.ts";
+import { streamParts } from "./stream.ts";
 import { BadRequest, parseLiveParams, parseOverviewParams } from "./view-params.ts";
+import { layoutShell } from "./views/layout.ts";
 import { loginPage, problemPage } from "./views/login.ts";
-import { overviewPage } from "./views/overview.ts";
+import { overviewPage, overviewParts } from "./views/overview.ts";
 import { pageViewsPage } from "./views/pageviews.ts";
 import { STYLESHEET } from "./views/styles.ts";
 
@@ -22,6 +27,8 @@ export interface DashboardsDeps {
   queryApi: QueryApi;
   /** Clock in ms since epoch (default `Date.now`). */
   now?: () => number;
+  /** Repeated bad tokens per client (CF-Connecting-IP) on login and bearer → 429 (default: 10 per minute, per isolate). */
+  throttle?: AuthThrottle;
 }
 
 const CSP =
@@ -47,17 +54,33 @@ export function createDashboardsApp(deps: DashboardsDeps): Hono {
   // strict: false so "/_dash" and "/_dash/" are the same overview page.
   const app = new Hono({ strict: false }).basePath("/_dash");
 
-  const page = (body: SafeHtml, status: 200 | 400 | 401 | 404 | 500 | 502 = 200) =>
-    new Response(body.value, {
-      status,
-      headers: {
-        "content-type": "text/html; charset=utf-8",
-        "cache-control": "no-store",
-        "content-security-policy": CSP,
-        "x-content-type-options": "nosniff",
-        "referrer-policy": "same-origin",
-      },
-    });
+  const headers = {
+    "content-type": "text/html; charset=utf-8",
+    "cache-control": "no-store",
+    "content-security-policy": CSP,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+  };
+  const page = (body: SafeHtml, status: 200 | 400 | 401 | 404 | 429 | 500 | 502 = 200) =>
+    new Response(body.value, { status, headers });
+
+  const throttle = deps.throttle ?? new AuthThrottle();
+  const clientOf = (req: Request) => clientKey(req.headers.get("cf-connecting-ip") ?? "");
+  /** The 429 page for a throttled client, or null when it may try a token now. */
+  const throttled = (client: string) => {
+    const verdict = throttle.check(client, now());
+    if (verdict.allowed) return null;
+    const res = page(
+      problemPage(
+        "Too many attempts",
+        "Too many wrong tokens from this address. Wait a minute and try again.",
+        false,
+      ),
+      429,
+    );
+    res.headers.set("retry-after", String(verdict.retryAfterSeconds));
+    return res;
+  };
 
   const cookieAttrs = (url: string, maxAge: number) =>
     `Path=/_dash; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${url.startsWith("https:") ? "; Secure" : ""}`;
@@ -102,8 +125,14 @@ export function createDashboardsApp(deps: DashboardsDeps): Hono {
       const next = safeNext(form.next);
       const token = typeof form.token === "string" ? form.token : "";
       if (token === "") return page(loginPage(next, "No token was entered."), 401);
-      if (!(await tokenMatches(config.token, token)))
+      const client = clientOf(c.req.raw);
+      const refused = throttled(client);
+      if (refused) return refused;
+      if (!(await tokenMatches(config.token, token))) {
+        throttle.fail(client, now());
         return page(loginPage(next, "That token does not match DASH_TOKEN. Check the Worker config."), 401);
+      }
+      throttle.succeed(client);
       const value = await makeSessionValue(config.token, now() + config.sessionSeconds * 1000);
       return new Response(null, {
         status: 303,
@@ -128,14 +157,20 @@ export function createDashboardsApp(deps: DashboardsDeps): Hono {
   app.use("*", async (c, next) => {
     const authz = c.req.header("authorization");
     if (authz !== undefined) {
-      const m = /^Bearer\s+(.+)$/i.exec(authz.trim());
-      if (!m?.[1])
+      const bearer = bearerToken(authz.trim());
+      if (bearer === null)
         return page(
           problemPage("Unauthorized", 'The Authorization header must be "Bearer <DASH_TOKEN>".', false),
           401,
         );
-      if (!(await tokenMatches(config.token, m[1])))
+      const client = clientOf(c.req.raw);
+      const refused = throttled(client);
+      if (refused) return refused;
+      if (!(await tokenMatches(config.token, bearer))) {
+        throttle.fail(client, now());
         return page(problemPage("Unauthorized", "The bearer token does not match DASH_TOKEN.", false), 401);
+      }
+      throttle.succeed(client);
       return next();
     }
     const cookie = getCookie(c, COOKIE_NAME);
@@ -157,8 +192,24 @@ export function createDashboardsApp(deps: DashboardsDeps): Hono {
       if (err instanceof BadRequest) return page(problemPage("Bad request", err.message, true), 400);
       throw err;
     }
-    const data = await loadOverview(queryApi, params, now());
-    return page(overviewPage(params, data, `${url.origin}/`));
+    const pending = startOverview(queryApi, params, now());
+    const tileSection = await pending.tiles;
+    // With page views, stream: every chart's card follows as soon as its own call answers.
+    if (tileSection.ok && tileSection.value.some((t) => t.count > 0)) {
+      const { head, tail } = layoutShell({ title: "Overview", active: "overview" });
+      const parts = [head, ...overviewParts(params, pending, tileSection), tail];
+      return new Response(streamParts(parts), { headers });
+    }
+    // No page views (the empty state) or the query API failing: one page once every call answered.
+    return page(overviewPage(params, await finishOverview(pending), `${url.origin}/`));
+  });
+
+  registerInsightPages(app, {
+    config,
+    queryApi,
+    now,
+    headers,
+    badRequest: (reason) => page(problemPage("Bad request", reason, true), 400),
   });
 
   app.get("/pageviews", async (c) => {

@@ -25,13 +25,19 @@ function intIn(env: Record<string, unknown>, key: string, def: number, min: numb
 }
 
 /**
- * Parses `DASH_TOKEN` (required, ≥ 8 chars), `DASH_DEFAULT_SITE` (default "demo"),
+ * Parses `DASH_TOKEN` (required, ≥ 8 chars; outside ENVIRONMENT=development also ≥ 32 chars and
+ * no `dev-` prefix, checked in index.ts), `DASH_DEFAULT_SITE` (default "demo"),
  * `DASH_LIVE_REFRESH_SECONDS` (default 5) and `DASH_SESSION_SECONDS` (default 43200 = 12 h).
  */
 export function parseDashConfig(env: Record<string, unknown>): DashConfig {
   const token = env.DASH_TOKEN;
   if (typeof token !== "string" || token.trim().length < 8)
-    throw invalid("DASH_TOKEN", "expected a string of at least 8 characters", token ?? null);
+    // Only the length is echoed: the value is a secret.
+    throw invalid(
+      "DASH_TOKEN",
+      "expected a string of at least 8 characters",
+      token === undefined || token === null ? null : `<${String(token).length} chars>`,
+    );
   const site = env.DASH_DEFAULT_SITE ?? "demo";
   if (typeof site !== "string" || !/^[A-Za-z0-9_.-]{1,64}$/.test(site))
     throw invalid("DASH_DEFAULT_SITE", "expected a site id of [A-Za-z0-9_.-]", site);

@@ -15,7 +15,7 @@ describe("config", () => {
     expect(() => parseDashConfig({})).toThrow(
       "Invalid config DASH_TOKEN: expected a string of at least 8 characters (got null)",
     );
-    expect(() => parseDashConfig({ DASH_TOKEN: "short" })).toThrow('(got "short")');
+    expect(() => parseDashConfig({ DASH_TOKEN: "short" })).toThrow('(got "<5 chars>")');
     expect(() => parseDashConfig({ DASH_TOKEN: "dev-dash-token", DASH_LIVE_REFRESH_SECONDS: "abc" })).toThrow(
       'Invalid config DASH_LIVE_REFRESH_SECONDS: expected an integer 1–3600 (got "abc")',
     );

@@ -77,12 +77,12 @@ describe("overview", () => {
     const row = text.match(/<section class="card percentiles">.*?<\/section>/s)?.[0] ?? "";
     // /p/:id TTFB: p50 412, p75 618, p90 824, p95 1030, p99 1648.
     expect(row).toMatch(
-      /data-group="\/p\/:id"><td>\/p\/:id<\/td><td class="num">130<\/td><td class="num good">412 ms<\/td><td class="num good">618 ms<\/td><td class="num ni">824 ms<\/td><td class="num ni">1.03 s<\/td><td class="num ni">1.65 s<\/td>/,
+      /data-group="\/p\/:id"><td><a class="drill"[^>]*><span class="trunc " title="\/p\/:id">\/p\/:id<\/span><\/a><\/td><td class="num">130<\/td><td class="num good">412 ms<\/td><td class="num good">618 ms<\/td><td class="num ni">824 ms<\/td><td class="num ni">1.03 s<\/td><td class="num ni">1.65 s<\/td>/,
     );
     expect(text).toContain('<path class="line" d="M');
     expect(text).toMatch(/Hit ratio <strong class="hit-ratio">78\.9 %<\/strong>/); // 150 / (150 + 40)
     expect(text).toMatch(
-      /<td>\/p\/:id<\/td><td>chrome<\/td><td class="num">90<\/td><td class="num">120<\/td><td class="num">75 %<\/td>/,
+      /<td><span class="trunc " title="\/p\/:id">\/p\/:id<\/span><\/td><td>chrome<\/td><td class="num">90<\/td><td class="num">120<\/td><td class="num">75 %<\/td>/,
     );
   });
 
@@ -359,5 +359,23 @@ describe("overview", () => {
       resolution: { exact: false, note: "rounded outward to whole minutes", widenMs: 30_000 },
     });
     expect((await getAuthed(rounded.app, "/_dash/")).text).not.toContain("notice resolution");
+  });
+
+  it("streams: each chart's card follows its loading line once the tiles have page views", async () => {
+    const { app } = makeApp();
+    const { res, text } = await getAuthed(app, "/_dash/");
+    expect(res.status).toBe(200);
+    for (const what of [
+      "attribution",
+      "time series",
+      "percentiles",
+      "cache mix",
+      "beacon coverage",
+      "image savings",
+    ])
+      expect(text).toContain(`Loading the ${what}…`);
+    expect(text.indexOf('class="card attribution"')).toBeGreaterThan(
+      text.indexOf("Loading the attribution…"),
+    );
   });
 });

@@ -26,7 +26,7 @@ describe("live page views", () => {
     expect(miss).toContain('<span class="cache MISS">MISS</span>');
     expect(miss).toContain('data-part="middleMile" data-ms="305"');
     expect(miss).toContain("backend unknown");
-    expect(miss).toContain('<div class="small muted">/p/17</div>'); // a plain navigation says nothing extra
+    expect(miss).toContain('<div class="small muted"><span class="trunc " title="/p/17">/p/17</span></div>'); // a plain navigation says nothing extra
     // The longest page view (the MISS: 424 ms of parts) fills the mini canvas of 240.
     const widths = [...miss.matchAll(/<rect [^>]*width="([\d.]+)"/g)].map((m) => Number(m[1]));
     expect(widths.reduce((a, b) => a + b, 0)).toBeCloseTo(240, 6);

@@ -95,19 +95,20 @@ function pageView(
   };
 }
 
-function edgeLog(rid: string, ts: number): EdgeLogMessage {
+/** The edge's record of a response; page views are rolled up with the edge split once it came. */
+function edgeLog(rid: string, ts: number, hit = false): EdgeLogMessage {
   return {
     kind: "edge",
     ts,
     rid,
     site: SITE,
-    pageGroup: "/p/:id",
-    path: "/p/17",
+    pageGroup: hit ? "/c/:slug" : "/p/:id",
+    path: hit ? "/c/shoes" : "/p/17",
     status: 200,
-    cacheStatus: "MISS",
-    edgeMs: 150,
-    originMs: 120,
-    appMs: 80,
+    cacheStatus: hit ? "HIT" : "MISS",
+    edgeMs: hit ? 5 : 150,
+    originMs: hit ? null : 120,
+    appMs: hit ? null : 80,
     country: "DE",
     colo: "FRA",
     device: "mobile",
@@ -179,18 +180,9 @@ describe("dashboards on the real query API", () => {
       msgs.push(pageView(`miss-${i}`, { group: "/p/:id", cache: "MISS", server: 300, ts: ts + i }));
     for (let i = 0; i < 4; i++)
       msgs.push(pageView(`hit-${i}`, { group: "/c/:slug", cache: "HIT", server: 40, ts: ts + 10 + i }));
-    // The edge's own records (the store takes the edge split only from these): six are the MISS page views'.
+    // The misses' own records (so their edge split is verified) and two page views without a beacon.
     for (let i = 0; i < 8; i++) msgs.push(edgeLog(i < 6 ? `rid-miss-${i}` : `edge-${i}`, ts + i));
-    for (let i = 0; i < 4; i++)
-      msgs.push({
-        ...edgeLog(`rid-hit-${i}`, ts + 10 + i),
-        pageGroup: "/c/:slug",
-        path: "/c/shoes",
-        cacheStatus: "HIT",
-        edgeMs: 5,
-        originMs: null,
-        appMs: null,
-      });
+    for (let i = 0; i < 4; i++) msgs.push(edgeLog(`rid-hit-${i}`, ts + 10 + i, true));
     for (let i = 0; i < 3; i++)
       msgs.push(
         imageLog(`img-avif-${i}`, ts + i, {
@@ -242,9 +234,11 @@ describe("dashboards on the real query API", () => {
     expect(hit).toContain("seg-edge");
     expect(hit).not.toContain("seg-backend");
     expect(text).toMatch(/Hit ratio <strong class="hit-ratio">40\.0 %<\/strong>/);
-    expect(text).toMatch(/<td>\/p\/:id<\/td><td class="num">6<\/td>/); // percentile table
     expect(text).toMatch(
-      /<td>\/p\/:id<\/td><td>chrome<\/td><td class="num">6<\/td><td class="num">8<\/td><td class="num">75 %<\/td>/,
+      /<td><a class="drill"[^>]*><span class="trunc " title="\/p\/:id">\/p\/:id<\/span><\/a><\/td><td class="num">6<\/td>/,
+    ); // percentile table
+    expect(text).toMatch(
+      /<td><span class="trunc " title="\/p\/:id">\/p\/:id<\/span><\/td><td>chrome<\/td><td class="num">6<\/td><td class="num">8<\/td><td class="num">75 %<\/td>/,
     );
     expect(text).toContain('<path class="line" d="M');
   });
@@ -310,7 +304,9 @@ describe("dashboards on the real query API", () => {
     const { text } = await get("/_dash/?by=colo&attrBy=colo");
     expect(text).not.toContain('class="notice error"');
     expect(text).toMatch(/<tr class="attr-row" data-group="FRA">/);
-    expect(text).toMatch(/<tr data-group="FRA"><td>FRA<\/td><td class="num">10<\/td>/); // percentile table
+    expect(text).toMatch(
+      /<tr data-group="FRA"><td><a class="drill"[^>]*><span class="trunc " title="FRA">FRA<\/span><\/a><\/td><td class="num">10<\/td>/,
+    ); // percentile table
     const { text: other } = await get("/_dash/?colo=IAD");
     expect(other).toContain("No page views match these filters");
   });

@@ -86,6 +86,8 @@ export const CHROMIUM_ARGS = [
 
 type Shopper = {
   ua: string;
+  /** URL of the page the shopper is on (sent as Referer with the next page, as browsers do). */
+  referer: string | undefined;
   cookies: Map<string, string>;
   next: string | undefined;
   steps: number;
@@ -96,6 +98,15 @@ export type Step = { url: string; method: "GET" | "POST"; body?: URLSearchParams
 
 function pick<T>(list: readonly T[], random: () => number): T {
   return list[Math.floor(random() * list.length)] as T;
+}
+
+/**
+ * Picks from a list in page order, the first entries far more often (shoppers click what is on
+ * top: a listing's first products, a product's first related ones), so paths repeat the way
+ * real click streams do and the edge's next-page model has something to learn.
+ */
+export function pickTop<T>(list: readonly T[], random: () => number): T {
+  return list[Math.floor(random() ** 3 * list.length)] as T;
 }
 
 function linksOf(html: string, prefix: string): string[] {
@@ -134,10 +145,10 @@ export function nextStep(path: string, html: string, random: () => number): Step
       return get(pick(products, random));
     case "category":
     case "search":
-      if (r < 0.85) return get(pick(products, random));
+      if (r < 0.85) return get(pickTop(products, random));
       return r < 0.93 ? get("/") : undefined;
     case "product": {
-      if (r < 0.55) return get(pick(products, random));
+      if (r < 0.55) return get(pickTop(products, random)); // related products come first on the page
       if (r < 0.68) return get(pick(categories, random));
       if (r < 0.8) {
         const id = /^\/p\/(\d+)/.exec(path)?.[1];
@@ -201,6 +212,7 @@ export async function runTraffic(options: TrafficOptions): Promise<TrafficSummar
       Accept: "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
       "Accept-Language": "en-US,en;q=0.9",
     };
+    if (shopper.referer) headers.Referer = base + shopper.referer;
     if (shopper.cookies.size) headers.Cookie = [...shopper.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
     if (step.body) headers["Content-Type"] = "application/x-www-form-urlencoded";
     const t0 = performance.now();
@@ -249,6 +261,8 @@ export async function runTraffic(options: TrafficOptions): Promise<TrafficSummar
         path = res.location ?? "/cart";
         step = res.status === 303 ? { url: path, method: "GET" } : undefined;
       }
+      // The page this visit step loaded; an add-to-cart redirect keeps it as the Referer, as browsers do.
+      shopper.referer = url;
       shopper.next = step?.url;
     } finally {
       shopper.busy = false;
@@ -262,6 +276,7 @@ export async function runTraffic(options: TrafficOptions): Promise<TrafficSummar
     return {
       ua: pick(mobile ? USER_AGENTS.mobile : USER_AGENTS.desktop, random),
       cookies: new Map(),
+      referer: undefined,
       next: landingPage(random),
       steps: 0,
       busy: false,

@@ -31,6 +31,7 @@ export function metaFromCacheApi(res: Response, key: string): CachedMeta | null 
   try {
     const m = JSON.parse(decodeURIComponent(raw)) as CachedMeta;
     if (m.key !== key || !Array.isArray(m.headers) || typeof m.freshUntil !== "number") return null;
+    if (typeof m.base !== "string" || typeof m.variant !== "string" || !Array.isArray(m.tags)) return null;
     return m;
   } catch {
     return null;

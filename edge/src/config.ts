@@ -9,7 +9,13 @@ import {
   DEFAULT_MARKETING_PARAMS,
   type ParamMatcher,
 } from "../../common/src/cache-key.ts";
+import {
+  type CookieMatcher,
+  compileCookieMatcher,
+  DEFAULT_BYPASS_COOKIES,
+} from "../../common/src/http-cache/request-policy.ts";
 import { type PageGroupRule, parsePageGroupRules } from "../../common/src/page-group.ts";
+import { checkSecretToken, type TokenCheck } from "../../common/src/secret-token.ts";
 import type { LogCountrySource } from "./edge-log.ts";
 import { bool, ConfigError, int, type RawEnv, str } from "./env-config.ts";
 
@@ -30,23 +36,40 @@ export interface PathRule {
   force: boolean;
   /** false = no RUM beacon injection on these paths. */
   rum: boolean;
-  /** Request headers whose (lower-cased, trimmed) values become part of the key; `Vary` on them is then allowed. */
+  /** Request headers whose (lower-cased, trimmed) values become part of the key (and are forwarded). */
   keyHeaders: string[];
+  /** Extra request headers forwarded to the origin on cacheable requests (unkeyed: the origin must not vary on them without `Vary`). */
+  forwardHeaders: string[];
+  /** Cookies forwarded on cacheable requests (names, `prefix*`); null = none (default). */
+  forwardCookies: CookieMatcher | null;
 }
 
 export interface EdgeConfig {
   /** Origin base without trailing slash, e.g. `http://127.0.0.1:8000` or `https://o.example/base`. */
   originBase: string;
-  adminToken: string | null;
+  /** EDGE_ADMIN_TOKEN as checked by common/src/secret-token.ts (unusable → admin endpoints answer 503). */
+  adminToken: TokenCheck;
+  /** Zone purge API target (EDGE_PURGE_ZONE_ID + EDGE_PURGE_API_TOKEN), or null. */
+  zonePurge: { zoneId: string; apiToken: string } | null;
   marketingParams: readonly string[];
   marketingMatcher: ParamMatcher;
-  bypassCookies: ReadonlySet<string>;
+  /** EDGE_BYPASS_COOKIES names (and `prefix*` patterns) as given. */
+  bypassCookieNames: readonly string[];
+  bypassCookies: CookieMatcher;
   rules: PathRule[];
+  /** EDGE_RULES_CASE_SENSITIVE: rule globs match the path case-sensitively (default false). */
+  rulesCaseSensitive: boolean;
   originTimeoutMs: number;
+  /** EDGE_ORIGIN_BODY_TIMEOUT_MS: deadline for reading an origin body the edge buffers. */
+  originBodyTimeoutMs: number;
+  /** EDGE_VARY_MAX_VARIANTS: variants stored per URL in one isolate. */
+  varyMaxVariants: number;
   defaultStaleIfError: number;
   hotCacheBytes: number;
   hotCacheMaxObjectBytes: number;
   purgeCheckSeconds: number;
+  /** EDGE_PURGE_READ_TIMEOUT_MS: how long the first request of an isolate waits for the purge state. */
+  purgeReadTimeoutMs: number;
   hitForPassSeconds: number;
   rumInject: boolean;
   rumBeaconSrc: string;
@@ -59,8 +82,9 @@ export interface EdgeConfig {
   pageGroupRules: PageGroupRule[];
 }
 
-/** Default cookie names that make a request personal (cache bypass). */
-export const DEFAULT_BYPASS_COOKIES = ["session", "sessionid", "cart", "PHPSESSID", "JSESSIONID"];
+export { DEFAULT_BYPASS_COOKIES };
+
+const TOKEN_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 function list(env: RawEnv, key: string, def: readonly string[]): string[] {
   const v = str(env, key);
@@ -70,21 +94,45 @@ function list(env: RawEnv, key: string, def: readonly string[]): string[] {
     .map((s) => s.trim())
     .filter(Boolean);
   for (const i of items) {
-    if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(i))
-      throw new ConfigError(key, `"${i}" is not a valid name`, v);
+    if (!TOKEN_NAME.test(i)) throw new ConfigError(key, `"${i}" is not a valid name`, v);
   }
   return items;
 }
 
-function globToRegExp(glob: string): RegExp {
+function globToRegExp(glob: string, caseSensitive: boolean): RegExp {
   const src = glob.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*");
-  return new RegExp(`^${src}$`);
+  return new RegExp(`^${src}$`, caseSensitive ? "" : "i");
 }
 
-const RULE_KEYS = new Set(["path", "ttl", "swr", "sie", "bypass", "force", "rum", "keyHeaders"]);
+function headerNames(at: string, v: unknown): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || v.some((h) => typeof h !== "string" || !/^[A-Za-z0-9-]+$/.test(h)))
+    throw new ConfigError(at, "must be an array of header names", v);
+  return (v as string[]).map((h) => h.toLowerCase());
+}
+
+function cookieNames(at: string, v: unknown): CookieMatcher | null {
+  if (v === undefined) return null;
+  if (!Array.isArray(v) || v.some((c) => typeof c !== "string" || !TOKEN_NAME.test(c)))
+    throw new ConfigError(at, "must be an array of cookie names (a trailing * matches a prefix)", v);
+  return compileCookieMatcher(v as string[]);
+}
+
+const RULE_KEYS = new Set([
+  "path",
+  "ttl",
+  "swr",
+  "sie",
+  "bypass",
+  "force",
+  "rum",
+  "keyHeaders",
+  "forwardHeaders",
+  "forwardCookies",
+]);
 const MAX_SECONDS = 31_536_000;
 
-function parseRules(env: RawEnv): PathRule[] {
+function parseRules(env: RawEnv, caseSensitive: boolean): PathRule[] {
   const key = "EDGE_CACHE_RULES";
   const raw = str(env, key);
   if (raw === undefined) return [];
@@ -125,23 +173,15 @@ function parseRules(env: RawEnv): PathRule[] {
       if (typeof v !== "boolean") throw new ConfigError(`${at}.${k}`, "must be true or false", v);
       return v;
     };
-    let keyHeaders: string[] = [];
-    if (o.keyHeaders !== undefined) {
-      if (
-        !Array.isArray(o.keyHeaders) ||
-        o.keyHeaders.some((h) => typeof h !== "string" || !/^[A-Za-z0-9-]+$/.test(h))
-      ) {
-        throw new ConfigError(`${at}.keyHeaders`, "must be an array of header names", o.keyHeaders);
-      }
-      keyHeaders = (o.keyHeaders as string[]).map((h) => h.toLowerCase());
-    }
     const rule: PathRule = {
       path: o.path,
-      re: globToRegExp(o.path),
+      re: globToRegExp(o.path, caseSensitive),
       bypass: flag("bypass", false),
       force: flag("force", false),
       rum: flag("rum", true),
-      keyHeaders,
+      keyHeaders: headerNames(`${at}.keyHeaders`, o.keyHeaders),
+      forwardHeaders: headerNames(`${at}.forwardHeaders`, o.forwardHeaders),
+      forwardCookies: cookieNames(`${at}.forwardCookies`, o.forwardCookies),
     };
     const ttl = secs("ttl");
     const swr = secs("swr");
@@ -186,18 +226,26 @@ export function parseEdgeConfig(env: RawEnv): EdgeConfig {
       beacon,
     );
   }
+  const bypassCookieNames = list(env, "EDGE_BYPASS_COOKIES", DEFAULT_BYPASS_COOKIES);
+  const rulesCaseSensitive = bool(env, "EDGE_RULES_CASE_SENSITIVE", false);
   return {
     originBase: parseOrigin(env),
-    adminToken: str(env, "EDGE_ADMIN_TOKEN") ?? null,
+    adminToken: checkSecretToken("EDGE_ADMIN_TOKEN", str(env, "EDGE_ADMIN_TOKEN"), env.ENVIRONMENT),
+    zonePurge: zonePurge(env),
     marketingParams,
     marketingMatcher: compileParamMatcher(marketingParams),
-    bypassCookies: new Set(list(env, "EDGE_BYPASS_COOKIES", DEFAULT_BYPASS_COOKIES)),
-    rules: parseRules(env),
+    bypassCookieNames,
+    bypassCookies: compileCookieMatcher(bypassCookieNames),
+    rules: parseRules(env, rulesCaseSensitive),
+    rulesCaseSensitive,
     originTimeoutMs: int(env, "EDGE_ORIGIN_TIMEOUT_MS", 10_000, 1, 300_000),
+    originBodyTimeoutMs: int(env, "EDGE_ORIGIN_BODY_TIMEOUT_MS", 30_000, 1, 600_000),
+    varyMaxVariants: int(env, "EDGE_VARY_MAX_VARIANTS", 32, 1, 1024),
     defaultStaleIfError: int(env, "EDGE_STALE_IF_ERROR", 300, 0, MAX_SECONDS),
     hotCacheBytes,
     hotCacheMaxObjectBytes: Math.min(hotCacheMaxObjectBytes, hotCacheBytes),
     purgeCheckSeconds: int(env, "EDGE_PURGE_CHECK_SECONDS", 5, 1, 3600),
+    purgeReadTimeoutMs: int(env, "EDGE_PURGE_READ_TIMEOUT_MS", 100, 1, 10_000),
     hitForPassSeconds: int(env, "EDGE_HIT_FOR_PASS_SECONDS", 10, 0, 3600),
     rumInject: bool(env, "RUM_INJECT", true),
     rumBeaconSrc: beacon,
@@ -207,6 +255,21 @@ export function parseEdgeConfig(env: RawEnv): EdgeConfig {
     logCountry: logCountrySource(env),
     pageGroupRules: pageGroupRules(env),
   };
+}
+
+function zonePurge(env: RawEnv): EdgeConfig["zonePurge"] {
+  const zoneId = str(env, "EDGE_PURGE_ZONE_ID");
+  const apiToken = str(env, "EDGE_PURGE_API_TOKEN");
+  if (zoneId === undefined && apiToken === undefined) return null;
+  if (zoneId === undefined || !/^[0-9a-f]{32}$/.test(zoneId))
+    throw new ConfigError(
+      "EDGE_PURGE_ZONE_ID",
+      "must be a 32-hex-digit zone id when EDGE_PURGE_API_TOKEN is set",
+      zoneId ?? "",
+    );
+  if (apiToken === undefined)
+    throw new ConfigError("EDGE_PURGE_API_TOKEN", "is required when EDGE_PURGE_ZONE_ID is set", "");
+  return { zoneId, apiToken };
 }
 
 const LOG_COUNTRY_SOURCES: readonly LogCountrySource[] = ["header", "cf", "off"];
@@ -240,11 +303,22 @@ export function ruleFor(config: EdgeConfig, path: string): PathRule | undefined 
 export function configSummary(c: EdgeConfig): Record<string, unknown> {
   return {
     originBase: c.originBase,
-    purgeEnabled: c.adminToken !== null,
+    purgeEnabled: c.adminToken.ok,
+    zonePurge: c.zonePurge !== null,
     marketingParams: c.marketingParams,
-    bypassCookies: [...c.bypassCookies],
-    rules: c.rules.map(({ re: _re, ...r }) => r),
+    bypassCookies: c.bypassCookieNames,
+    rules: c.rules.map(({ re: _re, forwardCookies, ...r }) => ({
+      ...r,
+      forwardCookies:
+        forwardCookies === null
+          ? null
+          : [...forwardCookies.exact, ...forwardCookies.prefixes.map((p) => `${p}*`)],
+    })),
+    rulesCaseSensitive: c.rulesCaseSensitive,
     originTimeoutMs: c.originTimeoutMs,
+    originBodyTimeoutMs: c.originBodyTimeoutMs,
+    varyMaxVariants: c.varyMaxVariants,
+    purgeReadTimeoutMs: c.purgeReadTimeoutMs,
     defaultStaleIfError: c.defaultStaleIfError,
     hotCacheBytes: c.hotCacheBytes,
     hotCacheMaxObjectBytes: c.hotCacheMaxObjectBytes,

@@ -7,9 +7,19 @@
 
 /** A cached response with its freshness, as both cache tiers hold it (times are ms since epoch). */
 export interface CachedMeta {
+  /** Storage key (the URL key, or the URL key with its variant marker). */
   key: string;
+  /** The URL key without variant (what purge by URL and invalidation compare). */
+  base: string;
+  /** Normalised request-header values this variant was selected by ("" = no Vary). */
+  variant: string;
+  /**
+   * Non-null on a Vary marker (stored under the URL key, no body): the request headers whose
+   * values select the variant; status and freshness are then those of the marker itself.
+   */
+  vary: string[] | null;
   status: number;
-  /** Client-facing headers (no Age, Server-Timing, Set-Cookie or hop-by-hop). */
+  /** End-to-end headers as stored (no Age, Server-Timing, Set-Cookie or hop-by-hop). */
   headers: [string, string][];
   storedAt: number;
   /** `Age` the response already had at the origin (seconds). */
@@ -22,11 +32,15 @@ export interface CachedMeta {
   tags: string[];
   /** text/html, for the page-view log. */
   html: boolean;
+  /** `no-cache`: validated with the origin before every use. */
+  revalidateAlways: boolean;
 }
 
 export interface HotEntry extends CachedMeta {
   body: ArrayBuffer;
   size: number;
+  /** The purge-state version this entry was last found not purged at (see purge-state.ts). */
+  checkedSeq: number;
 }
 
 /** Approximate memory of an entry: body + headers + fixed overhead. */
@@ -74,6 +88,11 @@ export class HotCache {
         this.bytes -= old.size;
       }
     }
+  }
+
+  /** Drops every entry (all variants and the Vary marker) whose URL key is `base`. */
+  deleteBase(base: string): void {
+    for (const [k, e] of this.map) if (e.base === base) this.delete(k);
   }
 
   delete(key: string): boolean {

@@ -1,132 +1,178 @@
 /**
- * Purge bookkeeping in KV (binding EDGE_KV):
- * - `edge:purge` → `{"gen": n, "seq": t}`. `gen` is part of every cache key and is bumped by
- *   "purge everything" (old objects become unreachable); `seq` changes on every purge. Each
- *   isolate re-reads it in `waitUntil` at most every EDGE_PURGE_CHECK_SECONDS and clears its
- *   hot-object cache when `seq` changed, so a purge made in another isolate reaches this one's
- *   hot cache within that interval (a purge in this isolate applies at once). Only the first
- *   request of an isolate waits for the read.
- * - `t:<hash(tag)>:<hash(key)>` → tag index entry (metadata `{k: key}`, or the key as the value
- *   when it is too long for metadata), expiring with the cached object.
- * KV failures never fail a request: the edge then runs with generation 0 and no tag index.
+ * Purge times, shared through KV (binding EDGE_KV) so a purge holds in every location, not only
+ * in the data centre whose Cache API it reached.
+ *
+ * - `edge:purges` → `{"v": n, "all": t, "urls": {urlKey: t}, "tags": {tag: t}}` (times in ms).
+ *   A stored object is purged when it was stored at or before `all`, its URL's time or one of its
+ *   tags' times. Each list is bounded (PURGE_LOG_MAX); past it the oldest entries fold into `all`
+ *   (purging more, never less).
+ * - Every isolate keeps the last state it read in memory: a lookup compares times without I/O,
+ *   and a hot object found not purged remembers the state version (`seq`), so a hot HIT pays one
+ *   integer comparison. The state is re-read from `waitUntil` at most every
+ *   EDGE_PURGE_CHECK_SECONDS; the first request of an isolate waits for the read at most
+ *   EDGE_PURGE_READ_TIMEOUT_MS. A failed or slow read keeps the last known state.
+ * - Local invalidations (RFC 9111 §4.4, unsafe methods) only enter this isolate's state.
  */
 
-const STATE_KEY = "edge:purge";
-const MAX_METADATA_KEY = 900;
+const STATE_KEY = "edge:purges";
+/** Entries kept per list (URLs, tags) before the oldest fold into `all`. */
+export const PURGE_LOG_MAX = 5000;
 
-/** 64-bit FNV-1a-style hash as 16 hex chars (two 32-bit lanes with different offsets). */
-export function hash64(s: string): string {
-  let a = 0x811c9dc5;
-  let b = 0x01000193 ^ 0x5bd1e995;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul(b ^ c, 0x5bd1e995) ^ (b >>> 15);
+/** What the purge check needs from a stored object. */
+export interface PurgeCheckable {
+  base: string;
+  tags: readonly string[];
+  storedAt: number;
+  checkedSeq?: number;
+}
+
+interface PurgeDoc {
+  v: number;
+  all: number;
+  urls: Record<string, number>;
+  tags: Record<string, number>;
+}
+
+function bounded(m: Map<string, number>, all: number): number {
+  if (m.size <= PURGE_LOG_MAX) return all;
+  const sorted = [...m].sort((a, b) => a[1] - b[1]);
+  let folded = all;
+  for (const [k, t] of sorted.slice(0, m.size - PURGE_LOG_MAX)) {
+    m.delete(k);
+    folded = Math.max(folded, t);
   }
-  return (a >>> 0).toString(16).padStart(8, "0") + (b >>> 0).toString(16).padStart(8, "0");
+  return folded;
+}
+
+function timeMap(o: unknown): Map<string, number> {
+  const m = new Map<string, number>();
+  if (typeof o !== "object" || o === null) return m;
+  for (const [k, v] of Object.entries(o)) if (typeof v === "number" && Number.isFinite(v)) m.set(k, v);
+  return m;
 }
 
 export class PurgeState {
   kv: KVNamespace | null;
   checkSeconds: number;
-  gen: number | null = null;
-  seq = 0;
-  checkedAt = 0;
+  readTimeoutMs: number;
+  all = 0;
+  urls = new Map<string, number>();
+  tags = new Map<string, number>();
+  /** Local invalidations (never written to KV). */
+  local = new Map<string, number>();
+  /** KV document version last read or written. */
+  version = -1;
+  /** Bumped whenever any time changes: objects checked at an older `seq` are checked again. */
+  seq = 1;
+  loaded = false;
+  checkedAt = Number.NEGATIVE_INFINITY;
   loading: Promise<void> | null = null;
-  /** Called when another isolate purged (seq changed): clear local caches. */
-  onRemotePurge: () => void;
 
-  constructor(kv: KVNamespace | null, checkSeconds: number, onRemotePurge: () => void) {
+  constructor(kv: KVNamespace | null, checkSeconds: number, readTimeoutMs: number) {
     this.kv = kv;
     this.checkSeconds = checkSeconds;
-    this.onRemotePurge = onRemotePurge;
+    this.readTimeoutMs = readTimeoutMs;
+    if (kv === null) this.loaded = true;
   }
 
-  /** Resolves when `gen` is known (awaits only the first time); schedules background re-checks. */
-  ready(now: number, ctx: ExecutionContext): Promise<void> | null {
-    if (this.gen === null) return this.load(now);
-    if (now - this.checkedAt >= this.checkSeconds * 1000 && this.loading === null)
-      ctx.waitUntil(this.load(now));
-    return null;
+  /** Null when the state may be used now; else a promise (first read, bounded). Schedules re-reads. */
+  ready(now: number, exec: ExecutionContext): Promise<void> | null {
+    if (now - this.checkedAt < this.checkSeconds * 1000 || this.kv === null) return null;
+    if (this.loading !== null) return this.loaded ? null : this.bounded(this.loading);
+    const p = this.load(now);
+    exec.waitUntil(p);
+    return this.loaded ? null : this.bounded(p);
   }
 
+  private bounded(p: Promise<void>): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const t = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.readTimeoutMs);
+    });
+    return Promise.race([p, t]).finally(() => clearTimeout(timer));
+  }
+
+  /** Reads the KV document; on failure keeps what it had. */
   load(now: number): Promise<void> {
     if (this.loading) return this.loading;
     this.checkedAt = now;
     this.loading = (async () => {
-      let gen = 0;
-      let seq = 0;
       try {
-        const v = this.kv ? await this.kv.get<{ gen?: unknown; seq?: unknown }>(STATE_KEY, "json") : null;
-        if (v && typeof v.gen === "number") gen = v.gen;
-        if (v && typeof v.seq === "number") seq = v.seq;
+        const doc = this.kv ? await this.kv.get<PurgeDoc>(STATE_KEY, "json") : null;
+        this.apply(doc);
+        this.loaded = true;
       } catch {
-        gen = this.gen ?? 0;
-        seq = this.seq;
+        // Keep the last known state; the next check tries again.
       }
-      if (this.gen !== null && seq !== this.seq) this.onRemotePurge();
-      this.gen = Math.max(gen, this.gen ?? 0);
-      this.seq = seq;
     })().finally(() => {
       this.loading = null;
     });
     return this.loading;
   }
 
-  /** Records a purge made here; `everything` bumps the generation. Returns the generation. */
-  async record(everything: boolean, now: number): Promise<number> {
-    if (this.gen === null) await this.load(now);
-    if (everything) this.gen = (this.gen ?? 0) + 1;
-    this.seq = Math.max(now, this.seq + 1);
-    if (this.kv) await this.kv.put(STATE_KEY, JSON.stringify({ gen: this.gen, seq: this.seq }));
-    return this.gen ?? 0;
-  }
-}
-
-export class TagIndex {
-  kv: KVNamespace | null;
-  constructor(kv: KVNamespace | null) {
-    this.kv = kv;
-  }
-
-  /** Indexes `key` under each tag until the object expires (KV minimum 60 s). */
-  async add(key: string, tags: readonly string[], ttlSeconds: number): Promise<void> {
-    if (!this.kv || tags.length === 0) return;
-    const kv = this.kv;
-    const expirationTtl = Math.max(60, ttlSeconds);
-    const k = hash64(key);
-    const long = key.length > MAX_METADATA_KEY;
-    await Promise.all(
-      tags.map((tag) =>
-        kv.put(`t:${hash64(tag)}:${k}`, long ? key : "", {
-          expirationTtl,
-          metadata: long ? { v: 1 } : { k: key },
-        }),
-      ),
-    );
-  }
-
-  /** Every key indexed under the tags; removes those index entries. */
-  async take(tags: readonly string[]): Promise<string[]> {
-    if (!this.kv) return [];
-    const kv = this.kv;
-    const keys = new Set<string>();
-    for (const tag of tags) {
-      const prefix = `t:${hash64(tag)}:`;
-      let cursor: string | undefined;
-      for (;;) {
-        const page: KVNamespaceListResult<{ k?: string; v?: number }> = await kv.list({ prefix, cursor });
-        await Promise.all(
-          page.keys.map(async (e) => {
-            const k = e.metadata?.k ?? (e.metadata?.v ? await kv.get(e.name) : null);
-            if (k) keys.add(k);
-            await kv.delete(e.name);
-          }),
-        );
-        if (page.list_complete) break;
-        cursor = page.cursor;
-      }
+  private apply(doc: PurgeDoc | null): void {
+    if (doc === null) {
+      this.loaded = true;
+      return;
     }
-    return [...keys];
+    if (typeof doc.v !== "number" || doc.v === this.version) return;
+    this.version = doc.v;
+    this.all = Math.max(this.all, typeof doc.all === "number" ? doc.all : 0);
+    for (const [k, t] of timeMap(doc.urls)) this.urls.set(k, Math.max(t, this.urls.get(k) ?? 0));
+    for (const [k, t] of timeMap(doc.tags)) this.tags.set(k, Math.max(t, this.tags.get(k) ?? 0));
+    this.all = bounded(this.urls, bounded(this.tags, this.all));
+    this.seq++;
+  }
+
+  /** True when the object was purged or invalidated after it was stored. */
+  isPurged(o: PurgeCheckable): boolean {
+    if (o.checkedSeq === this.seq) return false;
+    const t = o.storedAt;
+    if (t <= this.all) return true;
+    const u = this.urls.get(o.base);
+    if (u !== undefined && t <= u) return true;
+    const l = this.local.get(o.base);
+    if (l !== undefined && t <= l) return true;
+    for (const tag of o.tags) {
+      const x = this.tags.get(tag);
+      if (x !== undefined && t <= x) return true;
+    }
+    if (o.checkedSeq !== undefined) o.checkedSeq = this.seq;
+    return false;
+  }
+
+  /** Invalidates a URL key in this isolate only (unsafe request through the edge). */
+  invalidateLocal(base: string, now: number): void {
+    if (this.local.size >= PURGE_LOG_MAX) this.local.clear();
+    this.local.set(base, now);
+    this.seq++;
+  }
+
+  /**
+   * Records a purge: applies here at once, then merges into the KV document (read, merge, write).
+   * Two purges written in the same instant from different places can race in KV; the zone purge
+   * API and the purge here still apply.
+   */
+  async record(
+    p: { all?: boolean; urls?: readonly string[]; tags?: readonly string[] },
+    now: number,
+  ): Promise<void> {
+    if (p.all) this.all = Math.max(this.all, now);
+    for (const u of p.urls ?? []) this.urls.set(u, now);
+    for (const t of p.tags ?? []) this.tags.set(t, now);
+    this.all = bounded(this.urls, bounded(this.tags, this.all));
+    this.seq++;
+    if (this.kv === null) return;
+    const doc = await this.kv.get<PurgeDoc>(STATE_KEY, "json");
+    this.apply(doc);
+    const v = Math.max(this.version, doc?.v ?? 0) + 1;
+    const out: PurgeDoc = {
+      v,
+      all: this.all,
+      urls: Object.fromEntries(this.urls),
+      tags: Object.fromEntries(this.tags),
+    };
+    await this.kv.put(STATE_KEY, JSON.stringify(out));
+    this.version = v;
   }
 }

@@ -227,14 +227,10 @@ describe("page cache", () => {
     expect(cacheStatus(await t.call(s))).toBe("BYPASS");
   });
 
-  it("Vary on a header is stored only when a rule keys on it", async () => {
+  it("keyHeaders rules key on the header's lower-cased, trimmed value", async () => {
     const t = makeEdge({
       EDGE_CACHE_RULES: JSON.stringify([{ path: "/t/lang-*", keyHeaders: ["Accept-Language"] }]),
     });
-    const v = uniquePath("vary");
-    await route(v, { headers: { vary: "Accept-Language" } });
-    await t.call(v);
-    expect(cacheStatus(await t.call(v))).toBe("MISS");
     const l = uniquePath("lang");
     await route(l, { headers: { vary: "Accept-Language, Accept-Encoding" } });
     expect(cacheStatus(await t.call(l, { headers: { "accept-language": "en" } }))).toBe("MISS");
@@ -303,10 +299,10 @@ describe("page cache", () => {
   });
 
   it("hot cache: freshness holds per entry and eviction keeps it within its byte budget", async () => {
-    const t = makeEdge({ EDGE_HOT_CACHE_BYTES: "2500", EDGE_HOT_CACHE_MAX_OBJECT_BYTES: "2000" });
+    const t = makeEdge({ EDGE_HOT_CACHE_BYTES: "1800", EDGE_HOT_CACHE_MAX_OBJECT_BYTES: "1500" });
     const paths = [uniquePath("lru"), uniquePath("lru"), uniquePath("lru")];
     for (const p of paths) await t.call(p);
-    expect(t.edge.hot.bytes).toBeLessThanOrEqual(2500);
+    expect(t.edge.hot.bytes).toBeLessThanOrEqual(1800);
     expect(t.edge.hot.map.size).toBeLessThan(3);
     // Evicted entries still HIT from caches.default.
     for (const p of paths) expect(cacheStatus(await t.call(p))).toBe("HIT");

@@ -20,8 +20,8 @@ interface Route {
   /** `{n}` is replaced by the request count for the path, `{path}` by the path. */
   body?: string;
   delayMs?: number;
-  /** ok (default) | 5xx (503) | close (socket destroyed: network error). */
-  mode?: "ok" | "5xx" | "close";
+  /** ok (default) | 5xx (503) | close (socket destroyed: network error) | stall (headers and a first chunk, then nothing). */
+  mode?: "ok" | "5xx" | "close" | "stall";
 }
 
 interface Seen {
@@ -78,6 +78,24 @@ export default async function setup(project: TestProject): Promise<() => Promise
     });
     const route = routes.get(url.pathname) ?? {};
     if (route.delayMs) await new Promise((r) => setTimeout(r, route.delayMs));
+    // Like many frameworks: the override header changes the method the app sees (GET → DELETE,
+    // not allowed here), and the answer carries the route's cache headers.
+    if (req.headers["x-http-method-override"]) {
+      res.writeHead(405, { "content-type": "text/plain", "cache-control": "public, max-age=60" });
+      res.end("method not allowed");
+      return;
+    }
+    // Like many servers: an oversized Cookie header is refused with 400.
+    if ((req.headers.cookie ?? "").length > 4096) {
+      res.writeHead(400, { "content-type": "text/plain", "cache-control": "no-store" });
+      res.end("request header or cookie too large");
+      return;
+    }
+    if (route.mode === "stall") {
+      res.writeHead(200, { ...DEFAULT_HEADERS, ...(route.headers ?? {}) });
+      res.write("<!doctype html><html><body>partial");
+      return;
+    }
     if (route.mode === "close") {
       req.socket.destroy();
       return;
@@ -88,11 +106,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
       return;
     }
     if (req.method !== "GET" && req.method !== "HEAD") {
-      res.writeHead(200, {
+      const echo: Record<string, string | string[]> = {
         "content-type": req.headers["content-type"] ?? "application/octet-stream",
         "x-echo-method": req.method ?? "",
         "content-length": String(body.length),
-      });
+      };
+      // Where the change landed (RFC 9111 §4.4 invalidation tests).
+      for (const n of ["location", "content-location"]) {
+        const v = route.headers?.[n];
+        if (v !== undefined) echo[n] = v;
+      }
+      res.writeHead(200, echo);
       res.end(body);
       return;
     }

@@ -4,9 +4,9 @@ import { inject } from "vitest";
 import type { EdgeLogMessage, RumQueueMessage } from "../../common/src/rum-types.ts";
 import { parseServerTiming } from "../../common/src/server-timing.ts";
 import { readMessageBody } from "../../rum-collector/src/store/consumer.ts";
-import { createEdgeApp } from "../src/app.ts";
+import { createEdgeApp, type EdgeAppDeps } from "../src/app.ts";
 import { parseEdgeConfig } from "../src/config.ts";
-import { Edge } from "../src/edge.ts";
+import type { Edge } from "../src/edge.ts";
 
 export const ORIGIN = inject("originUrl");
 export const TOKEN = "dev-admin-token";
@@ -23,7 +23,7 @@ export interface RouteSpec {
   headers?: Record<string, string | string[]>;
   body?: string;
   delayMs?: number;
-  mode?: "ok" | "5xx" | "close";
+  mode?: "ok" | "5xx" | "close" | "stall";
 }
 
 export async function route(path: string, spec: RouteSpec): Promise<void> {
@@ -67,11 +67,18 @@ export interface TestEdge {
 
 const isEdgeLog = (m: RumQueueMessage): m is EdgeLogMessage => m.kind === "edge";
 
-/** A fresh edge (own hot cache = another isolate) with test clock, fake log queue and env overrides. */
-export function makeEdge(overrides: Record<string, string> = {}, clock = new Clock()): TestEdge {
+/**
+ * A fresh edge (own hot cache = another isolate) through `createEdgeApp`, the production entry,
+ * with test clock, fake log queue, env overrides and optional extra deps.
+ */
+export function makeEdge(
+  overrides: Record<string, string> = {},
+  clock = new Clock(),
+  extra: Partial<EdgeAppDeps> = {},
+): TestEdge {
   const config = parseEdgeConfig({ ...(env as unknown as Record<string, unknown>), ...overrides });
   const logged: EdgeLogMessage[] = [];
-  const edge = new Edge({
+  const app = createEdgeApp({
     config,
     kv: env.EDGE_KV,
     queue: {
@@ -81,8 +88,9 @@ export function makeEdge(overrides: Record<string, string> = {}, clock = new Clo
       },
     },
     now: clock.now,
+    ...extra,
   });
-  const app = createEdgeApp(edge);
+  const edge = app.edge;
   const start = (pathOrUrl: string, init?: RequestInit) => {
     const url = pathOrUrl.startsWith("http") ? pathOrUrl : `https://shop.test${pathOrUrl}`;
     const ctx = createExecutionContext();

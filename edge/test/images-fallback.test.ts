@@ -44,7 +44,7 @@ describe("image fallback: the service fails, the original bytes are served", () 
     expect(fallbacks[0]).toMatchObject({
       kind: "image",
       format: "original",
-      width: null,
+      width: 1200,
       originalBytes: orig.byteLength,
       deliveredBytes: orig.byteLength,
     });
@@ -73,12 +73,14 @@ describe("image fallback: the service fails, the original bytes are served", () 
     expect(st(slow).get("img-fallback")?.description).toBe("timeout");
   });
 
-  it("a signing-key mismatch (403 from the service) falls back instead of breaking the image", async () => {
+  it("a signing-key mismatch (403 from the service) is an error, never the original bytes", async () => {
     const t = makeImages({ IMAGE_AVIF: "off", IMAGE_SIGNING_KEY: "not-the-service-key-at-all" });
     const src = `${uniqueDir("badsig")}/photo.jpg`;
     const res = await t.get(`/cdn-cgi/image/width=320${src}`, { accept: WEBP_ACCEPT });
-    expect(res.status).toBe(200);
-    expect(st(res).get("img-fallback")?.description).toBe("status-403");
+    expect(res.status).toBe(403);
+    expect(res.headers.get("content-type")).toContain("application/json");
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(st(res).has("img-fallback")).toBe(false);
   });
 
   it("signs option sets the service accepts (sig on every service request)", async () => {
@@ -115,13 +117,15 @@ describe("image fallback: the service fails, the original bytes are served", () 
     expect(st(res).has("img-fallback")).toBe(false);
   });
 
-  it("an SVG source the service will not rasterise (415) is passed through as the original vector", async () => {
+  it("an SVG source comes back sanitised by the service, with CSP and nosniff", async () => {
     const t = makeImages();
     const res = await t.get(`/cdn-cgi/image/width=320${uniqueDir("svg")}/logo.svg`, { accept: WEBP_ACCEPT });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("image/svg+xml");
-    expect(st(res).get("img-fallback")?.description).toBe("svg");
-    expect(await res.text()).toContain("<svg");
+    expect(res.headers.get("content-security-policy")).toBe("default-src 'none'; style-src 'unsafe-inline'");
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(st(res).has("img-fallback")).toBe(false);
+    expect(await res.text()).toContain("<rect");
   });
 
   it("a missing original stays a 404 in the fallback", async () => {

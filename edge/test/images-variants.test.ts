@@ -101,21 +101,36 @@ describe("image variants: negotiation", () => {
 });
 
 describe("image variants: width snapping and the cache key", () => {
-  it("snaps widths to the allow-list, so nearby widths share one variant", async () => {
+  it("honours an explicit width exactly (no snapping): width=400 gives 400 px", async () => {
+    const t = makeImages({ IMAGE_AVIF: "off" });
+    const src = `${uniqueDir("exact")}/photo.jpg`;
+    const a = await t.get(`/cdn-cgi/image/width=400,format=auto${src}`, { accept: WEBP_ACCEPT });
+    expect(a.headers.get("x-image-width")).toBe("400");
+    const b = await t.get(`/cdn-cgi/image/width=200,dpr=2,format=auto${src}`, { accept: WEBP_ACCEPT });
+    expect(b.headers.get("x-image-width")).toBe("400");
+    expect(cache(b)).toBe("HIT");
+    const big = await t.get(`/cdn-cgi/image/width=5000,format=auto${src}`, { accept: WEBP_ACCEPT });
+    expect(big.headers.get("x-image-width")).toBe("1200"); // never wider than the source
+  });
+
+  it("snaps only widths the edge chooses, so nearby hinted widths share one variant", async () => {
     const t = makeImages({ IMAGE_AVIF: "off" });
     const src = `${uniqueDir("snap")}/photo.jpg`;
-    const a = await t.get(`/cdn-cgi/image/width=400,format=auto${src}`, { accept: WEBP_ACCEPT });
+    const a = await t.get(`/cdn-cgi/image/format=auto${src}`, { accept: WEBP_ACCEPT, "sec-ch-width": "400" });
     expect(a.headers.get("x-image-width")).toBe("480");
     expect(cache(a)).toBe("MISS");
-    const b = await t.get(`/cdn-cgi/image/format=auto,width=470${src}`, { accept: WEBP_ACCEPT });
+    const b = await t.get(`/cdn-cgi/image/format=auto${src}`, { accept: WEBP_ACCEPT, "sec-ch-width": "470" });
     expect(cache(b)).toBe("HIT");
     expect((await serviceCount(src)).count).toBe(1);
   });
 
-  it("honours IMAGE_WIDTHS", async () => {
+  it("honours IMAGE_WIDTHS for edge-chosen widths", async () => {
     const t = makeImages({ IMAGE_AVIF: "off", IMAGE_WIDTHS: "100,250" });
     const src = `${uniqueDir("widths")}/photo.jpg`;
-    const res = await t.get(`/cdn-cgi/image/width=900,format=auto${src}`, { accept: WEBP_ACCEPT });
+    const res = await t.get(`/cdn-cgi/image/format=auto${src}`, {
+      accept: WEBP_ACCEPT,
+      "sec-ch-width": "900",
+    });
     expect(res.headers.get("x-image-width")).toBe("250");
   });
 
@@ -204,11 +219,12 @@ describe("image variants: bad requests", () => {
     expect(await bad.json()).toEqual({
       error: 'Expected integer between 1 and 8192 for width but received "-3"',
     });
-    const unknown = await t.get("/cdn-cgi/image/zoom=2/img/x/photo.jpg");
+    const unknown = await t.get("/cdn-cgi/image/wdith=2/img/x/photo.jpg");
     expect(unknown.status).toBe(400);
-    expect(((await unknown.json()) as { error: string }).error).toContain(
-      'for option name but received "zoom"',
-    );
+    expect(((await unknown.json()) as { error: string }).error).toContain('Unknown option "wdith"');
+    const unsupported = await t.get("/cdn-cgi/image/zoom=2/img/x/photo.jpg");
+    expect(unsupported.status).toBe(400);
+    expect(((await unsupported.json()) as { error: string }).error).toContain("Unsupported option zoom");
     const fmt = await t.get("/cdn-cgi/image/format=bmp/img/x/photo.jpg");
     expect(fmt.status).toBe(400);
     expect(((await fmt.json()) as { error: string }).error).toContain("for format");

@@ -1,7 +1,7 @@
 /** The hot-path shortcuts give the same answers as the general code they replace. */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { servedHeaders } from "../src/edge.ts";
+import { servedHeaders } from "../src/finish.ts";
 import type { CachedMeta } from "../src/hot-cache.ts";
 import { urlParts } from "../src/url-parts.ts";
 import { cacheStatus, makeEdge, route, timing, uniquePath } from "./helpers.ts";
@@ -42,12 +42,17 @@ describe("urlParts (string slicing instead of new URL)", () => {
       }),
       { numRuns: 300 },
     );
-  });
+    // A CPU-bound property run: generous on a shared machine.
+  }, 30_000);
 });
 
 describe("servedHeaders (one Headers per stored object, reused by its HITs)", () => {
   const meta = (headers: [string, string][]): CachedMeta => ({
     key: "https://shop.test/x",
+    base: "https://shop.test/x",
+    variant: "",
+    vary: null,
+    revalidateAlways: false,
     status: 200,
     headers,
     storedAt: 0,

@@ -54,7 +54,12 @@ describe("Server-Timing and Age", () => {
     expect(health.status).toBe(200);
     expect(cacheStatus(health)).toBe("BYPASS");
     expect(timing(health).get("rid")?.description).toBe(health.headers.get("x-request-id"));
-    expect(health.headers.get("timing-allow-origin")).toBe("*");
+    // Timing-Allow-Origin only on public cacheable answers (not BYPASS, not admin).
+    expect(health.headers.get("timing-allow-origin")).toBeNull();
+    expect(r.headers.get("timing-allow-origin")).toBeNull();
+    const c = uniquePath("tao");
+    expect((await t.call(c)).headers.get("timing-allow-origin")).toBe("*");
+    expect((await t.call(c)).headers.get("timing-allow-origin")).toBe("*");
   });
 });
 

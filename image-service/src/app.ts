@@ -24,6 +24,11 @@ export function createImageApp(config: ImageServiceConfig): Hono {
   const admission = new Limiter(config.concurrency + config.queueLimit, 0);
   const cpu = new Limiter(config.concurrency, Number.POSITIVE_INFINITY);
   const app = new Hono();
+  // Every answer, image or error: browsers must take the produced content type as it is.
+  app.use(async (c, next) => {
+    await next();
+    c.res.headers.set("X-Content-Type-Options", "nosniff");
+  });
 
   const fail = (c: Context, err: unknown, source: string | undefined): Response => {
     if (err instanceof ImageOptionsError) err = new ImageServiceError(400, err.message);
@@ -51,6 +56,11 @@ export function createImageApp(config: ImageServiceConfig): Hono {
 
   const serveImage = async (c: Context, options: ImageOptions, source: string): Promise<Response> => {
     const started = performance.now();
+    if (c.req.method === "HEAD") {
+      // A HEAD would cost a full source download and transform for no body.
+      c.header("Allow", "GET");
+      throw new ImageServiceError(405, "HEAD is not served for transforms; use GET");
+    }
     if (config.signingKey !== undefined) {
       const ok = await verifyImageSignature(config.signingKey, options, source, c.req.query("sig"));
       if (!ok) throw new ImageServiceError(403, "Invalid or missing signature", `bad sig for ${source}`);
@@ -66,7 +76,7 @@ export function createImageApp(config: ImageServiceConfig): Hono {
       });
       const done = performance.now();
       const headers = new Headers({
-        "Content-Type": `image/${out.format}`,
+        "Content-Type": out.contentType,
         "Content-Length": String(out.data.length),
         "Cache-Control": src.cacheControl ?? config.defaultCacheControl,
         "Server-Timing": [
@@ -80,10 +90,14 @@ export function createImageApp(config: ImageServiceConfig): Hono {
         "X-Original-Bytes": String(src.bytes.length),
         "X-Image-Bytes": String(out.data.length),
         "X-Image-Format": out.format,
-        "X-Image-Width": String(out.width),
-        "X-Image-Height": String(out.height),
         "X-Content-Type-Options": "nosniff",
+        // An SVG opened as a document must not run anything or load anything.
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
       });
+      if (out.width > 0) {
+        headers.set("X-Image-Width", String(out.width));
+        headers.set("X-Image-Height", String(out.height));
+      }
       if (out.negotiated) headers.set("Vary", "Accept");
       if (src.lastModified !== undefined) headers.set("Last-Modified", src.lastModified);
       return new Response(

@@ -20,6 +20,10 @@ export interface ImageServiceConfig {
   maxInputPixels: number;
   /** Largest output width or height after dpr and fit (`IMAGE_MAX_OUTPUT_DIMENSION`, default 8192). */
   maxOutputDimension: number;
+  /** Output pixel budget, width × height of the output and of any intermediate (`IMAGE_MAX_OUTPUT_PIXELS`, default 16,777,216 = 4096²). */
+  maxOutputPixels: number;
+  /** Largest SVG source that is sanitised and passed on (`IMAGE_MAX_SVG_BYTES`, default 1 MiB). */
+  maxSvgBytes: number;
   /** Frames an animated output may keep (`IMAGE_MAX_FRAMES`, default 100); more is refused with 413. */
   maxFrames: number;
   /** Rasterise SVG sources (`IMAGE_ALLOW_SVG`, default false → 415). */
@@ -93,6 +97,14 @@ function origins(env: Env): string[] {
   });
 }
 
+/** True for a bind address only this machine can reach: 127.0.0.0/8, ::1, localhost. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return (
+    h === "localhost" || h === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === "::ffff:127.0.0.1"
+  );
+}
+
 /** Parses the environment once into a config (every default listed on `ImageServiceConfig`); throws naming the bad key. */
 export function parseImageConfig(env: Env): ImageServiceConfig {
   const concurrency = int(env, "IMAGE_CONCURRENCY", availableParallelism(), 1, 256);
@@ -100,9 +112,18 @@ export function parseImageConfig(env: Env): ImageServiceConfig {
   if (signingKey !== undefined && signingKey !== "" && signingKey.length < 16) {
     invalid("IMAGE_SIGNING_KEY", "expected at least 16 characters", "<redacted>");
   }
+  const host = env.IMAGE_HOST || "127.0.0.1";
+  if (!isLoopbackHost(host) && (signingKey === undefined || signingKey === "")) {
+    // Reachable from other machines: unsigned requests would let anyone spend its CPU.
+    invalid(
+      "IMAGE_SIGNING_KEY",
+      `required when IMAGE_HOST is not a loopback address (IMAGE_HOST=${host}); set the same key on the edge`,
+      "",
+    );
+  }
   return {
     port: int(env, "IMAGE_PORT", 8788, 0, 65535),
-    host: env.IMAGE_HOST || "127.0.0.1",
+    host,
     origins: origins(env),
     allowPrivateNetworks: bool(env, "IMAGE_ALLOW_PRIVATE_NETWORKS", false),
     maxSourceBytes: int(env, "IMAGE_MAX_SOURCE_BYTES", 25 * 1024 * 1024, 1, 2 ** 31),
@@ -110,6 +131,8 @@ export function parseImageConfig(env: Env): ImageServiceConfig {
     maxRedirects: int(env, "IMAGE_MAX_REDIRECTS", 3, 0, 20),
     maxInputPixels: int(env, "IMAGE_MAX_INPUT_PIXELS", 50_000_000, 1, 2 ** 40),
     maxOutputDimension: int(env, "IMAGE_MAX_OUTPUT_DIMENSION", 8192, 1, 16383),
+    maxOutputPixels: int(env, "IMAGE_MAX_OUTPUT_PIXELS", 4096 * 4096, 1, 2 ** 31),
+    maxSvgBytes: int(env, "IMAGE_MAX_SVG_BYTES", 1024 * 1024, 1, 64 * 1024 * 1024),
     maxFrames: int(env, "IMAGE_MAX_FRAMES", 100, 1, 10_000),
     allowSvg: bool(env, "IMAGE_ALLOW_SVG", false),
     concurrency,

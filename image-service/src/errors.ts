@@ -3,7 +3,7 @@
  * (URLs, addresses, library messages) only to the log — imgproxy's split.
  */
 export class ImageServiceError extends Error {
-  readonly status: 400 | 403 | 404 | 413 | 415 | 422 | 502 | 503 | 504;
+  readonly status: 400 | 403 | 404 | 405 | 413 | 415 | 422 | 429 | 502 | 503 | 504;
   readonly publicMessage: string;
   readonly detail: string;
 

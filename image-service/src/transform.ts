@@ -1,21 +1,17 @@
-import sharp, { type Metadata, type ResizeOptions } from "sharp";
-
-interface RGBA {
-  r: number;
-  g: number;
-  b: number;
-  alpha: number;
-}
-
+import sharp, { type Metadata, type Sharp, type SharpOptions } from "sharp";
+import { readExifCopyright } from "../../common/src/image-exif.ts";
 import {
   chooseImageFormat,
-  type ImageGravity,
   type ImageOptions,
   type ImageOutputFormat,
 } from "../../common/src/image-options.ts";
 import type { ImageServiceConfig } from "./config.ts";
 import { ImageServiceError } from "./errors.ts";
+import { hexToRgba, planResize, trimBox } from "./plan.ts";
 import { type SniffedFormat, sniffImageFormat } from "./sniff.ts";
+import { SvgRefusedError, sanitizeSvg } from "./svg-sanitize.ts";
+
+export { planResize } from "./plan.ts";
 
 /** Quality per output format when the request gives none (matches the benchmark settings). */
 export const DEFAULT_QUALITY: Readonly<Record<ImageOutputFormat, number>> = {
@@ -30,8 +26,10 @@ export type TransformLimits = Pick<
   ImageServiceConfig,
   | "maxInputPixels"
   | "maxOutputDimension"
+  | "maxOutputPixels"
   | "maxFrames"
   | "allowSvg"
+  | "maxSvgBytes"
   | "transformTimeoutS"
   | "avifEffort"
   | "webpEffort"
@@ -39,86 +37,25 @@ export type TransformLimits = Pick<
 
 export interface TransformResult {
   data: Buffer;
-  format: ImageOutputFormat;
+  /** Encoded image format, `svg` for a sanitised vector passed on, `json` for `format=json`. */
+  format: ImageOutputFormat | "svg" | "json";
+  /** The produced content type (never the source's claim). */
+  contentType: string;
   width: number;
   height: number;
   /** True when the output format depended on the request's Accept header. */
   negotiated: boolean;
 }
 
-export interface ResizePlan {
-  /** Output size (before any padding is cropped away); undefined dimensions = no resize. */
-  width: number;
-  height: number;
-  /** sharp resize call, or undefined to keep the size. */
-  resize: ResizeOptions | undefined;
-}
-
-const POSITIONS: Readonly<Record<ImageGravity, string>> = {
-  auto: "attention",
-  center: "centre",
-  top: "top",
-  bottom: "bottom",
-  left: "left",
-  right: "right",
-  "top-left": "left top",
-  "top-right": "right top",
-  "bottom-left": "left bottom",
-  "bottom-right": "right bottom",
-  attention: "attention",
-  entropy: "entropy",
+const CONTENT_TYPES: Readonly<Record<TransformResult["format"], string>> = {
+  jpeg: "image/jpeg",
+  png: "image/png",
+  webp: "image/webp",
+  avif: "image/avif",
+  gif: "image/gif",
+  svg: "image/svg+xml",
+  json: "application/json",
 };
-
-function hexToRgba(hex: string): RGBA {
-  const n = (i: number) => Number.parseInt(hex.slice(i, i + 2), 16);
-  return { r: n(0), g: n(2), b: n(4), alpha: hex.length === 8 ? n(6) / 255 : 1 };
-}
-
-/**
- * Decides output size and the sharp resize call for a source of `srcW`×`srcH` (already
- * oriented). Fits follow Cloudflare: scale-down (default) never enlarges; contain fits inside;
- * cover fills and crops; crop = cover when the source is large enough, else scale-down; pad =
- * contain then pad to the exact box with the background.
- */
-export function planResize(srcW: number, srcH: number, opts: ImageOptions): ResizePlan {
-  const dpr = opts.dpr ?? 1;
-  const w = opts.width === undefined ? undefined : Math.round(opts.width * dpr);
-  const h = opts.height === undefined ? undefined : Math.round(opts.height * dpr);
-  if (w === undefined && h === undefined) return { width: srcW, height: srcH, resize: undefined };
-  const fit = opts.fit ?? "scale-down";
-  const position = POSITIONS[opts.gravity ?? "center"];
-  const background = hexToRgba(opts.background ?? "ffffff");
-  const scaleInside = (enlarge: boolean) => {
-    const s = Math.min(
-      w === undefined ? Infinity : w / srcW,
-      h === undefined ? Infinity : h / srcH,
-      enlarge ? Infinity : 1,
-    );
-    return { width: Math.max(1, Math.round(srcW * s)), height: Math.max(1, Math.round(srcH * s)) };
-  };
-  const inside = (enlarge: boolean): ResizePlan => {
-    const size = scaleInside(enlarge);
-    return { ...size, resize: { ...size, fit: "fill" } };
-  };
-  if (w === undefined || h === undefined) {
-    // With one dimension every fit reduces to scaling; only scale-down and crop refuse to enlarge.
-    return inside(fit !== "scale-down" && fit !== "crop");
-  }
-  switch (fit) {
-    case "scale-down":
-      return inside(false);
-    case "contain":
-      return inside(true);
-    case "cover":
-      return { width: w, height: h, resize: { width: w, height: h, fit: "cover", position } };
-    case "crop":
-      return srcW >= w && srcH >= h
-        ? { width: w, height: h, resize: { width: w, height: h, fit: "cover", position } }
-        : inside(false);
-    case "pad":
-      return { width: w, height: h, resize: { width: w, height: h, fit: "contain", position, background } };
-  }
-}
 
 function outputFormatFor(
   opts: ImageOptions,
@@ -126,12 +63,12 @@ function outputFormatFor(
   accept: string | undefined,
   meta: { hasAlpha: boolean; animated: boolean },
 ): { format: ImageOutputFormat; negotiated: boolean } {
-  if (opts.format !== undefined && opts.format !== "auto") return { format: opts.format, negotiated: false };
-  if (opts.format === "auto") {
-    return {
-      format: chooseImageFormat(accept, { hasAlpha: meta.hasAlpha, animated: meta.animated }),
-      negotiated: true,
-    };
+  const f = opts.format;
+  if (f === "baseline-jpeg") return { format: "jpeg", negotiated: false };
+  if (f !== undefined && f !== "auto" && f !== "json") return { format: f, negotiated: false };
+  if (f === "auto") {
+    if (opts.compression === "fast") return { format: meta.hasAlpha ? "png" : "jpeg", negotiated: false };
+    return { format: chooseImageFormat(accept, meta), negotiated: true };
   }
   // No format asked for: keep the source's, except formats browsers cannot all show.
   if (input === "jpeg" || input === "png" || input === "webp" || input === "gif" || input === "avif") {
@@ -141,6 +78,7 @@ function outputFormatFor(
 }
 
 function classifySharpError(e: unknown): ImageServiceError {
+  if (e instanceof ImageServiceError) return e;
   const msg = e instanceof Error ? e.message : String(e);
   if (/pixel limit/i.test(msg)) return new ImageServiceError(413, "Source image has too many pixels", msg);
   if (/unsupported image format/i.test(msg))
@@ -149,10 +87,81 @@ function classifySharpError(e: unknown): ImageServiceError {
   return new ImageServiceError(422, "Source image could not be decoded", msg);
 }
 
+function sanitized(input: Buffer, limits: TransformLimits): Buffer {
+  try {
+    return Buffer.from(sanitizeSvg(input, limits.maxSvgBytes));
+  } catch (e) {
+    if (e instanceof SvgRefusedError) throw new ImageServiceError(422, e.message);
+    throw e;
+  }
+}
+
+/** Requested output box in pixels (width × height × dpr²), when the request names both sides. */
+function requestedBox(opts: ImageOptions): { w: number; h: number } {
+  const dpr = opts.dpr ?? 1;
+  return { w: Math.round((opts.width ?? 0) * dpr), h: Math.round((opts.height ?? 0) * dpr) };
+}
+
+function checkOutput(
+  plan: { width: number; height: number; peakPixels: number },
+  opts: ImageOptions,
+  limits: TransformLimits,
+): void {
+  const { w, h } = requestedBox(opts);
+  const fills =
+    opts.fit === "pad" || opts.fit === "cover" || opts.fit === "squeeze" || opts.fit === "contain";
+  // The request's own fault (400): a side over the dimension limit, or a filled box over the pixel budget.
+  if (Math.max(w, h) > limits.maxOutputDimension) {
+    throw new ImageServiceError(
+      400,
+      `Requested size exceeds the ${limits.maxOutputDimension} pixel dimension limit`,
+    );
+  }
+  if (fills && w * h > limits.maxOutputPixels) {
+    throw new ImageServiceError(
+      400,
+      `Requested ${w}x${h} output exceeds the ${limits.maxOutputPixels} output pixel budget`,
+    );
+  }
+  // The source's shape (a thin strip scaled up, a huge source with no resize): 422.
+  if (plan.width > limits.maxOutputDimension || plan.height > limits.maxOutputDimension) {
+    throw new ImageServiceError(
+      422,
+      `Output ${plan.width}x${plan.height} exceeds the ${limits.maxOutputDimension} pixel dimension limit`,
+    );
+  }
+  if (plan.width * plan.height > limits.maxOutputPixels || plan.peakPixels > limits.maxOutputPixels) {
+    throw new ImageServiceError(
+      422,
+      `Output ${plan.width}x${plan.height} exceeds the ${limits.maxOutputPixels} output pixel budget`,
+    );
+  }
+}
+
+function encode(img: Sharp, format: ImageOutputFormat, opts: ImageOptions, limits: TransformLimits): Sharp {
+  const quality = opts.quality ?? DEFAULT_QUALITY[format];
+  switch (format) {
+    case "jpeg":
+      // Cloudflare: `jpeg` is progressive, `baseline-jpeg` sequential.
+      return img.jpeg({ quality, progressive: opts.format !== "baseline-jpeg" });
+    case "webp":
+      return img.webp({ quality, effort: limits.webpEffort, lossless: quality === 100 });
+    case "avif":
+      return img.avif({ quality, effort: limits.avifEffort });
+    case "png":
+      // An explicit quality allows a palette (PNG8), as on Cloudflare.
+      return img.png(opts.quality === undefined ? {} : { quality, palette: true });
+    case "gif":
+      return img.gif();
+  }
+}
+
 /**
  * Transforms source bytes per options. Checks format by magic bytes and dimensions from the
- * header before any decoding (413 over `maxInputPixels`, frames over `maxFrames`), then runs one
- * sharp pipeline with `limitInputPixels` and a time limit. Throws ImageServiceError (4xx/503).
+ * header before any decoding (413 over `maxInputPixels`, frames over `maxFrames`, output over
+ * the dimension/pixel budget), then runs sharp with `limitInputPixels` and a time limit. EXIF
+ * orientation is applied first, then trim, flip, rotate, resize. SVG is sanitised and passed on
+ * (rasterised only with `IMAGE_ALLOW_SVG` and an explicit raster format). Throws ImageServiceError.
  */
 export async function transformImage(
   input: Buffer,
@@ -160,16 +169,35 @@ export async function transformImage(
   accept: string | undefined,
   limits: TransformLimits,
 ): Promise<TransformResult> {
-  const sniffed = sniffImageFormat(input);
+  let sniffed = sniffImageFormat(input);
   if (sniffed === undefined)
     throw new ImageServiceError(415, "Unsupported source image format", "unknown magic bytes");
-  if (sniffed === "svg" && !limits.allowSvg) {
-    throw new ImageServiceError(415, "SVG sources are not rasterised", "IMAGE_ALLOW_SVG is off");
+  if (sniffed === "svg") {
+    const clean = sanitized(input, limits);
+    const raster = opts.format !== undefined && !["auto", "json"].includes(opts.format);
+    if (!limits.allowSvg || !raster) {
+      return {
+        data: clean,
+        format: "svg",
+        contentType: CONTENT_TYPES.svg,
+        width: 0,
+        height: 0,
+        negotiated: false,
+      };
+    }
+    input = clean;
   }
+  const base = { limitInputPixels: limits.maxInputPixels, failOn: "truncated" as const };
+  // A source that cannot be animated gets one sharp instance for the header and the pipeline (one
+  // parse); GIF/WebP need the frame count first to choose the instance's `animated` option.
+  const still =
+    sniffed !== "gif" && sniffed !== "webp"
+      ? sharp(input, { ...base, autoOrient: true, density: sniffed === "svg" ? 72 : undefined })
+      : undefined;
   let meta: Metadata;
   try {
     // Header only: no pixels are decoded here, so a bomb is refused before it can allocate.
-    meta = await sharp(input, { limitInputPixels: false }).metadata();
+    meta = await (still ?? sharp(input, { limitInputPixels: false })).metadata();
   } catch (e) {
     throw classifySharpError(e);
   }
@@ -186,7 +214,17 @@ export async function transformImage(
     );
   }
   const pages = meta.pages ?? 1;
-  const wantsAnim = opts.anim !== false && pages > 1 && (sniffed === "gif" || sniffed === "webp");
+  const geometry =
+    opts.trim !== undefined ||
+    opts["trim.width"] !== undefined ||
+    opts["trim.height"] !== undefined ||
+    opts["trim.left"] !== undefined ||
+    opts["trim.top"] !== undefined ||
+    (opts.rotate ?? 0) !== 0 ||
+    opts.flip !== undefined;
+  // Trim/rotate/flip run on a still (first frame); animations keep their frames otherwise.
+  const wantsAnim =
+    opts.anim !== false && !geometry && pages > 1 && (sniffed === "gif" || sniffed === "webp");
   const { format, negotiated } = outputFormatFor(opts, sniffed, accept, {
     hasAlpha: meta.hasAlpha ?? false,
     animated: wantsAnim,
@@ -206,57 +244,82 @@ export async function transformImage(
       `${pages} frames of ${framePixels} pixels`,
     );
   }
-  const rotated = (meta.orientation ?? 1) >= 5;
-  const srcW = rotated ? frameH : meta.width;
-  const srcH = rotated ? meta.width : frameH;
-  const plan = planResize(srcW, srcH, opts);
-  if (plan.width > limits.maxOutputDimension || plan.height > limits.maxOutputDimension) {
-    // A requested size (width or height × dpr) over the limit is the request's fault: 400. A size
-    // within it that the source's shape stretches past the limit (a 20 px wide variant of a
-    // 64 × 26,416 strip), or a source over the limit with no resize asked, is the source's: 422.
-    const dpr = opts.dpr ?? 1;
-    const asked = Math.max(Math.round((opts.width ?? 0) * dpr), Math.round((opts.height ?? 0) * dpr));
-    throw new ImageServiceError(
-      asked > limits.maxOutputDimension ? 400 : 422,
-      `Output ${plan.width}x${plan.height} exceeds the ${limits.maxOutputDimension} pixel dimension limit`,
-    );
+  const oriented = (meta.orientation ?? 1) >= 5;
+  const srcW = oriented ? frameH : meta.width;
+  const srcH = oriented ? meta.width : frameH;
+  const trim = trimBox(srcW, srcH, opts);
+  const quarter = opts.rotate === 90 || opts.rotate === 270;
+  const w0 = trim?.width ?? srcW;
+  const h0 = trim?.height ?? srcH;
+  const plan = planResize(quarter ? h0 : w0, quarter ? w0 : h0, opts);
+  checkOutput(plan, opts, limits);
+  if (opts.format === "json") {
+    const facts = {
+      width: plan.width,
+      height: plan.height,
+      original: { file_size: input.length, width: srcW, height: srcH, format: `image/${sniffed}` },
+    };
+    return {
+      data: Buffer.from(JSON.stringify(facts)),
+      format: "json",
+      contentType: CONTENT_TYPES.json,
+      width: plan.width,
+      height: plan.height,
+      negotiated: false,
+    };
   }
 
-  const quality = opts.quality ?? DEFAULT_QUALITY[format];
   const background = hexToRgba(opts.background ?? "ffffff");
   try {
-    let img = sharp(input, {
-      limitInputPixels: limits.maxInputPixels,
-      failOn: "truncated",
-      autoOrient: true,
-      animated,
-      density: sniffed === "svg" ? 72 : undefined,
-    }).timeout({ seconds: limits.transformTimeoutS });
+    let source: Buffer = input;
+    let raw: SharpOptions["raw"];
+    if (trim !== undefined) {
+      // Trim is in oriented pixels: orient and cut in a first pass, then carry on from raw pixels.
+      const cut = await sharp(input, { ...base, autoOrient: true })
+        .timeout({ seconds: limits.transformTimeoutS })
+        .extract(trim)
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      source = cut.data;
+      raw = { width: cut.info.width, height: cut.info.height, channels: cut.info.channels };
+      sniffed = "png";
+    }
+    let img = (
+      raw !== undefined
+        ? sharp(source, { raw, limitInputPixels: limits.maxInputPixels })
+        : (still ?? sharp(source, { ...base, autoOrient: true, animated }))
+    ).timeout({ seconds: limits.transformTimeoutS });
+    if (opts.flip?.includes("h")) img = img.flop();
+    if (opts.flip?.includes("v")) img = img.flip();
+    if ((opts.rotate ?? 0) !== 0) img = img.rotate(opts.rotate);
     if (plan.resize) img = img.resize(plan.resize);
+    if (plan.crop) img = img.extract(plan.crop);
     if (opts.blur !== undefined && opts.blur > 0) img = img.blur(Math.max(0.3, opts.blur / 2));
     if (opts.sharpen !== undefined && opts.sharpen > 0)
       img = img.sharpen({ sigma: 0.5 + opts.sharpen * 0.3 });
+    // Cloudflare: 1 = no change, 0 = ignored.
+    const brightness = opts.brightness || 1;
+    const saturation = opts.saturation || 1;
+    if (brightness !== 1 || saturation !== 1) img = img.modulate({ brightness, saturation });
+    const contrast = opts.contrast || 1;
+    if (contrast !== 1) img = img.linear(contrast, 128 * (1 - contrast));
     if (format === "jpeg" && (meta.hasAlpha ?? false)) img = img.flatten({ background });
-    if (opts.metadata === "keep") img = img.keepMetadata();
-    switch (format) {
-      case "jpeg":
-        img = img.jpeg({ quality });
-        break;
-      case "webp":
-        img = img.webp({ quality, effort: limits.webpEffort });
-        break;
-      case "avif":
-        img = img.avif({ quality, effort: limits.avifEffort });
-        break;
-      case "png":
-        img = img.png({ quality, palette: quality < 100 });
-        break;
-      case "gif":
-        img = img.gif();
-        break;
+    const metadata = opts.metadata ?? (format === "jpeg" ? "copyright" : "none");
+    if (metadata === "keep") img = img.keepMetadata();
+    else if (metadata === "copyright") {
+      const copyright = readExifCopyright(meta.exif);
+      if (copyright !== undefined) img = img.withExif({ IFD0: { Copyright: copyright } });
     }
+    img = encode(img, format, opts, limits);
     const { data, info } = await img.toBuffer({ resolveWithObject: true });
-    return { data, format, width: info.width, height: info.pageHeight ?? info.height, negotiated };
+    return {
+      data,
+      format,
+      contentType: CONTENT_TYPES[format],
+      width: info.width,
+      height: info.pageHeight ?? info.height,
+      negotiated,
+    };
   } catch (e) {
     throw classifySharpError(e);
   }

@@ -33,7 +33,7 @@ beforeAll(async () => {
     .png()
     .toBuffer();
   exifJpeg = await sharp(photo)
-    .withExif({ IFD0: { Copyright: "Shop Inc" } })
+    .withExif({ IFD0: { Copyright: "Shop Inc", Artist: "Jane Photographer" } })
     .jpeg()
     .toBuffer();
   gif = await animatedGif(5);
@@ -98,7 +98,8 @@ describe("transforms (decoded and compared perceptually)", () => {
     ["w=400&h=400&fit=contain", [400, 300]],
     ["w=400&h=400&fit=cover", [400, 400]],
     ["w=400&h=400&fit=crop", [400, 400]],
-    ["w=1000&h=400&fit=crop", [533, 400]],
+    // Wider than the source: the height is filled, the width stays as wide as the source (no enlargement).
+    ["w=1000&h=400&fit=crop", [800, 400]],
     ["w=400&h=400&fit=pad", [400, 400]],
     ["h=150", [200, 150]],
     ["w=200&dpr=2", [400, 300]],
@@ -171,11 +172,18 @@ describe("transforms (decoded and compared perceptually)", () => {
     expect(await edges("sharpen=5")).toBeGreaterThan(plain * 1.1);
   });
 
-  it("strips metadata by default and keeps it with metadata=keep", async () => {
-    const stripped = await sharp((await get("url=/exif.jpg&w=100")).body).metadata();
+  it("keeps only the copyright by default for JPEG (Cloudflare's default), none strips, keep keeps", async () => {
+    const copyright = (await sharp((await get("url=/exif.jpg&w=100")).body).metadata()).exif?.toString(
+      "latin1",
+    );
+    expect(copyright).toContain("Shop Inc");
+    expect(copyright).not.toContain("Jane Photographer");
+    const stripped = await sharp((await get("url=/exif.jpg&w=100&metadata=none")).body).metadata();
     expect(stripped.exif).toBeUndefined();
+    const webp = await sharp((await get("url=/exif.jpg&w=100&f=webp")).body).metadata();
+    expect(webp.exif).toBeUndefined();
     const kept = await sharp((await get("url=/exif.jpg&w=100&metadata=keep")).body).metadata();
-    expect(kept.exif?.toString("latin1")).toContain("Shop Inc");
+    expect(kept.exif?.toString("latin1")).toContain("Jane Photographer");
   });
 
   it("negotiates format=auto from Accept and says Vary: Accept", async () => {
@@ -232,11 +240,12 @@ describe("planResize", () => {
 });
 
 describe("HEAD", () => {
-  it("answers HEAD with the same headers and no body", async () => {
+  it("refuses HEAD (405, Allow: GET) without downloading the source", async () => {
+    const before = origin.hits.length;
     const res = await app.request("/transform?url=/photo.jpg&w=100&f=webp", { method: "HEAD" });
-    expect(res.status).toBe(200);
-    expect(res.headers.get("content-type")).toBe("image/webp");
-    expect(Number(res.headers.get("content-length"))).toBeGreaterThan(0);
-    expect((await res.arrayBuffer()).byteLength).toBe(0);
+    expect(res.status).toBe(405);
+    expect(res.headers.get("allow")).toBe("GET");
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(origin.hits.length).toBe(before);
   });
 });

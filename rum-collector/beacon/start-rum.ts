@@ -1,6 +1,8 @@
-import { onCLS, onFCP, onINP, onLCP } from "web-vitals";
+import { onINP } from "web-vitals";
 import type { BeaconPayload, NavTiming, ServerTimingEntry } from "../../common/src/rum-types.ts";
 import { lcpParts } from "./lcp-parts.ts";
+import { observePaints } from "./paint-metrics.ts";
+import { prefetchOnPress, randomHex, type TabSession, tabSession } from "./tab-session.ts";
 
 /** Options of `startRum`. */
 export interface RumOptions {
@@ -8,18 +10,34 @@ export interface RumOptions {
   endpoint: string;
   /** Site id registered with the collector (`RUM_SITES`). */
   site: string;
-  /** Share of page views that report, 0–1, decided once per page view (default 1). */
+  /** Share of page views that report, 0–1, decided once per document (default 1). */
   sampleRate?: number;
   /** "pending" holds every send until `consent(true)` (default "granted"). */
   consent?: "granted" | "pending";
+  /** Prefetch arm shares, e.g. "holdout:0.1,ours:0.8,press:0.1" (default: no experiment). */
+  prefetchArms?: string;
 }
 
 /** What `startRum` returns. */
 export interface RumHandle {
-  /** Page-view id (empty when this page view is not sampled). */
+  /** Page-view id of the current page view (empty when this document is not sampled). */
   pvid: string;
   /** `true` lets records be sent; `false` discards this page view for good. */
   consent(granted: boolean): void;
+  /** Marks the current page view as a conversion worth `value` (default 0); values add up. */
+  conversion(value?: number): void;
+}
+
+/** One page view: the document's load, or a restore from the back/forward cache. */
+interface View {
+  pvid: string;
+  prev: string | undefined;
+  seq: number;
+  vitals: BeaconPayload["vitals"];
+  lcp?: LargestContentfulPaint;
+  conv?: number;
+  /** Restored from the back/forward cache (`pageshow` with `persisted`). */
+  restored: boolean;
 }
 
 /** Largest value the collector accepts for a duration (10 minutes). */
@@ -31,39 +49,50 @@ const NAV_KEYS = (
   "domContentLoadedEventEnd loadEventEnd"
 ).split(" ") as (keyof NavTiming & keyof PerformanceNavigationTiming)[];
 
+/** The navigation entry (undefined where Navigation Timing 2 is missing). */
+const navEntry = () =>
+  performance.getEntriesByType("navigation")[0] as
+    | (PerformanceNavigationTiming & { activationStart?: number; deliveryType?: string })
+    | undefined;
+
+/** `activationStart` of a prerendered page, else 0. */
+const activationStart = () => navEntry()?.activationStart || 0;
+
 /** Milliseconds rounded to 0.1 and clamped to what the collector accepts. */
 const ms = (x: number | undefined) => Math.round(Math.min(Math.max(x || 0, 0), MAX_MS) * 10) / 10;
 
 /**
  * Starts real-user monitoring for this page view: web-vitals (LCP with sub-parts, INP, CLS, FCP,
  * TTFB), Navigation Timing phases, Server-Timing and network hints, sent as one record when the
- * page is hidden (`visibilitychange`/`pagehide`), plus an update only if INP or CLS grew.
- * Defaults: sampleRate 1, consent "granted". Never throws; sets no cookies.
+ * page is hidden (`visibilitychange`/`pagehide`), plus an update only if INP, CLS or the
+ * conversion grew. A back/forward-cache restore starts a page view of its own. Defaults:
+ * sampleRate 1, consent "granted", no prefetch arm. Never throws; sets no cookies.
  */
 export function startRum(options: RumOptions): RumHandle {
-  const handle: RumHandle = { pvid: "", consent() {} };
+  const handle: RumHandle = { pvid: "", consent() {}, conversion() {} };
   try {
-    const random = crypto.getRandomValues(new Uint32Array(4));
-    // The sample decision uses its own 32 bits, independent of the id.
-    if ((random[3] ?? 0) / 2 ** 32 >= (options.sampleRate ?? 1)) return handle;
-    const pvid = Array.from(random.subarray(0, 3), (n) => n.toString(16).padStart(8, "0")).join("");
+    const tab = tabSession(options.prefetchArms);
+    if (tab.arm === "press") prefetchOnPress();
+    const begin = (restored: boolean): View => {
+      const pvid = randomHex(12);
+      return { pvid, prev: tab.enter(pvid), seq: -1, vitals: {}, restored };
+    };
+    let view = begin(false);
+    // The sample decision is per document (its restores included), independent of the ids.
+    if (Math.random() >= (options.sampleRate ?? 1)) return handle;
     let consent: boolean | undefined = options.consent === "pending" ? undefined : true;
-    const vitals: BeaconPayload["vitals"] = {};
-    let lcpEntry: LargestContentfulPaint | undefined;
-    let seq = -1;
-    let sentInp = 0;
-    let sentCls = 0;
+    // INP, CLS and conversion value of the last send (-1: no conversion).
+    let sent = [0, 0, -1];
 
     const send = () => {
       try {
         // A prerendered page that is never activated was never seen: no page view to report.
         if (consent !== true || document.prerendering) return;
-        const inp = vitals.inp ?? 0;
-        const cls = vitals.cls ?? 0;
-        if (seq >= 0 && inp <= sentInp && cls <= sentCls) return;
-        sentInp = inp;
-        sentCls = cls;
-        const body = JSON.stringify(record(options.site, pvid, ++seq, vitals, lcpEntry));
+        const now = [view.vitals.inp ?? 0, view.vitals.cls ?? 0, view.conv ?? -1];
+        if (view.seq >= 0 && now.every((x, i) => x <= (sent[i] as number))) return;
+        sent = now;
+        view.seq++;
+        const body = JSON.stringify(record(options.site, tab, view));
         if (!navigator.sendBeacon?.(options.endpoint, new Blob([body], { type: "text/plain" }))) {
           fetch(options.endpoint, { method: "POST", body, keepalive: true, credentials: "omit" }).catch(
             () => {},
@@ -74,24 +103,41 @@ export function startRum(options: RumOptions): RumHandle {
       }
     };
 
-    handle.pvid = pvid;
+    handle.pvid = view.pvid;
     handle.consent = (granted) => {
       consent = consent !== false && granted;
     };
-    const opts = { reportAllChanges: true };
-    onLCP((m) => {
-      vitals.lcp = m.value;
-      lcpEntry = m.entries.at(-1);
-    }, opts);
-    onINP((m) => {
-      vitals.inp = m.value;
-    }, opts);
-    onCLS((m) => {
-      vitals.cls = m.value;
-    }, opts);
-    onFCP((m) => {
-      vitals.fcp = m.value;
-    }, opts);
+    handle.conversion = (value) => {
+      view.conv = (view.conv ?? 0) + Math.min(Math.max(+(value as number) || 0, 0), 1e9);
+    };
+    const restore = observePaints(
+      {
+        vitals: () => view.vitals,
+        lcpEntry: (entry) => {
+          view.lcp = entry;
+        },
+      },
+      activationStart(),
+    );
+    // Registered (capturing) before web-vitals' own listener, so the new page view exists before
+    // web-vitals reports the restore's INP into it.
+    addEventListener(
+      "pageshow",
+      (e) => {
+        if (!e.persisted) return;
+        view = begin(true);
+        sent = [0, 0, -1];
+        handle.pvid = view.pvid;
+        restore(e.timeStamp);
+      },
+      true,
+    );
+    onINP(
+      (m) => {
+        view.vitals.inp = m.value;
+      },
+      { reportAllChanges: true },
+    );
     // Registered after web-vitals' capturing listeners, so INP/CLS are flushed before we read them.
     addEventListener("visibilitychange", () => document.visibilityState === "hidden" && send());
     addEventListener("pagehide", send);
@@ -101,62 +147,68 @@ export function startRum(options: RumOptions): RumHandle {
   return handle;
 }
 
-/** Builds the `BeaconPayload` from what the page knows right now. */
-function record(
-  site: string,
-  pvid: string,
-  seq: number,
-  vitals: BeaconPayload["vitals"],
-  lcpEntry: LargestContentfulPaint | undefined,
-): BeaconPayload {
+/** Builds the `BeaconPayload` of `view` from what the page knows right now. */
+function record(site: string, tab: TabSession, view: View): BeaconPayload {
+  const { vitals, restored } = view;
   const payload: BeaconPayload = {
     v: 1,
     site,
-    pvid,
-    seq,
+    pvid: view.pvid,
+    seq: view.seq,
     // The query and fragment are dropped here: the collector ignores them and they may carry personal data.
     url: (location.origin + location.pathname).slice(0, 2048),
     vitals: {},
     viewport: { w: innerWidth, h: innerHeight },
     dpr: devicePixelRatio,
+    sid: tab.sid,
   };
+  if (view.prev) payload.prev = view.prev;
+  if (tab.arm) payload.arm = tab.arm;
+  if (view.conv !== undefined) payload.conv = { value: view.conv };
   for (const k of ["lcp", "inp", "fcp"] as const) {
     if (vitals[k] !== undefined) payload.vitals[k] = ms(vitals[k]);
   }
   if (vitals.cls !== undefined) payload.vitals.cls = Math.round(vitals.cls * 1e4) / 1e4;
-  const e = performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming | undefined;
+  const e = navEntry();
   if (e) {
-    const activationStart = (e as { activationStart?: number }).activationStart || 0;
+    // A restored page view made no request: every phase is 0 and TTFB is 0 (as web-vitals reports it).
+    const src = (restored ? {} : e) as NonNullable<ReturnType<typeof navEntry>>;
+    const activationStart = src.activationStart || 0;
     const nav = {
-      type: activationStart > 0 ? "prerender" : e.type,
-      deliveryType: ((e as { deliveryType?: string }).deliveryType || "").slice(0, 32),
+      type: restored ? "back_forward_cache" : activationStart > 0 ? "prerender" : e.type,
+      deliveryType: (src.deliveryType || "").slice(0, 32),
       activationStart: ms(activationStart),
+      transferSize: src.transferSize || 0,
+      encodedBodySize: src.encodedBodySize || 0,
     } as NavTiming;
-    for (const k of NAV_KEYS) (nav as unknown as Record<string, number>)[k] = ms(e[k] as number);
-    nav.transferSize = e.transferSize || 0;
-    nav.encodedBodySize = e.encodedBodySize || 0;
+    for (const k of NAV_KEYS) (nav as unknown as Record<string, number>)[k] = ms(src[k] as number);
     payload.nav = nav;
-    // TTFB exactly as web-vitals' onTTFB computes it (same validity check), without waiting for
-    // the load event as onTTFB does, and without its 180 B: it is read off the same entry.
-    if (e.responseStart > 0 && e.responseStart < performance.now()) {
-      payload.vitals.ttfb = ms(e.responseStart - activationStart);
-    }
-    const st: ServerTimingEntry[] = (e.serverTiming || []).slice(0, 32).map((t) => ({
-      name: t.name.slice(0, 64),
-      duration: ms(t.duration),
-      description: t.description.slice(0, 128),
-    }));
-    payload.serverTiming = st;
-    const rid = st.find((t) => t.name === "rid")?.description;
-    if (rid && /^[\w.:-]{1,64}$/.test(rid)) payload.rid = rid;
-    if (vitals.lcp !== undefined) {
-      const url = lcpEntry?.url;
-      const res = url
-        ? performance
-            .getEntriesByType("resource")
-            .findLast((r) => r.name === url && (r.requestStart || r.startTime) <= (lcpEntry?.startTime ?? 0))
-        : undefined;
-      payload.lcpParts = lcpParts(payload.vitals.lcp ?? 0, e.responseStart, activationStart, res);
+    if (restored) payload.vitals.ttfb = 0;
+    else {
+      // TTFB exactly as web-vitals' onTTFB computes it (same validity check), without waiting for
+      // the load event as onTTFB does, and without its 180 B: it is read off the same entry.
+      if (e.responseStart > 0 && e.responseStart < performance.now()) {
+        payload.vitals.ttfb = ms(e.responseStart - activationStart);
+      }
+      const st: ServerTimingEntry[] = (e.serverTiming || []).slice(0, 32).map((t) => ({
+        name: t.name.slice(0, 64),
+        duration: ms(t.duration),
+        description: t.description.slice(0, 128),
+      }));
+      payload.serverTiming = st;
+      const rid = st.find((t) => t.name === "rid")?.description;
+      if (rid && /^[\w.:-]{1,64}$/.test(rid)) payload.rid = rid;
+      if (vitals.lcp !== undefined) {
+        const url = view.lcp?.url;
+        const res = url
+          ? performance
+              .getEntriesByType("resource")
+              .findLast(
+                (r) => r.name === url && (r.requestStart || r.startTime) <= (view.lcp?.startTime ?? 0),
+              )
+          : undefined;
+        payload.lcpParts = lcpParts(payload.vitals.lcp ?? 0, e.responseStart, activationStart, res);
+      }
     }
   }
   const c = (

@@ -18,6 +18,8 @@ export interface CollectorDeps {
   randomBytes?: (buf: Uint8Array) => void;
   /** Query API routes (`/v1/query`, `/v1/pageviews`, …) relative to `/_rum`; absent → 503. */
   queryRoutes?: Hono | null;
+  /** Insight routes (`/v1/slo`, `/v1/pageview`, …, see src/insights); absent → 404. */
+  insightsRoutes?: Hono | null;
   /** Serves `/_rum/beacon.js` and `/_rum/beacon.<version>.js`; absent → 404. */
   beaconAsset?: ((request: Request) => Response) | null;
   logError?: (message: string) => void;
@@ -70,8 +72,11 @@ export function createCollectorApp(deps: CollectorDeps): Hono {
     app.all("/:file{beacon\\.[0-9a-z]{1,64}\\.js}", (c) => asset(c.req.raw));
   }
 
+  // The query routes first: their /v1/* middleware (token policy, bad-token throttle, bearer
+  // check) then also guards every insight route registered after them.
   if (deps.queryRoutes) app.route("/", deps.queryRoutes);
-  else {
+  if (deps.insightsRoutes) app.route("/", deps.insightsRoutes);
+  if (!deps.queryRoutes) {
     const disabled = () =>
       Response.json(
         { error: "query API disabled: set RUM_QUERY_TOKEN to enable it" },

@@ -5,6 +5,7 @@
  */
 import { SITE_ID_PATTERN } from "../../common/src/beacon-schema.ts";
 import { type PageGroupRule, parsePageGroupRules } from "../../common/src/page-group.ts";
+import { checkSecretToken } from "../../common/src/secret-token.ts";
 
 export interface RateLimit {
   /** Requests allowed per window (also the burst size). */
@@ -21,14 +22,28 @@ export interface CollectorConfig {
   sampleRate: number;
   /** Per-client limit, or null when disabled. */
   rateLimit: RateLimit | null;
-  /** Bearer token of the query API; null disables the query API (503). */
+  /** Bearer token of the query API when usable; null when the query API answers 503 (`queryTokenError`). */
   queryToken: string | null;
+  /** Why the query API answers 503 (names RUM_QUERY_TOKEN, never its value); null when the token is usable. */
+  queryTokenError: string | null;
   /** Page-group rules from `RUM_PAGE_GROUPS` (empty = built-in grouping). */
   pageGroupRules: readonly PageGroupRule[];
   /** Page views per queue `sendBatch` (`RUM_INTAKE_BATCH_SIZE`); 1 = one awaited send per beacon. */
   intakeBatchSize: number;
   /** Longest wait of an accepted page view before its batch is sent (`RUM_INTAKE_BATCH_MS`). */
   intakeBatchMs: number;
+  /**
+   * Sites that accept beacons without an `Origin` header (`RUM_NO_ORIGIN_SITES`: server-side
+   * senders, boomerang image beacons). Default: none.
+   */
+  noOriginSites: ReadonlySet<string>;
+  /** Page groups whose page views count as conversions (`RUM_CONVERSION_GROUPS`). Default: none. */
+  conversionGroups: ReadonlySet<string>;
+  /**
+   * Prefetch arm shares the served beacon script embeds as its default (`RUM_PREFETCH_ARMS`,
+   * normalised `name:share,…`); "" = no experiment.
+   */
+  prefetchArms: string;
 }
 
 export const DEFAULT_SAMPLE_RATE = 1;
@@ -58,17 +73,22 @@ export function configError(key: string, reason: string, value: unknown): Error 
 
 /**
  * Parses the collector's env vars. Defaults: `RUM_SAMPLE_RATE` 1, `RUM_RATE_LIMIT` "120/min",
- * `RUM_QUERY_TOKEN` unset (query API disabled), `RUM_PAGE_GROUPS` unset, `RUM_INTAKE_BATCH_SIZE` 100,
- * `RUM_INTAKE_BATCH_MS` 50; `RUM_SITES` is required.
+ * `RUM_QUERY_TOKEN` unset (query API answers 503), `RUM_PAGE_GROUPS` unset, `RUM_INTAKE_BATCH_SIZE` 100,
+ * `RUM_INTAKE_BATCH_MS` 50, `RUM_NO_ORIGIN_SITES` unset (none), `RUM_CONVERSION_GROUPS` unset (none),
+ * `RUM_PREFETCH_ARMS` unset (no experiment);
+ * `RUM_SITES` is required.
  */
 export function parseCollectorConfig(env: Readonly<Record<string, unknown>>): CollectorConfig {
   const { sites, siteByOrigin } = parseSites(env.RUM_SITES);
   return {
     sites,
     siteByOrigin,
+    noOriginSites: parseNoOriginSites(env.RUM_NO_ORIGIN_SITES, sites),
+    conversionGroups: parseConversionGroups(env.RUM_CONVERSION_GROUPS),
+    prefetchArms: parsePrefetchArms(env.RUM_PREFETCH_ARMS),
     sampleRate: parseSampleRate(env.RUM_SAMPLE_RATE),
     rateLimit: parseRateLimit(env.RUM_RATE_LIMIT),
-    queryToken: parseQueryToken(env.RUM_QUERY_TOKEN),
+    ...parseQueryToken(env.RUM_QUERY_TOKEN, env.ENVIRONMENT),
     pageGroupRules: parseRules(env.RUM_PAGE_GROUPS),
     intakeBatchSize: parseIntegerIn(
       "RUM_INTAKE_BATCH_SIZE",
@@ -174,7 +194,8 @@ export function parseRateLimit(raw: unknown): RateLimit | null {
   const value = raw === undefined || raw === null || raw === "" ? DEFAULT_RATE_LIMIT : String(raw).trim();
   if (value === "off") return null;
   const m = /^(\d{1,7})\s*\/\s*([a-z]+)$/.exec(value);
-  const windowMs = m?.[2] ? WINDOWS[m[2]] : undefined;
+  // Own keys only: "constructor" or "__proto__" must not resolve through the prototype.
+  const windowMs = m?.[2] && Object.hasOwn(WINDOWS, m[2]) ? WINDOWS[m[2]] : undefined;
   const limit = Number(m?.[1]);
   if (!m || windowMs === undefined || !(limit >= 1)) {
     throw configError(
@@ -186,17 +207,21 @@ export function parseRateLimit(raw: unknown): RateLimit | null {
   return { limit, windowMs };
 }
 
-function parseQueryToken(raw: unknown): string | null {
-  if (raw === undefined || raw === null || raw === "") return null;
-  if (typeof raw !== "string" || raw.trim().length < 8 || /\s/.test(raw)) {
-    // Only the length is echoed: the value is a secret.
-    throw configError(
-      "RUM_QUERY_TOKEN",
-      "expected at least 8 characters without whitespace",
-      `<${String(raw).length} chars>`,
-    );
+/**
+ * `RUM_QUERY_TOKEN` under the shared secret-token policy (common/src/secret-token.ts): with
+ * `ENVIRONMENT` "development" any token, elsewhere ≥ 32 characters and no `dev-` prefix. A token
+ * that fails answers only the query API with 503 naming the key; beacon intake keeps working.
+ */
+function parseQueryToken(
+  raw: unknown,
+  environment: unknown,
+): Pick<CollectorConfig, "queryToken" | "queryTokenError"> {
+  const check = checkSecretToken("RUM_QUERY_TOKEN", raw, environment);
+  if (!check.ok) return { queryToken: null, queryTokenError: check.reason };
+  if (/\s/.test(check.token)) {
+    return { queryToken: null, queryTokenError: "RUM_QUERY_TOKEN contains whitespace" };
   }
-  return raw;
+  return { queryToken: check.token, queryTokenError: null };
 }
 
 /** `RUM_PAGE_GROUPS`: `/p/:id=product,/c/:slug=category` (see common/src/page-group.ts); unset = none. */
@@ -208,4 +233,77 @@ function parseRules(raw: unknown): PageGroupRule[] {
   } catch (err) {
     throw configError("RUM_PAGE_GROUPS", err instanceof Error ? err.message : String(err), raw);
   }
+}
+
+/**
+ * `RUM_NO_ORIGIN_SITES`: comma-separated ids of registered sites that accept beacons without an
+ * `Origin` header, or `*` for every site. Unset or empty: none (browser beacons only).
+ */
+export function parseNoOriginSites(raw: unknown, sites: ReadonlyMap<string, unknown>): ReadonlySet<string> {
+  const key = "RUM_NO_ORIGIN_SITES";
+  if (raw === undefined || raw === null || raw === "") return new Set();
+  if (typeof raw !== "string") throw configError(key, "expected a comma-separated list of site ids", raw);
+  if (raw.trim() === "*") return new Set(sites.keys());
+  const out = new Set<string>();
+  for (const part of raw.split(",")) {
+    const id = part.trim();
+    if (id === "") continue;
+    if (!sites.has(id)) throw configError(key, `site "${id}" is not registered in RUM_SITES`, raw);
+    out.add(id);
+  }
+  return out;
+}
+
+/** Longest page-group name `RUM_CONVERSION_GROUPS` accepts. */
+const MAX_GROUP_LENGTH = 256;
+
+/**
+ * `RUM_CONVERSION_GROUPS`: comma-separated page groups (as the collector names them, e.g.
+ * `/checkout/done,order-confirmation`) whose page views count as conversions. Unset: none.
+ */
+export function parseConversionGroups(raw: unknown): ReadonlySet<string> {
+  const key = "RUM_CONVERSION_GROUPS";
+  if (raw === undefined || raw === null || raw === "") return new Set();
+  if (typeof raw !== "string") throw configError(key, "expected a comma-separated list of page groups", raw);
+  const out = new Set<string>();
+  for (const part of raw.split(",")) {
+    const group = part.trim();
+    if (group === "") continue;
+    if (group.length > MAX_GROUP_LENGTH || /\s/.test(group)) {
+      throw configError(
+        key,
+        `page group "${group.slice(0, 40)}" must be 1-${MAX_GROUP_LENGTH} chars without whitespace`,
+        raw,
+      );
+    }
+    out.add(group);
+  }
+  return out;
+}
+
+/**
+ * `RUM_PREFETCH_ARMS`: prefetch arm shares `name:share` comma-separated, names `holdout`, `ours`,
+ * `press` (each at most once), shares ≥ 0 with a positive sum, e.g. `holdout:0.1,ours:0.8,press:0.1`.
+ * Returned normalised (no spaces) for the beacon script; unset or empty → "" (no experiment).
+ */
+export function parsePrefetchArms(raw: unknown): string {
+  const key = "RUM_PREFETCH_ARMS";
+  if (raw === undefined || raw === null || raw === "") return "";
+  if (typeof raw !== "string") throw configError(key, 'expected "holdout:0.1,ours:0.8,press:0.1"', raw);
+  const parts: string[] = [];
+  const seen = new Set<string>();
+  let total = 0;
+  for (const entry of raw.split(",")) {
+    if (entry.trim() === "") continue;
+    const m = /^\s*(holdout|ours|press)\s*:\s*(\d+(?:\.\d+)?)\s*$/.exec(entry);
+    if (!m?.[1] || m[2] === undefined) {
+      throw configError(key, `entry "${entry.trim()}" is not <holdout|ours|press>:<share ≥ 0>`, raw);
+    }
+    if (seen.has(m[1])) throw configError(key, `arm "${m[1]}" is listed twice`, raw);
+    seen.add(m[1]);
+    total += Number(m[2]);
+    parts.push(`${m[1]}:${m[2]}`);
+  }
+  if (!(total > 0)) throw configError(key, "the shares must add up to more than 0", raw);
+  return parts.join(",");
 }

@@ -6,9 +6,12 @@ import type { RumQueueMessage } from "../../common/src/rum-types.ts";
 import { createCollectorApp } from "./app.ts";
 import { beaconAssetResponse } from "./beacon-asset.ts";
 import { parseCollectorConfig } from "./config.ts";
+import { createInsightsFromEnv, runSloAlerts } from "./insights/index.ts";
+import { rebuildPrefetchModels, rulesFromEnv } from "./prefetch/rebuild.ts";
 import { createQueryRoutes } from "./query/routes.ts";
 import { handleQueue as consumeBatch } from "./store/consumer.ts";
 import { createD1Store } from "./store/d1-store.ts";
+import { handleScheduled as storeScheduled } from "./store/maintenance.ts";
 import { parkDeadLetters } from "./store/replay.ts";
 
 /** The dead-letter queue of `rum-events` (wrangler.toml). */
@@ -22,16 +25,20 @@ export function createCollectorFromEnv(env: Env) {
   return createCollectorApp({
     config,
     queue: env.RUM_QUEUE,
-    // An unset token reaches the routes as "": they answer 503 (query API disabled).
+    insightsRoutes: createInsightsFromEnv(env, config.queryToken ?? "", config.queryTokenError),
+    // A token that is unset or not allowed in this ENVIRONMENT: the routes answer 503 naming the key.
     queryRoutes: createQueryRoutes({
+      db: env.DB,
       store: createD1Store({ db: env.DB, archive: env.RUM_ARCHIVE, queue: env.RUM_QUEUE, env }),
       queryToken: config.queryToken ?? "",
+      tokenError: config.queryTokenError,
       now: Date.now,
       replay: { archive: env.RUM_ARCHIVE, queue: env.RUM_QUEUE },
     }),
     beaconAsset: (request) =>
       beaconAssetResponse(request, {
         defaultSite: config.siteByOrigin.get(new URL(request.url).origin) ?? defaultSite,
+        prefetchArms: config.prefetchArms,
       }),
   });
 }
@@ -45,4 +52,15 @@ export function handleQueue(batch: MessageBatch, env: Env, ctx: ExecutionContext
   return consumeBatch(batch as MessageBatch<RumQueueMessage | string>, env, ctx);
 }
 
-export { handleScheduled } from "./store/maintenance.ts";
+/** Cron: storage maintenance, the SLO burn alerts and the prefetch model rebuild (each runs even when another fails). */
+export async function handleScheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext) {
+  const steps = await Promise.allSettled([
+    storeScheduled(controller, env, ctx),
+    runSloAlerts(env, controller.scheduledTime || Date.now()),
+    // Prefetch model from the edge's learned transitions into KV (edge/PREFETCH.md).
+    rebuildPrefetchModels(env.DB, env.EDGE_KV, controller.scheduledTime || Date.now(), {
+      pageGroupRules: rulesFromEnv(env as { RUM_PAGE_GROUPS?: string }),
+    }),
+  ]);
+  for (const s of steps) if (s.status === "rejected") throw s.reason;
+}

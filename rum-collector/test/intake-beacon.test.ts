@@ -81,8 +81,8 @@ describe("POST /_rum/v1/beacon: accepted", () => {
     expect(queue.sent).toHaveLength(4);
   });
 
-  it("accepts a beacon without an Origin header (server-side sender) and defaults missing cf data", async () => {
-    const { app, queue } = testApp();
+  it("accepts a beacon without an Origin header (server-side sender, site allowed) and defaults missing cf data", async () => {
+    const { app, queue } = testApp({ RUM_NO_ORIGIN_SITES: "shop" });
     const res = await app.fetch(
       beaconRequest(sampleBeacon({ serverTiming: undefined }), { origin: null, ua: "" }),
     );

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { NAV_MS_KEYS, validateBeacon } from "../../common/src/beacon-schema.ts";
+import type { NavTiming } from "../../common/src/rum-types.ts";
 import { sampleBeacon } from "../../common/src/sample-beacon.ts";
 import { fastValidBeacon } from "../src/intake/fast-beacon.ts";
 
@@ -46,6 +47,12 @@ const PATHS: Path[] = [
   ["viewport", "h"],
   ["dpr"],
   ["holdout"],
+  ["sid"],
+  ["prev"],
+  ["arm"],
+  ["conv"],
+  ["conv", "value"],
+  ["conv", "extra"],
   ["extra"],
 ].map((p) => p.flat());
 
@@ -87,6 +94,14 @@ const VALUES: unknown[] = [
   "navigate",
   "prerender",
   "bogus",
+  "back_forward_cache",
+  "holdout",
+  "ours",
+  "press",
+  1e9,
+  1e9 + 1,
+  { value: 12.5 },
+  { value: -1 },
   "demo",
   "Demo",
   "pv_0123456789abcdef",
@@ -141,6 +156,11 @@ describe("fastValidBeacon (the cheap check in front of valibot)", () => {
     for (const beacon of [
       sampleBeacon(),
       sampleBeacon({ holdout: true, seq: 3 }),
+      sampleBeacon({
+        arm: "press",
+        conv: { value: 129.9 },
+        nav: { ...(sampleBeacon().nav as NavTiming), type: "back_forward_cache" },
+      }),
       { ...minimal, vitals: {} },
       JSON.parse(JSON.stringify({ ...sampleBeacon(), unknown: { deep: 1 } })),
     ]) {

@@ -4,6 +4,7 @@ import { bytesBarSvg, formatBytes } from "../charts/bytes-bar.ts";
 import { html, type SafeHtml } from "../html.ts";
 import type { Section } from "../overview-data.ts";
 import { emptyNotice, errorNotice } from "./layout.ts";
+import { tableWrap } from "./parts.ts";
 
 function savedPercent(r: ImageStatsRow): string {
   return r.savedRatio === null ? "–" : `${(r.savedRatio * 100).toFixed(1)} %`;
@@ -21,7 +22,7 @@ function table(title: string, keyLabel: string, section: Section<ImageSavings>, 
   const max = Math.max(1, ...rows.map((r) => Math.max(r.originalBytes, r.deliveredBytes)));
   const row = (r: ImageStatsRow, total: boolean) =>
     html`<tr${total ? html` class="total"` : html` data-group="${r.key}"`}><td>${total ? html`<strong>all</strong>` : r.key || "(none)"}</td><td class="num">${countText(r.count)}</td><td class="num saved${r.bytesSaved < 0 ? " saved-neg" : ""}">${formatBytes(r.bytesSaved)}</td><td class="num ratio">${savedPercent(r)}</td><td class="bar">${total ? "" : bytesBarSvg(r.originalBytes, r.deliveredBytes, max, { label: `${r.key}: ${formatBytes(r.deliveredBytes)} delivered of ${formatBytes(r.originalBytes)}` })}<div class="small muted">${formatBytes(r.deliveredBytes)} of ${formatBytes(r.originalBytes)}${r.measured < r.count ? ` (bytes of ${countText(r.measured)} measured)` : ""}</div></td><td class="num fallbacks">${countText(r.fallbacks)}</td></tr>`;
-  return html`<div class="${cls}"><h3>${title}</h3><table><thead><tr><th>${keyLabel}</th><th class="num">responses</th><th class="num">bytes saved</th><th class="num">saved</th><th>delivered vs original</th><th class="num">fallbacks</th></tr></thead><tbody>${rows.map((r) => row(r, false))}${row(section.value.total, true)}</tbody></table></div>`;
+  return html`<div class="${cls}"><h3>${title}</h3>${tableWrap(`Images ${title}`, html`<table><thead><tr><th>${keyLabel}</th><th class="num">responses</th><th class="num">bytes saved</th><th class="num">saved</th><th>delivered vs original</th><th class="num">fallbacks</th></tr></thead><tbody>${rows.map((r) => row(r, false))}${row(section.value.total, true)}</tbody></table>`)}</div>`;
 }
 
 /** The panel; the empty state shows when neither call found an image response. */

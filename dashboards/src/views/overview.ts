@@ -15,10 +15,12 @@ import {
   THRESHOLDS,
   VITALS,
 } from "../metrics.ts";
-import type { AttributionGroup, OverviewData, Section, Tile } from "../overview-data.ts";
+import type { AttributionGroup, OverviewData, PendingOverview, Section, Tile } from "../overview-data.ts";
+import type { Part } from "../stream.ts";
 import { type OverviewParams, overviewHref, RANGES, type RangeKey } from "../view-params.ts";
 import { imagesCard } from "./images.ts";
 import { emptyNotice, errorNotice, layout } from "./layout.ts";
+import { exportLinks, tableWrap, trunc } from "./parts.ts";
 
 const RANGE_LABELS: Record<RangeKey, string> = {
   "15m": "15 min",
@@ -55,7 +57,7 @@ function selectField(
   )}</select></label>`;
 }
 
-function filterForm(p: OverviewParams, pageGroups: readonly string[]): SafeHtml {
+function filterForm(p: OverviewParams, pageGroups: readonly string[] | null): SafeHtml {
   const f = p.filters;
   const keep: HtmlValue[] = (
     [
@@ -73,13 +75,31 @@ function filterForm(p: OverviewParams, pageGroups: readonly string[]): SafeHtml 
   return html`<form class="filters" method="get" action="/_dash/">${keep}
 <label>Site<input name="site" value="${f.site ?? ""}" size="10"></label>
 <label>Page group<input name="pageGroup" value="${f.pageGroup ?? ""}" list="page-groups" size="16" placeholder="any"></label>
-<datalist id="page-groups">${pageGroups.map((g) => html`<option value="${g}"></option>`)}</datalist>
+${pageGroups === null ? "" : pageGroupList(pageGroups)}
 ${selectField("device", "Device", DEVICES, f.device)}
 <label>Country<input name="country" value="${f.country ?? ""}" size="4" placeholder="any"></label>
 ${selectField("connection", "Connection", CONNECTIONS, f.connection)}
 ${selectField("cacheStatus", "Cache status", CACHE_STATUSES, f.cacheStatus)}
 <label>Colo<input name="colo" value="${f.colo ?? ""}" size="4" placeholder="any"></label>
 <button type="submit">Apply</button> <a class="small" href="${overviewHref(p, { filters: { pageGroup: "", device: "", country: "", connection: "", cacheStatus: "", colo: "" } })}">clear filters</a></form>`;
+}
+
+/** A group's key as a link that filters the overview to it (the drill-down); full value on hover. */
+function drill(p: OverviewParams, dim: string, key: string): SafeHtml {
+  if (!key) return html`(none)`;
+  const filters = { [dim]: key } as OverviewParams["filters"];
+  return html`<a class="drill" href="${overviewHref(p, { filters })}" title="Filter to ${DIMENSION_LABELS[dim] ?? dim} ${key}">${trunc(key)}</a>`;
+}
+
+/** The overview's own query string (export links export exactly what the page shows). */
+function queryOf(p: OverviewParams): string {
+  const h = overviewHref(p);
+  return h.includes("?") ? h.slice(h.indexOf("?") + 1) : "";
+}
+
+/** Suggestions for the page-group filter (a datalist may follow the form: it is found by id). */
+function pageGroupList(groups: readonly string[]): SafeHtml {
+  return html`<datalist id="page-groups">${groups.map((g) => html`<option value="${g}"></option>`)}</datalist>`;
 }
 
 function tiles(section: Section<Tile[]>): SafeHtml {
@@ -153,9 +173,9 @@ ${choice(
         ? segs.filter((_s, i) => shown[i]?.phase === "ttfb").reduce((a, s) => a + s.width, 0)
         : undefined;
     const backendUnknown = g.parts.backend === null || g.parts.backend === undefined;
-    return html`<tr class="attr-row" data-group="${g.key}"><td>${g.key || "(none)"}</td><td class="num">${g.count}</td><td class="num">${formatMs(g.ttfb)}</td><td class="num">${formatMs(total)}</td><td class="bar">${stackedBarSvg(segs, { height: 18, canvasWidth: BAR_CANVAS, markAt: ttfbEnd, label: `${g.key}: ${formatMs(total)}` })}<div class="small muted">${partsText(g, backendUnknown, p.attrScope)}</div></td></tr>`;
+    return html`<tr class="attr-row" data-group="${g.key}"><td>${drill(p, p.attrBy, g.key)}</td><td class="num">${g.count}</td><td class="num">${formatMs(g.ttfb)}</td><td class="num">${formatMs(total)}</td><td class="bar">${stackedBarSvg(segs, { height: 18, canvasWidth: BAR_CANVAS, markAt: ttfbEnd, label: `${g.key}: ${formatMs(total)}` })}<div class="small muted">${partsText(g, backendUnknown, p.attrScope)}</div></td></tr>`;
   });
-  return html`<section class="card attribution">${head}<table><thead><tr><th>${DIMENSION_LABELS[p.attrBy]}</th><th class="num">views</th><th class="num">TTFB ${p.attrPct}</th><th class="num">sum of parts</th><th>parts</th></tr></thead><tbody>${rows}</tbody></table></section>`;
+  return html`<section class="card attribution">${head}${exportLinks("attribution", "overview", "attribution", queryOf(p))}${tableWrap("TTFB attribution", html`<table><thead><tr><th>${DIMENSION_LABELS[p.attrBy]}</th><th class="num">views</th><th class="num">TTFB ${p.attrPct}</th><th class="num">sum of parts</th><th>parts</th></tr></thead><tbody>${rows}</tbody></table>`)}</section>`;
 }
 
 function formatTime(range: RangeKey): (t: number) => string {
@@ -165,7 +185,10 @@ function formatTime(range: RangeKey): (t: number) => string {
   };
 }
 
-function series(p: OverviewParams, data: OverviewData): SafeHtml {
+function series(
+  p: OverviewParams,
+  data: Pick<OverviewData, "series" | "interval" | "from" | "to">,
+): SafeHtml {
   const head = html`<h2>${METRIC_LABELS[p.metric]} ${p.pct} over time <span class="small muted">(UTC, per ${data.interval})</span></h2>
 <div>${choice(
     "metric",
@@ -215,10 +238,13 @@ function percentileTable(p: OverviewParams, section: Section<QueryResult>): Safe
     return html`<section class="card percentiles">${head}<p class="muted">No data for this selection.</p></section>`;
   const cell = (v: number | null | undefined) =>
     html`<td class="num ${rate(p.metric, v)}">${formatMetric(p.metric, v)}</td>`;
-  return html`<section class="card percentiles">${head}<table><thead><tr><th>${DIMENSION_LABELS[p.by]}</th><th class="num">views</th>${PERCENTILES.map((q) => html`<th class="num">${q}</th>`)}</tr></thead><tbody>${groups.map(
-    (g) =>
-      html`<tr data-group="${g.key}"><td>${g.key || "(none)"}</td><td class="num">${g.count}</td>${PERCENTILES.map((q) => cell(g.values[q]))}</tr>`,
-  )}<tr class="total"><td><strong>all</strong></td><td class="num">${section.value.count}</td>${PERCENTILES.map((q) => cell(section.value.values[q]))}</tr></tbody></table></section>`;
+  return html`<section class="card percentiles">${head}${exportLinks("percentiles", "overview", "percentiles", queryOf(p))}${tableWrap(
+    `${METRIC_LABELS[p.metric]} percentiles`,
+    html`<table><thead><tr><th>${DIMENSION_LABELS[p.by]}</th><th class="num">views</th>${PERCENTILES.map((q) => html`<th class="num">${q}</th>`)}</tr></thead><tbody>${groups.map(
+      (g) =>
+        html`<tr data-group="${g.key}"><td>${drill(p, p.by, g.key)}</td><td class="num">${g.count}</td>${PERCENTILES.map((q) => cell(g.values[q]))}</tr>`,
+    )}<tr class="total"><td><strong>all</strong></td><td class="num">${section.value.count}</td>${PERCENTILES.map((q) => cell(section.value.values[q]))}</tr></tbody></table>`,
+  )}</section>`;
 }
 
 /** Share of cacheable responses served from cache: (HIT + STALE) ÷ (HIT + STALE + MISS + EXPIRED). */
@@ -244,10 +270,13 @@ function cacheMix(section: Section<GroupRow[]>): SafeHtml {
   );
   return html`<section class="card cache-mix">${head}<p>Hit ratio <strong class="hit-ratio">${ratio === null ? "–" : `${(ratio * 100).toFixed(1)} %`}</strong> <span class="small muted">(HIT + STALE of cacheable page views, from beacons)</span></p>
 ${stackedBarSvg(segs, { height: 18, canvasWidth: BAR_CANVAS, format: (v) => `${v} views`, label: "cache status mix" })}
-<table><thead><tr><th>status</th><th class="num">views</th><th class="num">share</th><th class="num">TTFB p75</th></tr></thead><tbody>${rows.map(
+${tableWrap(
+  "Cache status mix",
+  html`<table><thead><tr><th>status</th><th class="num">views</th><th class="num">share</th><th class="num">TTFB p75</th></tr></thead><tbody>${rows.map(
     (r) =>
       html`<tr><td><span class="cache ${r.key}">${r.key}</span></td><td class="num">${r.count}</td><td class="num">${((r.count / total) * 100).toFixed(1)} %</td><td class="num">${formatMs(r.values.p75)}</td></tr>`,
-  )}</tbody></table></section>`;
+  )}</tbody></table>`,
+)}</section>`;
 }
 
 function coverageCard(section: Section<CoverageRow[]>): SafeHtml {
@@ -256,10 +285,13 @@ function coverageCard(section: Section<CoverageRow[]>): SafeHtml {
     return html`<section class="card coverage">${head}${errorNotice("Coverage unavailable", section.error)}</section>`;
   if (section.value.length === 0)
     return html`<section class="card coverage">${head}<p class="muted">No edge page views in this range.</p></section>`;
-  return html`<section class="card coverage">${head}<table><thead><tr><th>page group</th><th>browser</th><th class="num">beacons</th><th class="num">page views</th><th class="num">coverage</th></tr></thead><tbody>${section.value.map(
-    (r) =>
-      html`<tr><td>${r.pageGroup}</td><td>${r.browser}</td><td class="num">${r.beacons}</td><td class="num">${r.pageViews}</td><td class="num">${r.pageViews > 0 ? `${((r.beacons / r.pageViews) * 100).toFixed(0)} %` : "–"}</td></tr>`,
-  )}</tbody></table></section>`;
+  return html`<section class="card coverage">${head}${tableWrap(
+    "Beacon coverage",
+    html`<table><thead><tr><th>page group</th><th>browser</th><th class="num">beacons</th><th class="num">page views</th><th class="num">coverage</th></tr></thead><tbody>${section.value.map(
+      (r) =>
+        html`<tr><td>${trunc(r.pageGroup)}</td><td>${r.browser}</td><td class="num">${r.beacons}</td><td class="num">${r.pageViews}</td><td class="num">${r.pageViews > 0 ? `${((r.beacons / r.pageViews) * 100).toFixed(0)} %` : "–"}</td></tr>`,
+    )}</tbody></table>`,
+  )}</section>`;
 }
 
 /** Says when the rows read do not cover the chosen range exactly (widened or rounded by the API). */
@@ -276,15 +308,7 @@ function hasFilters(p: OverviewParams): boolean {
 export function overviewPage(p: OverviewParams, data: OverviewData, shopUrl: string): SafeHtml {
   const pageGroups =
     data.attribution.ok && p.attrBy === "pageGroup" ? data.attribution.value.map((g) => g.key) : [];
-  const top = html`<h1>Overview <span class="small muted">site ${p.filters.site}</span></h1>
-<p>${choice(
-    "time range",
-    Object.keys(RANGES),
-    p.range,
-    (v) => overviewHref(p, { range: v as RangeKey }),
-    (v) => `last ${RANGE_LABELS[v as RangeKey]}`,
-  )}</p>
-<section class="card">${filterForm(p, pageGroups)}</section>`;
+  const top = overviewTop(p, pageGroups);
   const sections = [data.tiles, data.attribution, data.table, data.series, data.cacheMix];
   if (sections.every((s) => !s.ok)) {
     const first = sections[0];
@@ -304,4 +328,57 @@ export function overviewPage(p: OverviewParams, data: OverviewData, shopUrl: str
     { title: "Overview", active: "overview" },
     html`${top}${resolutionNotice(data.resolutionNotes)}${tiles(data.tiles)}${attribution(p, data.attribution)}${series(p, data)}${percentileTable(p, data.table)}<div class="grid2">${cacheMix(data.cacheMix)}${coverageCard(data.coverage)}</div>${imagesCard(data.images)}`,
   );
+}
+
+function overviewTop(p: OverviewParams, pageGroups: readonly string[] | null): SafeHtml {
+  return html`<h1>Overview <span class="small muted">site ${p.filters.site}</span></h1>
+<p>${choice(
+    "time range",
+    Object.keys(RANGES),
+    p.range,
+    (v) => overviewHref(p, { range: v as RangeKey }),
+    (v) => `last ${RANGE_LABELS[v as RangeKey]}`,
+  )}</p>
+<section class="card">${filterForm(p, pageGroups)}</section>`;
+}
+
+/** A panel that shows "Loading <label>…" where it will be until its card arrives (streamed). */
+function deferred(label: string, body: Promise<SafeHtml>): Part {
+  return {
+    open: html`<div class="deferred"><p class="loading muted small" role="status">Loading ${label}…</p>`,
+    body,
+    close: html`</div>`,
+  };
+}
+
+/**
+ * The overview streamed once its headline tiles have page views: each chart's card follows as
+ * soon as its own call answers. (No page views, or failing tiles, render whole via `overviewPage`.)
+ */
+export function overviewParts(p: OverviewParams, d: PendingOverview, tileSection: Section<Tile[]>): Part[] {
+  const groups = d.attribution.then((a) =>
+    a.ok && p.attrBy === "pageGroup" ? pageGroupList(a.value.map((g) => g.key)) : html``,
+  );
+  return [
+    overviewTop(p, null),
+    resolutionNotice([...d.notes]) || html``,
+    tiles(tileSection),
+    deferred(
+      "the attribution",
+      Promise.all([d.attribution, groups]).then(([a, g]) => html`${attribution(p, a)}${g}`),
+    ),
+    deferred(
+      "the time series",
+      d.series.then((s) => series(p, { ...d, series: s })),
+    ),
+    deferred(
+      "the percentiles",
+      d.table.then((t) => percentileTable(p, t)),
+    ),
+    html`<div class="grid2">`,
+    deferred("the cache mix", d.cacheMix.then(cacheMix)),
+    deferred("the beacon coverage", d.coverage.then(coverageCard)),
+    html`</div>`,
+    deferred("the image savings", d.images.then(imagesCard)),
+  ];
 }

@@ -5,6 +5,7 @@ import { html, type SafeHtml } from "../html.ts";
 import { ATTRIBUTION_PARTS, formatMetric, rate } from "../metrics.ts";
 import type { LiveParams } from "../view-params.ts";
 import { emptyNotice, errorNotice, layout } from "./layout.ts";
+import { exportLinks, tableWrap, trunc } from "./parts.ts";
 
 const MINI_CANVAS = 240;
 
@@ -13,7 +14,7 @@ export function pageViewTotal(pv: PageViewRow): number {
   return ATTRIBUTION_PARTS.reduce((a, p) => a + (pv.parts[p.key] ?? 0), 0);
 }
 
-function row(pv: PageViewRow, max: number): SafeHtml {
+function row(pv: PageViewRow, max: number, site: string): SafeHtml {
   const total = pageViewTotal(pv);
   const originOnePart = pv.parts.backend === null;
   const segs = stackSegments(
@@ -31,7 +32,8 @@ function row(pv: PageViewRow, max: number): SafeHtml {
   const time = new Date(pv.ts).toISOString().slice(11, 19);
   const lcp = pv.vitals.lcp ?? null;
   const ttfb = pv.vitals.ttfb ?? null;
-  return html`<tr class="pv" data-pvid="${pv.pvid}"><td class="num">${time}</td><td>${pv.pageGroup}<div class="small muted">${pv.path}${howDelivered(pv)}</div></td><td><span class="cache ${pv.cacheStatus}">${pv.cacheStatus}</span></td><td>${pv.device}<div class="small muted">${pv.browser}</div></td><td>${pv.country}</td><td>${pv.connection || "–"}</td><td class="num ${rate("ttfb", ttfb)}">${formatMetric("ttfb", ttfb)}</td><td class="num ${rate("lcp", lcp)}">${formatMetric("lcp", lcp)}</td><td class="bar">${stackedBarSvg(segs, { height: 12, canvasWidth: MINI_CANVAS, markAt: ttfbEnd, label: `attribution ${formatMs(total)}` })}<div class="small muted">${pv.edgeMeasured ? "" : "no edge timing (not served by the edge) · "}${pv.parts.backend === null ? "backend unknown · " : ""}${partsText(pv)}</div></td></tr>`;
+  const open = `/_dash/pageview?${new URLSearchParams({ site, pvid: pv.pvid })}`;
+  return html`<tr class="pv" data-pvid="${pv.pvid}"><td class="num"><a href="${open}" title="Open page view ${pv.pvid} end to end">${time}</a></td><td>${trunc(pv.pageGroup)}<div class="small muted">${trunc(`${pv.path}${howDelivered(pv)}`)}</div></td><td><span class="cache ${pv.cacheStatus}">${pv.cacheStatus}</span></td><td>${pv.device}<div class="small muted">${pv.browser}</div></td><td>${pv.country}</td><td>${pv.connection || "–"}</td><td class="num ${rate("ttfb", ttfb)}">${formatMetric("ttfb", ttfb)}</td><td class="num ${rate("lcp", lcp)}">${formatMetric("lcp", lcp)}</td><td class="bar">${stackedBarSvg(segs, { height: 12, canvasWidth: MINI_CANVAS, markAt: ttfbEnd, label: `attribution ${formatMs(total)}` })}<div class="small muted">${pv.edgeMeasured ? "" : "no edge timing (not served by the edge) · "}${pv.parts.backend === null ? "backend unknown · " : ""}${partsText(pv)}</div></td></tr>`;
 }
 
 /** " · prerender", " · back_forward · cache": only what differs from a plain network navigation. */
@@ -81,7 +83,7 @@ export function pageViewsPage(
     );
   else {
     const max = Math.max(...result.rows.map(pageViewTotal), 1);
-    body = html`<section class="card"><table><thead><tr><th class="num">time (UTC)</th><th>page</th><th>cache</th><th>device</th><th>country</th><th>conn.</th><th class="num">TTFB</th><th class="num">LCP</th><th>attribution</th></tr></thead><tbody>${result.rows.map((r) => row(r, max))}</tbody></table></section>`;
+    body = html`<section class="card">${exportLinks("page views", "pageviews", "pageviews", new URLSearchParams({ site: p.site, limit: String(p.limit) }).toString())}${tableWrap("Live page views", html`<table><thead><tr><th class="num">time (UTC)</th><th>page</th><th>cache</th><th>device</th><th>country</th><th>conn.</th><th class="num">TTFB</th><th class="num">LCP</th><th>attribution</th></tr></thead><tbody>${result.rows.map((r) => row(r, max, p.site))}</tbody></table>`)}</section>`;
   }
   return layout({ title: "Live page views", active: "pageviews", refreshSeconds }, html`${head}${body}`);
 }

@@ -15,7 +15,7 @@ header.top form{margin-left:auto}
 main{max-width:1200px;margin:0 auto;padding:1rem}
 h1{font-size:1.3rem;margin:.2rem 0 1rem}
 h2{font-size:1.05rem;margin:0 0 .6rem}
-section.card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:1rem;margin-bottom:1rem;overflow-x:auto}
+section.card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:1rem;margin-bottom:1rem;min-width:0}
 .muted{color:var(--muted)}
 .small{font-size:.85rem}
 form.filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:end}
@@ -57,7 +57,7 @@ svg.stack{display:block}
 svg.stack .ttfb-mark{stroke:var(--fg);stroke-width:1.5}
 .seg-HIT{fill:var(--good)}.seg-STALE{fill:var(--ni)}.seg-MISS{fill:var(--poor)}.seg-EXPIRED{fill:#e07a7f}.seg-BYPASS{fill:#9aa3b2}.seg-NONE{fill:#cfd4dc}
 .legend .key-HIT{--c:var(--good)}.legend .key-STALE{--c:var(--ni)}.legend .key-MISS{--c:var(--poor)}.legend .key-EXPIRED{--c:#e07a7f}.legend .key-BYPASS{--c:#9aa3b2}.legend .key-NONE{--c:#cfd4dc}
-td.bar{width:100%;min-width:240px;white-space:normal}
+td.bar{width:100%;min-width:160px;white-space:normal}
 svg.bytes-bar{display:block}
 svg.bytes-bar .img-original{fill:#cfd4dc}
 svg.bytes-bar .img-delivered{fill:var(--good)}
@@ -80,5 +80,33 @@ svg.line-chart .ref-poor{stroke:var(--poor);stroke-dasharray:4 4}
 .login form{display:flex;flex-direction:column;gap:.6rem}
 .grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:1rem}
 .grid2 section.card{margin-bottom:0}
-@media (max-width:640px){main{padding:.5rem}.tile .value{font-size:1.35rem}}
+@media (max-width:640px){main{padding:.5rem}.tile .value{font-size:1.35rem}section.card{padding:.7rem}.trunc{max-width:16ch}}
+.skip{position:absolute;left:-999px;top:.3rem;background:var(--card);padding:.3rem .6rem;z-index:2}
+.skip:focus{left:.5rem}
+a:focus-visible,button:focus-visible,input:focus-visible,select:focus-visible,.table-wrap:focus-visible,main:focus-visible{outline:3px solid var(--accent);outline-offset:2px}
+main:focus{outline:none}
+.table-wrap{overflow-x:auto;max-width:100%;margin:.3rem 0}
+.trunc{display:inline-block;max-width:28ch;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;vertical-align:bottom}
+.trunc.wide{max-width:40ch}
+header.top nav{display:flex;flex-wrap:wrap;gap:.2rem 1rem}
+header.top nav a{margin-right:0}
+form.filters input{max-width:100%}
+form.filters label{min-width:0}
+.loading:not(:last-child){display:none}
+.export{display:block;margin:.2rem 0}
+.badge{display:inline-block;font-size:.75rem;font-weight:600;padding:.05rem .4rem;border-radius:4px;margin:.1rem 0}
+.badge.ok{background:#dff3e7;color:var(--good)}.badge.firing{background:var(--poor);color:#fff}
+svg.budget{display:block;margin-bottom:.15rem}
+svg.budget .track{fill:#eceff4}
+.bin.good{fill:var(--good)}.bin.ni{fill:var(--ni)}.bin.poor{fill:var(--poor)}
+.legend .key-good{--c:var(--good)}.legend .key-ni{--c:var(--ni)}.legend .key-poor{--c:var(--poor)}
+svg.histogram{display:block;max-height:240px}
+svg.histogram .tick{font-size:12px;fill:var(--muted)}
+span.good,td.num.good{color:var(--good)}span.ni,td.num.ni{color:var(--ni)}span.poor,td.num.poor{color:var(--poor)}
+td.budget-cell{min-width:110px}
+dl.facts{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:.4rem 1rem;margin:0 0 1rem}
+dl.facts dt{font-size:.75rem;color:var(--muted)}dl.facts dd{margin:0;min-width:0}
+dl.facts .trunc{max-width:100%}
+table.edge-record th{font-weight:400;color:var(--fg);font-size:.9rem}
+.grid2 > *{min-width:0}
 `;

@@ -35,10 +35,22 @@ export interface ImageConfig {
   logSample: number;
   /** Hot in-isolate tier of the variant cache, bytes (next to the page edge's own; isolates have 128 MB). */
   hotCacheBytes: number;
+  /** Source paths whose query string is kept (IMAGE_SOURCE_QUERY globs); null = always dropped. */
+  sourceQuery: RegExp[] | null;
+  /** Variants produced (cache misses) per source within `budgetWindowMs`, per isolate. */
+  variantBudget: number;
+  budgetWindowMs: number;
+  /** Cache misses (transforms) one client may cause per minute, per isolate. */
+  clientMisses: number;
+  /** Output pixel budget checked before asking the service (width × height × dpr² of a filled box). */
+  maxOutputPixels: number;
+  /** Limits for passing an original on when the service is unavailable. */
+  fallback: { maxBytes: number; maxPixels: number; maxFrames: number };
 }
 
 /** Client hints the edge asks browsers for (`Accept-CH`). */
-export const IMAGE_ACCEPT_CH = "Sec-CH-Width, Sec-CH-DPR, Sec-CH-Viewport-Width, ECT, Save-Data";
+export const IMAGE_ACCEPT_CH =
+  "Sec-CH-Width, Sec-CH-DPR, Sec-CH-Viewport-Width, ECT, RTT, Downlink, Save-Data";
 
 /** Default for IMAGE_AVIF_MIN_BYTES: below ~50 KB AVIF saves only a few KB over WebP. */
 export const DEFAULT_AVIF_MIN_BYTES = 50_000;
@@ -90,6 +102,18 @@ function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${glob.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`);
 }
 
+function sourceQuery(env: RawEnv): RegExp[] | null {
+  const key = "IMAGE_SOURCE_QUERY";
+  const v = str(env, key);
+  if (v === undefined || ["off", "none", "false", "0"].includes(v.toLowerCase())) return null;
+  const globs = v.split(",").map((s) => s.trim());
+  for (const g of globs) {
+    if (!g.startsWith("/") || /[\s"<>]/.test(g))
+      throw new ConfigError(key, 'must be off or a comma list of source path globs starting with "/"', v);
+  }
+  return globs.map(globToRegExp);
+}
+
 function rewrite(env: RawEnv): { globs: string[]; res: RegExp[] | null } {
   const key = "IMAGE_REWRITE_HTML";
   const v = str(env, key);
@@ -129,7 +153,22 @@ export function parseImageEdgeConfig(env: RawEnv): ImageConfig {
     log: bool(env, "IMAGE_LOG", true),
     logSample: sample(env),
     hotCacheBytes: int(env, "IMAGE_HOT_CACHE_BYTES", 16 * 1024 * 1024, 0, 256 * 1024 * 1024),
+    sourceQuery: sourceQuery(env),
+    variantBudget: int(env, "IMAGE_VARIANT_BUDGET", 100, 1, 1_000_000),
+    budgetWindowMs: int(env, "IMAGE_BUDGET_WINDOW_S", 3600, 1, 86_400) * 1000,
+    clientMisses: int(env, "IMAGE_CLIENT_MISSES", 120, 1, 1_000_000),
+    maxOutputPixels: int(env, "IMAGE_MAX_OUTPUT_PIXELS", 4096 * 4096, 1, 2 ** 31),
+    fallback: {
+      maxBytes: int(env, "IMAGE_FALLBACK_MAX_BYTES", 25 * 1024 * 1024, 1, 100 * 1024 * 1024),
+      maxPixels: int(env, "IMAGE_FALLBACK_MAX_PIXELS", 50_000_000, 1, 2 ** 40),
+      maxFrames: int(env, "IMAGE_FALLBACK_MAX_FRAMES", 100, 1, 10_000),
+    },
   };
+}
+
+/** True when the source at `path` keeps its query string (IMAGE_SOURCE_QUERY; default: dropped). */
+export function keepsSourceQuery(c: ImageConfig, path: string): boolean {
+  return c.sourceQuery?.some((re) => re.test(path)) === true;
 }
 
 /** True when HTML at `path` should get image rewriting (IMAGE_REWRITE_HTML; default off). */

@@ -3,10 +3,12 @@
  * source on this site, negotiates the variant from Accept, client hints, Save-Data/ECT and the
  * device class, and rewrites the request to the canonical variant URL, which is the cache key of
  * a second `Edge` (caching, SWR, stale-if-error, collapsing, purge) whose origin is the image
- * service. When the service fails, times out or refuses for a server-side reason, the original
- * bytes are served (`Cache-Control: no-store`, `Server-Timing: img-fallback`), never a broken image.
+ * service. Only when the service is unavailable (time-out, refused connection, 5xx) is the original
+ * passed on, after its header is checked (fallback.ts); a source the service refuses is a 4xx with
+ * the reason. `onerror=redirect` opts into a redirect to the (same-site) source instead.
  */
 
+import { clientKey } from "../../../common/src/auth-throttle.ts";
 import {
   avifDecision,
   type ImageDeviceClass,
@@ -22,11 +24,14 @@ import {
   ImageOptionsError,
   parseImagePath,
 } from "../../../common/src/image-options.ts";
-import type { CacheStatus, ImageLogMessage } from "../../../common/src/rum-types.ts";
+import type { ImageLogMessage } from "../../../common/src/rum-types.ts";
 import { classifyUserAgent } from "../../../common/src/user-agent.ts";
 import type { Edge } from "../edge.ts";
-import { IMAGE_ACCEPT_CH, type ImageConfig } from "./config.ts";
+import { CLIENT_HEADER, HEAD_HEADER } from "./bill.ts";
+import { IMAGE_ACCEPT_CH, type ImageConfig, keepsSourceQuery } from "./config.ts";
+import { serveOriginal } from "./fallback.ts";
 import type { ImageLogger } from "./image-log.ts";
+import { cacheStatusOf, imageError, intHeader, SAFE_IMAGE_HEADERS } from "./responses.ts";
 import { PAUSED_HEADER } from "./service-fetch.ts";
 
 export interface ImageRouteDeps {
@@ -43,36 +48,17 @@ export interface ImageRouteDeps {
   random?: () => number;
 }
 
-/** Statuses from the variant path that mean "the service could not do it", not "bad request". */
-function fallbackReason(status: number): string | null {
+/** Why the service counts as unavailable (time-out, refused connection, 5xx), or null when it answered. */
+function unavailableReason(status: number): string | null {
   if (status === 504) return "timeout";
   if (status === 502) return "unreachable";
   if (status === 503) return "unavailable";
   if (status >= 500) return `status-${status}`;
-  // 403: the service refused the edge itself (signing key or IMAGE_ORIGINS mismatch);
-  // 413: source over the service's limits — the original is what the page would show anyway.
-  if (status === 403 || status === 413) return `status-${status}`;
   return null;
 }
 
-function jsonError(status: number, error: string, extra?: Record<string, string>): Response {
-  return new Response(JSON.stringify({ error }), {
-    status,
-    headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", ...extra },
-  });
-}
-
-function intHeader(h: Headers, name: string): number | null {
-  const v = h.get(name);
-  if (v === null || !/^\d+$/.test(v)) return null;
-  return Number(v);
-}
-
-/** `cdn-cache;desc=…` of a Server-Timing value (the edge writes it first). */
-function cacheStatusOf(st: string | null): CacheStatus {
-  const m = st === null ? null : /(?:^|,)\s*cdn-cache;desc=([A-Z]+)/.exec(st);
-  return (m?.[1] as CacheStatus | undefined) ?? "NONE";
-}
+/** Fits whose output is the requested box itself (so its size is known before the source is). */
+const FILLS = new Set(["pad", "cover", "squeeze", "contain"]);
 
 const AUTO_WIDTH = /(^|,)(?:width|w)=auto(?=,|$)/;
 
@@ -139,14 +125,14 @@ export class ImageRoute {
     try {
       return await this.serve(request, ctx);
     } catch (e) {
-      return jsonError(502, `image edge error: ${e instanceof Error ? e.message : String(e)}`);
+      return imageError(502, `image edge error: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
 
   async serve(request: Request, ctx: ExecutionContext): Promise<Response> {
     const method = request.method;
     if (method !== "GET" && method !== "HEAD")
-      return jsonError(405, "Only GET and HEAD are supported for images", { allow: "GET, HEAD" });
+      return imageError(405, "Only GET and HEAD are supported for images", { allow: "GET, HEAD" });
     const url = new URL(request.url);
     let options: ImageOptions;
     let source: string;
@@ -155,7 +141,7 @@ export class ImageRoute {
       options = parsed.options;
       source = parsed.sourcePath;
     } catch (e) {
-      if (e instanceof ImageOptionsError) return jsonError(400, e.message);
+      if (e instanceof ImageOptionsError) return imageError(400, e.message);
       throw e;
     }
     let query = url.search;
@@ -165,21 +151,32 @@ export class ImageRoute {
       try {
         abs = new URL(source);
       } catch {
-        return jsonError(400, `Expected a source path or http(s) URL but received ${JSON.stringify(source)}`);
+        return imageError(
+          400,
+          `Expected a source path or http(s) URL but received ${JSON.stringify(source)}`,
+        );
       }
       if (abs.host !== url.host)
-        return jsonError(403, `Image source must be on this site (got host ${JSON.stringify(abs.host)})`);
+        return imageError(403, `Image source must be on this site (got host ${JSON.stringify(abs.host)})`);
       source = abs.pathname;
-      if (abs.search) query = abs.search;
+      query = abs.search;
     }
     if (source.startsWith("/cdn-cgi/"))
-      return jsonError(400, `Expected a source outside /cdn-cgi/ but received ${JSON.stringify(source)}`);
+      return imageError(400, `Expected a source outside /cdn-cgi/ but received ${JSON.stringify(source)}`);
+    // One URL per query value would be one transform each: the query goes unless a rule keeps it.
+    if (!keepsSourceQuery(this.config, source)) query = "";
+    const over = this.overBudget(options);
+    if (over !== null) return imageError(400, over);
 
     const h = request.headers;
     const hints = imageHintsFrom((n) => h.get(n), this.device(h.get("user-agent")));
     const neg = this.config.negotiation;
     const auto = options.format === undefined || options.format === "auto";
-    const acceptsAvif = auto && this.config.avif !== "off" && chooseImageFormat(hints.accept) === "avif";
+    const acceptsAvif =
+      auto &&
+      options.compression !== "fast" &&
+      this.config.avif !== "off" &&
+      chooseImageFormat(hints.accept) === "avif";
     const base = `${url.protocol}//${url.host}`;
     const srcKey = `${url.host}${source}${query}`;
     const variantUrl = (v: NegotiatedVariant) =>
@@ -203,9 +200,11 @@ export class ImageRoute {
     }
     const target = variantUrl(variant);
     const vary = variant.usedHints.includes("Accept");
+    const redirect = options.onerror === "redirect" ? `${base}${source}${query}` : null;
+    const original = { request, base, source: `${source}${query}`, reason: "disabled", failed: null };
 
     if (this.config.serviceUrl === null)
-      return this.fallback(request, base, source, query, null, "disabled", ctx);
+      return redirect !== null ? this.redirectTo(redirect) : this.original(original, ctx);
 
     // Only what the variant cache needs: no cookies/Authorization (images are never personal, and
     // they would turn every logged-in shopper's request into a cache bypass), no Range.
@@ -214,14 +213,35 @@ export class ImageRoute {
       const v = h.get(n);
       if (v !== null) vh.set(n, v);
     }
+    // Read by the service fetcher, only on a miss: who pays for the transform, and a HEAD never does.
+    vh.set(CLIENT_HEADER, clientKey(h.get("cf-connecting-ip") ?? "unknown"));
+    if (method === "HEAD") vh.set(HEAD_HEADER, "1");
     const res = await this.variants.handle(new Request(target, { method, headers: vh }), ctx);
-    let reason = res.headers.has(PAUSED_HEADER) ? "paused" : fallbackReason(res.status);
-    // SVG is not rasterised unless the service allows it; like Cloudflare, pass the vector through.
-    if (reason === null && res.status === 415 && /\.svgz?$/i.test(source)) reason = "svg";
-    if (reason !== null) return this.fallback(request, base, source, query, res, reason, ctx);
-
     const rh = res.headers;
+    const reason = rh.has(PAUSED_HEADER) ? "paused" : unavailableReason(res.status);
+    if (reason !== null) {
+      if (options.format === "json") {
+        await res.body?.cancel();
+        return imageError(503, "Image service unavailable", { "retry-after": "5" });
+      }
+      if (redirect !== null) {
+        await res.body?.cancel();
+        return this.redirectTo(redirect);
+      }
+      return this.original({ ...original, reason, failed: res }, ctx);
+    }
     rh.delete("cache-tag");
+    rh.delete("location");
+    for (const [k, v] of Object.entries(SAFE_IMAGE_HEADERS)) rh.set(k, v);
+    if (res.status >= 400) {
+      // The service refused the source or the request: its reason, never the original bytes.
+      if (redirect !== null && res.status !== 429) {
+        await res.body?.cancel();
+        return this.redirectTo(redirect);
+      }
+      rh.set("cache-control", "no-store");
+      return res;
+    }
     const orig = intHeader(rh, "x-original-bytes");
     if (orig !== null) remember(this.sourceBytes, srcKey, orig);
     const outBytes = intHeader(rh, "x-image-bytes") ?? intHeader(rh, "content-length");
@@ -235,7 +255,8 @@ export class ImageRoute {
       if (this.config.acceptCh) rh.set("accept-ch", IMAGE_ACCEPT_CH);
       if (vary) rh.append("vary", "Accept");
     }
-    if (res.status === 200 && method === "GET") {
+    // `format=json` answers facts, not an image: nothing delivered to count.
+    if (res.status === 200 && method === "GET" && format !== "json") {
       this.log(
         {
           format: format ?? variant.options.format ?? "unknown",
@@ -263,6 +284,23 @@ export class ImageRoute {
     return res;
   }
 
+  /** Why a requested output is over the pixel budget (a filled box × dpr²), or null. */
+  overBudget(o: ImageOptions): string | null {
+    if (o.width === undefined || o.height === undefined || !FILLS.has(o.fit ?? "scale-down")) return null;
+    const dpr = o.dpr ?? 1;
+    const px = Math.round(o.width * dpr) * Math.round(o.height * dpr);
+    const max = this.config.maxOutputPixels;
+    return px > max ? `Requested output of ${px} pixels exceeds the ${max} output pixel budget` : null;
+  }
+
+  /** `onerror=redirect`: to the source on this same site (built here, never a Location from elsewhere). */
+  redirectTo(location: string): Response {
+    return new Response(null, {
+      status: 302,
+      headers: { location, "cache-control": "no-store", ...SAFE_IMAGE_HEADERS },
+    });
+  }
+
   /**
    * Produces the AVIF variant in the background (through the variant cache, so it is stored) and
    * marks it ready only when it is smaller than the WebP variant just served (`webpBytes`).
@@ -288,79 +326,18 @@ export class ImageRoute {
     );
   }
 
-  /** Original bytes through the page edge (cached there as the original), never stored as the variant. */
-  async fallback(
-    request: Request,
-    base: string,
-    source: string,
-    query: string,
-    failed: Response | null,
-    reason: string,
-    ctx: ExecutionContext,
-  ): Promise<Response> {
-    const failedSt = failed?.headers.get("server-timing") ?? null;
-    await failed?.body?.cancel();
-    const oh = new Headers();
-    for (const n of ["accept", "user-agent"]) {
-      const v = request.headers.get(n);
-      if (v !== null) oh.set(n, v);
-    }
-    const orig = await this.originals.handle(
-      new Request(`${base}${source}${query}`, { method: request.method, headers: oh }),
+  /** The checked original (fallback.ts) when the service is unavailable. */
+  original(f: Parameters<typeof serveOriginal>[1], ctx: ExecutionContext): Promise<Response> {
+    return serveOriginal(
+      {
+        config: this.config,
+        originals: this.originals,
+        log: (m, rid, c) => this.log(m, rid, c),
+        device: (ua) => this.device(ua),
+      },
+      f,
       ctx,
     );
-    const h = new Headers(orig.headers);
-    const origSt = h.get("server-timing");
-    const len = intHeader(h, "content-length");
-    // The variant's own timing (cache status, service time, rid) leads; the original's cache status follows.
-    let st = failedSt ?? origSt ?? "";
-    st += `${st ? ", " : ""}img-fallback;desc=${reason}`;
-    if (failedSt !== null) st += `, img-src-cache;desc=${cacheStatusOf(origSt)}`;
-    if (len !== null) st += `, img-orig;desc=${len}, img-out;desc=${len}`;
-    h.set("server-timing", st);
-    h.set("cache-control", "no-store");
-    h.set("timing-allow-origin", "*");
-    h.delete("cache-tag");
-    // One request id for the client: the variant attempt's, which leads Server-Timing.
-    const failedRid = failed?.headers.get("x-request-id");
-    if (failedRid) h.set("x-request-id", failedRid);
-    if (this.config.acceptCh) h.set("accept-ch", IMAGE_ACCEPT_CH);
-    let body = orig.body;
-    if (orig.status === 200 && request.method === "GET" && this.logger !== null) {
-      const record = (bytes: number | null) =>
-        this.log(
-          {
-            format: "original",
-            device: this.device(request.headers.get("user-agent")),
-            width: null,
-            cacheStatus: cacheStatusOf(failedSt ?? origSt),
-            originalBytes: bytes,
-            deliveredBytes: bytes,
-            fallback: true,
-          },
-          h.get("x-request-id"),
-          ctx,
-        );
-      if (len !== null || body === null) record(len ?? 0);
-      else {
-        // A streamed original has no length up front: count it on the way through, log when done.
-        let n = 0;
-        const counter = new TransformStream<Uint8Array, Uint8Array>({
-          transform(chunk, c) {
-            n += chunk.byteLength;
-            c.enqueue(chunk);
-          },
-        });
-        ctx.waitUntil(
-          body.pipeTo(counter.writable).then(
-            () => record(n),
-            () => {},
-          ),
-        );
-        body = counter.readable;
-      }
-    }
-    return new Response(body, { status: orig.status, statusText: orig.statusText, headers: h });
   }
 
   log(

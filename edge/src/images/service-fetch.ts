@@ -8,6 +8,7 @@
  */
 import { IMAGE_OPTION_KEYS, parseImagePath } from "../../../common/src/image-options.ts";
 import { signImageRequest } from "../../../common/src/image-signing.ts";
+import { CLIENT_HEADER, HEAD_HEADER, type ImageBill } from "./bill.ts";
 import type { ImageConfig } from "./config.ts";
 
 /** Base of the variant Edge's "origin" requests; never resolved, only parsed by the fetcher. */
@@ -35,6 +36,39 @@ export const SERVICE_MAX_FAILURES = 3;
 /** Header on the fetcher's own 503 while the service is paused; the route reports `img-fallback;desc=paused`. */
 export const PAUSED_HEADER = "x-image-service-paused";
 
+const FORMAT_TYPES: Readonly<Record<string, string>> = {
+  jpeg: "image/jpeg",
+  "baseline-jpeg": "image/jpeg",
+  png: "image/png",
+  webp: "image/webp",
+  avif: "image/avif",
+  gif: "image/gif",
+  json: "application/json",
+};
+
+/**
+ * A HEAD that missed the variant cache: answered from the URL alone (the variant's content type,
+ * no length, not stored) so it never downloads the source nor spends a transform.
+ */
+function headOnly(format: string | undefined): Response {
+  const h = new Headers({ "cache-control": "no-store", "x-content-type-options": "nosniff" });
+  const type = format === undefined ? undefined : FORMAT_TYPES[format];
+  if (type !== undefined) h.set("content-type", type);
+  return new Response(null, { status: 200, headers: h });
+}
+
+function refused(error: string, retryAfterSeconds: number): Response {
+  return new Response(JSON.stringify({ error }), {
+    status: 429,
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      "cache-control": "no-store",
+      "retry-after": String(retryAfterSeconds),
+      "x-content-type-options": "nosniff",
+    },
+  });
+}
+
 function unavailable(error: string, paused: boolean): Response {
   const h = new Headers({ "content-type": "application/json", "cache-control": "no-store" });
   if (paused) h.set(PAUSED_HEADER, "1");
@@ -51,14 +85,21 @@ export function createServiceFetch(
   cfg: ImageConfig,
   transport: FetchFn = (r, i) => fetch(r, i),
   now: () => number = Date.now,
+  bill: ImageBill | null = null,
 ): FetchFn {
   let failures = 0;
   let pausedUntil = 0;
   return async (req, init) => {
+    const variant = new URL(req.url);
+    if (req.headers.has(HEAD_HEADER)) return headOnly(parseImagePath(variant.pathname).options.format);
     if (cfg.serviceUrl === null) return unavailable("no image service configured (IMAGE_SERVICE_URL)", false);
     if (pausedUntil !== 0 && now() < pausedUntil)
       return unavailable("image service paused after repeated failures", true);
-    const variant = new URL(req.url);
+    if (bill !== null) {
+      const source = parseImagePath(variant.pathname).sourcePath;
+      const verdict = bill.admit(req.headers.get(CLIENT_HEADER), source, now());
+      if (!verdict.ok) return refused(verdict.error, verdict.retryAfterSeconds);
+    }
     const target = await serviceRequestUrl(cfg, variant);
     const headers = new Headers({ accept: "image/*" });
     const rid = req.headers.get("x-request-id");

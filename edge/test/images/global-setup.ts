@@ -7,10 +7,12 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { gzipSync } from "node:zlib";
 import sharp from "sharp";
 import type { TestProject } from "vitest/node";
 import { parseImageConfig } from "../../../image-service/src/config.ts";
 import { startImageService } from "../../../image-service/src/server.ts";
+import { animatedGif, pngHeaderClaiming } from "../../../image-service/test/helpers.ts";
 
 declare module "vitest" {
   interface ProvidedContext {
@@ -59,8 +61,68 @@ async function images(): Promise<Map<string, { type: string; body: Buffer }>> {
       },
     ],
     ["broken.jpg", { type: "image/jpeg", body: Buffer.from("this is not an image at all\n".repeat(20)) }],
+    // Hostile sources: each must be a 4xx with a reason, never passed on.
+    ["huge.png", { type: "image/png", body: pngHeaderClaiming(20_000, 20_000) }],
+    ["max.png", { type: "image/png", body: pngHeaderClaiming(65_535, 65_535) }],
+    ["max.jpg", { type: "image/jpeg", body: jpegHeaderClaiming(65_500, 65_500) }],
+    ["frames.gif", { type: "image/gif", body: await animatedGif(101, 8) }],
+    [
+      "xss.svg",
+      {
+        type: "image/svg+xml",
+        body: Buffer.from(
+          '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.cookie)</script></svg>',
+        ),
+      },
+    ],
+    [
+      "bomb.svgz",
+      {
+        type: "image/svg+xml",
+        body: gzipSync(
+          Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg">${" ".repeat(100 * 1024 * 1024)}</svg>`),
+        ),
+      },
+    ],
+    ["page.jpg", { type: "image/jpeg", body: Buffer.from("<!doctype html><script>alert(1)</script>") }],
+    [
+      "corrupt.jpg",
+      {
+        type: "image/jpeg",
+        body: Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(64, 0x41)]),
+      },
+    ],
+    // A real JPEG the origin mislabels: whatever is passed on carries the type read from the bytes.
+    ["mislabelled.jpg", { type: "text/html", body: small }],
   ]);
 }
+
+/** A JPEG that is only a header claiming `width`×`height` (SOI, SOF0, EOI). */
+function jpegHeaderClaiming(width: number, height: number): Buffer {
+  const sof = Buffer.from([
+    0xff,
+    0xc0,
+    0,
+    11,
+    8,
+    height >> 8,
+    height & 255,
+    width >> 8,
+    width & 255,
+    1,
+    1,
+    0x11,
+    0,
+  ]);
+  return Buffer.concat([Buffer.from([0xff, 0xd8]), sof, Buffer.from([0xff, 0xd9])]);
+}
+
+/** Source redirects a shop origin might send (or be tricked into sending). */
+const REDIRECTS: Readonly<Record<string, string>> = {
+  "redir-meta.jpg": "http://169.254.169.254/latest/meta-data/",
+  "redir-file.jpg": "file:///etc/passwd",
+  "redir-gopher.jpg": "gopher://127.0.0.1:6379/_INFO",
+};
 
 function listen(server: Server): Promise<string> {
   return new Promise((resolve) =>
@@ -100,6 +162,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
       return json(res, 200, { count: originCounts.get(url.searchParams.get("path") ?? "") ?? 0 });
     originCounts.set(url.pathname, (originCounts.get(url.pathname) ?? 0) + 1);
     const name = url.pathname.split("/").pop() ?? "";
+    const redirect = REDIRECTS[name];
+    if (redirect !== undefined && url.pathname.startsWith("/img/")) {
+      res.writeHead(302, { location: redirect, "cache-control": "no-store" });
+      res.end();
+      return;
+    }
     const f = url.pathname.startsWith("/img/") ? files.get(name) : undefined;
     if (f === undefined) {
       res.writeHead(404, { "content-type": "text/plain", "cache-control": "no-store" });

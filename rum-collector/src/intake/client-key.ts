@@ -1,13 +1,15 @@
 /**
  * Rate-limit keys: SHA-256 of the client IP with a random salt that changes every UTC day.
  * The salt lives only in this isolate's memory, so keys cannot be reversed or joined across
- * days or isolates; the IP itself is never stored, logged or enqueued.
+ * days or isolates; the IP itself is never stored, logged or enqueued. IPv6 clients are keyed
+ * on their /64 (`clientKey`): one subscriber usually holds a whole /64 and can rotate within it.
  */
+import { clientKey } from "../../../common/src/auth-throttle.ts";
 
 const DAY_MS = 86_400_000;
 
 export interface ClientKeyer {
-  /** Salted hash (32 hex chars) of `ip` for the UTC day of `now` (ms). */
+  /** Salted hash (32 hex chars) of `ip` (an IPv6 address cut to its /64) for the UTC day of `now` (ms). */
   keyFor(ip: string, now: number): Promise<string>;
 }
 
@@ -29,7 +31,7 @@ export function createClientKeyer(
         salt = toHex(buf);
         day = d;
       }
-      const digest = await crypto.subtle.digest("SHA-256", encoder.encode(`${salt}|${ip}`));
+      const digest = await crypto.subtle.digest("SHA-256", encoder.encode(`${salt}|${clientKey(ip)}`));
       // 128 bits are plenty for a bucket key.
       return toHex(new Uint8Array(digest, 0, 16));
     },

@@ -1,7 +1,8 @@
 /**
  * CORS for the intake: only origins registered in `RUM_SITES` get `Access-Control-Allow-Origin`
  * (echoed, with `Vary: Origin`); a request carrying any other Origin is refused with 403 and no
- * CORS headers. Requests without an Origin (server-side senders, image beacons) pass.
+ * CORS headers. Requests without an Origin (server-side senders, image beacons) pass here; the
+ * handlers then accept them only for sites listed in `RUM_NO_ORIGIN_SITES`.
  */
 import type { CollectorConfig } from "../config.ts";
 
@@ -33,4 +34,26 @@ export function preflightHeaders(check: OriginCheck, methods: string): Record<st
     "Access-Control-Allow-Headers": "Content-Type",
     "Access-Control-Max-Age": "86400",
   };
+}
+
+/**
+ * The origin (`scheme://host[:port]`, normalised as `URL.origin`) of an absolute page URL, or null
+ * when it does not parse. A URL whose literal prefix already is a registered origin skips the parse.
+ */
+export function pageOrigin(url: string, registered: ReadonlyMap<string, string>): string | null {
+  const hostStart = url.indexOf("//") + 2;
+  let end = hostStart;
+  while (end < url.length) {
+    const c = url.charCodeAt(end);
+    if (c === 47 /* / */ || c === 63 /* ? */ || c === 35 /* # */) break;
+    end++;
+  }
+  const prefix = url.slice(0, end);
+  if (hostStart > 1 && registered.has(prefix)) return prefix;
+  try {
+    const origin = new URL(url).origin;
+    return origin === "null" ? null : origin;
+  } catch {
+    return null;
+  }
 }

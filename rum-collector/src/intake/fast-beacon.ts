@@ -11,9 +11,11 @@
 import {
   EFFECTIVE_CONNECTION_TYPES,
   MAX_CLS,
+  MAX_CONVERSION_VALUE,
   MAX_DURATION_MS,
   NAV_MS_KEYS,
   NAV_TYPES,
+  PREFETCH_ARMS,
   PVID_PATTERN,
   SITE_ID_PATTERN,
 } from "../../../common/src/beacon-schema.ts";
@@ -25,6 +27,7 @@ const MAX_URL_LENGTH = 2048;
 const RID_PATTERN = /^[A-Za-z0-9_.:-]+$/;
 const NAV_TYPE_SET: ReadonlySet<unknown> = new Set(NAV_TYPES);
 const ECT_SET: ReadonlySet<unknown> = new Set(EFFECTIVE_CONNECTION_TYPES);
+const ARM_SET: ReadonlySet<unknown> = new Set(PREFETCH_ARMS);
 const LCP_PART_KEYS = ["ttfb", "resourceLoadDelay", "resourceLoadDuration", "elementRenderDelay"] as const;
 // Vitals in schema order around `cls`: lcp, inp, (cls), fcp, ttfb.
 const VITALS_BEFORE_CLS = ["lcp", "inp"] as const;
@@ -171,6 +174,20 @@ export function fastValidBeacon(input: unknown): BeaconPayload | null {
     if (dpr !== undefined) out.dpr = num(dpr, 0, 16);
     const holdout = optional(input, "holdout");
     if (holdout !== undefined) out.holdout = bool(holdout);
+    const sid = optional(input, "sid");
+    if (sid !== undefined) out.sid = str(sid, 64, PVID_PATTERN);
+    const prev = optional(input, "prev");
+    if (prev !== undefined) out.prev = str(prev, 64, PVID_PATTERN);
+    const arm = optional(input, "arm");
+    if (arm !== undefined) {
+      if (!ARM_SET.has(arm)) return null;
+      out.arm = arm;
+    }
+    const conv = optional(input, "conv");
+    if (conv !== undefined) {
+      if (!isObj(conv)) return null;
+      out.conv = { value: num(conv.value, 0, MAX_CONVERSION_VALUE) };
+    }
     return out as unknown as BeaconPayload;
   } catch (e) {
     if (e === BAIL) return null;

@@ -23,7 +23,7 @@ import type { BeaconPayload, PageViewMessage } from "../../../common/src/rum-typ
 import type { CollectorConfig } from "../config.ts";
 import { boomerangToBeacon } from "./boomerang.ts";
 import type { ClientKeyer } from "./client-key.ts";
-import { checkOrigin, corsHeaders, type OriginCheck, preflightHeaders } from "./cors.ts";
+import { checkOrigin, corsHeaders, type OriginCheck, pageOrigin, preflightHeaders } from "./cors.ts";
 import { fastValidBeacon } from "./fast-beacon.ts";
 import { type CfFacts, serverDimensions, toPageViewMessage } from "./page-view.ts";
 import type { RateLimiter } from "./rate-limiter.ts";
@@ -41,6 +41,19 @@ export interface PageViewQueue {
 
 /** The calling request's `ctx.waitUntil`. */
 export type WaitUntil = (promise: Promise<unknown>) => void;
+
+/** One validated beacon on its way to the queue, with the request it came in. */
+interface Acceptance {
+  request: Request;
+  beacon: BeaconPayload;
+  /** CORS headers of every answer. */
+  cors: Record<string, string>;
+  /** The success response (204, or the GIF of a boomerang GET). */
+  ok: () => Response;
+  waitUntil: WaitUntil | null | undefined;
+  /** Invalid fields dropped while mapping (boomerang); default 0. */
+  invalidFields?: number;
+}
 
 /** Per-isolate intake counters (`accepted = sent + failed + pending`). */
 export interface IntakeStats {
@@ -128,21 +141,20 @@ export function createIntake(deps: IntakeDeps): Intake {
     });
   }
 
-  /** Samples, enriches and enqueues a validated beacon; `ok` is the success response. */
-  async function accept(
-    request: Request,
-    beacon: BeaconPayload,
-    cors: Record<string, string>,
-    ok: () => Response,
-    waitUntil: WaitUntil | null | undefined,
-  ): Promise<Response> {
+  /** Samples, enriches and enqueues a validated beacon; `a.ok` is the success response. */
+  async function accept(a: Acceptance): Promise<Response> {
+    const { request, beacon, cors, ok, waitUntil } = a;
     if (!isSampledIn(beacon.pvid, config.sampleRate)) return ok();
     const message = toPageViewMessage(
       beacon,
       serverDimensions((request as { cf?: CfFacts }).cf, request.headers.get("user-agent")),
       deps.now(),
-      deps.pageGroupRules,
-      config.sampleRate,
+      {
+        rules: deps.pageGroupRules,
+        sampleRate: config.sampleRate,
+        invalidFields: a.invalidFields ?? 0,
+        conversionGroups: config.conversionGroups,
+      },
     );
     if (sender !== null && waitUntil) {
       sender.add(JSON.stringify(message), waitUntil);
@@ -159,11 +171,36 @@ export function createIntake(deps: IntakeDeps): Intake {
     return ok();
   }
 
-  /** 400/403 for a beacon whose site is unknown or not the one its Origin is registered for. */
-  function siteProblem(site: string, origin: OriginCheck, cors: Record<string, string>): Response | null {
+  /**
+   * 400 for an unknown site; 403 when the request's Origin belongs to another site, when it has no
+   * Origin and the site does not allow that (`RUM_NO_ORIGIN_SITES`), or when the page URL is not
+   * on one of the site's registered origins.
+   */
+  function siteProblem(
+    site: string,
+    pageUrl: string,
+    origin: OriginCheck,
+    cors: Record<string, string>,
+  ): Response | null {
     if (!config.sites.has(site)) return json(400, `unknown site ${JSON.stringify(site)}`, cors);
+    const quoted = JSON.stringify(site);
     if (origin.kind === "registered" && origin.site !== site) {
-      return json(403, `origin ${origin.origin} is not registered for site ${JSON.stringify(site)}`, cors);
+      return json(403, `origin ${origin.origin} is not registered for site ${quoted}`, cors);
+    }
+    if (origin.kind === "absent" && !config.noOriginSites.has(site)) {
+      return json(
+        403,
+        `beacons without an Origin header are not accepted for site ${quoted} (list it in RUM_NO_ORIGIN_SITES to allow server-side senders and image beacons)`,
+        cors,
+      );
+    }
+    const page = pageOrigin(pageUrl, config.siteByOrigin);
+    if (page === null || config.siteByOrigin.get(page) !== site) {
+      return json(
+        403,
+        `page URL origin ${page ?? "(none)"} is not one of the registered origins of site ${quoted} (RUM_SITES)`,
+        cors,
+      );
     }
     return null;
   }
@@ -222,15 +259,15 @@ export function createIntake(deps: IntakeDeps): Intake {
         if (!result.ok) return json(400, result.error, cors);
         beacon = result.beacon;
       }
-      const problem = siteProblem(beacon.site, origin, cors);
+      const problem = siteProblem(beacon.site, beacon.url, origin, cors);
       if (problem) return problem;
-      return accept(
+      return accept({
         request,
         beacon,
         cors,
-        () => new Response(null, { status: 204, headers: cors }),
+        ok: () => new Response(null, { status: 204, headers: cors }),
         waitUntil,
-      );
+      });
     },
 
     async boomerang(request, waitUntil) {
@@ -280,7 +317,10 @@ export function createIntake(deps: IntakeDeps): Intake {
           cors,
         );
       }
-      const problem = siteProblem(site, origin, cors);
+      // `pgu` is the page URL when `u` is not (boomerang's XHR/SPA beacons); see boomerang.ts.
+      const pageUrl = params.get("pgu") || params.get("u");
+      if (!pageUrl) return json(400, "boomerang: u: required field is missing", cors);
+      const problem = siteProblem(site, pageUrl, origin, cors);
       if (problem) return problem;
 
       const ok =
@@ -296,7 +336,14 @@ export function createIntake(deps: IntakeDeps): Intake {
       if (mapped.kind === "invalid") return json(400, `boomerang: ${mapped.error}`, cors);
       const result = validateBeacon(mapped.beacon);
       if (!result.ok) return json(400, `boomerang: ${result.error}`, cors);
-      return accept(request, result.beacon, cors, ok, waitUntil);
+      return accept({
+        request,
+        beacon: result.beacon,
+        cors,
+        ok,
+        waitUntil,
+        invalidFields: mapped.invalidFields,
+      });
     },
   };
 }

@@ -30,33 +30,49 @@ export function serverDimensions(cf: CfFacts | undefined, userAgent: string | nu
   };
 }
 
+/** How the intake builds a page view's message (all optional). */
+export interface PageViewOptions {
+  /** Page-group rules (default: built-in grouping). */
+  rules?: readonly PageGroupRule[];
+  /** Collector sample rate the page view was kept at (default 1). */
+  sampleRate?: number;
+  /** Invalid fields dropped from the beacon (boomerang); recorded only when > 0. */
+  invalidFields?: number;
+  /** Page groups whose page views are conversions (`RUM_CONVERSION_GROUPS`). */
+  conversionGroups?: ReadonlySet<string>;
+}
+
 /**
  * The `PageViewMessage` for a validated beacon received at `ts` (ms). Page group from the URL
- * path (query and fragment dropped) with `rules` (default: built-in grouping); `sampleRate`
- * (default 1) is recorded so counts can be re-weighted.
+ * path (query and fragment dropped) with `opts.rules`; `sampleRate` (default 1) is recorded so
+ * counts can be re-weighted. A page view in one of `opts.conversionGroups` without a `conv` of
+ * its own gets `conv: { value: 0 }` (converted, value unknown).
  */
 export function toPageViewMessage(
   beacon: BeaconPayload,
   dims: ServerDimensions,
   ts: number,
-  rules: readonly PageGroupRule[] = [],
-  sampleRate = 1,
+  opts: PageViewOptions = {},
 ): PageViewMessage {
   const path = pathOf(beacon.url);
-  return {
+  const pageGroup = pageGroupFor(path, opts.rules ?? []);
+  const converted = beacon.conv === undefined && opts.conversionGroups?.has(pageGroup) === true;
+  const message: PageViewMessage = {
     kind: "pageview",
     ts,
     site: beacon.site,
     pvid: beacon.pvid,
     seq: beacon.seq,
-    pageGroup: pageGroupFor(path, rules),
+    pageGroup,
     path,
     dims,
     cacheStatus: cacheStatusFromServerTiming(beacon.serverTiming),
-    beacon,
+    beacon: converted ? { ...beacon, conv: { value: 0 } } : beacon,
     attribution: attribute(beacon),
-    sampleRate,
+    sampleRate: opts.sampleRate ?? 1,
   };
+  if (opts.invalidFields) message.invalidFields = opts.invalidFields;
+  return message;
 }
 
 /** Path of an absolute URL without query or fragment ("/" when the URL has no path). */

@@ -6,11 +6,14 @@
  */
 import { Hono } from "hono";
 import { METRIC_PARTS, type MetricPart } from "../../../common/src/attribution-parts.ts";
+import { AuthThrottle, clientKey } from "../../../common/src/auth-throttle.ts";
+import { checkBearer } from "../../../common/src/http-response.ts";
 import type { PageViewJson } from "../../../common/src/query-contract.ts";
 import { createD1Store } from "../store/d1-store.ts";
 import type { RumStore } from "../store/store.ts";
 import { parseImageQuery } from "./images.ts";
 import { parseCoverage, parsePageViews, parseQuery, parseTime } from "./params.ts";
+import { parsePrefetchQuery, runPrefetchQuery } from "./prefetch.ts";
 
 export interface QueryDeps {
   /** The store the routes read; default: the D1 store over `db` (+ `replay`'s archive and queue). */
@@ -18,20 +21,14 @@ export interface QueryDeps {
   db?: D1Database;
   /** Bearer token clients must send; "" disables the API (503). */
   queryToken: string;
-  /** Clock (ms since epoch) for default time ranges. */
+  /** Clock (ms since epoch) for default time ranges and the bad-token throttle. */
   now: () => number;
+  /** Set when the configured token may not be used here: every route answers 503 with it. */
+  tokenError?: string | null;
+  /** Repeated bad tokens per client (CF-Connecting-IP) → 429 (default: 10 per minute, per isolate). */
+  throttle?: AuthThrottle;
   /** R2 archive and the events queue for `POST /v1/replay` (absent → 503). */
   replay?: { archive: R2Bucket; queue: Queue } | null;
-}
-
-/** Constant-time string comparison (the token must not leak through timing). */
-function sameToken(a: string, b: string): boolean {
-  const enc = new TextEncoder();
-  const x = enc.encode(a);
-  const y = enc.encode(b);
-  let diff = x.length ^ y.length;
-  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
-  return diff === 0;
 }
 
 function num(x: unknown): number | null {
@@ -84,6 +81,7 @@ function pageViewJson(r: Record<string, unknown>): PageViewJson {
 /** Builds the query routes; paths are relative to the collector mount (`/v1/query`, …). */
 export function createQueryRoutes(deps: QueryDeps): Hono {
   const app = new Hono();
+  const throttle = deps.throttle ?? new AuthThrottle();
   const store =
     deps.store ??
     createD1Store({
@@ -93,17 +91,25 @@ export function createQueryRoutes(deps: QueryDeps): Hono {
     });
 
   app.use("/v1/*", async (c, next) => {
+    if (deps.tokenError) return c.json({ error: `query API unavailable: ${deps.tokenError}` }, 503);
     if (!deps.queryToken) return c.json({ error: "query API disabled (RUM_QUERY_TOKEN not set)" }, 503);
-    const auth = c.req.header("authorization") ?? "";
-    const m = /^Bearer\s+(.+)$/i.exec(auth);
-    if (!m) {
+    const client = clientKey(c.req.header("cf-connecting-ip") ?? "");
+    const verdict = throttle.check(client, deps.now());
+    if (!verdict.allowed) {
+      c.header("Retry-After", String(verdict.retryAfterSeconds));
+      return c.json({ error: "too many bad tokens from this client; retry later" }, 429);
+    }
+    const auth = checkBearer(c.req.header("authorization"), deps.queryToken);
+    if (auth === "missing") {
       c.header("WWW-Authenticate", 'Bearer realm="rum-query"');
       return c.json({ error: "missing bearer token" }, 401);
     }
-    if (!sameToken((m[1] as string).trim(), deps.queryToken)) {
+    if (auth === "invalid") {
+      throttle.fail(client, deps.now());
       c.header("WWW-Authenticate", 'Bearer realm="rum-query", error="invalid_token"');
       return c.json({ error: "invalid bearer token" }, 401);
     }
+    throttle.succeed(client);
     c.header("Cache-Control", "no-store");
     await next();
   });
@@ -164,6 +170,14 @@ export function createQueryRoutes(deps: QueryDeps): Hono {
     const parsed = parseImageQuery(new URL(c.req.url).searchParams, deps.now());
     if (!parsed.ok) return c.json({ error: parsed.error }, 400);
     return c.json(await store.queryImages(parsed.value));
+  });
+
+  // Prefetch experiment per arm (query/prefetch.ts).
+  app.get("/v1/prefetch", async (c) => {
+    const parsed = parsePrefetchQuery(new URL(c.req.url).searchParams, deps.now());
+    if (!parsed.ok) return c.json({ error: parsed.error }, 400);
+    if (!deps.db) return c.json({ error: "prefetch query unavailable: no DB binding" }, 503);
+    return c.json(await runPrefetchQuery(deps.db, parsed.value));
   });
 
   app.get("/v1/coverage", async (c) => {

@@ -60,7 +60,7 @@ export function readPlanState(db: D1Database): Promise<DoneUntil> {
 /** Dimensions a page-group totals row keeps (every other one is '*'). */
 const TOTALS_DIMENSIONS: ReadonlySet<string> = new Set(["site", "pageGroup"]);
 
-/** Since when page-group totals rows exist (migrations/0005a_rum_store.sql); never when unknown. */
+/** Since when page-group totals rows exist (migrations/0005_rum_store.sql); never when unknown. */
 async function readTotalsSince(db: D1Database): Promise<number> {
   const r = await db
     .prepare("SELECT cursor FROM rum_cron_state WHERE step = 'totals_since'")

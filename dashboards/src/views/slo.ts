@@ -1,0 +1,109 @@
+/** The SLO page: every objective with its error budget, its four burn-rate windows and its alerts. */
+import type { Table } from "../export.ts";
+import { html, type SafeHtml } from "../html.ts";
+import type { InsightParams } from "../insight-params.ts";
+import type { SloAnswer, SloRow } from "../insights-client.ts";
+import type { Section } from "../overview-data.ts";
+import { type Part, panel } from "../stream.ts";
+import { emptyNotice, errorNotice } from "./layout.ts";
+import { exportLinks, tableWrap, trunc } from "./parts.ts";
+
+const WINDOWS = ["5m", "30m", "1h", "6h"] as const;
+
+function pct(v: number | null, digits = 1): string {
+  return v === null ? "–" : `${(v * 100).toFixed(digits)} %`;
+}
+
+function burn(v: number | null): string {
+  return v === null ? "–" : `${v.toFixed(1)}×`;
+}
+
+/** Budget left as a bar: green above 50 %, amber above 0, red when spent. */
+function budgetBar(v: number | null): SafeHtml {
+  if (v === null) return html`<span class="muted">no page views</span>`;
+  const w = Math.max(0, Math.min(1, v)) * 100;
+  const cls = v > 0.5 ? "good" : v > 0 ? "ni" : "poor";
+  return html`<svg class="budget" viewBox="0 0 100 8" width="100%" height="10" preserveAspectRatio="none" role="img" aria-label="error budget left ${pct(v, 0)}"><rect class="track" x="0" y="0" width="100" height="8"></rect><rect class="bin ${cls}" x="0" y="0" width="${w.toFixed(2)}" height="8"></rect></svg><span class="${cls}">${pct(v, 0)}</span>`;
+}
+
+function alertBadges(s: SloRow, states: SloAnswer["alertStates"]): SafeHtml {
+  return html`${s.alerts.map((a) => {
+    const st = states.find((x) => x.sloId === s.id && x.severity === a.severity && x.state === "firing");
+    const since = st ? ` since ${new Date(st.since).toISOString().slice(11, 16)} UTC` : "";
+    return html`<span class="badge ${a.firing ? "firing" : "ok"}" title="${a.severity}: burn ${a.long} and ${a.short} both ≥ ${a.burnRate}×">${a.severity} ${a.firing ? `FIRING${since}` : "ok"}</span> `;
+  })}`;
+}
+
+function row(s: SloRow, states: SloAnswer["alertStates"]): SafeHtml {
+  const scope =
+    [s.site && `site ${s.site}`, s.pageGroup && `page group ${s.pageGroup}`].filter(Boolean).join(" · ") ||
+    "all page views";
+  return html`<tr data-slo="${s.id}"><td><a href="/_dash/slo?slo=${s.id}">${trunc(s.name, "wide")}</a><div class="small muted">${s.objective} · ${scope}</div></td><td class="num">${pct(s.compliance, 2)}<div class="small muted">target ${pct(s.target, 2)}</div></td><td class="budget-cell">${budgetBar(s.budgetRemaining)}<div class="small muted">${Math.round(s.budgetWindow.total)} views / ${s.windowDays} d</div></td>${WINDOWS.map(
+    (w) => {
+      const b = s.windows[w].burnRate;
+      const hot = s.alerts.some((a) => (a.long === w || a.short === w) && b !== null && b >= a.burnRate);
+      return html`<td class="num ${hot ? "poor" : ""}">${burn(b)}<div class="small muted">${Math.round(s.windows[w].total)} views</div></td>`;
+    },
+  )}<td>${alertBadges(s, states)}</td></tr>`;
+}
+
+/** Rows of the SLO table as plain values (CSV/JSON export). */
+export function sloTable(a: SloAnswer): Table {
+  return {
+    columns: [
+      "id",
+      "name",
+      "objective",
+      "site",
+      "pageGroup",
+      "target",
+      "compliance",
+      "budgetRemaining",
+      "views",
+      "burn5m",
+      "burn30m",
+      "burn1h",
+      "burn6h",
+      "pageFiring",
+      "ticketFiring",
+    ],
+    rows: a.slos.map((s) => [
+      s.id,
+      s.name,
+      s.objective,
+      s.site,
+      s.pageGroup,
+      s.target,
+      s.compliance,
+      s.budgetRemaining,
+      s.budgetWindow.total,
+      ...WINDOWS.map((w) => s.windows[w].burnRate),
+      s.alerts.find((x) => x.severity === "page")?.firing ?? false,
+      s.alerts.find((x) => x.severity === "ticket")?.firing ?? false,
+    ]),
+  };
+}
+
+async function body(p: InsightParams, data: Promise<Section<SloAnswer>>): Promise<SafeHtml> {
+  const d = await data;
+  if (!d.ok) return errorNotice("SLO status unavailable", d.error);
+  if (d.value.slos.length === 0)
+    return emptyNotice(
+      html`<strong>No objectives configured.</strong> Set <code>RUM_SLOS</code> in the Worker config, e.g. <code>[{"id":"lcp-p75","metric":"lcp","threshold":2500,"target":0.75,"pageGroup":"/p/:id"}]</code>.`,
+    );
+  if (d.value.slos.every((s) => s.budgetWindow.total === 0))
+    return emptyNotice(
+      html`<strong>No page views</strong> in any objective's window yet: the burn rates appear once beacons arrive.`,
+    );
+  const q = p.slo ? `slo=${encodeURIComponent(p.slo)}` : "";
+  return html`${exportLinks("objectives", "slo", "objectives", q)}${tableWrap(
+    "Service-level objectives",
+    html`<table class="slo-table"><thead><tr><th>objective</th><th class="num">good share</th><th>error budget left</th>${WINDOWS.map((w) => html`<th class="num">burn ${w}</th>`)}<th>alerts</th></tr></thead><tbody>${d.value.slos.map((s) => row(s, d.value.alertStates))}</tbody></table>`,
+  )}`;
+}
+
+/** The SLO page parts (the table streams in when the SLO query answers). */
+export function sloParts(p: InsightParams, data: Promise<Section<SloAnswer>>): Part[] {
+  const head = html`<h2>Service-level objectives${p.slo ? html` <span class="small muted">· ${p.slo} · <a href="/_dash/slo">all</a></span>` : ""}</h2><p class="small muted">A page view is good when its metric is at or under the threshold; a p75 objective asks that 75 % are. Burn rate = bad share ÷ allowed bad share (1× spends the budget exactly over the window). Alerts follow the SRE workbook: <strong>page</strong> when the 1 h and 5 min burn rates are both ≥ 14.4×, <strong>ticket</strong> when the 6 h and 30 min rates are both ≥ 6×.</p>`;
+  return [html`<h1>SLOs and burn rates</h1>`, panel("slo", head, "objectives", body(p, data))];
+}

@@ -1,0 +1,199 @@
+/**
+ * The origin client: builds the origin request under the request-header policy
+ * (common/src/http-cache/request-policy.ts), fetches with a time-to-headers deadline, reads
+ * bodies with a deadline, and turns origin headers into client headers (Server-Timing split).
+ */
+import {
+  CACHEABLE_FORWARD_HEADERS,
+  DROPPED_REQUEST_HEADERS,
+  keepCookies,
+} from "../../common/src/http-cache/request-policy.ts";
+import { TARGETED_FIELDS } from "../../common/src/http-cache/storability.ts";
+import { formatServerTiming, parseServerTiming } from "../../common/src/server-timing.ts";
+import type { EdgeConfig } from "./config.ts";
+import type { RequestContext } from "./context.ts";
+import type { CachedMeta } from "./hot-cache.ts";
+import { HOP_BY_HOP } from "./http.ts";
+
+export type FetchFn = (req: Request, init?: RequestInit) => Promise<Response>;
+
+export interface OriginResult {
+  res: Response | null;
+  error: "timeout" | "network" | null;
+  ms: number;
+}
+
+const RESERVED_TIMING = new Set(["cdn-cache", "edge", "origin", "rid"]);
+/** Forwarded on cacheable requests (conditionals never: the edge stores full answers). */
+const FORWARD: ReadonlySet<string> = new Set(CACHEABLE_FORWARD_HEADERS);
+/** Never forwarded: overrides, client forwarding headers, hop-by-hop, Host. */
+const DROPPED: ReadonlySet<string> = new Set([...DROPPED_REQUEST_HEADERS, ...HOP_BY_HOP, "host"]);
+
+/** Resolves with `p`'s value, or with `onTimeout()` after `ms` (the timer is cleared either way). */
+export async function withDeadline<T>(p: Promise<T>, ms: number, onTimeout: () => T): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const t = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(onTimeout()), ms);
+  });
+  try {
+    return await Promise.race([p, t]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export class OriginClient {
+  config: EdgeConfig;
+  doFetch: FetchFn;
+
+  constructor(config: EdgeConfig, doFetch: FetchFn) {
+    this.config = config;
+    this.doFetch = doFetch;
+  }
+
+  /**
+   * The origin request. Cacheable requests become a plain GET with the allow-listed headers only
+   * (plus the rule's `keyHeaders`/`forwardHeaders`, cookies only as the rule's `forwardCookies`
+   * allow) and, when refreshing a stored copy, its validators. Other requests keep their headers
+   * minus hop-by-hop and DROPPED_REQUEST_HEADERS. `X-Forwarded-For` is the connecting IP only.
+   */
+  request(ctx: RequestContext, cacheable: boolean, validators: CachedMeta | null = null): Request {
+    // One pass over the request's headers (each `get` is a call into the runtime).
+    const h = new Headers();
+    const rule = ctx.rule;
+    let ip: string | null = null;
+    let connection: string | null = null;
+    for (const [k, v] of ctx.request.headers) {
+      if (k === "cf-connecting-ip") ip = v;
+      if (cacheable) {
+        if (
+          FORWARD.has(k) ||
+          (rule !== undefined && (rule.keyHeaders.includes(k) || rule.forwardHeaders.includes(k)))
+        )
+          h.append(k, v);
+        else if (k === "cookie" && rule !== undefined && rule.forwardCookies !== null) {
+          const c = keepCookies(v, rule.forwardCookies);
+          if (c !== null) h.set("cookie", c);
+        }
+      } else if (!DROPPED.has(k)) {
+        if (k === "connection") connection = v;
+        h.append(k, v);
+      }
+    }
+    if (connection !== null) for (const n of connection.split(",")) if (n.trim()) h.delete(n.trim());
+    if (validators !== null) {
+      if (validators.etag !== null) h.set("if-none-match", validators.etag);
+      if (validators.lastModified !== null) h.set("if-modified-since", validators.lastModified);
+    }
+    h.set("x-request-id", ctx.rid);
+    h.set("x-forwarded-host", ctx.url.host);
+    h.set("x-forwarded-proto", ctx.url.protocol === "https:" ? "https" : "http");
+    if (ip !== null && ip !== "") h.set("x-forwarded-for", ip);
+    const method = cacheable ? "GET" : ctx.method;
+    const hasBody = method !== "GET" && method !== "HEAD";
+    const query = cacheable ? ctx.nq : ctx.url.search;
+    return new Request(this.config.originBase + ctx.path + query, {
+      method,
+      headers: h,
+      body: hasBody ? ctx.request.body : null,
+      redirect: "manual",
+    });
+  }
+
+  /** Fetches with a time-to-headers limit (EDGE_ORIGIN_TIMEOUT_MS) unless `limit` is false; measures origin TTFB. */
+  async fetch(req: Request, limit = true): Promise<OriginResult> {
+    const start = performance.now();
+    if (!limit) {
+      try {
+        return { res: await this.doFetch(req), error: null, ms: performance.now() - start };
+      } catch {
+        return { res: null, error: "network", ms: performance.now() - start };
+      }
+    }
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(), this.config.originTimeoutMs);
+    try {
+      const res = await this.doFetch(req, { signal: ac.signal });
+      return { res, error: null, ms: performance.now() - start };
+    } catch {
+      return { res: null, error: ac.signal.aborted ? "timeout" : "network", ms: performance.now() - start };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Reads a body into one ArrayBuffer within EDGE_ORIGIN_BODY_TIMEOUT_MS: null when it exceeds
+   * `max` bytes, "timeout" when the origin stalls (the stream is cancelled either way).
+   */
+  async readBody(stream: ReadableStream, max: number): Promise<ArrayBuffer | null | "timeout"> {
+    const reader = stream.getReader();
+    const read = (async (): Promise<ArrayBuffer | null> => {
+      const chunks: Uint8Array[] = [];
+      let n = 0;
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        const chunk = value instanceof Uint8Array ? value : new Uint8Array(value as ArrayBuffer);
+        n += chunk.byteLength;
+        if (n > max) {
+          await reader.cancel();
+          return null;
+        }
+        chunks.push(chunk);
+      }
+      const out = new Uint8Array(n);
+      let off = 0;
+      for (const c of chunks) {
+        out.set(c, off);
+        off += c.byteLength;
+      }
+      return out.buffer;
+    })();
+    return withDeadline<ArrayBuffer | null | "timeout">(read, this.config.originBodyTimeoutMs, () => {
+      reader.cancel().catch(() => {});
+      return "timeout";
+    });
+  }
+
+  /**
+   * Client-facing headers of an origin response, and the response's own header values: one
+   * copy plus one pass over it (each `get`/`delete` is a call into the runtime, so the store
+   * decision reads `raw` instead). Dropped for the client: hop-by-hop, `Age`, the CDN-targeted
+   * cache fields (RFC 9213: for this cache only; kept in `raw` for storing), and the origin's
+   * Server-Timing, split into `app` (recorded) and entries to forward.
+   */
+  clientHeaders(res: Response, ctx: RequestContext | null): ResponseHead {
+    const h = new Headers(res.headers);
+    const raw = new Map<string, string>();
+    for (const [k, v] of h) raw.set(k, k === "set-cookie" && raw.has(k) ? `${raw.get(k)}, ${v}` : v);
+    const conn = raw.get("connection");
+    if (conn !== undefined) for (const name of conn.split(",")) if (name.trim()) h.delete(name.trim());
+    for (const name of DROPPED_RESPONSE) if (raw.has(name)) h.delete(name);
+    const st = raw.get("server-timing");
+    if (st !== undefined && ctx !== null) {
+      const fwd = [];
+      for (const e of parseServerTiming(st)) {
+        const n = e.name.toLowerCase();
+        if (n === "app" && ctx.appMs === null) ctx.appMs = e.duration;
+        if (!RESERVED_TIMING.has(n)) fwd.push(e);
+      }
+      ctx.forward = formatServerTiming(fwd);
+    }
+    return { h, raw };
+  }
+}
+
+/** Client headers of an origin response plus its raw header values (lower-case names). */
+export interface ResponseHead {
+  h: Headers;
+  raw: ReadonlyMap<string, string>;
+}
+
+/** Response headers never passed to a client as they are. */
+const DROPPED_RESPONSE: readonly string[] = [...HOP_BY_HOP, "age", "server-timing", ...TARGETED_FIELDS];
+
+/** Removes the CDN-targeted cache fields from headers sent to a client. */
+export function dropTargetedFields(h: Headers): void {
+  for (const f of TARGETED_FIELDS) h.delete(f);
+}

@@ -1,0 +1,103 @@
+/**
+ * Origin HTML prepared for speculation before the edge stores it (so cache HITs carry it and
+ * pay nothing): the `Speculation-Rules` header naming this page's rules document and the arm
+ * script injected before `</body>` with the same scanner as the RUM beacon. `acceptEct` asks for
+ * the `ECT` client hint (slow connections get no speculation) where no other part does.
+ */
+import { BeaconInjector, injectIntoBytes } from "../../../common/src/beacon-inject.ts";
+import { ARM_SCRIPT_PATH, armScriptTag, RULES_PATH } from "./arm-script.ts";
+import type { RulesDocument } from "./rules.ts";
+
+type FetchFn = (req: Request, init?: RequestInit) => Promise<Response>;
+
+/** Bodies up to this length are rewritten in memory; longer ones are streamed. */
+const BUFFER_MAX = 256 * 1024;
+/** Longest page path we speculate from (longer ones get no rules). */
+export const MAX_PAGE_PATH = 1024;
+
+/** The rules document URL for a page path. */
+export function rulesUrl(path: string): string {
+  return `${RULES_PATH}?p=${encodeURIComponent(path)}`;
+}
+
+function injected(res: Response, tag: string): BodyInit | null {
+  const body = res.body;
+  if (body === null) return null;
+  const inj = new BeaconInjector(tag, ARM_SCRIPT_PATH.replace(/\.js$/, ""));
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, out) {
+        if (inj.settled) out.enqueue(chunk);
+        else inj.push(chunk, (b) => out.enqueue(b));
+      },
+      flush(out) {
+        inj.end((b) => out.enqueue(b));
+      },
+    }),
+  );
+}
+
+/** Stored-header hook: adds `ECT` to `Accept-CH` unless it is there. */
+export function acceptEct(h: Headers): void {
+  const ch = h.get("accept-ch");
+  if (!ch || !/(^|,)\s*ect\s*(,|$)/i.test(ch)) h.set("accept-ch", ch ? `${ch}, ECT` : "ECT");
+}
+
+/** An inline rules element; `<` is escaped so no value can close the script element. */
+export function inlineRulesTag(doc: RulesDocument): string {
+  return `<script type="speculationrules">${JSON.stringify(doc).replace(/</g, "\\u003c")}</script>`;
+}
+
+/**
+ * Adds the rules (the header naming the rules document, or `inline` rules when given) and the
+ * arm script to a page response.
+ */
+export async function prepareHtml(
+  res: Response,
+  pagePath: string,
+  inline: RulesDocument | null = null,
+): Promise<Response> {
+  if (pagePath.length > MAX_PAGE_PATH) return res;
+  const h = new Headers(res.headers);
+  const url = rulesUrl(pagePath);
+  if (inline === null) h.set("speculation-rules", `"${url}"`);
+  const tag = (inline === null ? "" : inlineRulesTag(inline)) + armScriptTag(url);
+  const len = res.headers.get("content-length");
+  let body: BodyInit | null;
+  if (len !== null && Number(len) <= BUFFER_MAX && res.body !== null) {
+    body = injectIntoBytes(
+      new Uint8Array(await res.arrayBuffer()),
+      tag,
+      ARM_SCRIPT_PATH.replace(/\.js$/, ""),
+    );
+    h.set("content-length", String((body as Uint8Array).byteLength));
+  } else {
+    body = injected(res, tag);
+    h.delete("content-length");
+  }
+  return new Response(body, { status: res.status, statusText: res.statusText, headers: h });
+}
+
+/**
+ * Wraps the edge's origin fetch: GET 200 HTML responses get `prepareHtml` (path relative to
+ * `originBase`); `inlineRules` (inline delivery) gives the rules for a page request, or null.
+ */
+export function withSpeculationHtml(
+  originBase: string,
+  inner: FetchFn,
+  inlineRules: ((req: Request, pagePath: string) => RulesDocument | null) | null = null,
+): FetchFn {
+  const prefix = new URL(originBase).pathname.replace(/\/+$/, "");
+  return async (req, init) => {
+    const res = await inner(req, init);
+    if (res.status !== 200 || req.method !== "GET") return res;
+    if (!(res.headers.get("content-type") ?? "").toLowerCase().startsWith("text/html")) return res;
+    const path = new URL(req.url).pathname;
+    const page = prefix && path.startsWith(prefix) ? path.slice(prefix.length) || "/" : path;
+    try {
+      return await prepareHtml(res, page, inlineRules === null ? null : (inlineRules(req, page) ?? {}));
+    } catch {
+      return res;
+    }
+  };
+}

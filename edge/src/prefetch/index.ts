@@ -1,0 +1,272 @@
+/**
+ * Predictive prefetch at the edge (edge/PREFETCH.md). A narrow interface for the edge:
+ *   - `wrapOriginFetch(fetch)`: origin HTML gets the rules header and arm script before it is stored;
+ *   - `observe(request, response, ctx)`: after each proxied response (sync, a few header reads):
+ *     learns Referer transitions, counts speculative requests per arm, flushes to D1 when due;
+ *   - `handle(request, ctx)`: `/_edge/prefetch/rules.json` and `/_edge/prefetch/arm.js`.
+ * Speculative requests (`Sec-Purpose: prefetch`) are never learned from and never get rules.
+ */
+import type { NextPageModel } from "../../../common/src/prefetch/model.ts";
+import {
+  clientDenyReason,
+  isPrerenderRequest,
+  isSpeculativeRequest,
+  responseDenyReason,
+  urlDenyReason,
+} from "../../../common/src/prefetch/safety.ts";
+import { ARM_SCRIPT, ARM_SCRIPT_PATH, RULES_PATH } from "./arm-script.ts";
+import type { PrefetchConfig } from "./config.ts";
+import { PrefetchCounters } from "./counters.ts";
+import { MAX_PAGE_PATH, withSpeculationHtml } from "./html.ts";
+import { ModelHolder, modelKey } from "./model-holder.ts";
+import { buildRulesDocument, denyPatterns, type RulesDocument } from "./rules.ts";
+import { WarmLimiter } from "./warm.ts";
+
+export { type PrefetchConfig, parsePrefetchConfig } from "./config.ts";
+export { modelKey } from "./model-holder.ts";
+
+type FetchFn = (req: Request, init?: RequestInit) => Promise<Response>;
+
+export interface PrefetchDeps {
+  config: PrefetchConfig;
+  site: string;
+  /** Page path → page group (the edge's page-group rules). */
+  pageGroup: (path: string) => string;
+  kv: KVNamespace | null;
+  db: D1Database | null;
+  /** Serves a warming request through the edge's own cache (lookup, origin on MISS, store). */
+  warm: ((request: Request, ctx: ExecutionContext) => Response | Promise<Response>) | null;
+  now?: () => number;
+}
+
+/** Model and learning state of this isolate (no personal data). */
+export const STATUS_PATH = "/_edge/prefetch/status";
+/** Prefix of the prefetch routes. */
+export const PREFETCH_ROUTE_PREFIX = "/_edge/prefetch/";
+/** Pages seen answering private/uncacheable responses, remembered per isolate (most). */
+const MAX_UNSAFE = 2000;
+
+const RULES_HEADERS = {
+  "content-type": "application/speculationrules+json",
+  "cache-control": "no-store",
+  "x-content-type-options": "nosniff",
+};
+
+/** Path of a same-origin Referer, or null. */
+function refererPath(request: Request, origin: string): string | null {
+  const ref = request.headers.get("referer");
+  if (!ref?.startsWith(origin)) return null;
+  const rest = ref.slice(origin.length);
+  if (rest !== "" && rest[0] !== "/") return null; // https://shop.example.evil
+  const cut = rest.search(/[?#]/);
+  const path = (cut === -1 ? rest : rest.slice(0, cut)) || "/";
+  return path.length <= MAX_PAGE_PATH ? path : null;
+}
+
+/** Cache status from the edge's Server-Timing `cdn-cache;desc=…`. */
+function cacheStatus(res: Response): string {
+  const st = res.headers.get("server-timing") ?? "";
+  return /cdn-cache;desc="?([A-Z]+)/.exec(st)?.[1] ?? "NONE";
+}
+
+export class PrefetchEdge {
+  readonly config: PrefetchConfig;
+  readonly counters: PrefetchCounters;
+  readonly holder: ModelHolder;
+  private readonly deps: PrefetchDeps;
+  private readonly now: () => number;
+  private readonly limiter: WarmLimiter;
+  private readonly pressDeny: string[];
+  /** Pages whose last response was personal or uncacheable: never speculated or learned. */
+  readonly unsafe = new Set<string>();
+
+  constructor(deps: PrefetchDeps) {
+    this.deps = deps;
+    this.config = deps.config;
+    this.now = deps.now ?? Date.now;
+    this.counters = new PrefetchCounters(deps.site, deps.config.flushMs, this.now());
+    this.holder = new ModelHolder(deps.kv, modelKey(deps.site), deps.config.modelRefreshMs, deps.pageGroup);
+    this.limiter = new WarmLimiter(deps.config.warmPerSecond, this.now());
+    this.pressDeny = denyPatterns(deps.config.policy.denyPaths, deps.config.policy.queryDenyPaths);
+  }
+
+  /** The origin fetch with speculation prepared in HTML (unchanged when prefetch is disabled). */
+  wrapOriginFetch(originBase: string, inner: FetchFn): FetchFn {
+    if (!this.config.enabled) return inner;
+    return withSpeculationHtml(
+      originBase,
+      inner,
+      this.config.rulesDelivery === "inline" ? (req, page) => this.inlineRules(req, page) : null,
+    );
+  }
+
+  /** Inline delivery: rules from the model held now (no storage call), none for a personal request. */
+  private inlineRules(req: Request, page: string): RulesDocument | null {
+    const model = this.holder.model;
+    if (model === null || clientDenyReason(req.headers, this.config.policy) !== null) return null;
+    return this.document(this.predict(model, page));
+  }
+
+  private predict(model: NextPageModel, path: string): Array<{ page: string; p: number }> {
+    if (this.config.maxPerPage === 0) return [];
+    const policy = this.config.policy;
+    return model.predict([path], {
+      k: this.config.maxPerPage,
+      threshold: this.config.threshold,
+      now: this.now(),
+      exclude: (p) => this.unsafe.has(p) || urlDenyReason(p, "http://edge.invalid", policy) !== null,
+    });
+  }
+
+  private document(cands: Array<{ page: string; p: number }>): RulesDocument {
+    const prerender = this.config.prerender
+      ? cands
+          .filter((c) => c.p >= this.config.prerenderThreshold)
+          .slice(0, 1)
+          .map((c) => c.page)
+      : [];
+    const prefetch = cands.map((c) => c.page).filter((pg) => !prerender.includes(pg));
+    return buildRulesDocument({
+      prefetch,
+      prerender,
+      pressDeny: this.config.pressRules ? this.pressDeny : null,
+    });
+  }
+
+  /** Learns and counts from one proxied response; never throws, never delays the response. */
+  observe(request: Request, res: Response, url: string, ctx: ExecutionContext): void {
+    try {
+      if (request.method !== "GET") return;
+      const slash = url.indexOf("/", url.indexOf("//") + 2);
+      const origin = slash === -1 ? url : url.slice(0, slash);
+      const rest = slash === -1 ? "/" : url.slice(slash);
+      const cut = rest.search(/[?#]/);
+      const pathname = cut === -1 ? rest : rest.slice(0, cut);
+      const now = this.now();
+      const html = (res.headers.get("content-type") ?? "").toLowerCase().startsWith("text/html");
+      if (html && res.status === 200) this.remember(pathname, res);
+      if (isSpeculativeRequest(request.headers)) {
+        const tags = request.headers.get("sec-speculation-tags") ?? "";
+        const arm = /"press"/.test(tags)
+          ? "press"
+          : /"ours"/.test(tags)
+            ? "ours"
+            : request.headers.get("x-prefetch-warm")
+              ? "edge"
+              : "unknown";
+        const kind = request.headers.get("x-prefetch-warm")
+          ? "warm"
+          : isPrerenderRequest(request.headers)
+            ? "prerender"
+            : "prefetch";
+        const st = cacheStatus(res);
+        const origin = st === "MISS" || st === "BYPASS" || st === "EXPIRED";
+        this.counters.speculation(
+          arm,
+          kind,
+          Number(res.headers.get("content-length") ?? 0) || 0,
+          origin,
+          now,
+        );
+      } else if (this.config.learn && html && res.status === 200 && !this.unsafe.has(pathname)) {
+        const from = refererPath(request, origin);
+        if (from !== null && from !== pathname && pathname.length <= MAX_PAGE_PATH)
+          this.counters.transition(from, pathname, now);
+      }
+      if (this.deps.db !== null && this.counters.due(now))
+        ctx.waitUntil(this.counters.flush(this.deps.db, now));
+    } catch {
+      // Learning must never break serving.
+    }
+  }
+
+  private remember(path: string, res: Response): void {
+    const bad = responseDenyReason(res.status, res.headers) !== null;
+    if (bad) {
+      if (this.unsafe.size >= MAX_UNSAFE) this.unsafe.clear();
+      this.unsafe.add(path);
+    } else if (this.unsafe.size > 0) this.unsafe.delete(path);
+  }
+
+  /** `/_edge/prefetch/*` routes. */
+  async handle(request: Request, url: URL, ctx: ExecutionContext): Promise<Response> {
+    if (request.method !== "GET" && request.method !== "HEAD")
+      return Response.json(
+        { error: "method not allowed (GET or HEAD)" },
+        { status: 405, headers: { allow: "GET, HEAD" } },
+      );
+    if (url.pathname === ARM_SCRIPT_PATH)
+      return new Response(ARM_SCRIPT, {
+        headers: {
+          "content-type": "text/javascript; charset=utf-8",
+          "cache-control": "public, max-age=3600",
+        },
+      });
+    if (url.pathname === RULES_PATH) return this.rules(request, url, ctx);
+    if (url.pathname === STATUS_PATH) {
+      await this.holder.get(this.now(), ctx);
+      return Response.json(
+        {
+          enabled: this.config.enabled,
+          learn: this.config.learn,
+          model: {
+            loaded: this.holder.model !== null,
+            builtAt: this.holder.builtAt,
+            error: this.holder.error,
+          },
+          pendingCounts: this.counters.pending,
+          droppedCounts: this.counters.dropped,
+          flushError: this.counters.lastError,
+          unsafePages: this.unsafe.size,
+        },
+        { headers: { "cache-control": "no-store" } },
+      );
+    }
+    return Response.json({ error: "unknown prefetch route" }, { status: 404 });
+  }
+
+  /** Candidates for a page: model prediction minus denied, unsafe and personal pages. */
+  async candidates(path: string, ctx: ExecutionContext): Promise<Array<{ page: string; p: number }>> {
+    const model: NextPageModel | null = await this.holder.get(this.now(), ctx);
+    return model === null ? [] : this.predict(model, path);
+  }
+
+  private async rules(request: Request, url: URL, ctx: ExecutionContext): Promise<Response> {
+    const empty = (reason: string) =>
+      new Response("{}", { headers: { ...RULES_HEADERS, "x-prefetch-skip": reason } });
+    const p = url.searchParams.get("p");
+    if (p === null || !p.startsWith("/") || p.startsWith("//") || p.length > MAX_PAGE_PATH)
+      return Response.json(
+        {
+          error: `query parameter p must be a page path starting with / (at most ${MAX_PAGE_PATH} characters)`,
+        },
+        { status: 400 },
+      );
+    if (!this.config.enabled) return empty("disabled");
+    if (isSpeculativeRequest(request.headers)) return empty("speculative request");
+    const denied = clientDenyReason(request.headers, this.config.policy);
+    if (denied !== null) return empty(denied);
+    const cands = await this.candidates(p, ctx);
+    const doc = this.document(cands);
+    if (this.deps.warm !== null) for (const c of cands) this.warm(c.page, url, ctx);
+    return new Response(request.method === "HEAD" ? null : JSON.stringify(doc), { headers: RULES_HEADERS });
+  }
+
+  /** Warms one page through the edge cache, within the per-second cap. */
+  private warm(page: string, url: URL, ctx: ExecutionContext): void {
+    if (!this.limiter.take(this.now())) return;
+    const req = new Request(new URL(page, url.origin), {
+      headers: { accept: "text/html", "sec-purpose": "prefetch", "x-prefetch-warm": "1" },
+    });
+    const warm = this.deps.warm as NonNullable<PrefetchDeps["warm"]>;
+    ctx.waitUntil(
+      Promise.resolve()
+        .then(() => warm(req, ctx))
+        .then((res) => {
+          this.observe(req, res, req.url, ctx);
+          return res.body?.cancel();
+        })
+        .catch(() => {}),
+    );
+  }
+}

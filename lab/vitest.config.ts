@@ -1,0 +1,14 @@
+import { defineConfig } from "vitest/config";
+
+// The latency lab: its pure parts (truth, witness, report) always; the lab itself (`npm run lab --
+// --quick`, two scenarios in network namespaces) only where root, `ip netns` and TUN are available,
+// else the test is skipped with the reason printed.
+export default defineConfig({
+  test: {
+    name: "lab",
+    include: ["lab/test/**/*.test.mjs"],
+    environment: "node",
+    root: "..",
+    testTimeout: 240_000,
+  },
+});
