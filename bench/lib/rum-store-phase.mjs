@@ -55,24 +55,73 @@ export function beaconRids(prefix, count) {
 function drainMessages(n, site, ts0) {
   const rnd = rng(14);
   const gauss = () => Math.sqrt(-2 * Math.log(Math.max(rnd(), 1e-12))) * Math.cos(2 * Math.PI * rnd());
-  const dims = { country: "DE", colo: "FRA", asn: 3320, device: "mobile", browser: "chrome" };
+  const logn = (median, sigma) => Math.exp(Math.log(median) + sigma * gauss());
+  const pick = (list) => list[Math.min(list.length - 1, Math.floor(list.length * rnd() ** 2))];
+  const COUNTRIES = ["US", "DE", "GB", "FR", "NL", "IN", "BR", "JP", "CA", "AU"];
+  const COLOS = ["IAD", "FRA", "LHR", "CDG", "AMS", "BOM", "GRU", "NRT", "YYZ", "SYD"];
   const bodies = [];
   let lines = [];
   let bytes = 0;
+  let sid = "";
+  let prev;
   for (let i = 0; i < n; i++) {
-    const pvid = `drain_${String(i).padStart(8, "0")}`;
-    const group = GROUPS[Math.min(GROUPS.length - 1, Math.floor(GROUPS.length * rnd() ** 2))];
-    const lcp = Math.round(Math.exp(Math.log(1800) + 0.6 * gauss()));
+    const pvid = `drain_${String(i).padStart(8, "0")}_${Math.floor(rnd() * 1e9).toString(36)}`;
+    const group = pick(GROUPS);
+    const c = Math.floor(rnd() * COUNTRIES.length);
+    const dims = {
+      country: COUNTRIES[c],
+      colo: COLOS[c],
+      asn: 1000 + Math.floor(rnd() * 60000),
+      device: pick(["mobile", "desktop", "tablet"]),
+      browser: pick(["chrome", "safari", "edge", "firefox", "samsung"]),
+    };
+    if (i % 5 === 0) {
+      sid = `s${Math.floor(rnd() * 1e12).toString(36)}`;
+      prev = undefined;
+    }
+    const lcp = Math.round(logn(1800, 0.6));
     const ts = ts0 + Math.floor((i / n) * 50 * 60_000);
+    // Navigation timings that vary as real ones do (DNS, connect, server, download).
+    const dns = rnd() < 0.6 ? 0 : logn(20, 0.8);
+    const connect = rnd() < 0.5 ? 0 : logn(60, 0.7);
+    const server = logn(160, 0.7);
+    const base = sampleBeacon();
+    const nav = { ...base.nav, type: pick(["navigate", "reload", "back_forward", "back_forward_cache"]) };
+    nav.domainLookupStart = 2 + logn(2, 1);
+    nav.domainLookupEnd = nav.domainLookupStart + dns;
+    nav.connectStart = nav.domainLookupEnd;
+    nav.secureConnectionStart = nav.connectStart + connect / 2;
+    nav.connectEnd = nav.connectStart + connect;
+    nav.requestStart = nav.connectEnd + 1;
+    nav.responseStart = nav.requestStart + server;
+    nav.responseEnd = nav.responseStart + logn(25, 0.8);
     const beacon = sampleBeacon({
       site,
       pvid,
       rid: pvid,
-      url: `https://shop.example/${group}/${i}?utm_source=x`,
-      vitals: { lcp, inp: 120, cls: 0.05, fcp: 500, ttfb: 141 },
+      url: `https://shop.example/${group}/${Math.floor(rnd() * 50000)}?utm_source=x`,
+      nav,
+      vitals: {
+        lcp,
+        inp: Math.round(logn(150, 0.8)),
+        cls: Math.round(logn(0.05, 1) * 1e4) / 1e4,
+        fcp: Math.round(logn(1100, 0.5)),
+        ttfb: nav.responseStart,
+      },
+      lcpParts: {
+        ttfb: nav.responseStart,
+        resourceLoadDelay: logn(150, 0.8),
+        resourceLoadDuration: logn(300, 0.8),
+        elementRenderDelay: logn(200, 0.8),
+      },
+      viewport: { w: pick([390, 412, 1440, 1920, 768]), h: pick([844, 915, 900, 1080, 1024]) },
+      sid,
+      prev,
     });
+    prev = pvid;
     const m = toPageViewMessage(beacon, dims, ts, [], 1);
     m.pageGroup = group;
+    const app = logn(90, 0.7);
     const pair = [
       JSON.stringify({
         kind: "edge",
@@ -83,13 +132,13 @@ function drainMessages(n, site, ts0) {
         path: m.path,
         status: 200,
         cacheStatus: "MISS",
-        edgeMs: 80,
-        originMs: 70,
-        appMs: 40,
-        country: "DE",
-        colo: "FRA",
-        device: "mobile",
-        browser: "chrome",
+        edgeMs: Math.round(server * 0.8 * 1000) / 1000,
+        originMs: Math.round(server * 0.7 * 1000) / 1000,
+        appMs: Math.round(Math.min(app, server * 0.7) * 1000) / 1000,
+        country: dims.country,
+        colo: dims.colo,
+        device: dims.device,
+        browser: dims.browser,
       }),
       JSON.stringify(m),
     ];
@@ -157,6 +206,24 @@ export async function drainPhase({ mf, db, n, site, ts0, sleep, log }) {
     (await db.prepare("SELECT COUNT(*) AS n FROM rum_rollups WHERE site = ?1").bind(site).first()).n,
   );
   const rawAfter = await r2Bytes(bucket, "raw/");
+  // What the raw rows alone take: copy the drain's page-view and edge rows once more (new keys)
+  // and measure D1's growth; the rest of the drain's growth is rollup rows.
+  const copyRows = async (table, keyCol) => {
+    const one = await db.prepare(`SELECT * FROM ${table} WHERE site = ?1 LIMIT 1`).bind(site).first();
+    const cols = Object.keys(one ?? {});
+    const before = await dbSize(db);
+    await db
+      .prepare(
+        `INSERT INTO ${table} (${cols.join(", ")}) SELECT ${cols.map((c) => (c === keyCol ? `${c} || '~copy'` : c)).join(", ")} FROM ${table} WHERE site = ?1`,
+      )
+      .bind(site)
+      .run();
+    const bytes = (await dbSize(db)) - before;
+    await db.prepare(`DELETE FROM ${table} WHERE ${keyCol} LIKE '%~copy'`).run();
+    return bytes;
+  };
+  const pvRowBytes = (await copyRows("rum_page_views", "pvid")) / Math.max(1, stored);
+  const edgeRowBytes = (await copyRows("rum_edge_log", "rid")) / Math.max(1, stored);
   const pv = await r2Bytes(bucket, `parquet/pageviews/site=${site}/`);
   const edge = await r2Bytes(bucket, `parquet/edge/site=${site}/`);
   log(`drain: ${stored} of ${n} stored in ${seconds.toFixed(1)} s`);
@@ -167,6 +234,11 @@ export async function drainPhase({ mf, db, n, site, ts0, sleep, log }) {
     storedPerS: stored / seconds,
     d1BytesPerPageView: (sizeAfter - sizeBefore) / Math.max(1, stored),
     d1Bytes: sizeAfter - sizeBefore,
+    d1PageViewRowBytes: pvRowBytes,
+    d1EdgeRowBytes: edgeRowBytes,
+    d1RollupBytesPerRow:
+      (sizeAfter - sizeBefore - (pvRowBytes + edgeRowBytes) * stored) / Math.max(1, rollupRows),
+    minutesSpanned: 50,
     rollupRows,
     parquetPageViewBytes: pv.bytes,
     parquetEdgeBytes: edge.bytes,
