@@ -228,6 +228,18 @@ export function seedSql(rows: readonly SeedRow[]): string {
       `INSERT INTO rum_rollups (granularity, ts, site, page_group, device, country, connection, cache_status, colo, views, version, ${cols.join(", ")}) VALUES ('minute', ${key.map((v) => q(v)).join(", ")}, ${views}, 0, ${cols.map((c) => hex((sketches.get(c) as QuantileSketch).toBytes())).join(", ")});`,
     );
   }
+  // The edge's speculation counters for the hour (the cost side of the prefetch experiment).
+  const hour = Math.floor(Math.max(...rows.map((r) => r.ts)) / 3_600_000) * 3_600_000;
+  const served = (arm: string) => rows.filter((r) => r.arm === arm && r.deliveryType !== "").length;
+  for (const [arm, extra] of [
+    ["ours", 1.4],
+    ["press", 3],
+  ] as const) {
+    const requests = Math.round(served(arm) * extra);
+    out.push(
+      `INSERT INTO prefetch_speculations (site, hour, arm, kind, requests, bytes, origin_requests) VALUES ('demo', ${hour}, '${arm}', 'prefetch', ${requests}, ${requests * 42_000}, ${Math.round(requests / 4)}) ON CONFLICT (site, hour, arm, kind) DO UPDATE SET requests = requests + excluded.requests, bytes = bytes + excluded.bytes, origin_requests = origin_requests + excluded.origin_requests;`,
+    );
+  }
   return out.join("\n");
 }
 
