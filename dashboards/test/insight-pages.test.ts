@@ -185,6 +185,18 @@ describe("exports", () => {
     expect((await get("/_dash/export/distribution/slowest.csv?metric=tti")).res.status).toBe(400);
   });
 
+  it("pages and exports need a session or the bearer token", async () => {
+    for (const path of ["/_dash/slo", "/_dash/export/slo/objectives.csv", "/_dash/pageview?pvid=pv0"]) {
+      const res = await app.request(`http://shop.test${path}`);
+      expect(res.status, path).toBe(302);
+      expect(res.headers.get("location")).toContain("/_dash/login?next=");
+    }
+    const wrong = await app.request("http://shop.test/_dash/export/slo/objectives.json", {
+      headers: { authorization: "Bearer nope" },
+    });
+    expect(wrong.status).toBe(401);
+  });
+
   it("CSV quotes per RFC 4180 and defuses formulas", () => {
     expect(
       toCsv({
