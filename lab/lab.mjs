@@ -16,7 +16,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { launchInNamespace } from "./lib/browser.mjs";
-import { killAllSync, runningTails, sleep, startProcess, stopAll } from "./lib/children.mjs";
+import {
+  killAllSync,
+  refuseNewProcesses,
+  runningTails,
+  sleep,
+  startProcess,
+  stopAll,
+} from "./lib/children.mjs";
 import { buildDelayLink, startDelayLink } from "./lib/link.mjs";
 import {
   ADDR,
@@ -98,6 +105,7 @@ let browser = null;
 let cleaning = null;
 
 async function cleanup() {
+  refuseNewProcesses();
   cleaning ??= (async () => {
     await browser?.close().catch(() => {});
     await stopAll();
@@ -171,6 +179,7 @@ async function main() {
   log("building the Worker (wrangler deploy --dry-run)…");
   const bundleDir = join(tmp, "bundle");
   await buildWorker(bundleDir);
+  if (cleaning) return 130;
   ns = createNamespaces();
   log(`namespaces ${Object.values(ns).join(", ")}`);
   const lastLink = await startDelayLink("last-mile link", bin, {
@@ -264,6 +273,11 @@ let code;
 try {
   code = await main();
 } catch (err) {
+  if (cleaning) {
+    // Stopped by a signal or the time limit: what failed was only the step that was cut short.
+    await cleanup();
+    process.exit(130);
+  }
   console.error(`lab: FAIL — ${err?.stack ?? err}`);
   console.error(`last output of the lab's processes:\n${runningTails()}`);
   code = 1;

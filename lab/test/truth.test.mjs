@@ -83,6 +83,9 @@ describe("truth", () => {
     expect(by.middleMile.unseen).toBeCloseTo(3);
     expect(explain(miss, by.middleMile)).toMatch(/origin time outside/);
     expect(explain(miss, { ...by.middleMile, unseen: 0 })).toBeNull();
+    // The edge's own loopback calls explain a few ms of edge time, never a body download's worth.
+    expect(explain(miss, { part: "edge", error: 3, tolerance: 2, unseen: Number.NaN })).toMatch(/loopback/);
+    expect(explain(miss, { part: "edge", error: 12, tolerance: 2, unseen: Number.NaN })).toBeNull();
   });
 
   it("median", () => {
