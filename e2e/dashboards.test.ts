@@ -178,6 +178,7 @@ describe("dashboards in Chromium", () => {
       async (p) => {
         expect(await p.locator(".hit-ratio").textContent()).toMatch(/%$/);
         expect(await p.locator("table.prefetch-arms tbody tr").count()).toBe(3);
+        expect(await p.locator('.images-format tr[data-group="avif"]').count()).toBe(1);
       },
     ],
     [
