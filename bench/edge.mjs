@@ -511,6 +511,9 @@ async function main() {
   const missOverheadLoaded = paired("edge-miss", "origin", (e, o) => e.p50 - o.p50);
   const nginxPassOverhead = paired("nginx-pass-c1", "origin-c1", (n, o) => n.p50 - o.p50);
   const bareFetchOverhead = paired("bare-fetch-c1", "origin-c1", (b, o) => b.p50 - o.p50);
+  // The MISS goal: the edge's overhead beyond a bare fetch() pass-through's, per round (both
+  // minus the same origin p50, so the origin cancels out).
+  const missOverBareFetch = paired("edge-miss-c1", "bare-fetch-c1", (e, b) => e.p50 - b.p50);
   // CPU per request, paired per round like the other ratios.
   const cpuHitOverHello = paired("edge-hit", "hello", (e, h) => e.cpuUsPerReq / h.cpuUsPerReq);
   const cpuMissOverBareFetch = paired(
@@ -530,12 +533,12 @@ async function main() {
   });
   const goals = [
     goal(
-      "edge HIT ≥ 0.8× workerd ceiling (req/s, interleaved)",
+      "edge HIT ≥ 0.9× workerd ceiling (req/s, interleaved)",
       ceilingRatio,
       "×",
-      0.8,
+      0.9,
       hitValid,
-      ceilingRatio >= 0.8,
+      ceilingRatio >= 0.9,
     ),
     goal(
       "edge HIT ≥ 0.3× nginx proxy_cache (context)",
@@ -546,7 +549,15 @@ async function main() {
       nginxRatio >= 0.3,
     ),
     goal(
-      "MISS overhead ≤ 1 ms p50 (c=1)",
+      "MISS overhead ≤ bare fetch() overhead + 0.3 ms (p50, c=1)",
+      missOverBareFetch,
+      "ms",
+      0.3,
+      missValid && m("origin-c1").valid && m("bare-fetch-c1").valid,
+      missOverBareFetch <= 0.3,
+    ),
+    goal(
+      "MISS overhead ≤ 1 ms p50 (c=1, earlier goal)",
       missOverheadC1,
       "ms",
       1,

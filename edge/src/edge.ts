@@ -47,6 +47,11 @@ export interface EdgeDeps {
   htmlHeaders?: ((h: Headers) => void) | null;
   /** Speculation step for public, cacheable HTML (edge/src/prefetch/); default none. */
   speculation?: SpeculationHook | null;
+  /**
+   * Extra request headers this edge forwards on cacheable requests (lower-case), for an edge
+   * whose requests come from a trusted wrapper (the image route's variant cache); default none.
+   */
+  forwardHeaders?: readonly string[];
 }
 
 /**
@@ -88,7 +93,7 @@ export class Edge implements Finisher {
     this.tiers = new CacheTiers(this.hot, this.purge, deps.cache);
     this.tags = new TagIndex(deps.kv ?? null);
     this.doFetch = deps.fetch ?? ((req, init) => fetch(req, init));
-    this.origin = new OriginClient(config, this.doFetch);
+    this.origin = new OriginClient(config, this.doFetch, deps.forwardHeaders ?? []);
     this.logger = new EdgeLogger(
       config.edgeLog ? (deps.queue ?? null) : null,
       config.rumSiteId,
@@ -241,9 +246,21 @@ export class Edge implements Finisher {
       served.h.set("age", ageText);
       served.age = ageText;
     }
-    let b: BodyInit | null = null;
-    if (ctx.method !== "HEAD") b = body instanceof Response ? body.body : body;
-    else cancelBody(body);
+    if (ctx.method === "HEAD") {
+      // HEAD: the stored length, on a copy (the shared headers leave it to the runtime).
+      cancelBody(body);
+      const h = new Headers(served.h);
+      const len = meta.headers.find(([k]) => k === "content-length");
+      if (len !== undefined) h.set("content-length", len[1]);
+      return finish(this, ctx, status, {
+        status: meta.status,
+        h,
+        body: null,
+        html: meta.html,
+        shared: true,
+      }) as Response;
+    }
+    const b = body instanceof Response ? body.body : body;
     const a = { status: meta.status, h: served.h, body: b, html: meta.html, shared: true };
     return finish(this, ctx, status, a) as Response;
   }
@@ -261,16 +278,16 @@ export class Edge implements Finisher {
     if (o.res === null) return this.originFailure(ctx, o.error, o.ms, "BYPASS");
     ctx.originMs = o.ms;
     const res = o.res;
-    const h = this.origin.clientHeaders(res, ctx);
-    h.set("age", String(parseAge(res.headers.get("age"))));
+    const { h, raw } = this.origin.clientHeaders(res, ctx);
+    h.set("age", String(parseAge(raw.get("age"))));
     let body: BodyInit | null = res.body;
-    const html = isHtml(h.get("content-type"));
+    const html = isHtml(raw.get("content-type") ?? null);
     if (html && res.status === 200 && this.htmlHeaders !== null && limited) this.htmlHeaders(h);
-    if (body !== null && ctx.method === "GET" && wantsBeacon(this.config, ctx, res.status, h)) {
+    if (body !== null && html && ctx.method === "GET" && wantsBeacon(this.config, ctx, res.status)) {
       body = await beaconBody(res, this.config.rumBeaconSrc);
       h.delete("content-length");
     }
-    if (res.status < 400) invalidateAfterUnsafe(this, ctx, res.headers);
+    if (res.status < 400) invalidateAfterUnsafe(this, ctx, raw);
     return finish(this, ctx, "BYPASS", { status: res.status, h, body, html, statusText: res.statusText });
   }
 

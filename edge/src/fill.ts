@@ -118,7 +118,7 @@ export async function miss(
       // A failed refresh never evicts the stored copy; the error is shared with collapsed waiters.
       const read = res.body === null ? null : await edge.origin.readBody(res.body, ERROR_BODY_MAX);
       const body = read instanceof ArrayBuffer ? read : null;
-      const h = edge.origin.clientHeaders(res, ctx);
+      const { h } = edge.origin.clientHeaders(res, ctx);
       h.set("age", "0");
       settle({ kind: "error", status: res.status, headers: [...h], body, originMs: o.ms });
       const usable = onError(stale, now);

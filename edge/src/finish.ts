@@ -22,7 +22,8 @@ const SERVED_HEADERS = new WeakMap<CachedMeta, ServedHeaders>();
 
 /**
  * One `Headers` per stored object, reused by every answer served from it: the stored headers
- * (CDN-targeted cache fields removed) plus `Timing-Allow-Origin`, and the last `Age` set. A HIT
+ * (CDN-targeted cache fields and `Content-Length` removed) plus `Timing-Allow-Origin`, and the
+ * last `Age` set. A HIT
  * only sets what changes (`Age` when the second turns, `Server-Timing`, `X-Request-Id`) and hands
  * it to `new Response`, which copies it: a response never sees a later request's values. On
  * workerd every header that crosses from JS into a Response costs far more than the JS around it,
@@ -33,6 +34,8 @@ export function servedHeaders(meta: CachedMeta): ServedHeaders {
   if (s === undefined) {
     const h = new Headers(meta.headers);
     dropTargetedFields(h);
+    // The runtime sends the length of a byte body itself; one header fewer per HIT.
+    h.delete("content-length");
     h.set("timing-allow-origin", "*");
     s = { h, age: "" };
     SERVED_HEADERS.set(meta, s);
@@ -75,7 +78,6 @@ export function finish(
   h.set("server-timing", st);
   h.set("x-request-id", ctx.rid);
   if (a.shared !== true) {
-    dropTargetedFields(h);
     if (ctx.publicCacheable) h.set("timing-allow-origin", "*");
     else h.delete("timing-allow-origin");
   }

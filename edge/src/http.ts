@@ -2,7 +2,7 @@
 import { parseHttpDate } from "../../common/src/http-cache/http-date.ts";
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) never forwarded in either direction. */
-const HOP_BY_HOP = [
+export const HOP_BY_HOP: readonly string[] = [
   "connection",
   "keep-alive",
   "proxy-connection",
@@ -13,13 +13,6 @@ const HOP_BY_HOP = [
   "transfer-encoding",
   "upgrade",
 ];
-
-/** Removes hop-by-hop headers, including any the `Connection` header names. */
-export function dropHopByHop(h: Headers): void {
-  const conn = h.get("connection");
-  if (conn) for (const name of conn.split(",")) if (name.trim()) h.delete(name.trim());
-  for (const name of HOP_BY_HOP) h.delete(name);
-}
 
 function stripWeak(tag: string): string {
   const t = tag.trim();
@@ -58,11 +51,11 @@ export const NOT_MODIFIED_HEADERS = new Set([
 ]);
 
 /** Tags from `Cache-Tag` (comma-separated) and `Surrogate-Key` (space-separated), lower-cased, de-duplicated. */
-export function responseTags(h: Headers): string[] {
+export function responseTags(get: (name: string) => string | null): string[] {
   const out = new Set<string>();
-  const ct = h.get("cache-tag");
+  const ct = get("cache-tag");
   if (ct) for (const t of ct.split(",")) if (t.trim()) out.add(t.trim().toLowerCase());
-  const sk = h.get("surrogate-key");
+  const sk = get("surrogate-key");
   if (sk) for (const t of sk.split(/\s+/)) if (t) out.add(t.toLowerCase());
   return [...out];
 }

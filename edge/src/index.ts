@@ -25,9 +25,10 @@ export function createEdgeFromEnv(env: Env): EdgePart {
   // edge's origin HTML, and `/cdn-cgi/image/*` served by the image route.
   const images = parseImageEdgeConfig(raw);
   const pageDeps = pageEdgeDeps(config, images);
-  // Predictive prefetch (edge/PREFETCH.md): rules header + arm script on stored HTML, the
-  // speculation hook (learning, per-arm counts) and the `/_edge/prefetch/*` routes.
-  const prefetch = createPrefetchFromEnv(env, config);
+  // Predictive prefetch (edge/PREFETCH.md): rules header + arm script on origin HTML (before it is
+  // stored), its routes under /_edge/prefetch/ and learning through the speculation hook. Warming
+  // requests go through this edge's own cache.
+  const prefetch = createPrefetchFromEnv(env, config, (req, ctx) => app.edge.serve(req, ctx));
   const app = createEdgeApp({
     config,
     kv: env.EDGE_KV ?? null,
@@ -39,5 +40,5 @@ export function createEdgeFromEnv(env: Env): EdgePart {
     imageRoute: (pages) =>
       createImageRoute(config, images, pages, { kv: env.EDGE_KV ?? null, queue: env.RUM_QUEUE ?? null }),
   });
-  return prefetch.route(app);
+  return app;
 }

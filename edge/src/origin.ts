@@ -13,7 +13,7 @@ import { formatServerTiming, parseServerTiming } from "../../common/src/server-t
 import type { EdgeConfig } from "./config.ts";
 import type { RequestContext } from "./context.ts";
 import type { CachedMeta } from "./hot-cache.ts";
-import { dropHopByHop } from "./http.ts";
+import { HOP_BY_HOP } from "./http.ts";
 
 export type FetchFn = (req: Request, init?: RequestInit) => Promise<Response>;
 
@@ -24,7 +24,10 @@ export interface OriginResult {
 }
 
 const RESERVED_TIMING = new Set(["cdn-cache", "edge", "origin", "rid"]);
-const CONDITIONAL = ["if-none-match", "if-modified-since", "if-match", "if-unmodified-since", "if-range"];
+/** Forwarded on cacheable requests (conditionals never: the edge stores full answers). */
+const FORWARD: ReadonlySet<string> = new Set(CACHEABLE_FORWARD_HEADERS);
+/** Never forwarded: overrides, client forwarding headers, hop-by-hop, Host. */
+const DROPPED: ReadonlySet<string> = new Set([...DROPPED_REQUEST_HEADERS, ...HOP_BY_HOP, "host"]);
 
 /** Resolves with `p`'s value, or with `onTimeout()` after `ms` (the timer is cleared either way). */
 export async function withDeadline<T>(p: Promise<T>, ms: number, onTimeout: () => T): Promise<T> {
@@ -42,10 +45,13 @@ export async function withDeadline<T>(p: Promise<T>, ms: number, onTimeout: () =
 export class OriginClient {
   config: EdgeConfig;
   doFetch: FetchFn;
+  /** Headers forwarded on cacheable requests: the allow-list plus the deps' `forwardHeaders`. */
+  forward: ReadonlySet<string>;
 
-  constructor(config: EdgeConfig, doFetch: FetchFn) {
+  constructor(config: EdgeConfig, doFetch: FetchFn, extraForward: readonly string[] = []) {
     this.config = config;
     this.doFetch = doFetch;
+    this.forward = extraForward.length === 0 ? FORWARD : new Set([...FORWARD, ...extraForward]);
   }
 
   /**
@@ -55,46 +61,37 @@ export class OriginClient {
    * minus hop-by-hop and DROPPED_REQUEST_HEADERS. `X-Forwarded-For` is the connecting IP only.
    */
   request(ctx: RequestContext, cacheable: boolean, validators: CachedMeta | null = null): Request {
-    const src = ctx.request.headers;
-    let h: Headers;
-    if (cacheable) {
-      h = new Headers();
-      for (const n of CACHEABLE_FORWARD_HEADERS) {
-        const v = src.get(n);
-        if (v !== null) h.set(n, v);
-      }
-      const rule = ctx.rule;
-      if (rule !== undefined) {
-        for (const n of rule.keyHeaders) {
-          const v = src.get(n);
-          if (v !== null) h.set(n, v);
-        }
-        for (const n of rule.forwardHeaders) {
-          const v = src.get(n);
-          if (v !== null) h.set(n, v);
-        }
-        if (rule.forwardCookies !== null) {
-          const c = keepCookies(src.get("cookie"), rule.forwardCookies);
+    // One pass over the request's headers (each `get` is a call into the runtime).
+    const h = new Headers();
+    const rule = ctx.rule;
+    let ip: string | null = null;
+    let connection: string | null = null;
+    for (const [k, v] of ctx.request.headers) {
+      if (k === "cf-connecting-ip") ip = v;
+      if (cacheable) {
+        if (
+          this.forward.has(k) ||
+          (rule !== undefined && (rule.keyHeaders.includes(k) || rule.forwardHeaders.includes(k)))
+        )
+          h.append(k, v);
+        else if (k === "cookie" && rule !== undefined && rule.forwardCookies !== null) {
+          const c = keepCookies(v, rule.forwardCookies);
           if (c !== null) h.set("cookie", c);
         }
+      } else if (!DROPPED.has(k)) {
+        if (k === "connection") connection = v;
+        h.append(k, v);
       }
-      if (validators !== null) {
-        if (validators.etag !== null) h.set("if-none-match", validators.etag);
-        if (validators.lastModified !== null) h.set("if-modified-since", validators.lastModified);
-      }
-    } else {
-      h = new Headers(src);
-      dropHopByHop(h);
-      for (const n of DROPPED_REQUEST_HEADERS) h.delete(n);
-      h.delete("host");
     }
-    for (const n of CONDITIONAL) if (cacheable && validators === null) h.delete(n);
+    if (connection !== null) for (const n of connection.split(",")) if (n.trim()) h.delete(n.trim());
+    if (validators !== null) {
+      if (validators.etag !== null) h.set("if-none-match", validators.etag);
+      if (validators.lastModified !== null) h.set("if-modified-since", validators.lastModified);
+    }
     h.set("x-request-id", ctx.rid);
     h.set("x-forwarded-host", ctx.url.host);
     h.set("x-forwarded-proto", ctx.url.protocol === "https:" ? "https" : "http");
-    const ip = src.get("cf-connecting-ip");
-    if (ip) h.set("x-forwarded-for", ip);
-    else h.delete("x-forwarded-for");
+    if (ip !== null && ip !== "") h.set("x-forwarded-for", ip);
     const method = cacheable ? "GET" : ctx.method;
     const hasBody = method !== "GET" && method !== "HEAD";
     const query = cacheable ? ctx.nq : ctx.url.search;
@@ -163,30 +160,41 @@ export class OriginClient {
   }
 
   /**
-   * Client-facing headers of an origin response: hop-by-hop, `Age` and the CDN-targeted
-   * cache fields dropped (RFC 9213: they are for this cache only); origin Server-Timing split
-   * into `app` (recorded) and entries to forward.
+   * Client-facing headers of an origin response, and the response's own header values: one
+   * copy plus one pass over it (each `get`/`delete` is a call into the runtime, so the store
+   * decision reads `raw` instead). Dropped for the client: hop-by-hop, `Age`, the CDN-targeted
+   * cache fields (RFC 9213: for this cache only; kept in `raw` for storing), and the origin's
+   * Server-Timing, split into `app` (recorded) and entries to forward.
    */
-  clientHeaders(res: Response, ctx: RequestContext | null): Headers {
+  clientHeaders(res: Response, ctx: RequestContext | null): ResponseHead {
     const h = new Headers(res.headers);
-    dropHopByHop(h);
-    const st = h.get("server-timing");
-    if (st !== null) {
-      h.delete("server-timing");
-      if (ctx !== null) {
-        const fwd = [];
-        for (const e of parseServerTiming(st)) {
-          const n = e.name.toLowerCase();
-          if (n === "app" && ctx.appMs === null) ctx.appMs = e.duration;
-          if (!RESERVED_TIMING.has(n)) fwd.push(e);
-        }
-        ctx.forward = formatServerTiming(fwd);
+    const raw = new Map<string, string>();
+    for (const [k, v] of h) raw.set(k, k === "set-cookie" && raw.has(k) ? `${raw.get(k)}, ${v}` : v);
+    const conn = raw.get("connection");
+    if (conn !== undefined) for (const name of conn.split(",")) if (name.trim()) h.delete(name.trim());
+    for (const name of DROPPED_RESPONSE) if (raw.has(name)) h.delete(name);
+    const st = raw.get("server-timing");
+    if (st !== undefined && ctx !== null) {
+      const fwd = [];
+      for (const e of parseServerTiming(st)) {
+        const n = e.name.toLowerCase();
+        if (n === "app" && ctx.appMs === null) ctx.appMs = e.duration;
+        if (!RESERVED_TIMING.has(n)) fwd.push(e);
       }
+      ctx.forward = formatServerTiming(fwd);
     }
-    h.delete("age");
-    return h;
+    return { h, raw };
   }
 }
+
+/** Client headers of an origin response plus its raw header values (lower-case names). */
+export interface ResponseHead {
+  h: Headers;
+  raw: ReadonlyMap<string, string>;
+}
+
+/** Response headers never passed to a client as they are. */
+const DROPPED_RESPONSE: readonly string[] = [...HOP_BY_HOP, "age", "server-timing", ...TARGETED_FIELDS];
 
 /** Removes the CDN-targeted cache fields from headers sent to a client. */
 export function dropTargetedFields(h: Headers): void {

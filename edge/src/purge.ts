@@ -66,12 +66,12 @@ export async function purgeEverything(edge: Edge): Promise<number> {
 }
 
 /** Same-origin `Location` / `Content-Location` URLs of a response, absolute. */
-function relatedUrls(ctx: RequestContext, h: Headers): URL[] {
+function relatedUrls(ctx: RequestContext, raw: ReadonlyMap<string, string>): URL[] {
   const out: URL[] = [];
   const base = `${ctx.url.protocol}//${ctx.url.host}${ctx.path}`;
   for (const n of ["location", "content-location"]) {
-    const v = h.get(n);
-    if (v === null) continue;
+    const v = raw.get(n);
+    if (v === undefined) continue;
     try {
       const u = new URL(v, base);
       if (u.host === ctx.url.host && u.protocol === ctx.url.protocol) out.push(u);
@@ -87,13 +87,17 @@ function relatedUrls(ctx: RequestContext, h: Headers): URL[] {
  * stored responses for the target URL and same-origin Location/Content-Location are invalid
  * here (RFC 9111 §4.4).
  */
-export function invalidateAfterUnsafe(edge: Edge, ctx: RequestContext, h: Headers): void {
+export function invalidateAfterUnsafe(
+  edge: Edge,
+  ctx: RequestContext,
+  raw: ReadonlyMap<string, string>,
+): void {
   if (isSafeMethod(ctx.method)) return;
   const now = edge.now();
   const keys: string[] = [];
   const own = urlKey(edge, { ...ctx.url, pathname: ctx.path });
   if (own !== null) keys.push(own);
-  for (const u of relatedUrls(ctx, h)) {
+  for (const u of relatedUrls(ctx, raw)) {
     const k = urlKey(edge, u);
     if (k !== null) keys.push(k);
   }

@@ -4,7 +4,7 @@
  * read within its deadline and put into both tiers, with a Vary marker under the URL key when the
  * response varies, then the tag index is updated.
  */
-import { decideStore, type StoreDecision } from "../../common/src/http-cache/storability.ts";
+import { decideStore, type StoreDecision, TARGETED_FIELDS } from "../../common/src/http-cache/storability.ts";
 import { hash64 } from "../../common/src/http-cache/vary.ts";
 import type { Settle } from "./collapse.ts";
 import type { EdgeConfig } from "./config.ts";
@@ -42,10 +42,18 @@ export interface Prepared {
   meta: CachedMeta;
 }
 
-/** Headers as stored: end-to-end ones, without Set-Cookie and with the stored body's length. */
-function storedHeaders(h: Headers): [string, string][] {
+/**
+ * Headers as stored: end-to-end ones without Set-Cookie and Content-Length (the stored body's
+ * length is added when stored), plus the CDN-targeted cache fields a later 304 may need.
+ */
+function storedHeaders(h: Headers, raw: ReadonlyMap<string, string> | null): [string, string][] {
   const out: [string, string][] = [];
   for (const [k, v] of h) if (k !== "set-cookie" && k !== "content-length") out.push([k, v]);
+  if (raw !== null)
+    for (const f of TARGETED_FIELDS) {
+      const v = raw.get(f);
+      if (v !== undefined && !h.has(f)) out.push([f, v]);
+    }
   return out;
 }
 
@@ -57,7 +65,9 @@ export function buildMeta(
   decision: StoreDecision,
   now: number,
   tags: string[],
+  raw: ReadonlyMap<string, string> | null = null,
 ): CachedMeta {
+  const get = (n: string): string | null => (raw === null ? h.get(n) : (raw.get(n) ?? null));
   const variant =
     decision.vary.length > 0 || (ctx.rule?.keyHeaders.length ?? 0) > 0
       ? requestVariant(ctx, decision.vary)
@@ -68,23 +78,24 @@ export function buildMeta(
     variant,
     vary: null,
     status,
-    headers: storedHeaders(h),
+    // Only a stored object needs its headers as a list.
+    headers: decision.store ? storedHeaders(h, raw) : [],
     storedAt: now,
     initialAge: decision.initialAge,
     freshUntil: decision.freshUntil,
     swrUntil: decision.swrUntil,
     sieUntil: decision.sieUntil,
-    etag: h.get("etag"),
-    lastModified: h.get("last-modified"),
+    etag: get("etag"),
+    lastModified: get("last-modified"),
     tags,
-    html: isHtml(h.get("content-type")),
+    html: isHtml(get("content-type")),
     revalidateAlways: decision.revalidateAlways,
   };
 }
 
-/** HTML that should get the beacon (config, rule, 200 text/html). */
-export function wantsBeacon(config: EdgeConfig, ctx: RequestContext, status: number, h: Headers): boolean {
-  return config.rumInject && ctx.rule?.rum !== false && status === 200 && isHtml(h.get("content-type"));
+/** True when a 200 HTML answer should get the beacon (config, rule). */
+export function wantsBeacon(config: EdgeConfig, ctx: RequestContext, status: number): boolean {
+  return config.rumInject && ctx.rule?.rum !== false && status === 200;
 }
 
 /** Origin response → client headers, (beacon-injected) body, store decision and metadata. */
@@ -94,21 +105,22 @@ export async function prepare(
   res: Response,
   now: number,
 ): Promise<Prepared> {
-  const h = host.origin.clientHeaders(res, ctx);
-  const rh = res.headers;
-  const decision = decideStore(res.status, (n) => rh.get(n), ctx.rule, host.config.defaultStaleIfError, now);
+  const { h, raw } = host.origin.clientHeaders(res, ctx);
+  const get = (n: string): string | null => raw.get(n) ?? null;
+  const decision = decideStore(res.status, get, ctx.rule, host.config.defaultStaleIfError, now);
   if (decision.store && decision.vary.length > 0 && !roomForVariant(host, ctx, decision)) {
     decision.store = false;
     decision.reason = "too many variants";
   }
   ctx.publicCacheable = decision.store;
-  if (res.status === 200 && host.htmlHeaders !== null && isHtml(h.get("content-type"))) host.htmlHeaders(h);
+  const html = isHtml(get("content-type"));
+  if (html && res.status === 200 && host.htmlHeaders !== null) host.htmlHeaders(h);
   let body: PreparedBody = res.body;
-  if (body !== null && wantsBeacon(host.config, ctx, res.status, h)) {
+  if (body !== null && html && wantsBeacon(host.config, ctx, res.status)) {
     body = await beaconBody(res, host.config.rumBeaconSrc);
     h.delete("content-length");
   }
-  const meta = buildMeta(ctx, res.status, h, decision, now, responseTags(rh));
+  const meta = buildMeta(ctx, res.status, h, decision, now, responseTags(get), raw);
   return { h, body, decision, meta };
 }
 

@@ -169,7 +169,14 @@ describe("path rules on normalised paths", () => {
     }
     expect((await originLast("/api/x"))?.url).toBe("/api/x");
     // (`/static/%2e%2e/account` never arrives as such: the URL parser resolves it to `/account`.)
-    for (const p of ["/static/..%2Faccount", "/static/%2Faccount", "/a%5Cb", "/a%zz", "/a%00"]) {
+    for (const p of [
+      "/static/..%2Faccount",
+      "/static/%2Faccount",
+      "/static/..;/account",
+      "/a%5Cb",
+      "/a%zz",
+      "/a%00",
+    ]) {
       const r = await t.call(p);
       expect(r.status, p).toBe(400);
       expect(((await r.json()) as { error: string }).error.length).toBeGreaterThan(0);

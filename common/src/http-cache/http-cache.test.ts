@@ -39,17 +39,46 @@ describe("parseHttpDate (RFC 9110 §5.6.7)", () => {
 describe("normalizePath", () => {
   it("decodes unreserved escapes, upper-cases the rest, refuses encoded slashes, backslashes, NUL and dot-segments", () => {
     expect(normalizePath("/%61pi/%7euser/%e2%82%ac")).toEqual({ ok: true, path: "/api/~user/%E2%82%AC" });
-    for (const bad of ["/a%2Fb", "/a%2fb", "/a%5Cb", "/a/%2E%2E/b", "/a/%2e/b", "/a%zz", "/a%0", "/a%00"])
+    for (const bad of [
+      "/a%2Fb",
+      "/a%2fb",
+      "/a%5Cb",
+      "/a/%2E%2E/b",
+      "/a/%2e/b",
+      "/a%zz",
+      "/a%0",
+      "/a%00",
+      "/s/..;/a",
+      "/s/.;x/a",
+      "/s/.%2e;/a",
+    ])
       expect(normalizePath(bad).ok, bad).toBe(false);
     expect(normalizePath("/a/.well-known/x")).toEqual({ ok: true, path: "/a/.well-known/x" });
   });
   it("is idempotent (property)", () => {
+    const part = fc.constantFrom(
+      "a",
+      "B",
+      "/",
+      ".",
+      "..",
+      ";",
+      "%2e",
+      "%2E",
+      "%41",
+      "%7e",
+      "%2F",
+      "%5c",
+      "%zz",
+      "%E2%82%AC",
+      "~",
+    );
     fc.assert(
-      fc.property(fc.webPath(), (p) => {
-        const path = p.startsWith("/") ? p : `/${p}`;
-        const a = normalizePath(path);
+      fc.property(fc.array(part, { maxLength: 12 }), (parts) => {
+        const a = normalizePath(`/${parts.join("")}`);
         if (a.ok) expect(normalizePath(a.path)).toEqual(a);
       }),
+      { numRuns: 300 },
     );
   });
 });

@@ -2,7 +2,8 @@
  * Path normalisation for rule matching and cache keys (RFC 3986 §6.2.2): percent-encoded
  * unreserved characters are decoded, other escapes keep their meaning with upper-case hex, and a
  * path that hides structure from the edge is refused: an encoded "/" or "\" (`%2F`, `%5C`) or an
- * encoded dot-segment (`%2E%2E`), which origins decode differently from the edge's rules.
+ * encoded dot-segment (`%2E%2E`) or a dot-segment with path parameters (`..;`), which origins
+ * decode differently from the edge's rules.
  * Plain dot-segments never reach here (the URL parser resolves them).
  */
 
@@ -50,7 +51,9 @@ export function normalizePath(path: string): NormalizedPath {
 function checkSegments(path: string): NormalizedPath {
   if (path.indexOf("/.") === -1) return { ok: true, path };
   for (const seg of path.split("/")) {
-    if (seg === "." || seg === "..") return { ok: false, reason: "dot-segment (. or ..) in path" };
+    // `..;x` is `..` to servlet containers (path parameters): refused like a dot-segment.
+    const s = seg.indexOf(";") === -1 ? seg : seg.slice(0, seg.indexOf(";"));
+    if (s === "." || s === "..") return { ok: false, reason: "dot-segment (. or ..) in path" };
   }
   return { ok: true, path };
 }
