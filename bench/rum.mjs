@@ -613,13 +613,19 @@ async function main() {
   console.log("\n## Consumer: stored page views per second next to the intake\n");
   console.log(
     markdownTable(
-      ["system", "page views/s", "× intake"],
+      ["system", "page views/s", "× intake", "workerd CPU µs/page view"],
       [
-        ["intake process: beacons accepted (median round, above)", fmt(ingest.rps), "1.00"],
+        [
+          "intake process: beacons accepted (median round, above)",
+          fmt(ingest.rps),
+          "1.00",
+          fmt(ingest.cpuUs),
+        ],
         [
           `consumer process: a backlog of ${fmt(drainRun.n)} page views + edge records drained (D1 join + rollups + R2 Parquet/NDJSON)`,
           fmt(drainRun.storedPerS),
           consumerOverIntake.toFixed(2),
+          fmt(drainRun.cpuUsPerPageView),
         ],
       ],
     ),
