@@ -421,6 +421,7 @@ async function main() {
   const DRAIN = opt("drain", 20_000);
   const drainTs0 = Math.floor(Date.now() / HOUR) * HOUR - HOUR;
   log(`consumer drain: ${fmt(DRAIN)} page views (with their edge records) on the queue at once …`);
+  const drainCpu0 = processCpuSeconds(consumer.pid, hz);
   const drainRun = await drainPhase({
     mf: consumer.mf,
     db,
@@ -430,6 +431,9 @@ async function main() {
     sleep,
     log,
   });
+  // CPU the consumer's workerd spent per stored page view (the bytes measurement's row copies included).
+  drainRun.cpuUsPerPageView =
+    ((processCpuSeconds(consumer.pid, hz) - drainCpu0) * 1e6) / Math.max(1, drainRun.stored);
   const consumerOverIntake = drainRun.storedPerS / ingest.rps;
   log("exact p75 over the Parquet archive (DuckDB) vs the sketch …");
   const parquetCheck = await exactVsSketch({
