@@ -228,6 +228,30 @@ export function seedSql(rows: readonly SeedRow[]): string {
       `INSERT INTO rum_rollups (granularity, ts, site, page_group, device, country, connection, cache_status, colo, views, version, ${cols.join(", ")}) VALUES ('minute', ${key.map((v) => q(v)).join(", ")}, ${views}, 0, ${cols.map((c) => hex((sketches.get(c) as QuantileSketch).toBytes())).join(", ")});`,
     );
   }
+  // Image variants the edge served for each page view (two per page; one in 25 a fallback).
+  rows.forEach((r, i) => {
+    for (let k = 0; k < 2; k++) {
+      const fallback = (i * 2 + k) % 25 === 0;
+      const format = fallback ? "original" : r.browser === "Chrome" ? (k === 0 ? "avif" : "webp") : "webp";
+      const original = 120_000 + ((i * 7919 + k * 104_729) % 280_000);
+      const ratio = format === "avif" ? 0.28 : format === "webp" ? 0.42 : 1;
+      out.push(
+        `INSERT INTO rum_image_log (rid, ts, site, format, device, width, cache_status, original_bytes, delivered_bytes, fallback, sample_rate) VALUES ('img-${r.rid}-${k}', ${r.ts}, 'demo', '${format}', ${q(r.device)}, ${fallback ? "NULL" : r.device === "mobile" ? 640 : 1280}, 'HIT', ${original}, ${Math.round(original * ratio)}, ${fallback ? 1 : 0}, 1);`,
+      );
+    }
+  });
+  // The edge's speculation counters for the hour (the cost side of the prefetch experiment).
+  const hour = Math.floor(Math.max(...rows.map((r) => r.ts)) / 3_600_000) * 3_600_000;
+  const served = (arm: string) => rows.filter((r) => r.arm === arm && r.deliveryType !== "").length;
+  for (const [arm, extra] of [
+    ["ours", 1.4],
+    ["press", 3],
+  ] as const) {
+    const requests = Math.round(served(arm) * extra);
+    out.push(
+      `INSERT INTO prefetch_speculations (site, hour, arm, kind, requests, bytes, origin_requests) VALUES ('demo', ${hour}, '${arm}', 'prefetch', ${requests}, ${requests * 42_000}, ${Math.round(requests / 4)}) ON CONFLICT (site, hour, arm, kind) DO UPDATE SET requests = requests + excluded.requests, bytes = bytes + excluded.bytes, origin_requests = origin_requests + excluded.origin_requests;`,
+    );
+  }
   return out.join("\n");
 }
 

@@ -211,20 +211,26 @@ export function cacheEffects(
   return fetchShaped(api, `/_rum/v1/cache?${q}`, ["total", "byStatus", "topMissGroups"]);
 }
 
+/** One arm of the prefetch experiment as `GET /_rum/v1/prefetch` answers it (query/prefetch.ts). */
 export interface ArmRow {
   arm: string;
-  n: number;
-  meanLcp: number | null;
-  ci: [number, number] | null;
-  speculatedShare: number | null;
-  vsHoldout: { diff: number; ci: [number, number] } | null;
+  nextNavigations: number;
+  prefetchHits: number;
+  coverage: number | null;
+  speculations: number;
+  precision: number | null;
+  speculatedBytes: number;
+  wastedBytes: number;
+  extraOriginRequests: number;
+  lcpP75: number | null;
+  lcpP75DiffVsHoldout: { diff: number | null; ci95: [number | null, number | null] } | null;
 }
 
-/** `GET /_rum/v1/prefetch-arms`: next-navigation LCP per prefetch arm with 95 % intervals. */
+/** `GET /_rum/v1/prefetch`: the prefetch experiment per arm (precision, coverage, waste, LCP p75 vs holdout). */
 export async function prefetchArms(
   api: QueryApi,
   req: { from: number; to: number; site: string },
 ): Promise<ArmRow[]> {
-  const q = new URLSearchParams({ from: String(req.from), to: String(req.to), site: req.site });
-  return (await fetchShaped<{ arms: ArmRow[] }>(api, `/_rum/v1/prefetch-arms?${q}`, ["arms"])).arms;
+  const q = new URLSearchParams({ site: req.site, from: String(req.from), to: String(req.to) });
+  return (await fetchShaped<{ arms: ArmRow[] }>(api, `/_rum/v1/prefetch?${q}`, ["arms"])).arms;
 }

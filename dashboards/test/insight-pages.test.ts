@@ -185,6 +185,18 @@ describe("exports", () => {
     expect((await get("/_dash/export/distribution/slowest.csv?metric=tti")).res.status).toBe(400);
   });
 
+  it("pages and exports need a session or the bearer token", async () => {
+    for (const path of ["/_dash/slo", "/_dash/export/slo/objectives.csv", "/_dash/pageview?pvid=pv0"]) {
+      const res = await app.request(`http://shop.test${path}`);
+      expect(res.status, path).toBe(302);
+      expect(res.headers.get("location")).toContain("/_dash/login?next=");
+    }
+    const wrong = await app.request("http://shop.test/_dash/export/slo/objectives.json", {
+      headers: { authorization: "Bearer nope" },
+    });
+    expect(wrong.status).toBe(401);
+  });
+
   it("CSV quotes per RFC 4180 and defuses formulas", () => {
     expect(
       toCsv({
@@ -199,6 +211,32 @@ describe("exports", () => {
 });
 
 describe("empty and error states", () => {
+  it("a panel whose rendering throws says so in place; the rest of the page still arrives", async () => {
+    const { renderParts } = await import("../src/stream.ts");
+    const { html } = await import("../src/html.ts");
+    const errors: unknown[] = [];
+    const orig = console.error;
+    console.error = (m: unknown) => errors.push(m);
+    try {
+      const text = await renderParts([
+        html`<p>before</p>`,
+        { open: html`<section>`, body: Promise.reject(new Error("boom")), close: html`</section>` },
+        html`<p>after</p>`,
+      ]);
+      expect(text).toContain("This panel failed");
+      expect(text).toContain("<p>after</p>");
+      expect(String(errors[0])).toContain("boom");
+    } finally {
+      console.error = orig;
+    }
+  });
+
+  it("the live page streams its list after a loading line", async () => {
+    const { text } = await get("/_dash/pageviews?limit=5");
+    expect(text.indexOf("Loading page views…")).toBeGreaterThan(0);
+    expect(text.indexOf('class="pv"')).toBeGreaterThan(text.indexOf("Loading page views…"));
+  });
+
   it("a site without data says so on every panel", async () => {
     expect((await get("/_dash/distribution?site=none")).text).toContain(
       "No page views with LCP in this range",

@@ -7,6 +7,7 @@
 import type { AuthThrottle } from "../../common/src/auth-throttle.ts";
 import { hasPathPrefix } from "../../common/src/http-response.ts";
 import { createAdminRoutes } from "./admin.ts";
+import type { SpeculationHook } from "./context.ts";
 import { Edge, type EdgeDeps } from "./edge.ts";
 import { IMAGE_ROUTE_PREFIX } from "./images/index.ts";
 
@@ -33,12 +34,26 @@ export function createEdgeApp(deps: EdgeAppDeps): EdgeApp {
   const edge = new Edge(deps);
   const admin = createAdminRoutes(edge, deps.adminThrottle, deps.now);
   const images = deps.imageRoute ? deps.imageRoute(edge) : null;
+  const spec = deps.speculation ?? null;
+  const specPrefix = spec?.route !== undefined ? (spec.routePrefix ?? null) : null;
+  const observe = spec?.observe ?? null;
   return {
     edge,
     fetch(request, env, ctx, url = request.url) {
+      if (specPrefix !== null && hasPathPrefix(url, specPrefix))
+        return (spec as Required<SpeculationHook>).route(request, url, ctx);
       if (hasPathPrefix(url, "/_edge/")) return admin.fetch(request, env, ctx);
       if (images !== null && hasPathPrefix(url, IMAGE_ROUTE_PREFIX)) return images.handle(request, ctx);
-      return edge.serve(request, ctx, url);
+      const res = edge.serve(request, ctx, url);
+      if (observe === null) return res;
+      if (res instanceof Response) {
+        observe(request, res, url, ctx);
+        return res;
+      }
+      return res.then((r) => {
+        observe(request, r, url, ctx);
+        return r;
+      });
     },
   };
 }

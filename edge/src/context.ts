@@ -77,4 +77,9 @@ export interface SpeculationHook {
   handles(ctx: RequestContext): Response | null;
   /** Called with each public, cacheable 200 HTML answer to GET; returns the answer to send. */
   onHtml(ctx: RequestContext, response: Response): Response | Promise<Response>;
+  /** Path prefix (e.g. `/_edge/prefetch/`) whose requests `route` answers, before the admin routes. */
+  routePrefix?: string;
+  route?(request: Request, url: string, exec: ExecutionContext): Response | Promise<Response>;
+  /** Sees every proxied answer once it exists (a synchronous HIT stays synchronous). */
+  observe?(request: Request, response: Response, url: string, exec: ExecutionContext): void;
 }

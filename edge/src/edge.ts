@@ -47,6 +47,11 @@ export interface EdgeDeps {
   htmlHeaders?: ((h: Headers) => void) | null;
   /** Speculation step for public, cacheable HTML (edge/src/prefetch/); default none. */
   speculation?: SpeculationHook | null;
+  /**
+   * Extra request headers this edge forwards on cacheable requests (lower-case), for an edge
+   * whose requests come from a trusted wrapper (the image route's variant cache); default none.
+   */
+  forwardHeaders?: readonly string[];
 }
 
 /**
@@ -88,7 +93,7 @@ export class Edge implements Finisher {
     this.tiers = new CacheTiers(this.hot, this.purge, deps.cache);
     this.tags = new TagIndex(deps.kv ?? null);
     this.doFetch = deps.fetch ?? ((req, init) => fetch(req, init));
-    this.origin = new OriginClient(config, this.doFetch);
+    this.origin = new OriginClient(config, this.doFetch, deps.forwardHeaders ?? []);
     this.logger = new EdgeLogger(
       config.edgeLog ? (deps.queue ?? null) : null,
       config.rumSiteId,

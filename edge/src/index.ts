@@ -6,6 +6,7 @@
 import { createEdgeApp, type EdgeApp } from "./app.ts";
 import { parseEdgeConfig } from "./config.ts";
 import { createImageRoute, pageEdgeDeps, parseImageEdgeConfig } from "./images/index.ts";
+import { createPrefetchFromEnv } from "./prefetch/wire.ts";
 
 export { createEdgeApp, type EdgeApp, type EdgeAppDeps } from "./app.ts";
 export { parseEdgeConfig } from "./config.ts";
@@ -23,12 +24,21 @@ export function createEdgeFromEnv(env: Env): EdgePart {
   // Image variants (edge/src/images/README.md): Accept-CH + opt-in <img> rewriting on the page
   // edge's origin HTML, and `/cdn-cgi/image/*` served by the image route.
   const images = parseImageEdgeConfig(raw);
-  return createEdgeApp({
+  const pageDeps = pageEdgeDeps(config, images);
+  // Predictive prefetch (edge/PREFETCH.md): rules header + arm script on origin HTML (before it is
+  // stored), its routes under /_edge/prefetch/ and learning through the speculation hook. Warming
+  // requests go through this edge's own cache.
+  const prefetch = createPrefetchFromEnv(env, config, (req, ctx) => app.edge.serve(req, ctx));
+  const app = createEdgeApp({
     config,
     kv: env.EDGE_KV ?? null,
     queue: env.RUM_QUEUE ?? null,
-    ...pageEdgeDeps(config, images),
+    ...pageDeps,
+    fetch: prefetch.wrapOriginFetch(config.originBase, pageDeps.fetch),
+    htmlHeaders: prefetch.htmlHeaders(pageDeps.htmlHeaders),
+    speculation: prefetch.speculation,
     imageRoute: (pages) =>
       createImageRoute(config, images, pages, { kv: env.EDGE_KV ?? null, queue: env.RUM_QUEUE ?? null }),
   });
+  return app;
 }

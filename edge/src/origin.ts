@@ -45,10 +45,13 @@ export async function withDeadline<T>(p: Promise<T>, ms: number, onTimeout: () =
 export class OriginClient {
   config: EdgeConfig;
   doFetch: FetchFn;
+  /** Headers forwarded on cacheable requests: the allow-list plus the deps' `forwardHeaders`. */
+  forward: ReadonlySet<string>;
 
-  constructor(config: EdgeConfig, doFetch: FetchFn) {
+  constructor(config: EdgeConfig, doFetch: FetchFn, extraForward: readonly string[] = []) {
     this.config = config;
     this.doFetch = doFetch;
+    this.forward = extraForward.length === 0 ? FORWARD : new Set([...FORWARD, ...extraForward]);
   }
 
   /**
@@ -67,7 +70,7 @@ export class OriginClient {
       if (k === "cf-connecting-ip") ip = v;
       if (cacheable) {
         if (
-          FORWARD.has(k) ||
+          this.forward.has(k) ||
           (rule !== undefined && (rule.keyHeaders.includes(k) || rule.forwardHeaders.includes(k)))
         )
           h.append(k, v);

@@ -77,6 +77,8 @@ export function createImageRoute(
     config: variantEdgeConfig(edgeConfig, images),
     kv: deps.kv ?? null,
     fetch: createServiceFetch(images, deps.serviceFetch, deps.now, new ImageBill(images)),
+    // The route's own headers for the service fetcher (the variant cache forwards an allow-list).
+    forwardHeaders: [CLIENT_HEADER, HEAD_HEADER],
   };
   if (deps.cache !== undefined) edgeDeps.cache = deps.cache;
   if (deps.now !== undefined) edgeDeps.now = deps.now;

@@ -1,7 +1,7 @@
 /**
  * Predictive prefetch at the edge (edge/PREFETCH.md). A narrow interface for the edge:
  *   - `wrapOriginFetch(fetch)`: origin HTML gets the rules header and arm script before it is stored;
- *   - `observe(request, response, ctx)`: after each proxied response (sync, a few header reads):
+ *   - `observe(request, response, url, ctx)`: for each public HTML answer (the edge's speculation hook; sync):
  *     learns Referer transitions, counts speculative requests per arm, flushes to D1 when due;
  *   - `handle(request, ctx)`: `/_edge/prefetch/rules.json` and `/_edge/prefetch/arm.js`.
  * Speculative requests (`Sec-Purpose: prefetch`) are never learned from and never get rules.
@@ -263,7 +263,8 @@ export class PrefetchEdge {
       Promise.resolve()
         .then(() => warm(req, ctx))
         .then((res) => {
-          this.observe(req, res, req.url, ctx);
+          // Counted by the edge's speculation hook (public pages); a private answer only marks the page.
+          this.remember(page, res);
           return res.body?.cancel();
         })
         .catch(() => {}),

@@ -1,6 +1,6 @@
 /**
  * Insight routes (mounted under `/_rum` beside the query API, same bearer token):
- * `GET /v1/slo`, `/v1/pageview`, `/v1/slowest`, `/v1/impact`, `/v1/distribution`, `/v1/cache`, `/v1/prefetch-arms`. Bad parameters
+ * `GET /v1/slo`, `/v1/pageview`, `/v1/slowest`, `/v1/impact`, `/v1/distribution`, `/v1/cache`. Bad parameters
  * → 400 with the reason; documented in rum-collector/README-insights.md.
  */
 import { Hono } from "hono";
@@ -11,7 +11,6 @@ import { parseDistributionParams, runDistribution } from "./distribution.ts";
 import { IMPACT_COLUMNS, pageViewColumns, parseImpactParams, runImpact } from "./impact.ts";
 import { pageViewDetail, parsePageViewParams, parseSlowestParams, slowestPageViews } from "./pageview.ts";
 import { fail, type Parsed, rejectUnknown } from "./params.ts";
-import { parsePrefetchParams, runPrefetchArms } from "./prefetch-arms.ts";
 import { allSloStatus } from "./slo.ts";
 import type { Slo } from "./slo-config.ts";
 
@@ -110,12 +109,6 @@ export function createInsightsRoutes(deps: InsightsDeps): Hono {
     const p = parseDistributionParams(params(c.req.url), deps.now());
     if (!p.ok) return c.json({ error: p.error }, 400);
     return c.json(await runDistribution(deps.db, p.value));
-  });
-
-  app.get("/v1/prefetch-arms", async (c) => {
-    const p = parsePrefetchParams(params(c.req.url), deps.now());
-    if (!p.ok) return c.json({ error: p.error }, 400);
-    return c.json(await runPrefetchArms(deps.db, p.value));
   });
 
   app.get("/v1/cache", async (c) => {
