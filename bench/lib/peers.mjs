@@ -36,7 +36,8 @@ export function hasPeer(bin) {
 /** Peers each benchmark spawns. */
 export const BENCH_PEERS = Object.freeze({
   "bench:edge": ["nginx", "wrk"],
-  "bench:rum": ["wrk"],
+  // bench:rum drives its load with its own client (bench/lib/beacon-client.mjs), not wrk.
+  "bench:rum": [],
   "bench:images": ["vipsthumbnail", "convert"],
 });
 
