@@ -2,13 +2,14 @@
  * `npm run lab`: the latency lab. Checks the collector's attribution of each page view's TTFB
  * (last mile connect + wire, middle mile, backend) against delays injected by userspace delay
  * links between three network namespaces (client: headless Chromium; edge: the real Worker on
- * workerd with the collector; origin: the demo origin). Needs root, `ip netns`, /dev/net/tun
- * and a C compiler. See lab/README.md.
+ * workerd with the collector; origin: the demo origin). Needs root that may create namespaces,
+ * /dev/net/tun, Chromium, `chrt` and a C compiler (lib/probe.mjs tries each). See lab/README.md.
  *
  * Options: --quick (two scenarios, for CI), --views N (measured views per scenario, default 5,
  * after one throw-away), --only TEXT (scenarios whose name contains TEXT), --timeout S (whole run,
  * default 900; quick 180), --out DIR (default lab/out: latest.json, latest.md, link-events.json),
  * --var KEY=VALUE (a Worker var for this run, repeatable; e.g. to switch a feature off).
+ * A scenario off by more than the tolerance is re-measured once; both results are printed.
  * Exit: 0 all parts within tolerance (or explained), 1 a part off or the run failed, 2 bad
  * option, 3 cannot run here (printed reason), 130 interrupted.
  */
