@@ -636,12 +636,22 @@ async function main() {
           "D1 growth per page view (raw row + edge record + indexes + rollup rows)",
           `${fmt(drainRun.d1BytesPerPageView)} B`,
         ],
-        ["rollup rows written (minute, full + page-group totals)", fmt(drainRun.rollupRows)],
+        ["of which: raw page-view row + its indexes", `${fmt(drainRun.d1PageViewRowBytes)} B`],
+        ["of which: edge log row + its index", `${fmt(drainRun.d1EdgeRowBytes)} B`],
+        [
+          `rollup rows written (minute, full + page-group totals, ${drainRun.minutesSpanned} minutes)`,
+          fmt(drainRun.rollupRows),
+        ],
+        ["D1 bytes per rollup row (16 sketch columns)", `${fmt(drainRun.d1RollupBytesPerRow)} B`],
         [
           "R2 Parquet per page view (page-view row + edge row)",
           `${fmt(drainRun.r2ParquetBytesPerPageView, 1)} B`,
         ],
         ["R2 Parquet objects", fmt(drainRun.parquetObjects)],
+        [
+          "R2 NDJSON replay log per page view (page view + edge record lines)",
+          `${fmt(drainRun.r2NdjsonBytesPerPageView, 1)} B`,
+        ],
       ],
     ),
   );

@@ -145,7 +145,7 @@ export async function startBeaconHarness(): Promise<BeaconHarness> {
     "/bf": () => ({
       html: page(
         "bf",
-        `<script src="/_rum/beacon.js" async></script><script src="/bf.js"></script>`,
+        `<script src="/wv-attribution.js"></script><script src="/bf.js"></script><script src="/_rum/beacon.js" async></script>`,
         `<a id="next" href="/bf/next">next</a>`,
       ),
       headers: { "Cache-Control": "private, max-age=0" },
@@ -157,6 +157,8 @@ export async function startBeaconHarness(): Promise<BeaconHarness> {
         `<script src="/conv-stub.js"></script><script src="/_rum/beacon.js" async></script>`,
       ),
     }),
+    // The edge-injected tag has no attributes: the arm shares come with the served script.
+    "/armed": () => ({ html: page("armed", `<script src="/armed/_rum/beacon.js" async></script>`) }),
     // Prefetch arms: every tab in the press arm; links to press on.
     "/arms": () => ({
       html: page(
@@ -181,7 +183,8 @@ export async function startBeaconHarness(): Promise<BeaconHarness> {
        webVitals.onFCP(function (m) { window.__wvFcp = m.value; });
        webVitals.onCLS(function (m) { window.__wvCls = m.value; }, { reportAllChanges: true });`,
     "/bf.js": () =>
-      `addEventListener("pageshow", (e) => { if (e.persisted) window.__restored = (window.__restored || 0) + 1; });`,
+      `addEventListener("pageshow", (e) => { if (e.persisted) window.__restored = (window.__restored || 0) + 1; });
+       webVitals.onLCP(function (m) { if (m.navigationType === "back-forward-cache") window.__wvBfLcp = m.value; }, { reportAllChanges: true });`,
     "/conv-stub.js": () =>
       `window.rum = window.rum || { q: [], conversion: function (v) { this.q.push(v); } }; window.rum.conversion(42);`,
     "/rum.mjs": () => esm,
@@ -218,10 +221,12 @@ export async function startBeaconHarness(): Promise<BeaconHarness> {
       res.writeHead(204, cors).end();
       return;
     }
-    if (url.pathname.startsWith("/_rum/beacon")) {
+    if (url.pathname.startsWith("/_rum/beacon") || url.pathname.startsWith("/armed/_rum/beacon")) {
       const headers = new Headers();
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
-      const r = beaconAssetResponse(new Request(url, { method: req.method, headers }));
+      // Under /armed/ the script is served with default prefetch arm shares (RUM_PREFETCH_ARMS).
+      const prefetchArms = url.pathname.startsWith("/armed/") ? "holdout:0,ours:1" : undefined;
+      const r = beaconAssetResponse(new Request(url, { method: req.method, headers }), { prefetchArms });
       res.writeHead(r.status, Object.fromEntries(r.headers));
       res.end(await r.text());
       return;

@@ -38,6 +38,9 @@ export interface SeedRow {
   cls: number;
   fcp: number;
   sessionId: string;
+  prevPvid: string | null;
+  arm: "holdout" | "ours" | "press";
+  deliveryType: string;
   converted: 0 | 1;
   value: number | null;
 }
@@ -88,12 +91,18 @@ export function seedRows(now: number, n: number, o: { slowBrazil: boolean; tag: 
       resourceLoadDuration: Math.round(br && o.slowBrazil ? 300 + rnd() * 1200 : 60 + rnd() * 300),
       elementRenderDelay: Math.round(20 + rnd() * 200),
     };
-    const ttfb = ["queueing", "lastMileConnect", "lastMileWire", "edge", "middleMile", "backend"].reduce(
+    // Prefetch experiment: one arm per tab; in "ours" most next navigations arrive prefetched,
+    // which takes the network out of their LCP.
+    const arm = (["holdout", "ours", "press"] as const)[session % 3] as SeedRow["arm"];
+    const prefetched = !first && ((arm === "ours" && rnd() < 0.7) || (arm === "press" && rnd() < 0.3));
+    if (prefetched)
+      for (const k of ["lastMileConnect", "lastMileWire", "middleMile", "backend"]) parts[k] = 0;
+    const ttfbNow = ["queueing", "lastMileConnect", "lastMileWire", "edge", "middleMile", "backend"].reduce(
       (a, k) => a + (parts[k] ?? 0),
       0,
     );
     const lcp =
-      ttfb +
+      ttfbNow +
       (parts.download ?? 0) +
       (parts.resourceLoadDelay ?? 0) +
       (parts.resourceLoadDuration ?? 0) +
@@ -114,12 +123,15 @@ export function seedRows(now: number, n: number, o: { slowBrazil: boolean; tag: 
       connection: rnd() < 0.8 ? "4g" : "3g",
       cache,
       parts,
-      ttfb,
+      ttfb: ttfbNow,
       lcp,
       inp: Math.round(40 + rnd() * 260),
       cls: Math.round(rnd() * 200) / 1000,
-      fcp: Math.round(ttfb + 100 + rnd() * 400),
+      fcp: Math.round(ttfbNow + 100 + rnd() * 400),
       sessionId: `s${o.tag}${session}`,
+      prevPvid: first ? null : `pv${o.tag}${String(i - 1).padStart(4, "0")}`,
+      arm,
+      deliveryType: prefetched ? "navigational-prefetch" : "",
       converted,
       value: converted ? Math.round(40 + rnd() * 160) : null,
     });
@@ -178,7 +190,7 @@ export function seedSql(rows: readonly SeedRow[]): string {
   for (const r of rows) {
     const p = r.parts;
     out.push(
-      `INSERT INTO rum_page_views (site, pvid, seq, ts, updated_ts, rid, page_group, path, country, colo, asn, device, browser, connection, cache_status, nav_type, sample_rate, lcp, inp, cls, fcp, ttfb, queueing, last_mile, last_mile_connect, last_mile_wire, edge, middle_mile, backend, origin_as_one_part, edge_measured, edge_verified, download, resource_load_delay, resource_load_duration, element_render_delay, session_id, converted, conversion_value) VALUES ('demo', ${q(r.pvid)}, 0, ${r.ts}, ${r.ts}, ${q(r.rid)}, ${q(r.pageGroup)}, ${q(r.path)}, ${q(r.country)}, ${q(r.colo)}, 64512, ${q(r.device)}, ${q(r.browser)}, ${q(r.connection)}, ${q(r.cache)}, 'navigate', 1, ${r.lcp}, ${r.inp}, ${r.cls}, ${r.fcp}, ${r.ttfb}, ${p.queueing}, ${(p.lastMileConnect ?? 0) + (p.lastMileWire ?? 0)}, ${p.lastMileConnect}, ${p.lastMileWire}, ${p.edge}, ${p.middleMile}, ${p.backend}, 0, 1, 1, ${p.download}, ${p.resourceLoadDelay}, ${p.resourceLoadDuration}, ${p.elementRenderDelay}, ${q(r.sessionId)}, ${r.converted}, ${q(r.value)});`,
+      `INSERT INTO rum_page_views (site, pvid, seq, ts, updated_ts, rid, page_group, path, country, colo, asn, device, browser, connection, cache_status, nav_type, sample_rate, lcp, inp, cls, fcp, ttfb, queueing, last_mile, last_mile_connect, last_mile_wire, edge, middle_mile, backend, origin_as_one_part, edge_measured, edge_verified, download, resource_load_delay, resource_load_duration, element_render_delay, session_id, prev_pvid, arm, delivery_type, converted, conversion_value) VALUES ('demo', ${q(r.pvid)}, 0, ${r.ts}, ${r.ts}, ${q(r.rid)}, ${q(r.pageGroup)}, ${q(r.path)}, ${q(r.country)}, ${q(r.colo)}, 64512, ${q(r.device)}, ${q(r.browser)}, ${q(r.connection)}, ${q(r.cache)}, 'navigate', 1, ${r.lcp}, ${r.inp}, ${r.cls}, ${r.fcp}, ${r.ttfb}, ${p.queueing}, ${(p.lastMileConnect ?? 0) + (p.lastMileWire ?? 0)}, ${p.lastMileConnect}, ${p.lastMileWire}, ${p.edge}, ${p.middleMile}, ${p.backend}, 0, 1, 1, ${p.download}, ${p.resourceLoadDelay}, ${p.resourceLoadDuration}, ${p.elementRenderDelay}, ${q(r.sessionId)}, ${q(r.prevPvid)}, ${q(r.arm)}, ${q(r.deliveryType)}, ${r.converted}, ${q(r.value)});`,
     );
     const origin = r.cache === "MISS" ? (p.middleMile ?? 0) + (p.backend ?? 0) : null;
     out.push(
@@ -214,6 +226,30 @@ export function seedSql(rows: readonly SeedRow[]): string {
     const cols = [...sketches.keys()];
     out.push(
       `INSERT INTO rum_rollups (granularity, ts, site, page_group, device, country, connection, cache_status, colo, views, version, ${cols.join(", ")}) VALUES ('minute', ${key.map((v) => q(v)).join(", ")}, ${views}, 0, ${cols.map((c) => hex((sketches.get(c) as QuantileSketch).toBytes())).join(", ")});`,
+    );
+  }
+  // Image variants the edge served for each page view (two per page; one in 25 a fallback).
+  rows.forEach((r, i) => {
+    for (let k = 0; k < 2; k++) {
+      const fallback = (i * 2 + k) % 25 === 0;
+      const format = fallback ? "original" : r.browser === "Chrome" ? (k === 0 ? "avif" : "webp") : "webp";
+      const original = 120_000 + ((i * 7919 + k * 104_729) % 280_000);
+      const ratio = format === "avif" ? 0.28 : format === "webp" ? 0.42 : 1;
+      out.push(
+        `INSERT INTO rum_image_log (rid, ts, site, format, device, width, cache_status, original_bytes, delivered_bytes, fallback, sample_rate) VALUES ('img-${r.rid}-${k}', ${r.ts}, 'demo', '${format}', ${q(r.device)}, ${fallback ? "NULL" : r.device === "mobile" ? 640 : 1280}, 'HIT', ${original}, ${Math.round(original * ratio)}, ${fallback ? 1 : 0}, 1);`,
+      );
+    }
+  });
+  // The edge's speculation counters for the hour (the cost side of the prefetch experiment).
+  const hour = Math.floor(Math.max(...rows.map((r) => r.ts)) / 3_600_000) * 3_600_000;
+  const served = (arm: string) => rows.filter((r) => r.arm === arm && r.deliveryType !== "").length;
+  for (const [arm, extra] of [
+    ["ours", 1.4],
+    ["press", 3],
+  ] as const) {
+    const requests = Math.round(served(arm) * extra);
+    out.push(
+      `INSERT INTO prefetch_speculations (site, hour, arm, kind, requests, bytes, origin_requests) VALUES ('demo', ${hour}, '${arm}', 'prefetch', ${requests}, ${requests * 42_000}, ${Math.round(requests / 4)}) ON CONFLICT (site, hour, arm, kind) DO UPDATE SET requests = requests + excluded.requests, bytes = bytes + excluded.bytes, origin_requests = origin_requests + excluded.origin_requests;`,
     );
   }
   return out.join("\n");

@@ -102,7 +102,10 @@ function findPageView(rid: string): Promise<Row> {
   return waitFor(
     `the page view of rid ${rid} in /_rum/v1/pageviews`,
     async () =>
-      (await pageViews()).find((r) => field(r, "rid") === rid && typeof field(r, "inp") === "number"),
+      // Not `pending`: the store has joined it to the edge's own log record for its rid.
+      (await pageViews()).find(
+        (r) => field(r, "rid") === rid && typeof field(r, "inp") === "number" && r.pending !== true,
+      ),
     60_000,
     500,
   );

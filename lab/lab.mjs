@@ -7,7 +7,8 @@
  *
  * Options: --quick (two scenarios, for CI), --views N (measured views per scenario, default 5,
  * after one throw-away), --only TEXT (scenarios whose name contains TEXT), --timeout S (whole run,
- * default 900; quick 180), --out DIR (default lab/out: latest.json, latest.md).
+ * default 900; quick 180), --out DIR (default lab/out: latest.json, latest.md, link-events.json),
+ * --var KEY=VALUE (a Worker var for this run, repeatable; e.g. to switch a feature off).
  * Exit: 0 all parts within tolerance (or explained), 1 a part off or the run failed, 2 bad
  * option, 3 cannot run here (printed reason), 130 interrupted.
  */
@@ -15,7 +16,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { launchInNamespace } from "./lib/browser.mjs";
-import { killAllSync, runningTails, sleep, startProcess, stopAll } from "./lib/children.mjs";
+import {
+  killAllSync,
+  refuseNewProcesses,
+  runningTails,
+  sleep,
+  startProcess,
+  stopAll,
+} from "./lib/children.mjs";
 import { buildDelayLink, startDelayLink } from "./lib/link.mjs";
 import {
   ADDR,
@@ -37,7 +45,7 @@ const started = Date.now();
 const log = (msg) => console.log(`[lab ${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${msg}`);
 
 function parseArgs(argv) {
-  const opts = { quick: false, views: 5, only: "", timeout: 0, out: join(ROOT, "lab", "out") };
+  const opts = { quick: false, views: 5, only: "", timeout: 0, out: join(ROOT, "lab", "out"), vars: {} };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -50,9 +58,14 @@ function parseArgs(argv) {
     else if (a === "--only") opts.only = value();
     else if (a === "--timeout") opts.timeout = Number(value());
     else if (a === "--out") opts.out = value();
-    else
+    else if (a === "--var") {
+      const kv = value();
+      const i = kv.indexOf("=");
+      if (i < 1) throw new Error(`Invalid option --var: expected KEY=VALUE (got "${kv}")`);
+      opts.vars[kv.slice(0, i)] = kv.slice(i + 1);
+    } else
       throw new Error(
-        `Invalid option ${a}: expected --quick, --views N, --only TEXT, --timeout S or --out DIR`,
+        `Invalid option ${a}: expected --quick, --views N, --only TEXT, --timeout S, --out DIR or --var KEY=VALUE`,
       );
   }
   if (!Number.isInteger(opts.views) || opts.views < 1 || opts.views > 50) {
@@ -92,6 +105,7 @@ let browser = null;
 let cleaning = null;
 
 async function cleanup() {
+  refuseNewProcesses();
   cleaning ??= (async () => {
     await browser?.close().catch(() => {});
     await stopAll();
@@ -165,6 +179,7 @@ async function main() {
   log("building the Worker (wrangler deploy --dry-run)…");
   const bundleDir = join(tmp, "bundle");
   await buildWorker(bundleDir);
+  if (cleaning) return 130;
   ns = createNamespaces();
   log(`namespaces ${Object.values(ns).join(", ")}`);
   const lastLink = await startDelayLink("last-mile link", bin, {
@@ -188,7 +203,13 @@ async function main() {
 
   const pageViews = pageViewBox();
   const origin = await startOrigin(ns.origin, { rt });
-  const edge = await startEdge(ns.edge, { rt, bundleDir, tmp, onPageView: (m) => pageViews.add(m) });
+  const edge = await startEdge(ns.edge, {
+    rt,
+    bundleDir,
+    tmp,
+    vars: opts.vars,
+    onPageView: (m) => pageViews.add(m),
+  });
   await origin.restart(scenarios[0].backend);
   await waitForEdge(ns.edge);
   log(`demo origin on http://${ADDR.origin}, Worker on workerd at ${EDGE_URL}`);
@@ -233,6 +254,9 @@ async function main() {
   console.log(closingLine(summary));
 
   mkdirSync(opts.out, { recursive: true });
+  // Every SYN, request and response line the links saw, for looking into a surprising row.
+  const events = { last: lastLink.events(), middle: middleLink.events() };
+  writeFileSync(join(opts.out, "link-events.json"), `${JSON.stringify(events)}\n`);
   const stamp = new Date().toISOString();
   writeFileSync(
     join(opts.out, "latest.json"),
@@ -249,6 +273,11 @@ let code;
 try {
   code = await main();
 } catch (err) {
+  if (cleaning) {
+    // Stopped by a signal or the time limit: what failed was only the step that was cut short.
+    await cleanup();
+    process.exit(130);
+  }
   console.error(`lab: FAIL — ${err?.stack ?? err}`);
   console.error(`last output of the lab's processes:\n${runningTails()}`);
   code = 1;

@@ -5,7 +5,8 @@
 -- Session and prefetch-experiment fields of the beacon (the dashboards query these names).
 ALTER TABLE rum_page_views ADD COLUMN session_id TEXT;
 ALTER TABLE rum_page_views ADD COLUMN prev_pvid TEXT;
-ALTER TABLE rum_page_views ADD COLUMN arm TEXT;               -- holdout | ours | press
+-- arm: holdout | ours | press
+ALTER TABLE rum_page_views ADD COLUMN arm TEXT;
 ALTER TABLE rum_page_views ADD COLUMN converted INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE rum_page_views ADD COLUMN conversion_value REAL;
 -- Fields the intake dropped as invalid (the rest of the beacon was kept).

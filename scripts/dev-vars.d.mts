@@ -10,3 +10,5 @@ export function ensureDevVars(root: string): {
   added: SecretKey[];
 };
 export function quietRequiredSecrets(): void;
+/** `$KEY`, else its value in `<root>/.dev.vars` (default: the repository), else undefined. */
+export function localToken(key: string, root?: string): string | undefined;

@@ -70,3 +70,13 @@ export function ensureDevVars(root) {
 export function quietRequiredSecrets() {
   for (const [k, v] of Object.entries(TEST_TOKENS)) process.env[k] ??= v;
 }
+
+/**
+ * A token for the operator scripts that talk to a local Worker: `$KEY` in the environment, else
+ * `.dev.vars` under `root` (what `npm start` wrote), else undefined.
+ */
+export function localToken(key, root = path.resolve(import.meta.dirname, "..")) {
+  if (process.env[key]) return process.env[key];
+  const file = path.join(root, ".dev.vars");
+  return existsSync(file) ? parseDotenv(readFileSync(file, "utf8"))[key] || undefined : undefined;
+}

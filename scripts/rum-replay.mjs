@@ -6,15 +6,17 @@
  *                                            archived NDJSON of those hours → rum-events
  * Safe to repeat: the store keeps one row per (site, pvid) and per rid.
  * Options: --url URL (default $RUM_URL or http://127.0.0.1:8787), --token (default
- * $RUM_QUERY_TOKEN or dev-query-token).
+ * $RUM_QUERY_TOKEN, else the one `npm start` wrote to .dev.vars).
  */
+import { localToken } from "./dev-vars.mjs";
+
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
   const i = args.indexOf(`--${name}`);
   return i === -1 ? dflt : args[i + 1];
 };
 const url = opt("url", process.env.RUM_URL ?? "http://127.0.0.1:8787");
-const token = opt("token", process.env.RUM_QUERY_TOKEN ?? "dev-query-token");
+const token = opt("token", localToken("RUM_QUERY_TOKEN") ?? "dev-query-token");
 const source = opt("source", "dlq");
 const from = opt("from", null);
 const to = opt("to", null);

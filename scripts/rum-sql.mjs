@@ -5,9 +5,10 @@
  * Hive partitions `site`, `date`, `hour` as columns.
  * Options: --dir DIR (local copy, default .rum-archive), --url URL (a running Worker whose
  * archive is copied first; default http://127.0.0.1:8787 when it answers), --token TOKEN (query
- * token, default $RUM_QUERY_TOKEN or dev-query-token), --no-sync, --json.
+ * token, default $RUM_QUERY_TOKEN, else the one `npm start` wrote to .dev.vars), --no-sync, --json.
  */
 import { join } from "node:path";
+import { localToken } from "./dev-vars.mjs";
 import { openArchive, query, syncFromWorker } from "./rum-archive-lib.mjs";
 
 const args = process.argv.slice(2);
@@ -25,7 +26,7 @@ const flag = (name) => {
 };
 const dir = opt("dir", join(process.cwd(), ".rum-archive"));
 const url = opt("url", process.env.RUM_URL ?? "http://127.0.0.1:8787");
-const token = opt("token", process.env.RUM_QUERY_TOKEN ?? "dev-query-token");
+const token = opt("token", localToken("RUM_QUERY_TOKEN") ?? "dev-query-token");
 const noSync = flag("no-sync");
 const asJson = flag("json");
 const sql = args.join(" ").trim();

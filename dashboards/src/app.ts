@@ -7,16 +7,18 @@ import { bodyLimit } from "hono/body-limit";
 import { getCookie } from "hono/cookie";
 import { AuthThrottle, clientKey } from "../../common/src/auth-throttle.ts";
 import { bearerToken } from "../../common/src/secret-token.ts";
-import { ApiError, type QueryApi, recentPageViews } from "./api-client.ts";
+import { type QueryApi, recentPageViews } from "./api-client.ts";
 import { COOKIE_NAME, makeSessionValue, tokenMatches, verifySessionValue } from "./auth.ts";
 import type { DashConfig } from "./config.ts";
 import type { SafeHtml } from "./html.ts";
 import { registerInsightPages } from "./insight-pages.ts";
-import { loadOverview } from "./overview-data.ts";
+import { finishOverview, settle, startOverview } from "./overview-data.ts";
+import { streamParts } from "./stream.ts";
 import { BadRequest, parseLiveParams, parseOverviewParams } from "./view-params.ts";
+import { layoutShell } from "./views/layout.ts";
 import { loginPage, problemPage } from "./views/login.ts";
-import { overviewPage } from "./views/overview.ts";
-import { pageViewsPage } from "./views/pageviews.ts";
+import { overviewPage, overviewParts } from "./views/overview.ts";
+import { pageViewsParts } from "./views/pageviews.ts";
 import { STYLESHEET } from "./views/styles.ts";
 
 export interface DashboardsDeps {
@@ -190,8 +192,16 @@ export function createDashboardsApp(deps: DashboardsDeps): Hono {
       if (err instanceof BadRequest) return page(problemPage("Bad request", err.message, true), 400);
       throw err;
     }
-    const data = await loadOverview(queryApi, params, now());
-    return page(overviewPage(params, data, `${url.origin}/`));
+    const pending = startOverview(queryApi, params, now());
+    const tileSection = await pending.tiles;
+    // With page views, stream: every chart's card follows as soon as its own call answers.
+    if (tileSection.ok && tileSection.value.some((t) => t.count > 0)) {
+      const { head, tail } = layoutShell({ title: "Overview", active: "overview" });
+      const parts = [head, ...overviewParts(params, pending, tileSection), tail];
+      return new Response(streamParts(parts), { headers });
+    }
+    // No page views (the empty state) or the query API failing: one page once every call answered.
+    return page(overviewPage(params, await finishOverview(pending), `${url.origin}/`));
   });
 
   registerInsightPages(app, {
@@ -211,16 +221,20 @@ export function createDashboardsApp(deps: DashboardsDeps): Hono {
       if (err instanceof BadRequest) return page(problemPage("Bad request", err.message, true), 400);
       throw err;
     }
-    let result:
-      | { ok: true; rows: Awaited<ReturnType<typeof recentPageViews>> }
-      | { ok: false; error: string };
-    try {
-      result = { ok: true, rows: await recentPageViews(queryApi, params.site, params.limit) };
-    } catch (err) {
-      if (!(err instanceof ApiError)) throw err;
-      result = { ok: false, error: err.message };
-    }
-    return page(pageViewsPage(params, result, config.liveRefreshSeconds, `${url.origin}/`));
+    const result = settle(recentPageViews(queryApi, params.site, params.limit)).then((r) =>
+      r.ok ? { ok: true as const, rows: r.value } : { ok: false as const, error: r.error },
+    );
+    const { head, tail } = layoutShell({
+      title: "Live page views",
+      active: "pageviews",
+      refreshSeconds: config.liveRefreshSeconds,
+    });
+    const parts = [
+      head,
+      ...pageViewsParts(params, result, config.liveRefreshSeconds, `${url.origin}/`),
+      tail,
+    ];
+    return new Response(streamParts(parts), { headers });
   });
 
   return app;

@@ -20,7 +20,7 @@ function csvCell(v: Cell): string {
 
 /** RFC 4180 CSV with a header row. */
 export function toCsv(t: Table): string {
-  return [t.columns, ...t.rows].map((r) => r.map(csvCell).join(",")).join("\r\n") + "\r\n";
+  return `${[t.columns, ...t.rows].map((r) => r.map(csvCell).join(",")).join("\r\n")}\r\n`;
 }
 
 /** JSON: an array of objects keyed by column name. */

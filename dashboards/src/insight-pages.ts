@@ -14,7 +14,15 @@ import {
   parsePageViewParams,
   rangeOf,
 } from "./insight-params.ts";
-import { cacheEffects, distribution, impact, pageViewDetail, sloStatus, slowest } from "./insights-client.ts";
+import {
+  cacheEffects,
+  distribution,
+  impact,
+  pageViewDetail,
+  prefetchArms,
+  sloStatus,
+  slowest,
+} from "./insights-client.ts";
 import { ATTRIBUTION_PARTS, PERCENTILES } from "./metrics.ts";
 import { loadOverview, type Section, settle } from "./overview-data.ts";
 import { type Part, renderParts, streamParts } from "./stream.ts";
@@ -25,7 +33,7 @@ import {
   distributionTable,
   slowestTable,
 } from "./views/distribution.ts";
-import { cacheGroupsTable, type EffectsData, effectsParts } from "./views/effects.ts";
+import { cacheGroupsTable, type EffectsData, effectsParts, prefetchTable } from "./views/effects.ts";
 import { impactParts, impactTable } from "./views/impact.ts";
 import { layoutShell } from "./views/layout.ts";
 import { pageViewParts, pageViewTable } from "./views/pageview-detail.ts";
@@ -77,6 +85,7 @@ function loadEffects(api: QueryApi, p: InsightParams, now: number): EffectsData 
       settle(imageSavings(api, { ...r, site, groupBy: "format" })),
       settle(imageSavings(api, { ...r, site, groupBy: "device" })),
     ]).then(([byFormat, byDevice]) => ({ byFormat, byDevice })),
+    prefetch: settle(prefetchArms(api, { ...r, site })),
   };
 }
 
@@ -144,6 +153,10 @@ const TABLES: Record<
     "cache-groups": async (api, s, cfg, now) =>
       cacheGroupsTable(
         await value(loadEffects(api, parseInsightParams("effects", s, cfg.defaultSite), now).cache),
+      ),
+    "prefetch-arms": async (api, s, cfg, now) =>
+      prefetchTable(
+        await value(loadEffects(api, parseInsightParams("effects", s, cfg.defaultSite), now).prefetch),
       ),
   },
   pageview: {

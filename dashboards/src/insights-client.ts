@@ -210,3 +210,27 @@ export function cacheEffects(
   const q = new URLSearchParams({ from: String(req.from), to: String(req.to), site: req.site });
   return fetchShaped(api, `/_rum/v1/cache?${q}`, ["total", "byStatus", "topMissGroups"]);
 }
+
+/** One arm of the prefetch experiment as `GET /_rum/v1/prefetch` answers it (query/prefetch.ts). */
+export interface ArmRow {
+  arm: string;
+  nextNavigations: number;
+  prefetchHits: number;
+  coverage: number | null;
+  speculations: number;
+  precision: number | null;
+  speculatedBytes: number;
+  wastedBytes: number;
+  extraOriginRequests: number;
+  lcpP75: number | null;
+  lcpP75DiffVsHoldout: { diff: number | null; ci95: [number | null, number | null] } | null;
+}
+
+/** `GET /_rum/v1/prefetch`: the prefetch experiment per arm (precision, coverage, waste, LCP p75 vs holdout). */
+export async function prefetchArms(
+  api: QueryApi,
+  req: { from: number; to: number; site: string },
+): Promise<ArmRow[]> {
+  const q = new URLSearchParams({ site: req.site, from: String(req.from), to: String(req.to) });
+  return (await fetchShaped<{ arms: ArmRow[] }>(api, `/_rum/v1/prefetch?${q}`, ["arms"])).arms;
+}

@@ -62,12 +62,55 @@ export async function settle<T>(p: Promise<T>): Promise<Section<T>> {
   }
 }
 
+/** The overview's sections while their calls are in flight (every call already started). */
+export interface PendingOverview {
+  from: number;
+  to: number;
+  interval: "minute" | "hour";
+  tiles: Promise<Section<Tile[]>>;
+  attribution: Promise<Section<AttributionGroup[]>>;
+  table: Promise<Section<QueryResult>>;
+  series: Promise<Section<QueryResult>>;
+  cacheMix: Promise<Section<GroupRow[]>>;
+  coverage: Promise<Section<CoverageRow[]>>;
+  images: Promise<{ byFormat: Section<ImageSavings>; byDevice: Section<ImageSavings> }>;
+  /** Distinct `resolution.note`s seen so far (filled in as the answers arrive). */
+  notes: Set<string>;
+}
+
 /** Loads the overview for `params` over the window ending at `now` (ms since epoch). */
-export async function loadOverview(
-  api: QueryApi,
-  params: OverviewParams,
-  now: number,
-): Promise<OverviewData> {
+export function loadOverview(api: QueryApi, params: OverviewParams, now: number): Promise<OverviewData> {
+  return finishOverview(startOverview(api, params, now));
+}
+
+/** Waits for every section of a started overview. */
+export async function finishOverview(p: PendingOverview): Promise<OverviewData> {
+  const [tiles, attribution, table, series, cacheMix, cov, images] = await Promise.all([
+    p.tiles,
+    p.attribution,
+    p.table,
+    p.series,
+    p.cacheMix,
+    p.coverage,
+    p.images,
+  ]);
+  return {
+    from: p.from,
+    to: p.to,
+    interval: p.interval,
+    tiles,
+    attribution,
+    table,
+    series,
+    cacheMix,
+    coverage: cov,
+    images,
+    resolutionNotes: [...p.notes],
+  };
+}
+
+/** Starts every call of the overview at once; each section resolves on its own (never rejects). */
+export function startOverview(api: QueryApi, params: OverviewParams, now: number): PendingOverview {
   const to = now;
   const from = now - RANGES[params.range];
   const interval = SERIES_INTERVAL[params.range];
@@ -166,13 +209,16 @@ export async function loadOverview(
     from,
     to,
     interval,
-    tiles: await tiles,
-    attribution: await attribution,
-    table: await table,
-    series: await series,
-    cacheMix: await cacheMix,
-    coverage: await cov,
-    images: { byFormat: await imagesByFormat, byDevice: await imagesByDevice },
-    resolutionNotes: [...notes],
+    tiles,
+    attribution,
+    table,
+    series,
+    cacheMix,
+    coverage: cov,
+    images: Promise.all([imagesByFormat, imagesByDevice]).then(([byFormat, byDevice]) => ({
+      byFormat,
+      byDevice,
+    })),
+    notes,
   };
 }

@@ -24,10 +24,23 @@ export function panel(cls: string, head: SafeHtml, label: string, body: Promise<
   };
 }
 
+/** A panel whose rendering failed says so in place (the rest of the page still streams); details go to the log. */
+async function bodyOrProblem(body: Promise<SafeHtml>): Promise<SafeHtml> {
+  try {
+    return await body;
+  } catch (err) {
+    console.error(
+      `dashboards: panel failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+    );
+    return html`<div class="notice error" role="alert"><strong>This panel failed</strong><br>The dashboards hit an internal error; the Worker log has the details.</div>`;
+  }
+}
+
 /** The whole page as one string (tests, exports and clients that do not read streams). */
 export async function renderParts(parts: readonly Part[]): Promise<string> {
   let out = "";
-  for (const p of parts) out += "body" in p ? p.open.value + (await p.body).value + p.close.value : p.value;
+  for (const p of parts)
+    out += "body" in p ? p.open.value + (await bodyOrProblem(p.body)).value + p.close.value : p.value;
   return out;
 }
 
@@ -39,7 +52,7 @@ export function streamParts(parts: readonly Part[]): ReadableStream<Uint8Array> 
       for (const p of parts) {
         if ("body" in p) {
           controller.enqueue(enc.encode(p.open.value));
-          controller.enqueue(enc.encode((await p.body).value));
+          controller.enqueue(enc.encode((await bodyOrProblem(p.body)).value));
           controller.enqueue(enc.encode(p.close.value));
         } else controller.enqueue(enc.encode(p.value));
       }

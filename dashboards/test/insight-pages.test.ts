@@ -65,6 +65,8 @@ beforeAll(async () => {
       middleMile: br ? 1400 : 60,
       backend: 90,
       sessionId: `s${Math.floor(i / 2)}`,
+      prevPvid: i % 2 === 1 ? `pv${i - 1}` : null,
+      arm: ["holdout", "ours", "press"][Math.floor(i / 2) % 3] as string,
       converted: i % 2 === 1 && (i - 1) % 4 !== 0 ? 1 : 0, // sessions landing in BR (slow) do not convert
       conversionValue: i % 2 === 1 ? 80 : null,
     });
@@ -121,6 +123,8 @@ describe("insight pages with data", () => {
     expect(text).toContain("TTFB saved per hit");
     expect(text).toContain("Page groups with the most misses");
     expect(text).toContain("Images: bytes saved");
+    expect(text).toContain('<tr data-arm="ours">');
+    expect(text).toContain("vs holdout");
   });
 
   it("page view: waterfall, edge record for the same rid, five-element profile", async () => {
@@ -167,6 +171,7 @@ describe("exports", () => {
     for (const path of [
       "/_dash/export/impact/buckets.csv",
       "/_dash/export/effects/cache-groups.json",
+      "/_dash/export/effects/prefetch-arms.csv",
       "/_dash/export/pageview/phases.csv?pvid=pv0",
       "/_dash/export/distribution/histogram.json?metric=ttfb",
       "/_dash/export/overview/percentiles.csv",
@@ -178,6 +183,18 @@ describe("exports", () => {
     expect(bad.res.status).toBe(400);
     expect(bad.text).toContain("overview/percentiles");
     expect((await get("/_dash/export/distribution/slowest.csv?metric=tti")).res.status).toBe(400);
+  });
+
+  it("pages and exports need a session or the bearer token", async () => {
+    for (const path of ["/_dash/slo", "/_dash/export/slo/objectives.csv", "/_dash/pageview?pvid=pv0"]) {
+      const res = await app.request(`http://shop.test${path}`);
+      expect(res.status, path).toBe(302);
+      expect(res.headers.get("location")).toContain("/_dash/login?next=");
+    }
+    const wrong = await app.request("http://shop.test/_dash/export/slo/objectives.json", {
+      headers: { authorization: "Bearer nope" },
+    });
+    expect(wrong.status).toBe(401);
   });
 
   it("CSV quotes per RFC 4180 and defuses formulas", () => {
@@ -194,6 +211,32 @@ describe("exports", () => {
 });
 
 describe("empty and error states", () => {
+  it("a panel whose rendering throws says so in place; the rest of the page still arrives", async () => {
+    const { renderParts } = await import("../src/stream.ts");
+    const { html } = await import("../src/html.ts");
+    const errors: unknown[] = [];
+    const orig = console.error;
+    console.error = (m: unknown) => errors.push(m);
+    try {
+      const text = await renderParts([
+        html`<p>before</p>`,
+        { open: html`<section>`, body: Promise.reject(new Error("boom")), close: html`</section>` },
+        html`<p>after</p>`,
+      ]);
+      expect(text).toContain("This panel failed");
+      expect(text).toContain("<p>after</p>");
+      expect(String(errors[0])).toContain("boom");
+    } finally {
+      console.error = orig;
+    }
+  });
+
+  it("the live page streams its list after a loading line", async () => {
+    const { text } = await get("/_dash/pageviews?limit=5");
+    expect(text.indexOf("Loading page views…")).toBeGreaterThan(0);
+    expect(text.indexOf('class="pv"')).toBeGreaterThan(text.indexOf("Loading page views…"));
+  });
+
   it("a site without data says so on every panel", async () => {
     expect((await get("/_dash/distribution?site=none")).text).toContain(
       "No page views with LCP in this range",
@@ -215,6 +258,7 @@ describe("empty and error states", () => {
       ["/_dash/distribution", "Distribution unavailable"],
       ["/_dash/impact", "Business impact unavailable"],
       ["/_dash/effects", "Cache effects unavailable"],
+      ["/_dash/effects", "Prefetch effect unavailable"],
       ["/_dash/pageview?pvid=pv0", "Waterfall unavailable"],
     ] as const) {
       const { res, text } = await get(path, broken);

@@ -360,4 +360,22 @@ describe("overview", () => {
     });
     expect((await getAuthed(rounded.app, "/_dash/")).text).not.toContain("notice resolution");
   });
+
+  it("streams: each chart's card follows its loading line once the tiles have page views", async () => {
+    const { app } = makeApp();
+    const { res, text } = await getAuthed(app, "/_dash/");
+    expect(res.status).toBe(200);
+    for (const what of [
+      "attribution",
+      "time series",
+      "percentiles",
+      "cache mix",
+      "beacon coverage",
+      "image savings",
+    ])
+      expect(text).toContain(`Loading the ${what}…`);
+    expect(text.indexOf('class="card attribution"')).toBeGreaterThan(
+      text.indexOf("Loading the attribution…"),
+    );
+  });
 });

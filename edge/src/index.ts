@@ -6,7 +6,7 @@
 import { createEdgeApp, type EdgeApp } from "./app.ts";
 import { parseEdgeConfig } from "./config.ts";
 import { createImageRoute, pageEdgeDeps, parseImageEdgeConfig } from "./images/index.ts";
-import { createPrefetchFromEnv, PREFETCH_ROUTE_PREFIX } from "./prefetch/wire.ts";
+import { createPrefetchFromEnv } from "./prefetch/wire.ts";
 
 export { createEdgeApp, type EdgeApp, type EdgeAppDeps } from "./app.ts";
 export { parseEdgeConfig } from "./config.ts";
@@ -26,7 +26,7 @@ export function createEdgeFromEnv(env: Env): EdgePart {
   const images = parseImageEdgeConfig(raw);
   const pageDeps = pageEdgeDeps(config, images);
   // Predictive prefetch (edge/PREFETCH.md): rules header + arm script on origin HTML (before it is
-  // stored), its routes under /_edge/prefetch/, and learning from every proxied answer. Warming
+  // stored), its routes under /_edge/prefetch/ and learning through the speculation hook. Warming
   // requests go through this edge's own cache.
   const prefetch = createPrefetchFromEnv(env, config, (req, ctx) => app.edge.serve(req, ctx));
   const app = createEdgeApp({
@@ -36,17 +36,9 @@ export function createEdgeFromEnv(env: Env): EdgePart {
     ...pageDeps,
     fetch: prefetch.wrapOriginFetch(config.originBase, pageDeps.fetch),
     htmlHeaders: prefetch.htmlHeaders(pageDeps.htmlHeaders),
+    speculation: prefetch.speculation,
     imageRoute: (pages) =>
       createImageRoute(config, images, pages, { kv: env.EDGE_KV ?? null, queue: env.RUM_QUEUE ?? null }),
-    speculation: {
-      handles: () => null,
-      onHtml: (_ctx, res) => res,
-      routePrefix: PREFETCH_ROUTE_PREFIX,
-      route: (request, url, ctx) => prefetch.handle(request, new URL(url), ctx),
-      observe: (request, res, url, ctx) => {
-        prefetch.served(request, res, url, ctx);
-      },
-    },
   });
   return app;
 }

@@ -211,3 +211,62 @@ describe("learning and counting", () => {
     ]);
   });
 });
+
+describe("inline delivery", () => {
+  const page = () =>
+    new Response("<html><body><a href='/p/1'>x</a></body></html>", {
+      headers: { "content-type": "text/html", "content-length": "47" },
+    });
+
+  it("writes the rules into the stored page instead of the header, none for a personal request", async () => {
+    const site = uniqueSite("inline");
+    await storeModel(site, shopping(6, ["/c/a", "/p/1"]));
+    const h = harness(site, { PREFETCH_RULES_DELIVERY: "inline" });
+    await h.rules("/c/a"); // loads the model into the isolate
+    const fetchPage = h.pf.wrapOriginFetch("http://origin.test", async () => page());
+    const res = await fetchPage(new Request("http://origin.test/c/a"));
+    expect(res.headers.get("speculation-rules")).toBeNull();
+    const html = await res.text();
+    const inline = /<script type="speculationrules">(.*?)<\/script>/.exec(html)?.[1];
+    expect(JSON.parse(inline ?? "null")?.prefetch?.[0]?.where.and[1]).toEqual({ href_matches: ["/p/1"] });
+    expect(html).toContain('<script src="/_edge/prefetch/arm.js"');
+    const personal = await fetchPage(
+      new Request("http://origin.test/c/a", { headers: { cookie: "session=1" } }),
+    );
+    expect(await personal.text()).toContain('<script type="speculationrules">{}</script>');
+  });
+
+  it("uses the header by default and rejects an unknown delivery", async () => {
+    const h = harness(uniqueSite("header"));
+    const res = await h.pf.wrapOriginFetch("http://origin.test", async () => page())(
+      new Request("http://origin.test/c/a"),
+    );
+    expect(res.headers.get("speculation-rules")).toBe('"/_edge/prefetch/rules.json?p=%2Fc%2Fa"');
+    expect(await res.text()).not.toContain("speculationrules");
+    expect(() => harness(uniqueSite("x"), { PREFETCH_RULES_DELIVERY: "meta" })).toThrow(
+      /PREFETCH_RULES_DELIVERY/,
+    );
+  });
+});
+
+describe("config", () => {
+  it("names the bad key and value", async () => {
+    const { parsePrefetchConfig } = await import("../src/prefetch/index.ts");
+    expect(() => parsePrefetchConfig({ PREFETCH_THRESHOLD: "2" })).toThrow(/PREFETCH_THRESHOLD/);
+    expect(() => parsePrefetchConfig({ PREFETCH_MAX_PER_PAGE: "-1" })).toThrow(/PREFETCH_MAX_PER_PAGE/);
+    expect(() => parsePrefetchConfig({ PREFETCH_MIN_ECT: "5g" })).toThrow(/PREFETCH_MIN_ECT/);
+    expect(() => parsePrefetchConfig({ PREFETCH_DENY_PATHS: "cart" })).toThrow(/PREFETCH_DENY_PATHS/);
+    expect(() =>
+      parsePrefetchConfig({ PREFETCH_THRESHOLD: "0.5", PREFETCH_PRERENDER_THRESHOLD: "0.3" }),
+    ).toThrow(/PREFETCH_PRERENDER_THRESHOLD/);
+    const c = parsePrefetchConfig({});
+    expect(c).toMatchObject({
+      enabled: true,
+      threshold: 0.15,
+      maxPerPage: 2,
+      prerender: false,
+      warmPerSecond: 2,
+    });
+    expect(c.policy.denyPaths).toContain("/checkout");
+  });
+});

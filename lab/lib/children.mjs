@@ -7,12 +7,19 @@ import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 
 const running = new Set();
+let refusing = false;
+
+/** After this, `startProcess` throws: a run that is being stopped starts nothing new. */
+export function refuseNewProcesses() {
+  refusing = true;
+}
 
 /**
  * Spawns `cmd args` in its own process group with piped stdio. `onLine(line)` gets each stdout
  * line. Returns { name, child, exited, exitInfo, tail(), waitFor(regex, ms), write(text) }.
  */
 export function startProcess(name, cmd, args, { env = process.env, cwd, onLine } = {}) {
+  if (refusing) throw new Error(`not starting ${name}: the lab is stopping`);
   const child = spawn(cmd, args, { detached: true, stdio: ["pipe", "pipe", "pipe"], env, cwd });
   const lines = [];
   const waiters = new Set();

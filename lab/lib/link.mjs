@@ -43,9 +43,9 @@ export async function startDelayLink(name, bin, { nsA, devA, nsB, devB, rt }) {
   const args = rt ? ["-f", "20", bin, nsA, devA, nsB, devB] : [nsA, devA, nsB, devB];
   const entry = startProcess(name, cmd, args, {
     onLine: (line) => {
-      const m = /^(syn|req|res) (ab|ba) (\d+) (\S+) (\S+) ?(.*)$/.exec(line);
+      const m = /^(syn|req|res|dat) (ab|ba) (\d+) (\S+) (\S+) ?(.*)$/.exec(line);
       if (m) events.push({ kind: m[1], dir: m[2], tUs: Number(m[3]), src: m[4], dst: m[5], text: m[6] });
-      if (events.length > 40_000) events.splice(0, 20_000);
+      if (events.length > 200_000) events.splice(0, 100_000);
     },
   });
   await entry.waitFor(/^ready$/, 5000);
@@ -66,7 +66,7 @@ export async function startDelayLink(name, bin, { nsA, devA, nsB, devB, rt }) {
       const us = Math.round(oneWayMs * 1000);
       await command(`set ${us} ${us} ${Math.round(lossPct * 10_000)} ${Math.round(rateKbit)}`, /^ok$/);
     },
-    /** Events seen so far: { kind: syn|req|res, dir: ab|ba, tUs, src, dst, text } (request/status line). */
+    /** Events seen so far: { kind: syn|req|res|dat, dir: ab|ba, tUs, src, dst, text } (request/status line, or a data length). */
     events() {
       return events;
     },

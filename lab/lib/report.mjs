@@ -6,6 +6,7 @@
 export const PART_LABEL = {
   lastMileConnect: "last mile connect",
   lastMileWire: "last mile wire",
+  edge: "edge",
   middleMile: "middle mile",
   backend: "backend",
 };
@@ -32,10 +33,9 @@ export function tableRows(results) {
   const out = [];
   for (const r of results) {
     for (const row of r.rows) {
-      const truth =
-        row.truths.length > 1
-          ? `${fmt(row.truth)} (${row.truths.map((t) => fmt(t)).join("/")})`
-          : fmt(row.truth);
+      // The distinct truths (to 0.1 ms) when views differed, e.g. one opened a connection.
+      const distinct = [...new Set(row.truths.map((t) => fmt(t)))];
+      const truth = distinct.length > 1 ? `${fmt(row.truth)} (${distinct.join("/")})` : fmt(row.truth);
       out.push([
         r.scenario.name,
         PART_LABEL[row.part],
@@ -106,7 +106,7 @@ export function parseTable(text) {
   for (const l of lines.slice(start + 1)) {
     if (l.trim() === "") break;
     const m =
-      /^(.+?) {2,}(last mile connect|last mile wire|middle mile|backend) +(\S+).*? +(\S+) +(\S+) +±(\S+) +(\S+) +(\S+)\s*$/.exec(
+      /^(.+?) {2,}(last mile connect|last mile wire|edge|middle mile|backend) +(\S+).*? +(\S+) +(\S+) +±(\S+) +(\S+) +(\S+)\s*$/.exec(
         l,
       );
     if (!m) break;

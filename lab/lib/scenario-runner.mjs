@@ -88,10 +88,12 @@ export async function runScenario(s, lab) {
       cacheStatus: msg.cacheStatus,
       newClientConn,
       newOriginConn,
-      truth: truthFor(s, { newClientConn, newOriginConn }),
+      truth: truthFor(s, { newClientConn, newOriginConn, originTransferMs: toOrigin?.transferMs ?? 0 }),
+      originTransferMs: toOrigin?.transferMs ?? Number.NaN,
       measured: {
         lastMileConnect: a.lastMileConnect,
         lastMileWire: a.lastMileWire,
+        edge: a.edge,
         middleMile: a.middleMile,
         backend: a.backend ?? Number.NaN,
       },

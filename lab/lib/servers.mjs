@@ -82,10 +82,11 @@ export async function startOrigin(ns, { rt }) {
 
 /**
  * Starts binding services, queue capture and workerd with the bundle in `bundleDir` in `ns`.
- * `onPageView(msg, tMs)` gets every page-view message the collector queues. Returns
+ * `vars` override the lab's Worker vars; `onPageView(msg)` gets every page-view message the
+ * collector queues. Returns
  * { workerd, bindings, capture, described }.
  */
-export async function startEdge(ns, { rt, bundleDir, tmp, onPageView }) {
+export async function startEdge(ns, { rt, bundleDir, tmp, vars: extraVars = {}, onPageView }) {
   const { unstable_readConfig } = await import("wrangler");
   const wrangler = unstable_readConfig({ config: join(ROOT, "wrangler.toml") });
   const migrations = wrangler.d1_databases?.[0]?.migrations_dir;
@@ -131,6 +132,7 @@ export async function startEdge(ns, { rt, bundleDir, tmp, onPageView }) {
     RUM_SITES: `demo=${EDGE_URL}`,
     RUM_RATE_LIMIT: "off",
     RUM_INTAKE_BATCH_MS: "20",
+    ...extraVars,
   };
   const cfg = workerdConfig({
     configDir: tmp,

@@ -17,6 +17,7 @@
  *   syn <ab|ba> <t_us> <src>:<sport> <dst>:<dport>       (a TCP SYN without ACK entered the link)
  *   req <ab|ba> <t_us> <src>:<sport> <dst>:<dport> <HTTP request line>   (first packet of a request)
  *   res <ab|ba> <t_us> <src>:<sport> <dst>:<dport> <HTTP status line>    (first packet of a response)
+ *   dat <ab|ba> <t_us> <src>:<sport> <dst>:<dport> <payload bytes>        (any other TCP data)
  * Exits on SIGTERM/SIGINT or when stdin closes; the TUN devices vanish with the process.
  */
 #define _GNU_SOURCE
@@ -94,7 +95,8 @@ static int open_tun_in(const char *ns, const char *dev) {
 
 /*
  * Reports what the lab needs as witness: a TCP SYN (not SYN-ACK: a connection being opened), the
- * first packet of an HTTP/1.1 request (its request line) and of a response (its status line).
+ * first packet of an HTTP/1.1 request (its request line) and of a response (its status line), and
+ * the length of every other data packet.
  */
 static void report_tcp(const struct direction *d, const unsigned char *p, size_t len, uint64_t t) {
   if (len < 20 || (p[0] >> 4) != 4 || p[9] != 6) return;
@@ -118,7 +120,12 @@ static void report_tcp(const struct direction *d, const unsigned char *p, size_t
   size_t n = len - ihl - doff;
   int is_req = (n > 4 && (!memcmp(pl, "GET ", 4) || !memcmp(pl, "POST ", 5) || !memcmp(pl, "HEAD ", 5)));
   int is_res = (n > 12 && !memcmp(pl, "HTTP/1.", 7));
-  if (!is_req && !is_res) return;
+  if (!is_req && !is_res) {
+    /* Any other data: its length only (the lab reads how long a response took to cross). */
+    printf("dat %s %llu %s:%u %s:%u %zu\n", d->name, us, src, sport, dst, dport, n);
+    fflush(stdout);
+    return;
+  }
   char first[160];
   size_t k = 0;
   while (k < n && k < sizeof first - 1 && pl[k] != '\r' && pl[k] != '\n') {

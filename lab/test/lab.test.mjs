@@ -43,7 +43,7 @@ describe("latency lab", () => {
       expect(closing.verdict).toBe("PASS");
       expect(closing.scenarios).toBe(2);
       const rows = parseTable(out);
-      expect(rows).toHaveLength(8);
+      expect(rows).toHaveLength(10);
       expect(new Set(rows.map((r) => r.scenario)).size).toBe(2);
       for (const r of rows) {
         expect(["ok", "explained"]).toContain(r.verdict);

@@ -10,6 +10,8 @@ const here = import.meta.dirname;
 
 /** Stands for the default site id in the built template; the collector replaces it when serving. */
 export const SITE_PLACEHOLDER = "__rum_default_site__";
+/** Stands for the default prefetch arm shares in the built template; the collector replaces it. */
+export const ARMS_PLACEHOLDER = "__rum_default_arms__";
 /** Site id the built file and the generated module embed unless told otherwise. */
 export const BUILD_DEFAULT_SITE = "demo";
 
@@ -38,7 +40,10 @@ export async function bundleScript(
 /** The script-tag build with the site placeholder left in (what the collector serves). */
 export async function buildBeaconTemplate(): Promise<string> {
   return bundleScript(`import "./script-tag.ts";`, {
-    define: { __RUM_DEFAULT_SITE__: JSON.stringify(SITE_PLACEHOLDER) },
+    define: {
+      __RUM_DEFAULT_SITE__: JSON.stringify(SITE_PLACEHOLDER),
+      __RUM_DEFAULT_ARMS__: JSON.stringify(ARMS_PLACEHOLDER),
+    },
   });
 }
 
@@ -57,13 +62,20 @@ export function generatedModule(template: string): string {
     `/** SHA-256 (12 hex) of BEACON_TEMPLATE. */`,
     `export const BEACON_TEMPLATE_HASH = ${JSON.stringify(contentHash(template))};`,
     `export const BEACON_SITE_PLACEHOLDER = ${JSON.stringify(SITE_PLACEHOLDER)};`,
+    `/** ${JSON.stringify(ARMS_PLACEHOLDER)} (quoted) stands for the default prefetch arm shares ("" = none). */`,
+    `export const BEACON_ARMS_PLACEHOLDER = ${JSON.stringify(ARMS_PLACEHOLDER)};`,
     "",
   ].join("\n");
 }
 
-/** Fills the default site id into the template (the same substitution the collector does). */
-export function withDefaultSite(template: string, site: string): string {
-  return template.replaceAll(JSON.stringify(SITE_PLACEHOLDER), JSON.stringify(site));
+/**
+ * Fills the default site id and prefetch arm shares (default "" = no experiment) into the
+ * template (the same substitution the collector does).
+ */
+export function withDefaultSite(template: string, site: string, arms = ""): string {
+  return template
+    .replaceAll(JSON.stringify(SITE_PLACEHOLDER), JSON.stringify(site))
+    .replaceAll(JSON.stringify(ARMS_PLACEHOLDER), JSON.stringify(arms));
 }
 
 export const paths = {

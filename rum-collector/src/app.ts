@@ -72,9 +72,11 @@ export function createCollectorApp(deps: CollectorDeps): Hono {
     app.all("/:file{beacon\\.[0-9a-z]{1,64}\\.js}", (c) => asset(c.req.raw));
   }
 
-  if (deps.insightsRoutes) app.route("/", deps.insightsRoutes);
+  // The query routes first: their /v1/* middleware (token policy, bad-token throttle, bearer
+  // check) then also guards every insight route registered after them.
   if (deps.queryRoutes) app.route("/", deps.queryRoutes);
-  else {
+  if (deps.insightsRoutes) app.route("/", deps.insightsRoutes);
+  if (!deps.queryRoutes) {
     const disabled = () =>
       Response.json(
         { error: "query API disabled: set RUM_QUERY_TOKEN to enable it" },

@@ -6,7 +6,12 @@
  */
 import { SITE_ID_PATTERN } from "../../common/src/beacon-schema.ts";
 import { jsonError } from "../../common/src/http-response.ts";
-import { BEACON_SITE_PLACEHOLDER, BEACON_TEMPLATE, BEACON_TEMPLATE_HASH } from "./beacon-asset.generated.ts";
+import {
+  BEACON_ARMS_PLACEHOLDER,
+  BEACON_SITE_PLACEHOLDER,
+  BEACON_TEMPLATE,
+  BEACON_TEMPLATE_HASH,
+} from "./beacon-asset.generated.ts";
 
 /** Site id the served script reports to when its tag has no `data-site` and none is configured. */
 export const DEFAULT_BEACON_SITE = "demo";
@@ -16,6 +21,11 @@ export const BEACON_MAX_AGE_S = 300;
 export interface BeaconAssetOptions {
   /** Site id embedded as the script's default (default "demo"); must match `SITE_ID_PATTERN`. */
   defaultSite?: string;
+  /**
+   * Default prefetch arm shares embedded in the script (`RUM_PREFETCH_ARMS`, e.g.
+   * "holdout:0.1,ours:0.8,press:0.1"); default "" = no experiment unless the tag sets its own.
+   */
+  prefetchArms?: string;
 }
 
 export interface BeaconScript {
@@ -29,22 +39,29 @@ export interface BeaconScript {
 const scripts = new Map<string, BeaconScript>();
 const PATH = /\/beacon(?:\.([0-9a-z]{1,64}))?\.js$/;
 
-/** The script as served for `defaultSite` (default "demo"), memoised per site id. */
-export function beaconScript(defaultSite: string = DEFAULT_BEACON_SITE): BeaconScript {
-  let s = scripts.get(defaultSite);
+/**
+ * The script as served for `defaultSite` (default "demo") and default prefetch arm shares
+ * `prefetchArms` (default ""), memoised per pair.
+ */
+export function beaconScript(defaultSite: string = DEFAULT_BEACON_SITE, prefetchArms = ""): BeaconScript {
+  const key = `${defaultSite}\n${prefetchArms}`;
+  let s = scripts.get(key);
   if (!s) {
     if (!SITE_ID_PATTERN.test(defaultSite)) {
       throw new Error(
         `Invalid beacon default site: must match ${SITE_ID_PATTERN} (got ${JSON.stringify(defaultSite)})`,
       );
     }
-    const version = `${BEACON_TEMPLATE_HASH}${hash53(defaultSite)}`;
+    const version = `${BEACON_TEMPLATE_HASH}${hash53(prefetchArms ? key : defaultSite)}`;
     s = {
-      body: BEACON_TEMPLATE.replaceAll(JSON.stringify(BEACON_SITE_PLACEHOLDER), JSON.stringify(defaultSite)),
+      body: BEACON_TEMPLATE.replaceAll(
+        JSON.stringify(BEACON_SITE_PLACEHOLDER),
+        JSON.stringify(defaultSite),
+      ).replaceAll(JSON.stringify(BEACON_ARMS_PLACEHOLDER), JSON.stringify(prefetchArms)),
       version,
       versionedPath: `/_rum/beacon.${version}.js`,
     };
-    scripts.set(defaultSite, s);
+    scripts.set(key, s);
   }
   return s;
 }
@@ -54,7 +71,7 @@ export function beaconScript(defaultSite: string = DEFAULT_BEACON_SITE): BeaconS
  * `/beacon…js` works, so the collector can be mounted elsewhere). Unversioned: `max-age=300`
  * + ETag, 304 on a matching `If-None-Match`. Versioned: one year, immutable; an outdated
  * version redirects (302) to the unversioned file. Other methods 405, other paths 404 (JSON).
- * Never sets cookies. Options default: `defaultSite` "demo".
+ * Never sets cookies. Options default: `defaultSite` "demo", `prefetchArms` "" (none).
  */
 export function beaconAssetResponse(request: Request, options: BeaconAssetOptions = {}): Response {
   const url = new URL(request.url);
@@ -63,7 +80,7 @@ export function beaconAssetResponse(request: Request, options: BeaconAssetOption
   if (request.method !== "GET" && request.method !== "HEAD") {
     return jsonError(405, `method ${request.method} not allowed (use GET or HEAD)`, { Allow: "GET, HEAD" });
   }
-  const script = beaconScript(options.defaultSite);
+  const script = beaconScript(options.defaultSite, options.prefetchArms);
   const requested = match[1];
   if (requested !== undefined && requested !== script.version) {
     // An old pinned version: hand out the current script rather than nothing.

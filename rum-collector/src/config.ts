@@ -39,6 +39,11 @@ export interface CollectorConfig {
   noOriginSites: ReadonlySet<string>;
   /** Page groups whose page views count as conversions (`RUM_CONVERSION_GROUPS`). Default: none. */
   conversionGroups: ReadonlySet<string>;
+  /**
+   * Prefetch arm shares the served beacon script embeds as its default (`RUM_PREFETCH_ARMS`,
+   * normalised `name:share,…`); "" = no experiment.
+   */
+  prefetchArms: string;
 }
 
 export const DEFAULT_SAMPLE_RATE = 1;
@@ -69,7 +74,8 @@ export function configError(key: string, reason: string, value: unknown): Error 
 /**
  * Parses the collector's env vars. Defaults: `RUM_SAMPLE_RATE` 1, `RUM_RATE_LIMIT` "120/min",
  * `RUM_QUERY_TOKEN` unset (query API answers 503), `RUM_PAGE_GROUPS` unset, `RUM_INTAKE_BATCH_SIZE` 100,
- * `RUM_INTAKE_BATCH_MS` 50, `RUM_NO_ORIGIN_SITES` unset (none), `RUM_CONVERSION_GROUPS` unset (none);
+ * `RUM_INTAKE_BATCH_MS` 50, `RUM_NO_ORIGIN_SITES` unset (none), `RUM_CONVERSION_GROUPS` unset (none),
+ * `RUM_PREFETCH_ARMS` unset (no experiment);
  * `RUM_SITES` is required.
  */
 export function parseCollectorConfig(env: Readonly<Record<string, unknown>>): CollectorConfig {
@@ -79,6 +85,7 @@ export function parseCollectorConfig(env: Readonly<Record<string, unknown>>): Co
     siteByOrigin,
     noOriginSites: parseNoOriginSites(env.RUM_NO_ORIGIN_SITES, sites),
     conversionGroups: parseConversionGroups(env.RUM_CONVERSION_GROUPS),
+    prefetchArms: parsePrefetchArms(env.RUM_PREFETCH_ARMS),
     sampleRate: parseSampleRate(env.RUM_SAMPLE_RATE),
     rateLimit: parseRateLimit(env.RUM_RATE_LIMIT),
     ...parseQueryToken(env.RUM_QUERY_TOKEN, env.ENVIRONMENT),
@@ -187,7 +194,8 @@ export function parseRateLimit(raw: unknown): RateLimit | null {
   const value = raw === undefined || raw === null || raw === "" ? DEFAULT_RATE_LIMIT : String(raw).trim();
   if (value === "off") return null;
   const m = /^(\d{1,7})\s*\/\s*([a-z]+)$/.exec(value);
-  const windowMs = m?.[2] ? WINDOWS[m[2]] : undefined;
+  // Own keys only: "constructor" or "__proto__" must not resolve through the prototype.
+  const windowMs = m?.[2] && Object.hasOwn(WINDOWS, m[2]) ? WINDOWS[m[2]] : undefined;
   const limit = Number(m?.[1]);
   if (!m || windowMs === undefined || !(limit >= 1)) {
     throw configError(
@@ -271,4 +279,31 @@ export function parseConversionGroups(raw: unknown): ReadonlySet<string> {
     out.add(group);
   }
   return out;
+}
+
+/**
+ * `RUM_PREFETCH_ARMS`: prefetch arm shares `name:share` comma-separated, names `holdout`, `ours`,
+ * `press` (each at most once), shares ≥ 0 with a positive sum, e.g. `holdout:0.1,ours:0.8,press:0.1`.
+ * Returned normalised (no spaces) for the beacon script; unset or empty → "" (no experiment).
+ */
+export function parsePrefetchArms(raw: unknown): string {
+  const key = "RUM_PREFETCH_ARMS";
+  if (raw === undefined || raw === null || raw === "") return "";
+  if (typeof raw !== "string") throw configError(key, 'expected "holdout:0.1,ours:0.8,press:0.1"', raw);
+  const parts: string[] = [];
+  const seen = new Set<string>();
+  let total = 0;
+  for (const entry of raw.split(",")) {
+    if (entry.trim() === "") continue;
+    const m = /^\s*(holdout|ours|press)\s*:\s*(\d+(?:\.\d+)?)\s*$/.exec(entry);
+    if (!m?.[1] || m[2] === undefined) {
+      throw configError(key, `entry "${entry.trim()}" is not <holdout|ours|press>:<share ≥ 0>`, raw);
+    }
+    if (seen.has(m[1])) throw configError(key, `arm "${m[1]}" is listed twice`, raw);
+    seen.add(m[1]);
+    total += Number(m[2]);
+    parts.push(`${m[1]}:${m[2]}`);
+  }
+  if (!(total > 0)) throw configError(key, "the shares must add up to more than 0", raw);
+  return parts.join(",");
 }

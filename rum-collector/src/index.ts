@@ -38,6 +38,7 @@ export function createCollectorFromEnv(env: Env) {
     beaconAsset: (request) =>
       beaconAssetResponse(request, {
         defaultSite: config.siteByOrigin.get(new URL(request.url).origin) ?? defaultSite,
+        prefetchArms: config.prefetchArms,
       }),
   });
 }

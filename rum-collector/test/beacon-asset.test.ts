@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { BEACON_SITE_PLACEHOLDER, BEACON_TEMPLATE } from "../src/beacon-asset.generated.ts";
+import {
+  BEACON_ARMS_PLACEHOLDER,
+  BEACON_SITE_PLACEHOLDER,
+  BEACON_TEMPLATE,
+} from "../src/beacon-asset.generated.ts";
 import { BEACON_MAX_AGE_S, beaconAssetResponse, beaconScript } from "../src/beacon-asset.ts";
 
 const base = "http://shop.test";
@@ -55,7 +59,13 @@ describe("beaconAssetResponse", () => {
     const body = await res.text();
     expect(body).toContain('"shop-eu"');
     expect(body).not.toContain('"demo"');
-    expect(body.length).toBe(BEACON_TEMPLATE.length - BEACON_SITE_PLACEHOLDER.length + "shop-eu".length);
+    // Only the two placeholders change: the site id, and the arm shares (none: "").
+    expect(body.length).toBe(
+      BEACON_TEMPLATE.length -
+        BEACON_SITE_PLACEHOLDER.length +
+        "shop-eu".length -
+        BEACON_ARMS_PLACEHOLDER.length,
+    );
     expect(() => beaconScript('x"</script>')).toThrow(/Invalid beacon default site.*x\\"<\/script>/);
   });
 
@@ -73,5 +83,18 @@ describe("beaconAssetResponse", () => {
     const missing = get("/_rum/beacons.js");
     expect(missing.status).toBe(404);
     expect(((await missing.json()) as { error: string }).error).toMatch(/no beacon script/);
+  });
+
+  it("embeds the default prefetch arm shares (RUM_PREFETCH_ARMS) under a version of their own", async () => {
+    const plain = beaconScript("demo");
+    const armed = beaconScript("demo", "holdout:0.1,ours:0.8,press:0.1");
+    expect(plain.body).not.toContain(BEACON_ARMS_PLACEHOLDER);
+    expect(plain.body).not.toContain("holdout:0.1");
+    expect(armed.body).toContain('"holdout:0.1,ours:0.8,press:0.1"');
+    expect(armed.version).not.toBe(plain.version);
+    const res = beaconAssetResponse(new Request(`${base}/_rum/beacon.js`), {
+      prefetchArms: "holdout:0.1,ours:0.8,press:0.1",
+    });
+    expect(await res.text()).toBe(armed.body);
   });
 });

@@ -10,6 +10,7 @@ const slos = parseSlos('[{"id":"ttfb-99","metric":"ttfb","threshold":800,"target
 
 /** A receiver that records what it was sent (status to answer settable). */
 function receiver() {
+  // biome-ignore lint/suspicious/noExplicitAny: the answer's JSON, read field by field in assertions
   const got: { url: string; body: Record<string, any> }[] = [];
   let status = 200;
   const fetch = (async (url: string | URL | Request, init?: RequestInit) => {

@@ -28,6 +28,9 @@ export interface PvRow {
   middleMile?: number | null;
   backend?: number | null;
   sessionId?: string | null;
+  prevPvid?: string | null;
+  arm?: string | null;
+  deliveryType?: string | null;
   converted?: 0 | 1 | null;
   conversionValue?: number | null;
 }
@@ -62,8 +65,8 @@ export async function insertPageViews(rows: readonly PvRow[]): Promise<void> {
   const stmt = env.DB.prepare(
     `INSERT INTO rum_page_views (site, pvid, seq, ts, updated_ts, rid, page_group, path, country, colo, asn, device,
       browser, connection, cache_status, sample_rate, lcp, inp, cls, ttfb, middle_mile, backend,
-      session_id, converted, conversion_value)
-     VALUES (?1, ?2, 0, ?3, ?3, ?4, ?5, ?6, ?7, ?8, 64512, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)`,
+      session_id, converted, conversion_value, prev_pvid, arm, delivery_type)
+     VALUES (?1, ?2, 0, ?3, ?3, ?4, ?5, ?6, ?7, ?8, 64512, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)`,
   );
   const all = rows.map((r) =>
     stmt.bind(
@@ -89,6 +92,9 @@ export async function insertPageViews(rows: readonly PvRow[]): Promise<void> {
       r.sessionId ?? null,
       r.converted ?? 0,
       r.conversionValue ?? null,
+      r.prevPvid ?? null,
+      r.arm ?? null,
+      r.deliveryType ?? null,
     ),
   );
   for (let i = 0; i < all.length; i += 50) await env.DB.batch(all.slice(i, i + 50));

@@ -120,6 +120,7 @@ describe("GET /v1/impact", () => {
   it("counts sessions, bounces and conversions by the landing page view's LCP bucket", async () => {
     const { status, body } = await getJson(app, "/v1/impact?site=demo&by=lcp");
     expect(status).toBe(200);
+    // biome-ignore lint/suspicious/noExplicitAny: the answer's JSON, read field by field in assertions
     const b = body.buckets as Record<string, any>[];
     expect(b.map((x) => [x.from, x.to, x.rating])).toEqual([
       [0, 1000, "good"],
@@ -151,6 +152,7 @@ describe("GET /v1/impact", () => {
 
   it("by TTFB; bad parameters → 400", async () => {
     const { body } = await getJson(app, "/v1/impact?by=ttfb");
+    // biome-ignore lint/suspicious/noExplicitAny: the answer's JSON, read field by field in assertions
     const b = body.buckets as Record<string, any>[];
     expect(b.find((x) => x.from === 200)?.sessions).toBe(4);
     expect(b.find((x) => x.from === 1200)?.sessions).toBe(4);

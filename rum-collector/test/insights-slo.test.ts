@@ -96,6 +96,7 @@ describe("GET /v1/slo", () => {
   it("answers every objective with windows, burn rates, budget and alerts", async () => {
     const { status, body } = await getJson(app, "/v1/slo");
     expect(status).toBe(200);
+    // biome-ignore lint/suspicious/noExplicitAny: the answer's JSON, read field by field in assertions
     const [lcp, ttfb] = body.slos as Record<string, any>[];
     expect(lcp?.id).toBe("lcp-p75");
     expect(lcp?.objective).toBe("p75 LCP ≤ 2.5 s");
@@ -144,6 +145,7 @@ describe("GET /v1/slo", () => {
       slos: parseSlos('[{"id":"x","metric":"inp","threshold":200,"target":0.9,"site":"elsewhere"}]'),
       now: () => NOW,
     });
+    // biome-ignore lint/suspicious/noExplicitAny: the answer's JSON, read field by field in assertions
     const s = ((await getJson(none, "/v1/slo")).body.slos as Record<string, any>[])[0];
     expect(s?.budgetRemaining).toBeNull();
     expect(s?.windows["1h"].burnRate).toBeNull();

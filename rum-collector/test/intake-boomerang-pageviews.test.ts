@@ -1,4 +1,6 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { validateBeacon } from "../../common/src/beacon-schema.ts";
 import type { PageViewMessage } from "../../common/src/rum-types.ts";
 import { BOOMERANG_SEQ, boomerangToBeacon } from "../src/intake/boomerang.ts";
 import { boomerangParams, NAV_START } from "./intake-boomerang-fixtures.ts";
@@ -156,5 +158,95 @@ describe("boomerang: bfcache restores and prerender activations are page views o
     const r = mapped(boomerangParams({ "vis.pre": "1", t_prerender: "1500" }));
     expect(r.beacon.nav).toMatchObject({ type: "prerender", activationStart: 1500 });
     expect(r.invalidFields).toBe(0);
+  });
+});
+
+describe("boomerang: hostile values (property)", () => {
+  const PARAMS = [
+    "pid",
+    "n",
+    "early",
+    "rt.quit",
+    "rt.si",
+    "rt.tstart",
+    "nt_nav_st",
+    "nt_nav_type",
+    "nt_red_st",
+    "nt_fet_st",
+    "nt_dns_st",
+    "nt_con_st",
+    "nt_ssl_st",
+    "nt_req_st",
+    "nt_res_st",
+    "nt_res_end",
+    "nt_domint",
+    "nt_load_end",
+    "nt_trn_size",
+    "nt_enc_size",
+    "t_resp",
+    "t_done",
+    "t_prerender",
+    "vis.pre",
+    "pt.lcp",
+    "pt.fcp",
+    "c.cls",
+    "et.inp",
+    "mob.etype",
+    "mob.rtt",
+    "mob.dl",
+    "scr.dpx",
+    "http.initiator",
+  ];
+  const HOSTILE = fc.oneof(
+    fc.constantFrom(
+      "",
+      "-5",
+      "-0",
+      "NaN",
+      "Infinity",
+      "-Infinity",
+      "1e400",
+      "1e15",
+      " 12 ",
+      "0x10",
+      "12abc",
+      "9007199254740993",
+      "0.0000001",
+      "true",
+      "bfcache",
+      "spa_hard",
+      "xhr",
+      "__proto__",
+      "constructor",
+      "~1ab",
+      "\u0000",
+      "💥",
+    ),
+    fc.string(),
+    fc.double().map(String),
+    fc.integer().map((i) => String(NAV_START + i)),
+  );
+
+  it("any bad value in any one parameter still gives a valid page view or a clean answer", () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom(...PARAMS), HOSTILE), { maxLength: 4 }), (edits) => {
+        const p = boomerangParams();
+        for (const [k, v] of edits) p.set(k, v);
+        const r = boomerangToBeacon(p, "shop");
+        if (r.kind === "ignored") {
+          expect(p.get("http.initiator")).not.toMatch(/^(|spa_hard|bfcache)$/);
+          return;
+        }
+        if (r.kind === "invalid") {
+          // Only an unidentifiable page view (bad pid and no usable start) is refused outright.
+          expect(r.error).toMatch(/^(pid|rt\.tstart): required/);
+          return;
+        }
+        expect(validateBeacon(r.beacon), JSON.stringify(edits)).toMatchObject({ ok: true });
+        expect(r.invalidFields).toBeGreaterThanOrEqual(0);
+        expect(r.invalidFields).toBeLessThanOrEqual(edits.length + 2);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -94,6 +94,11 @@ describe("parseCollectorConfig", () => {
       /^Invalid config RUM_RATE_LIMIT: .*\(got "fast"\)$/,
     ],
     [
+      "rate limit window from the prototype",
+      { RUM_SITES: SITES, RUM_RATE_LIMIT: "5/constructor" },
+      /^Invalid config RUM_RATE_LIMIT: .*\(got "5\/constructor"\)$/,
+    ],
+    [
       "rate limit zero",
       { RUM_SITES: SITES, RUM_RATE_LIMIT: "0/min" },
       /^Invalid config RUM_RATE_LIMIT: .*\(got "0\/min"\)$/,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { parsePrefetchArms } from "../src/config.ts";
 import { fastValidBeacon } from "../src/intake/fast-beacon.ts";
-import { beaconRequest, SITE_ORIGIN, sampleBeacon, testApp } from "./intake-fixtures.ts";
+import { beaconRequest, SITE_ORIGIN, sampleBeacon, testApp, testConfig } from "./intake-fixtures.ts";
 
 describe("session, previous page view, prefetch arm and conversion", () => {
   it("pass through the intake unchanged (fast path and valibot agree)", async () => {
@@ -54,5 +55,17 @@ describe("session, previous page view, prefetch arm and conversion", () => {
     expect(() => testApp({ RUM_CONVERSION_GROUPS: "/a b" })).toThrow(
       /^Invalid config RUM_CONVERSION_GROUPS: page group/,
     );
+  });
+
+  it("RUM_PREFETCH_ARMS is validated and normalised; unset means no experiment", () => {
+    expect(parsePrefetchArms(undefined)).toBe("");
+    expect(parsePrefetchArms(" holdout : 0.1, ours:0.8 ,press:0.1 ")).toBe("holdout:0.1,ours:0.8,press:0.1");
+    expect(() => parsePrefetchArms("holdout:0.1,control:0.9")).toThrow(
+      /^Invalid config RUM_PREFETCH_ARMS: entry "control:0.9" is not <holdout\|ours\|press>:<share ≥ 0>/,
+    );
+    expect(() => parsePrefetchArms("ours:1,ours:2")).toThrow(/arm "ours" is listed twice/);
+    expect(() => parsePrefetchArms("ours:-1")).toThrow(/RUM_PREFETCH_ARMS/);
+    expect(() => parsePrefetchArms("holdout:0,ours:0")).toThrow(/add up to more than 0/);
+    expect(testConfig({ RUM_PREFETCH_ARMS: "ours:1" }).prefetchArms).toBe("ours:1");
   });
 });

@@ -108,3 +108,35 @@ describe("query API: repeated bad tokens are throttled per client", () => {
     expect((await get("198.51.100.9", LONG)).status).toBe(200);
   });
 });
+
+describe("the insight routes share the query API's guard", () => {
+  it.each(["/v1/slowest?metric=ttfb", "/v1/slo", "/v1/cache", "/v1/impact"])(
+    "%s needs the token, answers 503 under a refused one and is throttled",
+    async (p) => {
+      const open = await collector({}).fetch(new Request(`http://shop.test/_rum${p}`), env, ctx);
+      expect(open.status).toBe(401);
+      const refused = collector({ ENVIRONMENT: "production", RUM_QUERY_TOKEN: "dev-query-token" });
+      expect((await query(refused, "dev-query-token")).status).toBe(503);
+      const res = await refused.fetch(
+        new Request(`http://shop.test/_rum${p}`, { headers: { Authorization: "Bearer dev-query-token" } }),
+        env,
+        ctx,
+      );
+      expect(res.status).toBe(503);
+      expect(await res.text()).toContain("RUM_QUERY_TOKEN");
+      const app = collector({});
+      const bad = (ip: string) =>
+        app.fetch(
+          new Request(`http://shop.test/_rum${p}`, {
+            headers: { Authorization: "Bearer wrong", "CF-Connecting-IP": ip },
+          }),
+          env,
+          ctx,
+        );
+      for (let i = 0; i < 10; i++) expect((await bad("192.0.2.44")).status).toBe(401);
+      const throttled = await bad("192.0.2.44");
+      expect(throttled.status).toBe(429);
+      expect(Number(throttled.headers.get("retry-after"))).toBeGreaterThan(0);
+    },
+  );
+});

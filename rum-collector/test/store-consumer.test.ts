@@ -3,6 +3,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { EdgeLogBatch } from "../../common/src/edge-log-batch.ts";
 import type { RumQueueMessage } from "../../common/src/rum-types.ts";
 import { QuantileSketch } from "../../common/src/sketch.ts";
+import { archiveText } from "../src/store/archive.ts";
 import { archiveKey, handleQueue } from "../src/store/consumer.ts";
 import { blobBytes } from "../src/store/rollup-rows.ts";
 import { storeMessages } from "../src/store/write-messages.ts";
@@ -118,14 +119,14 @@ describe("queue consumer", () => {
     expect((await minuteSketch("inp")).sketch.count).toBe(1);
   });
 
-  it("writes the raw batch to R2 as NDJSON", async () => {
+  it("writes the raw batch to R2 as gzipped NDJSON", async () => {
     const bodies = [pageView({ pvid: "r2000001", ts: T0 + 5 }), edgeLog("rid-x", T0 + 3)];
     await runBatch(bodies);
     const key = archiveKey(T0 + 3, `b${batchNo}-m0`);
-    expect(key).toMatch(/^raw\/2026\/11\/25\/10\/\d+-b\d+-m0\.ndjson$/);
+    expect(key).toMatch(/^raw\/2026\/11\/25\/10\/\d+-b\d+-m0\.ndjson\.gz$/);
     const obj = await env.RUM_ARCHIVE.get(key);
     expect(obj).not.toBeNull();
-    const lines = (await obj?.text())?.trim().split("\n") ?? [];
+    const lines = (obj ? await archiveText(".gz", obj.body) : undefined)?.trim().split("\n") ?? [];
     expect(lines.map((l) => JSON.parse(l).kind)).toEqual(["pageview", "edge"]);
   });
 
@@ -137,7 +138,7 @@ describe("queue consumer", () => {
     expect(await pvRow("text0001")).toMatchObject({ pvid: "text0001" });
     expect(await pvRow("text0002")).toMatchObject({ pvid: "text0002" });
     const obj = await env.RUM_ARCHIVE.get(archiveKey(T0 + 7, `b${batchNo}-m0`));
-    const lines = (await obj?.text())?.trim().split("\n") ?? [];
+    const lines = (obj ? await archiveText(".gz", obj.body) : undefined)?.trim().split("\n") ?? [];
     expect(lines).toHaveLength(2);
     expect(lines[0]).toBe(text);
   });
@@ -156,7 +157,7 @@ describe("queue consumer", () => {
     }>();
     expect(edge?.n).toBe(1);
     const obj = await env.RUM_ARCHIVE.get(archiveKey(T0 + 9, `b${batchNo}-m0`));
-    expect((await obj?.text())?.trim().split("\n")).toEqual([a, b, c]);
+    expect((obj ? await archiveText(".gz", obj.body) : undefined)?.trim().split("\n")).toEqual([a, b, c]);
   });
 
   it("merges many page views into minute rollups with quantiles within 1 %", async () => {
@@ -237,7 +238,7 @@ describe("queue consumer", () => {
     ]);
     expect(await pvRow("colpv001")).not.toBeNull();
     const obj = await env.RUM_ARCHIVE.get(archiveKey(T0 + 20, `b${batchNo}-m0`));
-    const lines = (await obj?.text())?.trim().split("\n") ?? [];
+    const lines = (obj ? await archiveText(".gz", obj.body) : undefined)?.trim().split("\n") ?? [];
     expect(lines).toHaveLength(4);
     expect(JSON.parse(lines[1] as string)).toMatchObject({
       kind: "edge",

@@ -89,7 +89,7 @@ describe("deploy checks: migrations and limits", () => {
     ).toEqual([
       "bundle: 65.00 MiB uncompressed exceeds Cloudflare's 64.00 MiB Worker size limit",
       "bundle: 4.00 MiB gzip exceeds the 3.00 MiB budget",
-      "bundle: start-up 1200 ms exceeds the 1000 ms Worker startup limit",
+      "bundle: start-up 1200 ms CPU exceeds the 1000 ms Worker startup limit",
     ]);
     expect(problems({ bundle: { bytes: 1024, gzipBytes: 512, startupMs: 20 } })).toEqual([]);
   });

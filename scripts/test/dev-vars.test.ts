@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { ensureDevVars, parseDotenv, SECRET_KEYS } from "../dev-vars.mjs";
+import { ensureDevVars, localToken, parseDotenv, SECRET_KEYS } from "../dev-vars.mjs";
 
 const dirs: string[] = [];
 const tmp = () => {
@@ -49,5 +49,21 @@ describe(".dev.vars (npm start's local secrets)", () => {
       B: "two",
       D: "x=y",
     });
+  });
+
+  it("localToken: the environment, else .dev.vars, else undefined (for rum:sql and rum:replay)", () => {
+    const dir = tmp();
+    const saved = process.env.DASH_TOKEN;
+    delete process.env.DASH_TOKEN;
+    try {
+      expect(localToken("DASH_TOKEN", dir)).toBeUndefined();
+      const { tokens } = ensureDevVars(dir);
+      expect(localToken("DASH_TOKEN", dir)).toBe(tokens.DASH_TOKEN);
+      process.env.DASH_TOKEN = "from-the-environment";
+      expect(localToken("DASH_TOKEN", dir)).toBe("from-the-environment");
+    } finally {
+      if (saved === undefined) delete process.env.DASH_TOKEN;
+      else process.env.DASH_TOKEN = saved;
+    }
   });
 });

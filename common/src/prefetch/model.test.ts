@@ -129,3 +129,30 @@ describe("decay and weights", () => {
     expect(collapseRepeats(["a", "a", "b", "a"])).toEqual(["a", "b", "a"]);
   });
 });
+
+describe("NextPageModel (property)", () => {
+  it("gives a distribution that sums to 1 and never contains the current page", async () => {
+    const fc = await import("fast-check");
+    const page = fc.constantFrom("a", "b", "c", "d", "e");
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(page, { minLength: 1, maxLength: 8 }), { minLength: 1, maxLength: 20 }),
+        fc.array(page, { minLength: 1, maxLength: 6 }),
+        fc.boolean(),
+        (sessions, path, groups) => {
+          const m = new NextPageModel({}, groups ? (p) => (p < "c" ? "x" : "y") : undefined);
+          for (const s of sessions) m.observeSession(s);
+          const d = m.distribution(path);
+          if (d.size === 0) return true;
+          const sum = [...d.values()].reduce((s, v) => s + v, 0);
+          return (
+            Math.abs(sum - 1) < 1e-9 &&
+            !d.has(path[path.length - 1] as string) &&
+            [...d.values()].every((v) => v >= 0)
+          );
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});

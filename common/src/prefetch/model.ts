@@ -51,11 +51,18 @@ function urlKey(path: readonly string[], k: number): string {
   return `${KEY.url}${k}:${path.slice(path.length - k).join(SEP)}`;
 }
 
+/** Most earlier pages in a bag context (the most recent distinct ones), so keys stay bounded. */
+export const MAX_BAG = 32;
+
 /** Context key "last two pages | sorted set of earlier pages (not among the last two)". */
 function bagKey(path: readonly string[]): string {
   const last = path.slice(-2);
-  const earlier = [...new Set(path.slice(0, -2))].filter((p) => !last.includes(p)).sort();
-  return `${KEY.bag}${last.join(SEP)}|${earlier.join(SEP)}`;
+  const earlier = new Set<string>();
+  for (let j = path.length - 3; j >= 0 && earlier.size < MAX_BAG; j--) {
+    const p = path[j] as string;
+    if (!last.includes(p)) earlier.add(p);
+  }
+  return `${KEY.bag}${last.join(SEP)}|${[...earlier].sort().join(SEP)}`;
 }
 
 type Dist = Map<string, number>;
@@ -78,7 +85,10 @@ export class NextPageModel {
    * A transition to the current page (a reload) is not a step and is ignored.
    */
   observe(path: readonly string[], next: string, weight = 1, at = 0): void {
-    const h = collapseRepeats(path);
+    this.observeCollapsed(collapseRepeats(path), next, weight, at);
+  }
+
+  private observeCollapsed(h: readonly string[], next: string, weight: number, at: number): void {
     const cur = h[h.length - 1];
     if (cur === undefined || cur === next) return;
     const c = this.counts;
@@ -94,8 +104,12 @@ export class NextPageModel {
 
   /** Records every transition of one session (pages in order); `weights[i]` weighs step i → i+1. */
   observeSession(pages: readonly string[], at = 0, weights?: readonly number[]): void {
-    for (let i = 0; i + 1 < pages.length; i++)
-      this.observe(pages.slice(0, i + 1), pages[i + 1] as string, weights?.[i] ?? 1, at);
+    const h: string[] = [];
+    for (let i = 0; i + 1 < pages.length; i++) {
+      const p = pages[i] as string;
+      if (h[h.length - 1] !== p) h.push(p);
+      this.observeCollapsed(h, pages[i + 1] as string, weights?.[i] ?? 1, at);
+    }
   }
 
   /** Full next-page distribution (sums to 1 over the candidates, or empty without data). */

@@ -114,9 +114,9 @@ async function slowestBody(p: InsightParams, d: DistributionData): Promise<SafeH
     html`<a href="${insightHref(p, { filters: { [dim]: v } })}" title="Filter this view to ${dim} ${v}">${trunc(v)}</a>`;
   return html`${exportLinks("page views", "distribution", "slowest", queryOf(p))}${tableWrap(
     "Slowest page views",
-    html`<table class="slowest"><thead><tr><th>page view</th><th>page group</th><th>country</th><th>colo</th><th>cache</th><th class="num">${METRIC_LABELS[p.metric]}</th><th class="num">TTFB</th><th class="num">middle mile</th><th class="num">backend</th></tr></thead><tbody>${s.value.map(
+    html`<table class="slowest"><thead><tr><th>page view</th><th>page group</th><th>country</th><th>colo</th><th>cache</th><th class="num">${METRIC_LABELS[p.metric]}</th><th class="num">${p.metric === "ttfb" ? "LCP" : "TTFB"}</th><th class="num">middle mile</th><th class="num">backend</th></tr></thead><tbody>${s.value.map(
       (r) =>
-        html`<tr data-pvid="${r.pvid}"><td><a href="/_dash/pageview?${new URLSearchParams({ site: r.site, pvid: r.pvid }).toString()}">${r.ts.slice(11, 19)}</a></td><td>${filterLink("pageGroup", r.pageGroup)}<div class="small muted">${trunc(r.path)}</div></td><td>${filterLink("country", r.country)}</td><td>${filterLink("colo", r.colo)}</td><td><span class="cache ${r.cacheStatus}">${r.cacheStatus}</span></td><td class="num ${rate(p.metric, r.value)}">${formatMetric(p.metric, r.value)}</td><td class="num">${formatMetric("ttfb", r.ttfb)}</td><td class="num">${formatMetric("ttfb", r.middleMile)}</td><td class="num">${formatMetric("ttfb", r.backend)}</td></tr>`,
+        html`<tr data-pvid="${r.pvid}"><td><a href="/_dash/pageview?${new URLSearchParams({ site: r.site, pvid: r.pvid }).toString()}">${r.ts.slice(11, 19)}</a></td><td>${filterLink("pageGroup", r.pageGroup)}<div class="small muted">${trunc(r.path)}</div></td><td>${filterLink("country", r.country)}</td><td>${filterLink("colo", r.colo)}</td><td><span class="cache ${r.cacheStatus}">${r.cacheStatus}</span></td><td class="num ${rate(p.metric, r.value)}">${formatMetric(p.metric, r.value)}</td><td class="num">${p.metric === "ttfb" ? formatMetric("lcp", r.lcp) : formatMetric("ttfb", r.ttfb)}</td><td class="num">${formatMetric("ttfb", r.middleMile)}</td><td class="num">${formatMetric("ttfb", r.backend)}</td></tr>`,
     )}</tbody></table>`,
   )}`;
 }

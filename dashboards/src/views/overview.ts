@@ -15,7 +15,8 @@ import {
   THRESHOLDS,
   VITALS,
 } from "../metrics.ts";
-import type { AttributionGroup, OverviewData, Section, Tile } from "../overview-data.ts";
+import type { AttributionGroup, OverviewData, PendingOverview, Section, Tile } from "../overview-data.ts";
+import type { Part } from "../stream.ts";
 import { type OverviewParams, overviewHref, RANGES, type RangeKey } from "../view-params.ts";
 import { imagesCard } from "./images.ts";
 import { emptyNotice, errorNotice, layout } from "./layout.ts";
@@ -56,7 +57,7 @@ function selectField(
   )}</select></label>`;
 }
 
-function filterForm(p: OverviewParams, pageGroups: readonly string[]): SafeHtml {
+function filterForm(p: OverviewParams, pageGroups: readonly string[] | null): SafeHtml {
   const f = p.filters;
   const keep: HtmlValue[] = (
     [
@@ -74,7 +75,7 @@ function filterForm(p: OverviewParams, pageGroups: readonly string[]): SafeHtml 
   return html`<form class="filters" method="get" action="/_dash/">${keep}
 <label>Site<input name="site" value="${f.site ?? ""}" size="10"></label>
 <label>Page group<input name="pageGroup" value="${f.pageGroup ?? ""}" list="page-groups" size="16" placeholder="any"></label>
-<datalist id="page-groups">${pageGroups.map((g) => html`<option value="${g}"></option>`)}</datalist>
+${pageGroups === null ? "" : pageGroupList(pageGroups)}
 ${selectField("device", "Device", DEVICES, f.device)}
 <label>Country<input name="country" value="${f.country ?? ""}" size="4" placeholder="any"></label>
 ${selectField("connection", "Connection", CONNECTIONS, f.connection)}
@@ -94,6 +95,11 @@ function drill(p: OverviewParams, dim: string, key: string): SafeHtml {
 function queryOf(p: OverviewParams): string {
   const h = overviewHref(p);
   return h.includes("?") ? h.slice(h.indexOf("?") + 1) : "";
+}
+
+/** Suggestions for the page-group filter (a datalist may follow the form: it is found by id). */
+function pageGroupList(groups: readonly string[]): SafeHtml {
+  return html`<datalist id="page-groups">${groups.map((g) => html`<option value="${g}"></option>`)}</datalist>`;
 }
 
 function tiles(section: Section<Tile[]>): SafeHtml {
@@ -179,7 +185,10 @@ function formatTime(range: RangeKey): (t: number) => string {
   };
 }
 
-function series(p: OverviewParams, data: OverviewData): SafeHtml {
+function series(
+  p: OverviewParams,
+  data: Pick<OverviewData, "series" | "interval" | "from" | "to">,
+): SafeHtml {
   const head = html`<h2>${METRIC_LABELS[p.metric]} ${p.pct} over time <span class="small muted">(UTC, per ${data.interval})</span></h2>
 <div>${choice(
     "metric",
@@ -299,15 +308,7 @@ function hasFilters(p: OverviewParams): boolean {
 export function overviewPage(p: OverviewParams, data: OverviewData, shopUrl: string): SafeHtml {
   const pageGroups =
     data.attribution.ok && p.attrBy === "pageGroup" ? data.attribution.value.map((g) => g.key) : [];
-  const top = html`<h1>Overview <span class="small muted">site ${p.filters.site}</span></h1>
-<p>${choice(
-    "time range",
-    Object.keys(RANGES),
-    p.range,
-    (v) => overviewHref(p, { range: v as RangeKey }),
-    (v) => `last ${RANGE_LABELS[v as RangeKey]}`,
-  )}</p>
-<section class="card">${filterForm(p, pageGroups)}</section>`;
+  const top = overviewTop(p, pageGroups);
   const sections = [data.tiles, data.attribution, data.table, data.series, data.cacheMix];
   if (sections.every((s) => !s.ok)) {
     const first = sections[0];
@@ -327,4 +328,57 @@ export function overviewPage(p: OverviewParams, data: OverviewData, shopUrl: str
     { title: "Overview", active: "overview" },
     html`${top}${resolutionNotice(data.resolutionNotes)}${tiles(data.tiles)}${attribution(p, data.attribution)}${series(p, data)}${percentileTable(p, data.table)}<div class="grid2">${cacheMix(data.cacheMix)}${coverageCard(data.coverage)}</div>${imagesCard(data.images)}`,
   );
+}
+
+function overviewTop(p: OverviewParams, pageGroups: readonly string[] | null): SafeHtml {
+  return html`<h1>Overview <span class="small muted">site ${p.filters.site}</span></h1>
+<p>${choice(
+    "time range",
+    Object.keys(RANGES),
+    p.range,
+    (v) => overviewHref(p, { range: v as RangeKey }),
+    (v) => `last ${RANGE_LABELS[v as RangeKey]}`,
+  )}</p>
+<section class="card">${filterForm(p, pageGroups)}</section>`;
+}
+
+/** A panel that shows "Loading <label>…" where it will be until its card arrives (streamed). */
+function deferred(label: string, body: Promise<SafeHtml>): Part {
+  return {
+    open: html`<div class="deferred"><p class="loading muted small" role="status">Loading ${label}…</p>`,
+    body,
+    close: html`</div>`,
+  };
+}
+
+/**
+ * The overview streamed once its headline tiles have page views: each chart's card follows as
+ * soon as its own call answers. (No page views, or failing tiles, render whole via `overviewPage`.)
+ */
+export function overviewParts(p: OverviewParams, d: PendingOverview, tileSection: Section<Tile[]>): Part[] {
+  const groups = d.attribution.then((a) =>
+    a.ok && p.attrBy === "pageGroup" ? pageGroupList(a.value.map((g) => g.key)) : html``,
+  );
+  return [
+    overviewTop(p, null),
+    resolutionNotice([...d.notes]) || html``,
+    tiles(tileSection),
+    deferred(
+      "the attribution",
+      Promise.all([d.attribution, groups]).then(([a, g]) => html`${attribution(p, a)}${g}`),
+    ),
+    deferred(
+      "the time series",
+      d.series.then((s) => series(p, { ...d, series: s })),
+    ),
+    deferred(
+      "the percentiles",
+      d.table.then((t) => percentileTable(p, t)),
+    ),
+    html`<div class="grid2">`,
+    deferred("the cache mix", d.cacheMix.then(cacheMix)),
+    deferred("the beacon coverage", d.coverage.then(coverageCard)),
+    html`</div>`,
+    deferred("the image savings", d.images.then(imagesCard)),
+  ];
 }

@@ -3,6 +3,7 @@ import type { PageViewRow } from "../api-client.ts";
 import { formatMs, stackedBarSvg, stackSegments } from "../charts/stacked-bar.ts";
 import { html, type SafeHtml } from "../html.ts";
 import { ATTRIBUTION_PARTS, formatMetric, rate } from "../metrics.ts";
+import type { Part } from "../stream.ts";
 import type { LiveParams } from "../view-params.ts";
 import { emptyNotice, errorNotice, layout } from "./layout.ts";
 import { exportLinks, tableWrap, trunc } from "./parts.ts";
@@ -67,23 +68,49 @@ function partsText(pv: PageViewRow): string {
 }
 
 /** The live page document; `error` replaces the table with a readable message. */
+type LiveResult = { ok: true; rows: PageViewRow[] } | { ok: false; error: string };
+
+function liveHead(p: LiveParams, refreshSeconds: number): SafeHtml {
+  return html`<h1>Live page views <span class="small muted">site ${p.site} · newest ${p.limit} · reloads every ${refreshSeconds} s</span></h1>
+<div class="legend">${ATTRIBUTION_PARTS.map((part) => html`<span class="key-${part.key}">${part.label}</span>`)}</div>`;
+}
+
+function liveBody(p: LiveParams, result: LiveResult, shopUrl: string): SafeHtml {
+  if (!result.ok) return errorNotice("Could not load page views", result.error);
+  if (result.rows.length === 0)
+    return emptyNotice(
+      html`<strong>No page views yet</strong> for site “${p.site}”. Open the shop at <a href="${shopUrl}">${shopUrl}</a> and navigate between pages (or switch tabs), so the browser sends a beacon when each page is hidden. This list reloads by itself.`,
+    );
+  const max = Math.max(...result.rows.map(pageViewTotal), 1);
+  return html`<section class="card">${exportLinks("page views", "pageviews", "pageviews", new URLSearchParams({ site: p.site, limit: String(p.limit) }).toString())}${tableWrap("Live page views", html`<table><thead><tr><th class="num">time (UTC)</th><th>page</th><th>cache</th><th>device</th><th>country</th><th>conn.</th><th class="num">TTFB</th><th class="num">LCP</th><th>attribution</th></tr></thead><tbody>${result.rows.map((r) => row(r, max, p.site))}</tbody></table>`)}</section>`;
+}
+
+/** The live page document; `error` replaces the table with a readable message. */
 export function pageViewsPage(
   p: LiveParams,
-  result: { ok: true; rows: PageViewRow[] } | { ok: false; error: string },
+  result: LiveResult,
   refreshSeconds: number,
   shopUrl: string,
 ): SafeHtml {
-  const head = html`<h1>Live page views <span class="small muted">site ${p.site} · newest ${p.limit} · reloads every ${refreshSeconds} s</span></h1>
-<div class="legend">${ATTRIBUTION_PARTS.map((part) => html`<span class="key-${part.key}">${part.label}</span>`)}</div>`;
-  let body: SafeHtml;
-  if (!result.ok) body = errorNotice("Could not load page views", result.error);
-  else if (result.rows.length === 0)
-    body = emptyNotice(
-      html`<strong>No page views yet</strong> for site “${p.site}”. Open the shop at <a href="${shopUrl}">${shopUrl}</a> and navigate between pages (or switch tabs), so the browser sends a beacon when each page is hidden. This list reloads by itself.`,
-    );
-  else {
-    const max = Math.max(...result.rows.map(pageViewTotal), 1);
-    body = html`<section class="card">${exportLinks("page views", "pageviews", "pageviews", new URLSearchParams({ site: p.site, limit: String(p.limit) }).toString())}${tableWrap("Live page views", html`<table><thead><tr><th class="num">time (UTC)</th><th>page</th><th>cache</th><th>device</th><th>country</th><th>conn.</th><th class="num">TTFB</th><th class="num">LCP</th><th>attribution</th></tr></thead><tbody>${result.rows.map((r) => row(r, max, p.site))}</tbody></table>`)}</section>`;
-  }
-  return layout({ title: "Live page views", active: "pageviews", refreshSeconds }, html`${head}${body}`);
+  return layout(
+    { title: "Live page views", active: "pageviews", refreshSeconds },
+    html`${liveHead(p, refreshSeconds)}${liveBody(p, result, shopUrl)}`,
+  );
+}
+
+/** The live page streamed: heading and legend first, the list (with a loading line until then) when it arrives. */
+export function pageViewsParts(
+  p: LiveParams,
+  result: Promise<LiveResult>,
+  refreshSeconds: number,
+  shopUrl: string,
+): Part[] {
+  return [
+    liveHead(p, refreshSeconds),
+    {
+      open: html`<div class="deferred"><p class="loading muted small" role="status">Loading page views…</p>`,
+      body: result.then((r) => liveBody(p, r, shopUrl)),
+      close: html`</div>`,
+    },
+  ];
 }

@@ -38,13 +38,13 @@ function row(s: SloRow, states: SloAnswer["alertStates"]): SafeHtml {
   const scope =
     [s.site && `site ${s.site}`, s.pageGroup && `page group ${s.pageGroup}`].filter(Boolean).join(" · ") ||
     "all page views";
-  return html`<tr data-slo="${s.id}"><td><a href="/_dash/slo?slo=${s.id}">${trunc(s.name, "wide")}</a><div class="small muted">${s.objective} · ${scope}</div></td><td class="num">${pct(s.compliance, 2)}<div class="small muted">target ${pct(s.target, 2)}</div></td><td class="budget-cell">${budgetBar(s.budgetRemaining)}<div class="small muted">${Math.round(s.budgetWindow.total)} views / ${s.windowDays} d</div></td>${WINDOWS.map(
+  return html`<tr data-slo="${s.id}"><td data-label="objective"><a href="/_dash/slo?slo=${s.id}">${trunc(s.name, "wide")}</a><div class="small muted">${s.objective} · ${scope}</div></td><td class="num" data-label="good share">${pct(s.compliance, 2)}<div class="small muted">target ${pct(s.target, 2)}</div></td><td class="budget-cell" data-label="error budget left">${budgetBar(s.budgetRemaining)}<div class="small muted">${Math.round(s.budgetWindow.total)} views / ${s.windowDays} d</div></td>${WINDOWS.map(
     (w) => {
       const b = s.windows[w].burnRate;
       const hot = s.alerts.some((a) => (a.long === w || a.short === w) && b !== null && b >= a.burnRate);
-      return html`<td class="num ${hot ? "poor" : ""}">${burn(b)}<div class="small muted">${Math.round(s.windows[w].total)} views</div></td>`;
+      return html`<td class="num ${hot ? "poor" : ""}" data-label="burn ${w}">${burn(b)}<div class="small muted">${Math.round(s.windows[w].total)} views</div></td>`;
     },
-  )}<td>${alertBadges(s, states)}</td></tr>`;
+  )}<td data-label="alerts">${alertBadges(s, states)}</td></tr>`;
 }
 
 /** Rows of the SLO table as plain values (CSV/JSON export). */
@@ -98,7 +98,7 @@ async function body(p: InsightParams, data: Promise<Section<SloAnswer>>): Promis
   const q = p.slo ? `slo=${encodeURIComponent(p.slo)}` : "";
   return html`${exportLinks("objectives", "slo", "objectives", q)}${tableWrap(
     "Service-level objectives",
-    html`<table class="slo-table"><thead><tr><th>objective</th><th class="num">good share</th><th>error budget left</th>${WINDOWS.map((w) => html`<th class="num">burn ${w}</th>`)}<th>alerts</th></tr></thead><tbody>${d.value.slos.map((s) => row(s, d.value.alertStates))}</tbody></table>`,
+    html`<table class="slo-table reflow"><thead><tr><th>objective</th><th class="num">good share</th><th>error budget left</th>${WINDOWS.map((w) => html`<th class="num">burn ${w}</th>`)}<th>alerts</th></tr></thead><tbody>${d.value.slos.map((s) => row(s, d.value.alertStates))}</tbody></table>`,
   )}`;
 }
 

@@ -109,4 +109,9 @@ dl.facts dt{font-size:.75rem;color:var(--muted)}dl.facts dd{margin:0;min-width:0
 dl.facts .trunc{max-width:100%}
 table.edge-record th{font-weight:400;color:var(--fg);font-size:.9rem}
 .grid2 > *{min-width:0}
+@media (max-width:640px){table.reflow thead{display:none}table.reflow,table.reflow tbody{display:block}
+table.reflow tr{display:grid;grid-template-columns:1fr 1fr;gap:.2rem .6rem;padding:.5rem 0;border-bottom:1px solid var(--line)}
+table.reflow td{display:block;border:none;padding:.1rem 0;white-space:normal;text-align:left;min-width:0}
+table.reflow td:first-child,table.reflow td:last-child,table.reflow td.budget-cell{grid-column:1/-1}
+table.reflow td[data-label]::before{content:attr(data-label);display:block;font-size:.72rem;color:var(--muted)}}
 `;

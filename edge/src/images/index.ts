@@ -3,7 +3,7 @@
  * `/cdn-cgi/image/*` route and the page-edge origin wrapper (`Accept-CH`, opt-in `<img>`
  * rewriting). Config is parsed once here (`parseImageEdgeConfig`; a bad value names the key).
  */
-import type { EdgeConfig } from "../config.ts";
+import type { EdgeConfig, PathRule } from "../config.ts";
 import { Edge } from "../edge.ts";
 import { CLIENT_HEADER, HEAD_HEADER, ImageBill } from "./bill.ts";
 import type { ImageConfig } from "./config.ts";
@@ -19,10 +19,33 @@ export { ImageRoute } from "./route.ts";
 /** Path prefix the route serves. */
 export const IMAGE_ROUTE_PREFIX = "/cdn-cgi/image/";
 
-/** The variant cache's config: the page edge's, with the service as origin and IMAGE_TIMEOUT_MS as its time limit. */
+/** The route's internal request headers, forwarded to the service fetcher on a miss (unkeyed). */
+const INTERNAL = [CLIENT_HEADER, HEAD_HEADER];
+
+/** No-op rule (no TTL, no bypass, no keying) that only forwards the internal headers. */
+const FORWARD_INTERNAL: PathRule = {
+  path: "/*",
+  re: /^\/.*$/,
+  bypass: false,
+  force: false,
+  rum: true,
+  keyHeaders: [],
+  forwardHeaders: INTERNAL,
+  forwardCookies: null,
+};
+
+/**
+ * The variant cache's config: the page edge's, with the service as origin and IMAGE_TIMEOUT_MS as
+ * its time limit. Every rule (the operator's, then a catch-all) forwards the route's internal
+ * headers, since cacheable requests otherwise carry only an allow-list of headers to the origin.
+ */
 export function variantEdgeConfig(edge: EdgeConfig, images: ImageConfig): EdgeConfig {
   return {
     ...edge,
+    rules: [
+      ...edge.rules.map((r) => ({ ...r, forwardHeaders: [...r.forwardHeaders, ...INTERNAL] })),
+      FORWARD_INTERNAL,
+    ],
     originBase: VARIANT_ORIGIN,
     originTimeoutMs: images.timeoutMs,
     hotCacheBytes: images.hotCacheBytes,

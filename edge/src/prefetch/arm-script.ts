@@ -4,7 +4,9 @@
  * owns the assignment and reports the arm in every beacon). The speculation rules only match
  * under `:root[data-prefetch-arm="ours"|"press"]`, so a holdout tab, or one whose arm is not
  * known yet, speculates nothing. In the ours arm, a browser without Speculation Rules gets
- * `<link rel=prefetch>` for the same URLs (read from the rules document). Never throws.
+ * `<link rel=prefetch>` for the same URLs (read from the rules document). Under Save-Data or a
+ * 2g connection (Network Information API) the root is not marked, so nothing is speculated
+ * even from rules written into a cached page. Never throws.
  */
 
 /** Path the script is served at (injected into origin HTML as an external, CSP-friendly script). */
@@ -22,6 +24,7 @@ w.forEach(function(c){(Array.isArray(c.href_matches)?c.href_matches:[]).forEach(
 var l=d.createElement("link");l.rel="prefetch";l.href=p.replace(/\\\\(.)/g,"$1");d.head.appendChild(l)})})})}).catch(function(){})}
 function mark(){var a=null;try{a=sessionStorage.getItem("rum:arm")}catch(e){}
 if(!a||!ARMS[a]){if(++tries<8)setTimeout(mark,tries*150);return}
+var c=navigator.connection;if(a!=="holdout"&&c&&(c.saveData||/(^|-)2g$/.test(c.effectiveType||"")))return;
 r.setAttribute("data-prefetch-arm",a);
 if(a==="ours"&&!(window.HTMLScriptElement&&HTMLScriptElement.supports&&HTMLScriptElement.supports("speculationrules")))links()}
 mark()}catch(e){}})();

@@ -22,6 +22,13 @@ export interface PrefetchConfig {
   prerender: boolean;
   /** PREFETCH_PRERENDER_THRESHOLD (default 0.6). */
   prerenderThreshold: number;
+  /**
+   * PREFETCH_RULES_DELIVERY (default "header"): "header" = `Speculation-Rules` header naming the
+   * rules document (CSP-friendly, computed per view); "inline" = `<script type="speculationrules">`
+   * written into the page when the edge stores it (no extra request; needs CSP
+   * 'inline-speculation-rules'; candidates as of the page's last origin fetch).
+   */
+  rulesDelivery: "header" | "inline";
   /** PREFETCH_PRESS_RULES (default false): a press-arm rule (prefetch any allowed link on pointerdown) in the rules document; off because the RUM beacon implements the press arm itself. */
   pressRules: boolean;
   /** PREFETCH_WARM_PER_SECOND (default 2; 0 = no warming): origin requests/s for warming, per isolate. */
@@ -60,6 +67,13 @@ function paths(env: RawEnv, key: string, def: readonly string[]): string[] {
   return items;
 }
 
+function delivery(env: RawEnv): "header" | "inline" {
+  const v = (str(env, "PREFETCH_RULES_DELIVERY") ?? "header").toLowerCase();
+  if (v !== "header" && v !== "inline")
+    throw new ConfigError("PREFETCH_RULES_DELIVERY", "must be header or inline", v);
+  return v;
+}
+
 const ECTS: readonly Ect[] = ["slow-2g", "2g", "3g", "4g"];
 
 /** Parses the PREFETCH_* vars (defaults above). */
@@ -82,6 +96,7 @@ export function parsePrefetchConfig(env: RawEnv): PrefetchConfig {
     maxPerPage: int(env, "PREFETCH_MAX_PER_PAGE", 2, 0, 10),
     prerender: bool(env, "PREFETCH_PRERENDER", false),
     prerenderThreshold,
+    rulesDelivery: delivery(env),
     pressRules: bool(env, "PREFETCH_PRESS_RULES", false),
     warmPerSecond: int(env, "PREFETCH_WARM_PER_SECOND", 2, 0, 1000),
     modelRefreshMs: int(env, "PREFETCH_MODEL_REFRESH_SECONDS", 60, 1, 86_400) * 1000,

@@ -22,6 +22,8 @@ export class PrefetchCounters {
   private lastFlush: number;
   private flushing: Promise<void> | null = null;
   dropped = 0;
+  /** Message of the last failed flush (null after a good one). */
+  lastError: string | null = null;
   private readonly site: string;
   private readonly flushMs: number;
 
@@ -94,8 +96,11 @@ export class PrefetchCounters {
     }
     this.flushing = db
       .batch(stmts)
-      .then(() => undefined)
-      .catch(() => {
+      .then(() => {
+        this.lastError = null;
+      })
+      .catch((e: unknown) => {
+        this.lastError = e instanceof Error ? e.message : String(e);
         for (const [k, n] of t)
           if (this.transitions.size < MAX_KEYS || this.transitions.has(k))
             this.transitions.set(k, (this.transitions.get(k) ?? 0) + n);

@@ -6,6 +6,7 @@
  */
 import { BeaconInjector, injectIntoBytes } from "../../../common/src/beacon-inject.ts";
 import { ARM_SCRIPT_PATH, armScriptTag, RULES_PATH } from "./arm-script.ts";
+import type { RulesDocument } from "./rules.ts";
 
 type FetchFn = (req: Request, init?: RequestInit) => Promise<Response>;
 
@@ -42,13 +43,25 @@ export function acceptEct(h: Headers): void {
   if (!ch || !/(^|,)\s*ect\s*(,|$)/i.test(ch)) h.set("accept-ch", ch ? `${ch}, ECT` : "ECT");
 }
 
-/** Adds the rules header and the arm script to a page response. */
-export async function prepareHtml(res: Response, pagePath: string): Promise<Response> {
+/** An inline rules element; `<` is escaped so no value can close the script element. */
+export function inlineRulesTag(doc: RulesDocument): string {
+  return `<script type="speculationrules">${JSON.stringify(doc).replace(/</g, "\\u003c")}</script>`;
+}
+
+/**
+ * Adds the rules (the header naming the rules document, or `inline` rules when given) and the
+ * arm script to a page response.
+ */
+export async function prepareHtml(
+  res: Response,
+  pagePath: string,
+  inline: RulesDocument | null = null,
+): Promise<Response> {
   if (pagePath.length > MAX_PAGE_PATH) return res;
   const h = new Headers(res.headers);
   const url = rulesUrl(pagePath);
-  h.set("speculation-rules", `"${url}"`);
-  const tag = armScriptTag(url);
+  if (inline === null) h.set("speculation-rules", `"${url}"`);
+  const tag = (inline === null ? "" : inlineRulesTag(inline)) + armScriptTag(url);
   const len = res.headers.get("content-length");
   let body: BodyInit | null;
   if (len !== null && Number(len) <= BUFFER_MAX && res.body !== null) {
@@ -65,8 +78,15 @@ export async function prepareHtml(res: Response, pagePath: string): Promise<Resp
   return new Response(body, { status: res.status, statusText: res.statusText, headers: h });
 }
 
-/** Wraps the edge's origin fetch: GET 200 HTML responses get `prepareHtml` (path relative to `originBase`). */
-export function withSpeculationHtml(originBase: string, inner: FetchFn): FetchFn {
+/**
+ * Wraps the edge's origin fetch: GET 200 HTML responses get `prepareHtml` (path relative to
+ * `originBase`); `inlineRules` (inline delivery) gives the rules for a page request, or null.
+ */
+export function withSpeculationHtml(
+  originBase: string,
+  inner: FetchFn,
+  inlineRules: ((req: Request, pagePath: string) => RulesDocument | null) | null = null,
+): FetchFn {
   const prefix = new URL(originBase).pathname.replace(/\/+$/, "");
   return async (req, init) => {
     const res = await inner(req, init);
@@ -75,7 +95,7 @@ export function withSpeculationHtml(originBase: string, inner: FetchFn): FetchFn
     const path = new URL(req.url).pathname;
     const page = prefix && path.startsWith(prefix) ? path.slice(prefix.length) || "/" : path;
     try {
-      return await prepareHtml(res, page);
+      return await prepareHtml(res, page, inlineRules === null ? null : (inlineRules(req, page) ?? {}));
     } catch {
       return res;
     }

@@ -1,7 +1,7 @@
 /**
  * Predictive prefetch at the edge (edge/PREFETCH.md). A narrow interface for the edge:
  *   - `wrapOriginFetch(fetch)`: origin HTML gets the rules header and arm script before it is stored;
- *   - `observe(request, response, ctx)`: after each proxied response (sync, a few header reads):
+ *   - `observe(request, response, url, ctx)`: for each public HTML answer (the edge's speculation hook; sync):
  *     learns Referer transitions, counts speculative requests per arm, flushes to D1 when due;
  *   - `handle(request, ctx)`: `/_edge/prefetch/rules.json` and `/_edge/prefetch/arm.js`.
  * Speculative requests (`Sec-Purpose: prefetch`) are never learned from and never get rules.
@@ -19,7 +19,7 @@ import type { PrefetchConfig } from "./config.ts";
 import { PrefetchCounters } from "./counters.ts";
 import { MAX_PAGE_PATH, withSpeculationHtml } from "./html.ts";
 import { ModelHolder, modelKey } from "./model-holder.ts";
-import { buildRulesDocument, denyPatterns } from "./rules.ts";
+import { buildRulesDocument, denyPatterns, type RulesDocument } from "./rules.ts";
 import { WarmLimiter } from "./warm.ts";
 
 export { type PrefetchConfig, parsePrefetchConfig } from "./config.ts";
@@ -39,6 +39,8 @@ export interface PrefetchDeps {
   now?: () => number;
 }
 
+/** Model and learning state of this isolate (no personal data). */
+export const STATUS_PATH = "/_edge/prefetch/status";
 /** Prefix of the prefetch routes. */
 export const PREFETCH_ROUTE_PREFIX = "/_edge/prefetch/";
 /** Pages seen answering private/uncacheable responses, remembered per isolate (most). */
@@ -90,7 +92,45 @@ export class PrefetchEdge {
 
   /** The origin fetch with speculation prepared in HTML (unchanged when prefetch is disabled). */
   wrapOriginFetch(originBase: string, inner: FetchFn): FetchFn {
-    return this.config.enabled ? withSpeculationHtml(originBase, inner) : inner;
+    if (!this.config.enabled) return inner;
+    return withSpeculationHtml(
+      originBase,
+      inner,
+      this.config.rulesDelivery === "inline" ? (req, page) => this.inlineRules(req, page) : null,
+    );
+  }
+
+  /** Inline delivery: rules from the model held now (no storage call), none for a personal request. */
+  private inlineRules(req: Request, page: string): RulesDocument | null {
+    const model = this.holder.model;
+    if (model === null || clientDenyReason(req.headers, this.config.policy) !== null) return null;
+    return this.document(this.predict(model, page));
+  }
+
+  private predict(model: NextPageModel, path: string): Array<{ page: string; p: number }> {
+    if (this.config.maxPerPage === 0) return [];
+    const policy = this.config.policy;
+    return model.predict([path], {
+      k: this.config.maxPerPage,
+      threshold: this.config.threshold,
+      now: this.now(),
+      exclude: (p) => this.unsafe.has(p) || urlDenyReason(p, "http://edge.invalid", policy) !== null,
+    });
+  }
+
+  private document(cands: Array<{ page: string; p: number }>): RulesDocument {
+    const prerender = this.config.prerender
+      ? cands
+          .filter((c) => c.p >= this.config.prerenderThreshold)
+          .slice(0, 1)
+          .map((c) => c.page)
+      : [];
+    const prefetch = cands.map((c) => c.page).filter((pg) => !prerender.includes(pg));
+    return buildRulesDocument({
+      prefetch,
+      prerender,
+      pressDeny: this.config.pressRules ? this.pressDeny : null,
+    });
   }
 
   /** Learns and counts from one proxied response; never throws, never delays the response. */
@@ -163,21 +203,32 @@ export class PrefetchEdge {
         },
       });
     if (url.pathname === RULES_PATH) return this.rules(request, url, ctx);
+    if (url.pathname === STATUS_PATH) {
+      await this.holder.get(this.now(), ctx);
+      return Response.json(
+        {
+          enabled: this.config.enabled,
+          learn: this.config.learn,
+          model: {
+            loaded: this.holder.model !== null,
+            builtAt: this.holder.builtAt,
+            error: this.holder.error,
+          },
+          pendingCounts: this.counters.pending,
+          droppedCounts: this.counters.dropped,
+          flushError: this.counters.lastError,
+          unsafePages: this.unsafe.size,
+        },
+        { headers: { "cache-control": "no-store" } },
+      );
+    }
     return Response.json({ error: "unknown prefetch route" }, { status: 404 });
   }
 
   /** Candidates for a page: model prediction minus denied, unsafe and personal pages. */
   async candidates(path: string, ctx: ExecutionContext): Promise<Array<{ page: string; p: number }>> {
     const model: NextPageModel | null = await this.holder.get(this.now(), ctx);
-    if (model === null || this.config.maxPerPage === 0) return [];
-    const origin = "http://edge.invalid";
-    const policy = this.config.policy;
-    return model.predict([path], {
-      k: this.config.maxPerPage,
-      threshold: this.config.threshold,
-      now: this.now(),
-      exclude: (p) => this.unsafe.has(p) || urlDenyReason(p, origin, policy) !== null,
-    });
+    return model === null ? [] : this.predict(model, path);
   }
 
   private async rules(request: Request, url: URL, ctx: ExecutionContext): Promise<Response> {
@@ -196,18 +247,7 @@ export class PrefetchEdge {
     const denied = clientDenyReason(request.headers, this.config.policy);
     if (denied !== null) return empty(denied);
     const cands = await this.candidates(p, ctx);
-    const prerender = this.config.prerender
-      ? cands
-          .filter((c) => c.p >= this.config.prerenderThreshold)
-          .slice(0, 1)
-          .map((c) => c.page)
-      : [];
-    const prefetch = cands.map((c) => c.page).filter((pg) => !prerender.includes(pg));
-    const doc = buildRulesDocument({
-      prefetch,
-      prerender,
-      pressDeny: this.config.pressRules ? this.pressDeny : null,
-    });
+    const doc = this.document(cands);
     if (this.deps.warm !== null) for (const c of cands) this.warm(c.page, url, ctx);
     return new Response(request.method === "HEAD" ? null : JSON.stringify(doc), { headers: RULES_HEADERS });
   }
@@ -223,7 +263,8 @@ export class PrefetchEdge {
       Promise.resolve()
         .then(() => warm(req, ctx))
         .then((res) => {
-          this.observe(req, res, req.url, ctx);
+          // Counted by the edge's speculation hook (public pages); a private answer only marks the page.
+          this.remember(page, res);
           return res.body?.cancel();
         })
         .catch(() => {}),

@@ -46,6 +46,18 @@ export class ModelHolder {
     return this.model;
   }
 
+  /** Starts a refresh in `waitUntil` when due; never waits. */
+  refresh(now: number, ctx: ExecutionContext): void {
+    if (this.kv === null || this.loading !== null) return;
+    const every = this.model === null ? Math.min(this.refreshMs, NO_MODEL_RECHECK_MS) : this.refreshMs;
+    if (now - this.checkedAt < every) return;
+    this.checkedAt = now;
+    this.loading = this.load().finally(() => {
+      this.loading = null;
+    });
+    ctx.waitUntil(this.loading);
+  }
+
   private async load(): Promise<void> {
     try {
       const raw = await (this.kv as KVNamespace).get(this.key, "json");

@@ -1,35 +1,37 @@
 /**
- * Building the prefetch part from the Worker env, and the one call the edge makes after each
- * proxied response (`served`), which keeps a synchronous Response synchronous (hot-cache HITs).
+ * Building the prefetch part from the Worker env and plugging it into `createEdgeApp`:
+ *   - `wrapOriginFetch` / `htmlHeaders`: origin HTML gets the rules header and arm script before it
+ *     is stored (EdgeDeps `fetch`, `htmlHeaders`);
+ *   - `speculation`: the edge's SpeculationHook: its routes (`/_edge/prefetch/*`, answered before
+ *     the admin routes) and `onHtml`, which sees every public, cacheable 200 HTML answer (learning,
+ *     per-arm counts) and returns it unchanged.
  */
 import { pageGroupFor } from "../../../common/src/page-group.ts";
 import type { EdgeConfig } from "../config.ts";
+import type { SpeculationHook } from "../context.ts";
 import type { RawEnv } from "../env-config.ts";
 import { parsePrefetchConfig } from "./config.ts";
 import { acceptEct } from "./html.ts";
-import { PrefetchEdge } from "./index.ts";
+import { PREFETCH_ROUTE_PREFIX, PrefetchEdge } from "./index.ts";
 
 export { PREFETCH_ROUTE_PREFIX } from "./index.ts";
 
+type FetchFn = (req: Request, init?: RequestInit) => Promise<Response>;
 type Serve = (request: Request, ctx: ExecutionContext) => Response | Promise<Response>;
 
 export interface PrefetchPart {
   prefetch: PrefetchEdge;
-  wrapOriginFetch: PrefetchEdge["wrapOriginFetch"];
-  /** The edge's stored-HTML header hook, with `Accept-CH: ECT` when prefetch needs it and `other` does not set it. */
+  speculation: SpeculationHook;
+  wrapOriginFetch(originBase: string, inner: FetchFn): FetchFn;
+  /** The edge's stored-HTML header hook, adding `Accept-CH: ECT` when prefetch is on. */
   htmlHeaders(other: ((h: Headers) => void) | null): ((h: Headers) => void) | null;
-  handle(request: Request, url: URL, ctx: ExecutionContext): Promise<Response>;
-  /** Passes the edge's response through, observing it (learning, counting). */
-  served(
-    request: Request,
-    res: Response | Promise<Response>,
-    url: string,
-    ctx: ExecutionContext,
-  ): Response | Promise<Response>;
 }
 
-/** Builds the prefetch part (bindings EDGE_KV, DB; vars PREFETCH_* per edge/PREFETCH.md). */
-export function createPrefetchFromEnv(env: Env, edgeConfig: EdgeConfig, serve: Serve): PrefetchPart {
+/**
+ * Builds the prefetch part (bindings EDGE_KV, DB; vars PREFETCH_* per edge/PREFETCH.md);
+ * `serve` answers warming requests through the edge's own cache (null = no warming).
+ */
+export function createPrefetchFromEnv(env: Env, edgeConfig: EdgeConfig, serve: Serve | null): PrefetchPart {
   const raw = env as unknown as RawEnv;
   const config = parsePrefetchConfig(raw);
   const groups = new Map<string, string>();
@@ -49,12 +51,19 @@ export function createPrefetchFromEnv(env: Env, edgeConfig: EdgeConfig, serve: S
     db: (raw.DB as D1Database | undefined) ?? null,
     warm: config.warmPerSecond > 0 ? serve : null,
   });
-  const observe = (request: Request, res: Response, url: string, ctx: ExecutionContext) => {
-    if (config.enabled || config.learn) prefetch.observe(request, res, url, ctx);
-    return res;
-  };
+  const active = config.enabled || config.learn;
   return {
     prefetch,
+    speculation: {
+      handles: () => null,
+      onHtml(ctx, res) {
+        if (active)
+          prefetch.observe(ctx.request, res, `${ctx.url.protocol}//${ctx.url.host}${ctx.path}`, ctx.exec);
+        return res;
+      },
+      routePrefix: PREFETCH_ROUTE_PREFIX,
+      route: (request, url, exec) => prefetch.handle(request, new URL(url), exec),
+    },
     wrapOriginFetch: (base, inner) => prefetch.wrapOriginFetch(base, inner),
     htmlHeaders: (other) =>
       !config.enabled
@@ -65,10 +74,5 @@ export function createPrefetchFromEnv(env: Env, edgeConfig: EdgeConfig, serve: S
               other(h);
               acceptEct(h);
             },
-    handle: (request, url, ctx) => prefetch.handle(request, url, ctx),
-    served(request, res, url, ctx) {
-      if (res instanceof Response) return observe(request, res, url, ctx);
-      return res.then((r) => observe(request, r, url, ctx));
-    },
   };
 }

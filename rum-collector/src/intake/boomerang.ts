@@ -22,13 +22,14 @@ export type BoomerangMapping =
  */
 export const BOOMERANG_SEQ = { early: 0, load: 1, quit: 2 } as const;
 
-// Navigation Timing Level 1 `performance.navigation.type` codes as boomerang sends them.
-const NAV_TYPE_CODES: Record<string, NavTiming["type"]> = {
-  "0": "navigate",
-  "1": "reload",
-  "2": "back_forward",
-  "255": "navigate",
-};
+// Navigation Timing Level 1 `performance.navigation.type` codes as boomerang sends them (a Map:
+// a plain object would answer "constructor" or "__proto__" from its prototype).
+const NAV_TYPE_CODES = new Map<string, NavTiming["type"]>([
+  ["0", "navigate"],
+  ["1", "reload"],
+  ["2", "back_forward"],
+  ["255", "navigate"],
+]);
 const ECT_PATTERN = new RegExp(`^(${EFFECTIVE_CONNECTION_TYPES.join("|")})$`);
 // boomerang's session id (`rt.si`): a UUID and a random suffix.
 const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
@@ -205,7 +206,7 @@ function navTiming(params: Params, r: ParamReader, navStart: number): NavTiming 
 
 function navType(raw: string | null, r: ParamReader): NavTiming["type"] {
   if (raw === null || raw === "") return "navigate";
-  const t = NAV_TYPE_CODES[raw] ?? ((NAV_TYPES as readonly string[]).includes(raw) ? raw : undefined);
+  const t = NAV_TYPE_CODES.get(raw) ?? ((NAV_TYPES as readonly string[]).includes(raw) ? raw : undefined);
   if (t === undefined) {
     r.invalid();
     return "navigate";

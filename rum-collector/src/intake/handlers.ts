@@ -42,6 +42,19 @@ export interface PageViewQueue {
 /** The calling request's `ctx.waitUntil`. */
 export type WaitUntil = (promise: Promise<unknown>) => void;
 
+/** One validated beacon on its way to the queue, with the request it came in. */
+interface Acceptance {
+  request: Request;
+  beacon: BeaconPayload;
+  /** CORS headers of every answer. */
+  cors: Record<string, string>;
+  /** The success response (204, or the GIF of a boomerang GET). */
+  ok: () => Response;
+  waitUntil: WaitUntil | null | undefined;
+  /** Invalid fields dropped while mapping (boomerang); default 0. */
+  invalidFields?: number;
+}
+
 /** Per-isolate intake counters (`accepted = sent + failed + pending`). */
 export interface IntakeStats {
   /** "batched" when RUM_INTAKE_BATCH_SIZE > 1. */
@@ -128,15 +141,9 @@ export function createIntake(deps: IntakeDeps): Intake {
     });
   }
 
-  /** Samples, enriches and enqueues a validated beacon; `ok` is the success response. */
-  async function accept(
-    request: Request,
-    beacon: BeaconPayload,
-    cors: Record<string, string>,
-    ok: () => Response,
-    waitUntil: WaitUntil | null | undefined,
-    invalidFields = 0,
-  ): Promise<Response> {
+  /** Samples, enriches and enqueues a validated beacon; `a.ok` is the success response. */
+  async function accept(a: Acceptance): Promise<Response> {
+    const { request, beacon, cors, ok, waitUntil } = a;
     if (!isSampledIn(beacon.pvid, config.sampleRate)) return ok();
     const message = toPageViewMessage(
       beacon,
@@ -145,7 +152,7 @@ export function createIntake(deps: IntakeDeps): Intake {
       {
         rules: deps.pageGroupRules,
         sampleRate: config.sampleRate,
-        invalidFields,
+        invalidFields: a.invalidFields ?? 0,
         conversionGroups: config.conversionGroups,
       },
     );
@@ -254,13 +261,13 @@ export function createIntake(deps: IntakeDeps): Intake {
       }
       const problem = siteProblem(beacon.site, beacon.url, origin, cors);
       if (problem) return problem;
-      return accept(
+      return accept({
         request,
         beacon,
         cors,
-        () => new Response(null, { status: 204, headers: cors }),
+        ok: () => new Response(null, { status: 204, headers: cors }),
         waitUntil,
-      );
+      });
     },
 
     async boomerang(request, waitUntil) {
@@ -329,7 +336,14 @@ export function createIntake(deps: IntakeDeps): Intake {
       if (mapped.kind === "invalid") return json(400, `boomerang: ${mapped.error}`, cors);
       const result = validateBeacon(mapped.beacon);
       if (!result.ok) return json(400, `boomerang: ${result.error}`, cors);
-      return accept(request, result.beacon, cors, ok, waitUntil, mapped.invalidFields);
+      return accept({
+        request,
+        beacon: result.beacon,
+        cors,
+        ok,
+        waitUntil,
+        invalidFields: mapped.invalidFields,
+      });
     },
   };
 }

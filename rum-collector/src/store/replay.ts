@@ -9,6 +9,7 @@
  *    calls it until nothing is left.
  */
 import { packNdjson, readMessageBody } from "../../../common/src/queue-contract.ts";
+import { archiveText } from "./archive.ts";
 
 /** Objects handled per replay call (the command calls again while `more` is true). */
 export const REPLAY_OBJECTS_PER_CALL = 50;
@@ -129,7 +130,7 @@ export async function replayArchive(
     for (const o of page.objects) {
       const obj = await archive.get(o.key);
       if (!obj) continue;
-      const read = readMessageBody(await obj.text());
+      const read = readMessageBody(await archiveText(o.key, obj.body));
       const packed = packLines(read.lines);
       await send(queue, packed);
       objects++;

@@ -3,7 +3,7 @@
  * and write them back with optimistic concurrency (a row's `version` must be unchanged, a new
  * row must still be absent), so two writers never lose each other's page views.
  */
-import { QuantileSketch } from "../../../common/src/sketch.ts";
+import { hexToBytes, QuantileSketch } from "../../../common/src/sketch.ts";
 import { type Granularity, METRICS } from "./metrics.ts";
 
 export interface RollupKey {
@@ -39,6 +39,8 @@ export function blobBytes(v: unknown): Uint8Array | null {
   if (v instanceof Uint8Array) return v;
   if (v instanceof ArrayBuffer) return new Uint8Array(v);
   if (Array.isArray(v)) return Uint8Array.from(v as number[]);
+  // hex() of a BLOB (empty for NULL).
+  if (typeof v === "string") return v === "" ? null : hexToBytes(v);
   return null;
 }
 
@@ -110,7 +112,8 @@ export class RollupRow {
 }
 
 const SKETCH_COLUMNS = METRICS.map((m) => m.column);
-const SELECT_COLUMNS = `${KEY_COLUMNS}, views, version, ${SKETCH_COLUMNS.join(", ")}`;
+// hex() because D1 hands BLOBs to the Worker as JSON arrays of numbers, which costs ~4× more.
+const SELECT_COLUMNS = `${KEY_COLUMNS}, views, version, ${SKETCH_COLUMNS.map((c) => `hex(${c}) AS ${c}`).join(", ")}`;
 /** Keys per read statement (one JSON parameter each). */
 const READ_CHUNK = 400;
 
@@ -216,37 +219,85 @@ export function isGuardFailure(err: unknown): boolean {
   return /CHECK constraint failed/i.test(String(err instanceof Error ? err.message : err));
 }
 
+/** JSON bytes per bulk statement at most (D1 takes up to 2 MB per bound value). */
+const BULK_JSON_BYTES = 500_000;
+
+function hex(bytes: Uint8Array): string {
+  let out = "";
+  for (let i = 0; i < bytes.length; i++) out += (bytes[i] as number).toString(16).padStart(2, "0");
+  return out;
+}
+
+const KEY_SELECT = KEY_COLUMNS.split(", ")
+  .map((_c, i) => `value->>'$.k[${i}]' AS k${i}`)
+  .join(", ");
+const KEY_MATCH = KEY_COLUMNS.split(", ")
+  .map((c, i) => `rum_rollups.${c} = j.k${i}`)
+  .join(" AND ");
+
+/** New rows: one INSERT for a whole chunk; unset sketch columns stay NULL. */
+const BULK_INSERT_SQL = `INSERT INTO rum_rollups (${KEY_COLUMNS}, views, version, ${SKETCH_COLUMNS.join(", ")}) SELECT ${KEY_COLUMNS.split(
+  ", ",
+)
+  .map((_, i) => `value->>'$.k[${i}]'`)
+  .join(
+    ", ",
+  )}, value->>'views', 0, ${SKETCH_COLUMNS.map((c) => `unhex(value->>'${c}')`).join(", ")} FROM json_each(?1) WHERE true ON CONFLICT DO NOTHING`;
+
 /**
- * Statements writing every changed row: UPDATE … WHERE version = read version, or INSERT for
- * new rows, each followed by a guard that exactly one row changed.
+ * Changed rows: one UPDATE … FROM for a whole chunk, each row only where its version is still the
+ * one read. A sketch column absent from a row's JSON keeps its value; JSON null clears it.
+ */
+const BULK_UPDATE_SQL = `UPDATE rum_rollups SET views = j.views, version = rum_rollups.version + 1, ${SKETCH_COLUMNS.map(
+  (c) => `${c} = CASE WHEN j.t_${c} IS NULL THEN rum_rollups.${c} ELSE unhex(j.${c}) END`,
+).join(
+  ", ",
+)} FROM (SELECT ${KEY_SELECT}, value->>'views' AS views, value->>'version' AS version, ${SKETCH_COLUMNS.map(
+  (c) => `value->>'${c}' AS ${c}, json_type(value, '$.${c}') AS t_${c}`,
+).join(", ")} FROM json_each(?1)) AS j WHERE ${KEY_MATCH} AND rum_rollups.version = j.version`;
+
+/** A row as the JSON element of the bulk statements: the key tuple, views, version, dirty sketches (hex). */
+function rowJson(row: RollupRow): string {
+  const o: Record<string, unknown> = { k: keyTuple(row.key), views: row.views, version: row.version };
+  for (const c of row.dirty) {
+    const b = row.bytes(c);
+    o[c] = b ? hex(b) : null;
+  }
+  return JSON.stringify(o);
+}
+
+function bulk(db: D1Database, sql: string, items: string[]): D1PreparedStatement[] {
+  const out: D1PreparedStatement[] = [];
+  let part: string[] = [];
+  let bytes = 0;
+  const flush = () => {
+    if (part.length === 0) return;
+    out.push(db.prepare(sql).bind(`[${part.join(",")}]`));
+    // Every row of the chunk must have been written: otherwise a concurrent writer won.
+    out.push(guardChanges(db, part.length));
+    part = [];
+    bytes = 0;
+  };
+  for (const item of items) {
+    if (bytes + item.length > BULK_JSON_BYTES) flush();
+    part.push(item);
+    bytes += item.length + 1;
+  }
+  flush();
+  return out;
+}
+
+/**
+ * Statements writing every changed row, in bulk: new rows by one INSERT per chunk (none may exist
+ * yet), changed rows by one UPDATE … FROM per chunk (each only at the version read); each chunk is
+ * followed by a guard that exactly its rows changed, so a concurrent writer fails the batch.
  */
 export function writeRollupStatements(db: D1Database, rows: Iterable<RollupRow>): D1PreparedStatement[] {
-  const out: D1PreparedStatement[] = [];
+  const inserts: string[] = [];
+  const updates: string[] = [];
   for (const row of rows) {
     if (!row.changed) continue;
-    const cols = [...row.dirty];
-    const blobs = cols.map((c) => row.bytes(c));
-    if (row.version === null) {
-      const names = [...cols, "views", "version"];
-      const placeholders = names.map((_, i) => `?${i + 10}`).join(", ");
-      out.push(
-        db
-          .prepare(
-            `INSERT INTO rum_rollups (${KEY_COLUMNS}, ${names.join(", ")}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ${placeholders}) ON CONFLICT DO NOTHING`,
-          )
-          .bind(...keyTuple(row.key), ...blobs, row.views, 0),
-      );
-    } else {
-      const sets = cols.map((c, i) => `${c} = ?${i + 12}`);
-      out.push(
-        db
-          .prepare(
-            `UPDATE rum_rollups SET views = ?10, version = version + 1${sets.length ? `, ${sets.join(", ")}` : ""} WHERE granularity = ?1 AND site = ?2 AND ts = ?3 AND page_group = ?4 AND device = ?5 AND country = ?6 AND connection = ?7 AND cache_status = ?8 AND colo = ?9 AND version = ?11`,
-          )
-          .bind(...keyTuple(row.key), row.views, row.version, ...blobs),
-      );
-    }
-    out.push(guardChanges(db, 1));
+    (row.version === null ? inserts : updates).push(rowJson(row));
   }
-  return out;
+  return [...bulk(db, BULK_INSERT_SQL, inserts), ...bulk(db, BULK_UPDATE_SQL, updates)];
 }
