@@ -39,6 +39,9 @@ export class RequestContext {
   forward = "";
   /** True when the response is a public, cacheable one (stored or served from storage). */
   publicCacheable = false;
+  /** The stored object served (HIT/STALE), null otherwise: identity for facts memoised per stored object. */
+  stored: object | null = null;
+  private purposeValue: string | null | undefined = undefined;
   private prefetchFlag: boolean | null = null;
 
   constructor(
@@ -60,13 +63,18 @@ export class RequestContext {
     this.t0 = t0;
   }
 
+  /** `Sec-Purpose`, else the legacy `Purpose` (null when neither is sent); read on first use, once. */
+  get purpose(): string | null {
+    if (this.purposeValue === undefined) {
+      const h = this.request.headers;
+      this.purposeValue = h.get("sec-purpose") ?? h.get("purpose");
+    }
+    return this.purposeValue;
+  }
+
   /** True when the request is a prefetch (`Sec-Purpose: prefetch` or `Purpose: prefetch`); read on first use. */
   get prefetch(): boolean {
-    if (this.prefetchFlag === null) {
-      const h = this.request.headers;
-      const sec = h.get("sec-purpose");
-      this.prefetchFlag = isPrefetchPurpose(sec, sec === null ? h.get("purpose") : null);
-    }
+    if (this.prefetchFlag === null) this.prefetchFlag = isPrefetchPurpose(this.purpose, null);
     return this.prefetchFlag;
   }
 }

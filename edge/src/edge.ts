@@ -232,6 +232,7 @@ export class Edge implements Finisher {
     now = ctx.now,
   ): Response {
     ctx.publicCacheable = true;
+    ctx.stored = meta;
     const age = Math.max(0, Math.floor(meta.initialAge + (now - meta.storedAt) / 1000));
     if (answersNotModified(ctx.request, meta)) {
       cancelBody(body);
@@ -241,10 +242,9 @@ export class Edge implements Finisher {
       return finish(this, ctx, status, { status: 304, h, body: null, html: false }) as Response;
     }
     const served = servedHeaders(meta);
-    const ageText = String(age);
-    if (served.age !== ageText) {
-      served.h.set("age", ageText);
-      served.age = ageText;
+    if (served.age !== age) {
+      served.h.set("age", String(age));
+      served.age = age;
     }
     if (ctx.method === "HEAD") {
       // HEAD: the stored length, on a copy (the shared headers leave it to the runtime).

@@ -15,8 +15,8 @@ const NO_BODY_STATUS = new Set([101, 204, 205, 304]);
 /** The answer headers of a stored object, built once per object (see `servedHeaders`). */
 interface ServedHeaders {
   h: Headers;
-  /** The `Age` value `h` holds now. */
-  age: string;
+  /** The `Age` value `h` holds now (-1: none yet). */
+  age: number;
 }
 const SERVED_HEADERS = new WeakMap<CachedMeta, ServedHeaders>();
 
@@ -37,7 +37,7 @@ export function servedHeaders(meta: CachedMeta): ServedHeaders {
     // The runtime sends the length of a byte body itself; one header fewer per HIT.
     h.delete("content-length");
     h.set("timing-allow-origin", "*");
-    s = { h, age: "" };
+    s = { h, age: -1 };
     SERVED_HEADERS.set(meta, s);
   }
   return s;

@@ -81,7 +81,7 @@ describe("servedHeaders (one Headers per stored object, reused by its HITs)", ()
     expect(s.h.get("vary")).toBe("accept-encoding, x-a");
     expect(s.h.get("content-type")).toBe("text/html");
     expect(s.h.get("timing-allow-origin")).toBe("*");
-    expect(s.age).toBe("");
+    expect(s.age).toBe(-1);
     expect(servedHeaders(meta([["content-type", "text/html"]]))).not.toBe(s);
   });
 

@@ -118,7 +118,11 @@ export function clientDenyReason(
  * never lead to further speculation.
  */
 export function isSpeculativeRequest(headers: { get(name: string): string | null }): boolean {
-  const v = headers.get("sec-purpose") ?? headers.get("purpose");
+  return isSpeculativePurpose(headers.get("sec-purpose") ?? headers.get("purpose"));
+}
+
+/** `isSpeculativeRequest` on the value already read (`Sec-Purpose`, else `Purpose`; null = neither). */
+export function isSpeculativePurpose(v: string | null): boolean {
   if (!v) return false;
   return v.split(",").some((item) => item.split(";")[0]?.trim().toLowerCase() === "prefetch");
 }

@@ -10,10 +10,12 @@ import type { NextPageModel } from "../../../common/src/prefetch/model.ts";
 import {
   clientDenyReason,
   isPrerenderRequest,
+  isSpeculativePurpose,
   isSpeculativeRequest,
   responseDenyReason,
   urlDenyReason,
 } from "../../../common/src/prefetch/safety.ts";
+import type { RequestContext } from "../context.ts";
 import { ARM_SCRIPT, ARM_SCRIPT_PATH, RULES_PATH } from "./arm-script.ts";
 import type { PrefetchConfig } from "./config.ts";
 import { PrefetchCounters } from "./counters.ts";
@@ -52,9 +54,8 @@ const RULES_HEADERS = {
   "x-content-type-options": "nosniff",
 };
 
-/** Path of a same-origin Referer, or null. */
-function refererPath(request: Request, origin: string): string | null {
-  const ref = request.headers.get("referer");
+/** Path of a same-origin Referer (`ref`, the header's value), or null. */
+function refererPath(ref: string | null, origin: string): string | null {
   if (!ref?.startsWith(origin)) return null;
   const rest = ref.slice(origin.length);
   if (rest !== "" && rest[0] !== "/") return null; // https://shop.example.evil
@@ -67,6 +68,34 @@ function refererPath(request: Request, origin: string): string | null {
 function cacheStatus(res: Response): string {
   const st = res.headers.get("server-timing") ?? "";
   return /cdn-cache;desc="?([A-Z]+)/.exec(st)?.[1] ?? "NONE";
+}
+
+/** What a response allows: HTML or not, and why it may not be speculated (null = it may). */
+interface ResponseFacts {
+  html: boolean;
+  deny: string | null;
+}
+
+/**
+ * Per stored object (the edge's stored metadata): its answers differ only in `Age`,
+ * `Server-Timing` and `X-Request-Id`, so what they allow is read from the first one.
+ */
+const FACTS = new WeakMap<object, ResponseFacts>();
+
+function responseFacts(res: Response): ResponseFacts {
+  const html = (res.headers.get("content-type") ?? "").toLowerCase().startsWith("text/html");
+  return { html, deny: html ? responseDenyReason(res.status, res.headers) : null };
+}
+
+/** One proxied answer as `learn` sees it. */
+interface Observed {
+  pathname: string;
+  /** `scheme://host` of the request (built only when a Referer is compared with it). */
+  origin: () => string;
+  /** `Sec-Purpose`, else `Purpose` (null: neither). */
+  purpose: string | null;
+  facts: ResponseFacts;
+  exec: ExecutionContext;
 }
 
 export class PrefetchEdge {
@@ -138,50 +167,81 @@ export class PrefetchEdge {
     try {
       if (request.method !== "GET") return;
       const slash = url.indexOf("/", url.indexOf("//") + 2);
-      const origin = slash === -1 ? url : url.slice(0, slash);
       const rest = slash === -1 ? "/" : url.slice(slash);
       const cut = rest.search(/[?#]/);
-      const pathname = cut === -1 ? rest : rest.slice(0, cut);
-      const now = this.now();
-      const html = (res.headers.get("content-type") ?? "").toLowerCase().startsWith("text/html");
-      if (html && res.status === 200) this.remember(pathname, res);
-      if (isSpeculativeRequest(request.headers)) {
-        const tags = request.headers.get("sec-speculation-tags") ?? "";
-        const arm = /"press"/.test(tags)
-          ? "press"
-          : /"ours"/.test(tags)
-            ? "ours"
-            : request.headers.get("x-prefetch-warm")
-              ? "edge"
-              : "unknown";
-        const kind = request.headers.get("x-prefetch-warm")
-          ? "warm"
-          : isPrerenderRequest(request.headers)
-            ? "prerender"
-            : "prefetch";
-        const st = cacheStatus(res);
-        const origin = st === "MISS" || st === "BYPASS" || st === "EXPIRED";
-        this.counters.speculation(
-          arm,
-          kind,
-          Number(res.headers.get("content-length") ?? 0) || 0,
-          origin,
-          now,
-        );
-      } else if (this.config.learn && html && res.status === 200 && !this.unsafe.has(pathname)) {
-        const from = refererPath(request, origin);
-        if (from !== null && from !== pathname && pathname.length <= MAX_PAGE_PATH)
-          this.counters.transition(from, pathname, now);
-      }
-      if (this.deps.db !== null && this.counters.due(now))
-        ctx.waitUntil(this.counters.flush(this.deps.db, now));
+      const h = request.headers;
+      this.learn(request, res, {
+        pathname: cut === -1 ? rest : rest.slice(0, cut),
+        origin: () => (slash === -1 ? url : url.slice(0, slash)),
+        purpose: h.get("sec-purpose") ?? h.get("purpose"),
+        facts: responseFacts(res),
+        exec: ctx,
+      });
     } catch {
       // Learning must never break serving.
     }
   }
 
-  private remember(path: string, res: Response): void {
-    const bad = responseDenyReason(res.status, res.headers) !== null;
+  /**
+   * `observe` for an answer of the edge (its speculation hook): the path, origin and purpose come
+   * from the request context, and what the response allows is read once per stored object (a
+   * HIT then reads one request header, `Referer`, and builds no string without one).
+   */
+  observeServed(ctx: RequestContext, res: Response): void {
+    try {
+      if (ctx.method !== "GET") return;
+      const stored = ctx.stored;
+      let facts = stored === null ? undefined : FACTS.get(stored);
+      if (facts === undefined) {
+        facts = responseFacts(res);
+        if (stored !== null) FACTS.set(stored, facts);
+      }
+      const u = ctx.url;
+      this.learn(ctx.request, res, {
+        pathname: ctx.path,
+        origin: () => `${u.protocol}//${u.host}`,
+        purpose: ctx.purpose,
+        facts,
+        exec: ctx.exec,
+      });
+    } catch {
+      // Learning must never break serving.
+    }
+  }
+
+  private learn(request: Request, res: Response, o: Observed): void {
+    const pathname = o.pathname;
+    const now = this.now();
+    const page = o.facts.html && res.status === 200;
+    if (page) this.remember(pathname, o.facts.deny !== null);
+    if (isSpeculativePurpose(o.purpose)) {
+      const tags = request.headers.get("sec-speculation-tags") ?? "";
+      const arm = /"press"/.test(tags)
+        ? "press"
+        : /"ours"/.test(tags)
+          ? "ours"
+          : request.headers.get("x-prefetch-warm")
+            ? "edge"
+            : "unknown";
+      const kind = request.headers.get("x-prefetch-warm")
+        ? "warm"
+        : isPrerenderRequest(request.headers)
+          ? "prerender"
+          : "prefetch";
+      const st = cacheStatus(res);
+      const origin = st === "MISS" || st === "BYPASS" || st === "EXPIRED";
+      this.counters.speculation(arm, kind, Number(res.headers.get("content-length") ?? 0) || 0, origin, now);
+    } else if (this.config.learn && page && !this.unsafe.has(pathname)) {
+      const ref = request.headers.get("referer");
+      const from = ref === null ? null : refererPath(ref, o.origin());
+      if (from !== null && from !== pathname && pathname.length <= MAX_PAGE_PATH)
+        this.counters.transition(from, pathname, now);
+    }
+    if (this.deps.db !== null && this.counters.due(now))
+      o.exec.waitUntil(this.counters.flush(this.deps.db, now));
+  }
+
+  private remember(path: string, bad: boolean): void {
     if (bad) {
       if (this.unsafe.size >= MAX_UNSAFE) this.unsafe.clear();
       this.unsafe.add(path);
@@ -264,7 +324,7 @@ export class PrefetchEdge {
         .then(() => warm(req, ctx))
         .then((res) => {
           // Counted by the edge's speculation hook (public pages); a private answer only marks the page.
-          this.remember(page, res);
+          this.remember(page, responseDenyReason(res.status, res.headers) !== null);
           return res.body?.cancel();
         })
         .catch(() => {}),

@@ -57,8 +57,7 @@ export function createPrefetchFromEnv(env: Env, edgeConfig: EdgeConfig, serve: S
     speculation: {
       handles: () => null,
       onHtml(ctx, res) {
-        if (active)
-          prefetch.observe(ctx.request, res, `${ctx.url.protocol}//${ctx.url.host}${ctx.path}`, ctx.exec);
+        if (active) prefetch.observeServed(ctx, res);
         return res;
       },
       routePrefix: PREFETCH_ROUTE_PREFIX,
