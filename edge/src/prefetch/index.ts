@@ -16,6 +16,7 @@ import {
   urlDenyReason,
 } from "../../../common/src/prefetch/safety.ts";
 import type { RequestContext } from "../context.ts";
+import type { UrlParts } from "../url-parts.ts";
 import { ARM_SCRIPT, ARM_SCRIPT_PATH, RULES_PATH } from "./arm-script.ts";
 import type { PrefetchConfig } from "./config.ts";
 import { PrefetchCounters } from "./counters.ts";
@@ -87,11 +88,15 @@ function responseFacts(res: Response): ResponseFacts {
   return { html, deny: html ? responseDenyReason(res.status, res.headers) : null };
 }
 
-/** One proxied answer as `learn` sees it. */
+function originOf(o: string | UrlParts): string {
+  return typeof o === "string" ? o : `${o.protocol}//${o.host}`;
+}
+
+/** One proxied answer as `learn` sees it (no closures: the bundle names each one it creates). */
 interface Observed {
   pathname: string;
-  /** `scheme://host` of the request (built only when a Referer is compared with it). */
-  origin: () => string;
+  /** `scheme://host` of the request, or the URL parts it is built from when a Referer is compared with it. */
+  origin: string | UrlParts;
   /** `Sec-Purpose`, else `Purpose` (null: neither). */
   purpose: string | null;
   facts: ResponseFacts;
@@ -172,7 +177,7 @@ export class PrefetchEdge {
       const h = request.headers;
       this.learn(request, res, {
         pathname: cut === -1 ? rest : rest.slice(0, cut),
-        origin: () => (slash === -1 ? url : url.slice(0, slash)),
+        origin: slash === -1 ? url : url.slice(0, slash),
         purpose: h.get("sec-purpose") ?? h.get("purpose"),
         facts: responseFacts(res),
         exec: ctx,
@@ -196,10 +201,9 @@ export class PrefetchEdge {
         facts = responseFacts(res);
         if (stored !== null) FACTS.set(stored, facts);
       }
-      const u = ctx.url;
       this.learn(ctx.request, res, {
         pathname: ctx.path,
-        origin: () => `${u.protocol}//${u.host}`,
+        origin: ctx.url,
         purpose: ctx.purpose,
         facts,
         exec: ctx.exec,
@@ -233,7 +237,7 @@ export class PrefetchEdge {
       this.counters.speculation(arm, kind, Number(res.headers.get("content-length") ?? 0) || 0, origin, now);
     } else if (this.config.learn && page && !this.unsafe.has(pathname)) {
       const ref = request.headers.get("referer");
-      const from = ref === null ? null : refererPath(ref, o.origin());
+      const from = ref === null ? null : refererPath(ref, originOf(o.origin));
       if (from !== null && from !== pathname && pathname.length <= MAX_PAGE_PATH)
         this.counters.transition(from, pathname, now);
     }
