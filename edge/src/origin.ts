@@ -163,8 +163,9 @@ export class OriginClient {
    * Client-facing headers of an origin response, and the response's own header values: one
    * copy plus one pass over it (each `get`/`delete` is a call into the runtime, so the store
    * decision reads `raw` instead). Dropped for the client: hop-by-hop, `Age`, the CDN-targeted
-   * cache fields (RFC 9213: for this cache only; kept in `raw` for storing), and the origin's
-   * Server-Timing, split into `app` (recorded) and entries to forward.
+   * cache fields (RFC 9213: for this cache only; kept in `raw` for storing), `Content-Length`
+   * of an encoded body, and the origin's Server-Timing, split into `app` (recorded) and
+   * entries to forward.
    */
   clientHeaders(res: Response, ctx: RequestContext | null): ResponseHead {
     const h = new Headers(res.headers);
@@ -173,6 +174,11 @@ export class OriginClient {
     const conn = raw.get("connection");
     if (conn !== undefined) for (const name of conn.split(",")) if (name.trim()) h.delete(name.trim());
     for (const name of DROPPED_RESPONSE) if (raw.has(name)) h.delete(name);
+    // The runtime hands over an encoded body decoded (and encodes the answer again), so the
+    // origin's Content-Length (the encoded length) does not describe the bytes passed on.
+    const ce = raw.get("content-encoding");
+    if (ce !== undefined && raw.has("content-length") && ce.trim().toLowerCase() !== "identity")
+      h.delete("content-length");
     const st = raw.get("server-timing");
     if (st !== undefined && ctx !== null) {
       const fwd = [];
