@@ -42,6 +42,47 @@ export async function withDeadline<T>(p: Promise<T>, ms: number, onTimeout: () =
   }
 }
 
+/** The error a guarded origin body fails with when the origin sends nothing for too long. */
+export class BodyStalled extends Error {
+  constructor(ms: number) {
+    super(`origin body stalled: no data for ${ms} ms`);
+    this.name = "BodyStalled";
+  }
+}
+
+/**
+ * `body` with an idle deadline: whenever its reader waits for the origin, no chunk within `ms`
+ * errors the stream with BodyStalled and cancels the origin body. Only time spent waiting on the
+ * origin counts (the stream pulls on demand), so a slow client is never cut.
+ */
+export function idleDeadline(body: ReadableStream, ms: number): ReadableStream {
+  const reader = body.getReader();
+  return new ReadableStream(
+    {
+      async pull(c) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const stalled = new Promise<null>((resolve) => {
+          timer = setTimeout(() => resolve(null), ms);
+        });
+        try {
+          const r = await Promise.race([reader.read(), stalled]);
+          if (r === null) {
+            reader.cancel().catch(() => {});
+            c.error(new BodyStalled(ms));
+          } else if (r.done) c.close();
+          else c.enqueue(r.value);
+        } finally {
+          clearTimeout(timer);
+        }
+      },
+      cancel(reason) {
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
 export class OriginClient {
   config: EdgeConfig;
   doFetch: FetchFn;
@@ -131,11 +172,19 @@ export class OriginClient {
    */
   async readBody(stream: ReadableStream, max: number): Promise<ArrayBuffer | null | "timeout"> {
     const reader = stream.getReader();
-    const read = (async (): Promise<ArrayBuffer | null> => {
+    const read = (async (): Promise<ArrayBuffer | null | "timeout"> => {
       const chunks: Uint8Array[] = [];
       let n = 0;
       for (;;) {
-        const { done, value } = await reader.read();
+        let r: ReadableStreamReadResult<unknown>;
+        try {
+          r = await reader.read();
+        } catch (e) {
+          // A body under an idle deadline (idleDeadline) that stalled: the same as our own deadline.
+          if (e instanceof BodyStalled) return "timeout";
+          throw e;
+        }
+        const { done, value } = r;
         if (done) break;
         const chunk = value instanceof Uint8Array ? value : new Uint8Array(value as ArrayBuffer);
         n += chunk.byteLength;

@@ -11,7 +11,7 @@ import type { EdgeConfig } from "./config.ts";
 import type { RequestContext } from "./context.ts";
 import type { CachedMeta } from "./hot-cache.ts";
 import { responseTags } from "./http.ts";
-import type { OriginClient } from "./origin.ts";
+import { idleDeadline, type OriginClient } from "./origin.ts";
 import { beaconBody, isHtml } from "./rum-inject.ts";
 import type { TagIndex } from "./tag-index.ts";
 import { type CacheTiers, requestVariant, variantKey } from "./tiers.ts";
@@ -115,9 +115,16 @@ export async function prepare(
   ctx.publicCacheable = decision.store;
   const html = isHtml(get("content-type"));
   if (html && res.status === 200 && host.htmlHeaders !== null) host.htmlHeaders(h);
-  let body: PreparedBody = res.body;
+  // The body under the idle deadline whether it is buffered or streamed to the client (an event
+  // stream may legitimately be quiet for long: it is left alone).
+  const guarded =
+    res.body !== null && !get("content-type")?.toLowerCase().startsWith("text/event-stream")
+      ? idleDeadline(res.body, host.config.originBodyTimeoutMs)
+      : null;
+  let body: PreparedBody = guarded ?? res.body;
   if (body !== null && html && wantsBeacon(host.config, ctx, res.status)) {
-    body = await beaconBody(res, host.config.rumBeaconSrc);
+    const src = guarded === null ? res : new Response(guarded, { headers: res.headers });
+    body = await beaconBody(src, host.config.rumBeaconSrc);
     h.delete("content-length");
   }
   const meta = buildMeta(ctx, res.status, h, decision, now, responseTags(get), raw);
