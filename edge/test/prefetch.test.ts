@@ -247,6 +247,29 @@ describe("inline delivery", () => {
     expect(await personal.text()).toContain('<script type="speculationrules">{}</script>');
   });
 
+  it("loads the model without any rules request: on the origin fetch and in the background on HITs", async () => {
+    const site = uniqueSite("inline-load");
+    await storeModel(site, shopping(6, ["/c/a", "/p/1"]));
+    // First origin fetch of a fresh isolate: the model is read alongside the origin request.
+    const h = harness(site, { PREFETCH_RULES_DELIVERY: "inline" });
+    const html = await (
+      await h.pf.wrapOriginFetch("http://origin.test", async () => page())(
+        new Request("http://origin.test/c/a"),
+      )
+    ).text();
+    const inline = /<script type="speculationrules">(.*?)<\/script>/.exec(html)?.[1];
+    expect(JSON.parse(inline ?? "null")?.prefetch?.[0]?.where.and[1]).toEqual({ href_matches: ["/p/1"] });
+    // A cache HIT (the speculation hook) refreshes the held model in waitUntil, never waiting for it.
+    const hit = harness(site, { PREFETCH_RULES_DELIVERY: "inline" });
+    expect(hit.pf.holder.model).toBeNull();
+    await hit.observe("/c/a", {});
+    expect(hit.pf.holder.model).not.toBeNull();
+    // Header delivery leaves the holder alone until a rules request.
+    const header = harness(site);
+    await header.observe("/c/a", {});
+    expect(header.pf.holder.model).toBeNull();
+  });
+
   it("uses the header by default and rejects an unknown delivery", async () => {
     const h = harness(uniqueSite("header"));
     const res = await h.pf.wrapOriginFetch("http://origin.test", async () => page())(
