@@ -421,6 +421,7 @@ async function main() {
   const DRAIN = opt("drain", 20_000);
   const drainTs0 = Math.floor(Date.now() / HOUR) * HOUR - HOUR;
   log(`consumer drain: ${fmt(DRAIN)} page views (with their edge records) on the queue at once …`);
+  const drainCpu0 = processCpuSeconds(consumer.pid, hz);
   const drainRun = await drainPhase({
     mf: consumer.mf,
     db,
@@ -430,6 +431,9 @@ async function main() {
     sleep,
     log,
   });
+  // CPU the consumer's workerd spent per stored page view (the bytes measurement's row copies included).
+  drainRun.cpuUsPerPageView =
+    ((processCpuSeconds(consumer.pid, hz) - drainCpu0) * 1e6) / Math.max(1, drainRun.stored);
   const consumerOverIntake = drainRun.storedPerS / ingest.rps;
   log("exact p75 over the Parquet archive (DuckDB) vs the sketch …");
   const parquetCheck = await exactVsSketch({
@@ -613,13 +617,19 @@ async function main() {
   console.log("\n## Consumer: stored page views per second next to the intake\n");
   console.log(
     markdownTable(
-      ["system", "page views/s", "× intake"],
+      ["system", "page views/s", "× intake", "workerd CPU µs/page view"],
       [
-        ["intake process: beacons accepted (median round, above)", fmt(ingest.rps), "1.00"],
+        [
+          "intake process: beacons accepted (median round, above)",
+          fmt(ingest.rps),
+          "1.00",
+          fmt(ingest.cpuUs),
+        ],
         [
           `consumer process: a backlog of ${fmt(drainRun.n)} page views + edge records drained (D1 join + rollups + R2 Parquet/NDJSON)`,
           fmt(drainRun.storedPerS),
           consumerOverIntake.toFixed(2),
+          fmt(drainRun.cpuUsPerPageView),
         ],
       ],
     ),

@@ -307,7 +307,7 @@ describe("SLO burn alerts to a local webhook", () => {
   const cron = (time?: number) =>
     fetch(`${base}/cdn-cgi/local/scheduled?cron=*%2F5+*+*+*+*${time ? `&time=${time}` : ""}`);
 
-  it("the cron sends one firing message per rule, none on the next run, and a resolve when the burn stops", async () => {
+  it("the cron sends one firing message per rule, none on the next run or in silence, and a resolve when the burn stops", async () => {
     expect((await cron(seededAt)).status).toBe(200);
     const firing = await waitFor("two firing messages", () =>
       hooks.length >= 2 ? hooks.slice() : undefined,
@@ -320,8 +320,14 @@ describe("SLO burn alerts to a local webhook", () => {
     expect((await cron(seededAt + 60_000)).status).toBe(200);
     await new Promise((r) => setTimeout(r, 1000));
     expect(hooks).toHaveLength(2);
-    // Seven hours later no page view falls in any burn window: both alerts resolve, once.
+    // Seven hours later no page view falls in any burn window: silence is no evidence (beacons
+    // stop in a total outage too), so both alerts keep firing and nothing is sent.
     expect((await cron(seededAt + 7 * 3_600_000)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(hooks).toHaveLength(2);
+    // Evidence of recovery resolves them. `time` is only the evaluation's clock: at the end of the
+    // seeded calm hour before, every burn window holds fast page views, so both resolve, once.
+    expect((await cron(seededAt - 3_600_000)).status).toBe(200);
     const all = await waitFor("two resolve messages", () => (hooks.length >= 4 ? hooks.slice() : undefined));
     expect(all.slice(2).map((h) => String(h.text).split("\n")[0])).toEqual([
       ':white_check_mark: [RESOLVED page] SLO "p99 TTFB ≤ 800 ms" is back under its burn-rate threshold',

@@ -26,7 +26,15 @@ export interface SloRow {
   compliance: number | null;
   budgetRemaining: number | null;
   windows: Record<"5m" | "30m" | "1h" | "6h", Counts>;
-  alerts: { severity: "page" | "ticket"; long: string; short: string; burnRate: number; firing: boolean }[];
+  /** `burnRate` = this objective's threshold; `firing` null = a window without page views (state kept). */
+  alerts: {
+    severity: "page" | "ticket";
+    long: string;
+    short: string;
+    burnRate: number;
+    clamped: boolean;
+    firing: boolean | null;
+  }[];
 }
 
 export interface SloAnswer {

@@ -1,6 +1,13 @@
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { budgetRemaining, burnRate, ruleFires } from "../src/insights/burn.ts";
+import {
+  alertThresholds,
+  budgetRemaining,
+  burnRate,
+  CLAMP_BAD_SHARE,
+  maxBurnRate,
+  ruleFires,
+} from "../src/insights/burn.ts";
 import { createInsightsRoutes } from "../src/insights/routes.ts";
 import { objectiveText, parseSlos } from "../src/insights/slo-config.ts";
 import { getJson, insertPageViews, type PvRow, resetInsightTables, TOKEN } from "./insights-fixtures.ts";
@@ -62,7 +69,58 @@ describe("burn math", () => {
     expect(ruleFires(rule, { "1h": 15, "5m": 20 })).toBe(true);
     expect(ruleFires(rule, { "1h": 15, "5m": 2 })).toBe(false);
     expect(ruleFires(rule, { "1h": 2, "5m": 20 })).toBe(false);
-    expect(ruleFires(rule, { "1h": 15, "5m": null })).toBe(false);
+    // A window without page views is no evidence either way: null, the alert keeps its state.
+    expect(ruleFires(rule, { "1h": 15, "5m": null })).toBeNull();
+    expect(ruleFires(rule, { "1h": null, "5m": null })).toBeNull();
+    expect(ruleFires(rule, {})).toBeNull();
+  });
+
+  const rates = (target: number, days: number) =>
+    alertThresholds(target, days).map((r) => [r.severity, r.long, r.short, r.burnRate, r.clamped]);
+
+  it("thresholds are 2 % of the budget in 1 h and 5 % in 6 h: 14.4× and 6× only for 30 days", () => {
+    expect(rates(0.99, 30)).toEqual([
+      ["page", "1h", "5m", 14.4, false],
+      ["ticket", "6h", "30m", 6, false],
+    ]);
+    expect(rates(0.99, 28)).toEqual([
+      ["page", "1h", "5m", 13.44, false],
+      ["ticket", "6h", "30m", 5.6, false],
+    ]);
+    expect(rates(0.999, 7)).toEqual([
+      ["page", "1h", "5m", 3.36, false],
+      ["ticket", "6h", "30m", 1.4, false],
+    ]);
+    // Short budget windows: 2 % of a 1-day budget in an hour is a 0.48× burn, which would page
+    // while the objective is met; no threshold goes under 1×.
+    expect(rates(0.99, 1)).toEqual([
+      ["page", "1h", "5m", 1, true],
+      ["ticket", "6h", "30m", 1, true],
+    ]);
+  });
+
+  it("a low target that cannot burn that fast is clamped: page at 90 % bad, ticket in the workbook ratio", () => {
+    // p75: at most 4× (every page view bad), under 13.44× and 5.6×.
+    expect(maxBurnRate(0.75)).toBe(4);
+    expect(rates(0.75, 28)).toEqual([
+      ["page", "1h", "5m", 3.6, true],
+      ["ticket", "6h", "30m", 1.5, true],
+    ]);
+    // The same for any budget window: the clamp depends on the target only.
+    expect(rates(0.75, 30)).toEqual(rates(0.75, 28));
+    // p90 (max 10×): the page is clamped to 9×, the ticket keeps 6 ÷ 14.4 of it.
+    expect(rates(0.9, 30)).toEqual([
+      ["page", "1h", "5m", 9, true],
+      ["ticket", "6h", "30m", 3.75, true],
+    ]);
+    // Every threshold of every allowed config is reachable, and the page is the higher one.
+    for (const target of [0.01, 0.25, 0.5, 0.75, 0.9, 0.93, 0.95, 0.99, 0.999])
+      for (const days of [1, 7, 14, 28, 30]) {
+        const [page, ticket] = alertThresholds(target, days);
+        expect(page?.burnRate).toBeLessThanOrEqual(Math.max(1, CLAMP_BAD_SHARE * maxBurnRate(target)) + 1e-9);
+        expect(page?.burnRate).toBeLessThanOrEqual(maxBurnRate(target));
+        expect(ticket?.burnRate).toBeLessThanOrEqual(page?.burnRate ?? 0);
+      }
   });
 });
 
@@ -106,13 +164,18 @@ describe("GET /v1/slo", () => {
     expect(lcp?.windows["1h"]).toMatchObject({ total: 100, bad: 40 });
     expect(lcp?.budgetWindow).toMatchObject({ total: 400, bad: 40 });
     expect(lcp?.budgetRemaining).toBeCloseTo(1 - 40 / (400 * 0.25));
-    expect(lcp?.alerts.map((a: { firing: boolean }) => a.firing)).toEqual([false, false]);
+    // p75 thresholds are clamped to 3.6× / 1.5×: a 1 h burn of 1.6× fires neither.
+    expect(lcp?.alerts.map((a: { burnRate: number; firing: boolean }) => [a.burnRate, a.firing])).toEqual([
+      [3.6, false],
+      [1.5, false],
+    ]);
     // TTFB 99 %: the /c/ page view counts, weighted 2.
     expect(ttfb?.windows["5m"]).toMatchObject({ total: 27, bad: 20 });
     expect(ttfb?.windows["1h"].burnRate).toBeCloseTo(40 / 102 / 0.01);
     expect(ttfb?.alerts).toEqual([
-      expect.objectContaining({ severity: "page", long: "1h", short: "5m", burnRate: 14.4, firing: true }),
-      expect.objectContaining({ severity: "ticket", long: "6h", short: "30m", burnRate: 6, firing: true }),
+      // Default 28-day budget window: 2 % in 1 h = 13.44×, 5 % in 6 h = 5.6×.
+      expect.objectContaining({ severity: "page", long: "1h", short: "5m", burnRate: 13.44, firing: true }),
+      expect.objectContaining({ severity: "ticket", long: "6h", short: "30m", burnRate: 5.6, firing: true }),
     ]);
     expect(body.alertStates).toEqual([]);
   });
@@ -149,6 +212,6 @@ describe("GET /v1/slo", () => {
     const s = ((await getJson(none, "/v1/slo")).body.slos as Record<string, any>[])[0];
     expect(s?.budgetRemaining).toBeNull();
     expect(s?.windows["1h"].burnRate).toBeNull();
-    expect(s?.alerts.every((a: { firing: boolean }) => !a.firing)).toBe(true);
+    expect(s?.alerts.map((a: { firing: boolean | null }) => a.firing)).toEqual([null, null]);
   });
 });

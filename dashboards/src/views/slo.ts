@@ -26,11 +26,19 @@ function budgetBar(v: number | null): SafeHtml {
   return html`<svg class="budget" viewBox="0 0 100 8" width="100%" height="10" preserveAspectRatio="none" role="img" aria-label="error budget left ${pct(v, 0)}"><rect class="track" x="0" y="0" width="100" height="8"></rect><rect class="bin ${cls}" x="0" y="0" width="${w.toFixed(2)}" height="8"></rect></svg><span class="${cls}">${pct(v, 0)}</span>`;
 }
 
+/** Whether an alert fires: its rule now, or (no page views in a window) the state last sent. */
+function isFiring(a: SloRow["alerts"][number], st: SloAnswer["alertStates"][number] | undefined): boolean {
+  return a.firing ?? st !== undefined;
+}
+
 function alertBadges(s: SloRow, states: SloAnswer["alertStates"]): SafeHtml {
   return html`${s.alerts.map((a) => {
     const st = states.find((x) => x.sloId === s.id && x.severity === a.severity && x.state === "firing");
     const since = st ? ` since ${new Date(st.since).toISOString().slice(11, 16)} UTC` : "";
-    return html`<span class="badge ${a.firing ? "firing" : "ok"}" title="${a.severity}: burn ${a.long} and ${a.short} both ≥ ${a.burnRate}×">${a.severity} ${a.firing ? `FIRING${since}` : "ok"}</span> `;
+    const on = isFiring(a, st);
+    const noData = a.firing === null ? " (no data)" : "";
+    const title = `${a.severity}: burn ${a.long} and ${a.short} both ≥ ${a.burnRate}×${a.clamped ? " (clamped to a reachable rate)" : ""}${a.firing === null ? "; a window has no page views, the alert keeps its state" : ""}`;
+    return html`<span class="badge ${on ? "firing" : "ok"}" title="${title}">${a.severity} ${on ? `FIRING${since}` : "ok"}${noData}</span> `;
   })}`;
 }
 
@@ -78,8 +86,11 @@ export function sloTable(a: SloAnswer): Table {
       s.budgetRemaining,
       s.budgetWindow.total,
       ...WINDOWS.map((w) => s.windows[w].burnRate),
-      s.alerts.find((x) => x.severity === "page")?.firing ?? false,
-      s.alerts.find((x) => x.severity === "ticket")?.firing ?? false,
+      ...(["page", "ticket"] as const).map((sev) => {
+        const rule = s.alerts.find((x) => x.severity === sev);
+        const st = a.alertStates.find((x) => x.sloId === s.id && x.severity === sev && x.state === "firing");
+        return rule ? isFiring(rule, st) : false;
+      }),
     ]),
   };
 }
@@ -104,6 +115,6 @@ async function body(p: InsightParams, data: Promise<Section<SloAnswer>>): Promis
 
 /** The SLO page parts (the table streams in when the SLO query answers). */
 export function sloParts(p: InsightParams, data: Promise<Section<SloAnswer>>): Part[] {
-  const head = html`<h2>Service-level objectives${p.slo ? html` <span class="small muted">· ${p.slo} · <a href="/_dash/slo">all</a></span>` : ""}</h2><p class="small muted">A page view is good when its metric is at or under the threshold; a p75 objective asks that 75 % are. Burn rate = bad share ÷ allowed bad share (1× spends the budget exactly over the window). Alerts follow the SRE workbook: <strong>page</strong> when the 1 h and 5 min burn rates are both ≥ 14.4×, <strong>ticket</strong> when the 6 h and 30 min rates are both ≥ 6×.</p>`;
+  const head = html`<h2>Service-level objectives${p.slo ? html` <span class="small muted">· ${p.slo} · <a href="/_dash/slo">all</a></span>` : ""}</h2><p class="small muted">A page view is good when its metric is at or under the threshold; a p75 objective asks that 75 % are. Burn rate = bad share ÷ allowed bad share (1× spends the budget exactly over the window). Alerts follow the SRE workbook: <strong>page</strong> when the 1 h and 5 min burn rates both spend 2 % of the budget in an hour (14.4× for a 30-day window), <strong>ticket</strong> when the 6 h and 30 min rates both spend 5 % in 6 hours (6×); a low target that cannot burn that fast pages at 90 % bad page views. Hover an alert for its threshold. A window without page views keeps the alert as it was.</p>`;
   return [html`<h1>SLOs and burn rates</h1>`, panel("slo", head, "objectives", body(p, data))];
 }

@@ -1,9 +1,11 @@
 /**
- * SLO burn alerts, evaluated on the cron: for each objective × rule (page: 1 h/5 m ≥ 14.4,
- * ticket: 6 h/30 m ≥ 6) a change between firing and not firing is claimed in `rum_slo_alerts`
- * with a conditional write (so two overlapping runs never both send) and then posted to
- * `RUM_ALERT_WEBHOOK`. A failed post gives the claim back, so the next run retries. Unchanged
- * states send nothing: one message when an alert starts, one when it resolves.
+ * SLO burn alerts, evaluated on the cron: for each objective × rule (page: 1 h/5 m, ticket:
+ * 6 h/30 m, thresholds from the objective's budget window, see burn.ts) a change between firing
+ * and not firing is claimed in `rum_slo_alerts` with a conditional write (so two overlapping runs
+ * never both send) and then posted to `RUM_ALERT_WEBHOOK`. A failed post gives the claim back, so
+ * the next run retries. Unchanged states send nothing: one message when an alert starts, one when
+ * it resolves. A window without page views is no evidence: the alert keeps its state (a total
+ * outage that silences the beacons never resolves a page).
  */
 import type { WindowName } from "./burn.ts";
 import type { SloStatus } from "./slo.ts";
@@ -157,20 +159,34 @@ async function giveBack(
       .run();
 }
 
-/** What one evaluation did: messages sent, failed sends (to be retried) and current firing alerts. */
+/**
+ * What one evaluation did: messages sent, failed sends (to be retried), current firing alerts
+ * and the alerts left as they were because a window had no page views.
+ */
 export interface EvaluateResult {
   sent: AlertEvent[];
   failed: { event: AlertEvent; error: string }[];
   firing: { slo: string; severity: string }[];
+  noData: { slo: string; severity: string }[];
 }
 
 /** Evaluates every objective at `now`, sends transitions to the webhook; never throws on a failed send. */
 export async function evaluateSloAlerts(deps: EvaluateDeps): Promise<EvaluateResult> {
   const send = deps.fetch ?? fetch;
-  const out: EvaluateResult = { sent: [], failed: [], firing: [] };
+  const out: EvaluateResult = { sent: [], failed: [], firing: [], noData: [] };
   const statuses = await allSloStatus(deps.db, deps.slos, deps.now);
+  const stored = statuses.some((s) => s.alerts.some((a) => a.firing === null))
+    ? await alertStates(deps.db)
+    : [];
   for (const s of statuses) {
     for (const a of s.alerts) {
+      if (a.firing === null) {
+        // No page views in a window: no transition either way, the stored state stands.
+        out.noData.push({ slo: s.id, severity: a.severity });
+        if (stored.some((x) => x.sloId === s.id && x.severity === a.severity && x.state === "firing"))
+          out.firing.push({ slo: s.id, severity: a.severity });
+        continue;
+      }
       if (a.firing) out.firing.push({ slo: s.id, severity: a.severity });
       const event: AlertEvent = {
         status: a.firing ? "firing" : "resolved",

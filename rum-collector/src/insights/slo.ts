@@ -3,11 +3,11 @@
  * burn-rate windows in one query per objective, then budget left and which alert rules fire.
  */
 import {
-  ALERT_RULES,
-  type AlertRule,
+  alertThresholds,
   budgetRemaining,
   burnRate,
   type Counts,
+  type RuleThreshold,
   ruleFires,
   WINDOWS,
   type WindowName,
@@ -32,13 +32,11 @@ export interface SloStatus {
   /** Error budget left (1 = untouched, ≤ 0 = spent); null without page views. */
   budgetRemaining: number | null;
   windows: Record<WindowName, Counts & { burnRate: number | null }>;
-  alerts: {
-    severity: AlertRule["severity"];
-    long: WindowName;
-    short: WindowName;
-    burnRate: number;
-    firing: boolean;
-  }[];
+  /**
+   * Each rule with this objective's threshold (from `windowDays` and `target`, see burn.ts) and
+   * whether it fires; `firing` is null when a window has no page views (the alert keeps its state).
+   */
+  alerts: (RuleThreshold & { firing: boolean | null })[];
 }
 
 /** Weighted counts of one objective's page views: budget window and each burn window, ending at `now`. */
@@ -100,7 +98,7 @@ export async function sloStatus(db: D1Database, slo: Slo, now: number): Promise<
     compliance: budget.total > 0 ? 1 - budget.bad / budget.total : null,
     budgetRemaining: budgetRemaining(budget, slo.target),
     windows,
-    alerts: ALERT_RULES.map((r) => ({ ...r, firing: ruleFires(r, burns) })),
+    alerts: alertThresholds(slo.target, slo.windowDays).map((r) => ({ ...r, firing: ruleFires(r, burns) })),
   };
 }
 

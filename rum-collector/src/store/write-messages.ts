@@ -71,7 +71,7 @@ export const DEFAULT_JOIN_WINDOW_MS = 10 * 60_000;
 /** Attempts before a guard conflict is reported as an error (the queue then retries the batch). */
 const MAX_ATTEMPTS = 4;
 /** Rows per JSON parameter in the bulk INSERT statements. */
-const INSERT_CHUNK = 100;
+const INSERT_CHUNK = 500;
 
 function pvKey(site: string, pvid: string): string {
   return `${site}\u0000${pvid}`;
