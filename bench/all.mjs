@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: runs bench:edge, bench:rum and bench:images one after the other (each only if
  * its script exists), after making sure each one's peers are installed (bench/lib/peers.mjs:
- * Debian packages through apt-get when root; otherwise that benchmark is skipped with one line
- * naming the missing program and its package). Each prints its own tables; the runner then
+ * Debian packages through apt-get when root; otherwise the rows that need the missing program
+ * are skipped with one line each naming it and its package, or the whole benchmark when every
+ * row needs it, like wrk). Each prints its own tables; the runner then
  * writes bench/RESULTS.md (machine, date, versions, every benchmark's output, its goal lines).
  * Options: --only edge|rum|images (repeatable), --no-results (do not write RESULTS.md). Exits
  * non-zero if a benchmark failed, after running the rest; Ctrl-C stops the current one and runs
@@ -13,7 +14,15 @@ import { existsSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { BENCH_PEERS, ensurePeers, hasPeer, missingLine, SKIPPED_EXIT, which } from "./lib/peers.mjs";
+import {
+  BENCH_PEERS,
+  ensurePeers,
+  hasPeer,
+  MISSING_ENV,
+  peerPlan,
+  SKIPPED_EXIT,
+  which,
+} from "./lib/peers.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
@@ -51,11 +60,15 @@ process.on("SIGTERM", forward);
  * Runs one benchmark, passing its output through and keeping stdout (and the end of stderr, for
  * a failure's reason); resolves { code, output, errTail }.
  */
-function runBench(path) {
+function runBench(path, missing) {
   return new Promise((resolve) => {
     let output = "";
     let err = "";
-    child = spawn(process.execPath, [path], { stdio: ["ignore", "pipe", "pipe"] });
+    child = spawn(process.execPath, [path], {
+      stdio: ["ignore", "pipe", "pipe"],
+      // The peers found missing here: the benchmark skips their rows without trying apt-get again.
+      env: { ...process.env, [MISSING_ENV]: missing.map((m) => m.bin).join(",") },
+    });
     child.stdout.on("data", (d) => {
       process.stdout.write(d);
       output += d;
@@ -112,14 +125,16 @@ for (const [name, file] of benches) {
   const { missing } = await ensurePeers(BENCH_PEERS[name] ?? [], {
     log: (l) => console.log(`${name}: ${l}`),
   });
-  if (missing.length > 0) {
-    const line = `${name}: skipped — missing ${missingLine(missing)}`;
-    console.log(line);
-    sections.push({ name, status: line });
+  // A missing peer every row needs skips the benchmark; one only some rows need skips those rows
+  // (the benchmark prints one line per skipped row).
+  const { skipLine } = peerPlan(name, missing);
+  if (skipLine) {
+    console.log(skipLine);
+    sections.push({ name, status: skipLine });
     continue;
   }
   const t0 = Date.now();
-  const { code, output, errTail } = await runBench(path);
+  const { code, output, errTail } = await runBench(path, missing);
   child = undefined;
   const took = `${((Date.now() - t0) / 1000).toFixed(0)} s`;
   if (code === SKIPPED_EXIT) sections.push({ name, status: `skipped (${took})`, output });

@@ -103,8 +103,21 @@ function cdnCache(serverTiming) {
   return /cdn-cache;\s*desc="?([A-Za-z]+)/.exec(serverTiming)?.[1]?.toUpperCase() ?? "";
 }
 
+/** The median entry of a row that was not measured. */
+const NOT_MEASURED = Object.freeze({
+  rps: Number.NaN,
+  p50: Number.NaN,
+  p99: Number.NaN,
+  cpuUs: Number.NaN,
+  requests: 0,
+  errors: 0,
+  valid: false,
+  perRequest: {},
+});
+
 async function main() {
-  await requirePeersOrSkip("bench:edge");
+  // Without nginx its two rows are skipped (one line each) and the rest is measured.
+  const withNginx = (await requirePeersOrSkip("bench:edge")).has("nginx");
   installCleanupHandlers();
   const started = Date.now();
   const machine = {
@@ -230,19 +243,28 @@ async function main() {
   for (const d of described) log(`  binding ${d}`);
 
   // 3. nginx proxy_cache peer in front of the same origin.
-  const nginx = await startOnFree("nginx", ["nginx"], (p) => ({
-    entry: startNginx({ prefix: join(tmp, "nginx"), port: p.nginx, originPort: origin.ports.origin, logDir }),
-    readyUrl: `http://127.0.0.1:${p.nginx}/__stats`,
-  }));
-  const nginxUrl = `http://127.0.0.1:${nginx.ports.nginx}`;
-  log(`nginx on ${nginxUrl}`);
+  const nginx = withNginx
+    ? await startOnFree("nginx", ["nginx"], (p) => ({
+        entry: startNginx({
+          prefix: join(tmp, "nginx"),
+          port: p.nginx,
+          originPort: origin.ports.origin,
+          logDir,
+        }),
+        readyUrl: `http://127.0.0.1:${p.nginx}/__stats`,
+      }))
+    : null;
+  const nginxUrl = nginx ? `http://127.0.0.1:${nginx.ports.nginx}` : "";
+  log(nginx ? `nginx on ${nginxUrl}` : "nginx not started (its rows are skipped)");
 
   // 4. Probes: every target answers what it should before it is measured.
   const probes = {};
   probes.originCached = await probe(`${originUrl}/cached`);
   probes.originNocache = await probe(`${originUrl}/nocache`);
-  await probe(`${nginxUrl}/cached`);
-  probes.nginxHit = await probe(`${nginxUrl}/cached`);
+  if (nginx) {
+    await probe(`${nginxUrl}/cached`);
+    probes.nginxHit = await probe(`${nginxUrl}/cached`);
+  }
   probes.hello = await probe(`${helloUrl}/`);
   probes.edgeFirst = await probe(`${edgeUrl}/cached`);
   // The store may finish in waitUntil after the first response: give it a few tries.
@@ -260,7 +282,7 @@ async function main() {
   if (logTail(workerd.entry, 5).includes("Error")) log(`workerd log tail:\n${logTail(workerd.entry, 10)}`);
 
   const checks = {
-    nginxHit: probes.nginxHit.status === 200 && probes.nginxHit.xCache === "HIT",
+    ...(nginx ? { nginxHit: probes.nginxHit.status === 200 && probes.nginxHit.xCache === "HIT" } : {}),
     hello: probes.hello.status === 200 && probes.hello.bytes === probes.originCached.bytes,
     edgeHit:
       probes.edgeHit.status === 200 &&
@@ -326,6 +348,7 @@ async function main() {
     },
     { id: "nginx-pass-c1", label: "nginx proxy_pass (no cache)", url: `${nginxUrl}/nocache`, c: 1 },
   ];
+  if (!nginx) targets.splice(0, targets.length, ...targets.filter((t) => !t.id.startsWith("nginx-")));
   if (opts.only !== undefined) {
     // Development aid: measure a subset (goal rows whose inputs were skipped print as n/a).
     const keep = new Set(opts.only.split(","));
@@ -499,10 +522,12 @@ async function main() {
       },
     };
   }
-  const m = (id) => med[id];
+  // A row not measured (its peer missing, or left out by --only) reads as n/a and is not valid.
+  const m = (id) => med[id] ?? NOT_MEASURED;
   // Ratios and differences are taken per round (the two runs are seconds apart, so they share
   // the same background load) and then the median over rounds.
-  const paired = (a, b, f) => median(results[a].map((wa, i) => f(wa, results[b][i])));
+  const paired = (a, b, f) =>
+    results[a] && results[b] ? median(results[a].map((wa, i) => f(wa, results[b][i]))) : Number.NaN;
   // The goal reads the interleaved measurement; the per-round ratio is kept for comparison.
   const ceilingRatioRounds = paired("edge-hit", "hello", (e, h) => e.rps / h.rps);
   const ceilingRatio = interleaved.median;
@@ -569,7 +594,13 @@ async function main() {
     g.goal,
     // Three decimals so that a value just under the target never prints as the target.
     g.unit === "ms" ? `${fmt(g.value, 3)} ms` : `${fmt(g.value, 3)}×`,
-    g.met === null ? "not measured (a row is INVALID, see checks)" : g.met ? "met" : "NOT met",
+    g.met === null
+      ? Number.isNaN(g.value)
+        ? "not measured (a row it needs was skipped)"
+        : "not measured (a row is INVALID, see checks)"
+      : g.met
+        ? "met"
+        : "NOT met",
   ]);
 
   // 6. Report.
@@ -624,7 +655,9 @@ async function main() {
   // The spread behind the medians: on a shared machine one round can differ from the next by more
   // than the margin to a goal.
   const perRound = (a, b, f, digits) =>
-    results[a].map((wa, i) => f(wa, results[b][i]).toFixed(digits)).join(", ");
+    results[a] && results[b]
+      ? results[a].map((wa, i) => f(wa, results[b][i]).toFixed(digits)).join(", ")
+      : "n/a";
   out.push(
     `HIT ÷ ceiling, interleaved (${QUARTETS} ABBA/BAAB quartets of ${SLICE} s slices): median ${fmt(interleaved.median, 3)}, ` +
       `quartiles ${fmt(interleaved.q1, 3)}–${fmt(interleaved.q3, 3)}, pooled ${fmt(interleaved.pooled, 3)}; ` +

@@ -2,7 +2,8 @@
  * The benchmarks' peers (programs measured next to the product): which Debian package provides
  * each, finding them on PATH, and installing the missing ones with apt-get when that is allowed
  * (root, apt-get present, BENCH_INSTALL_PEERS not "0"), with progress output. Never throws:
- * callers get the list of peers still missing and skip what needs them, with one clear line.
+ * callers get the list of peers still missing and skip what needs them, with one clear line: the
+ * row that needs it (ROW_PEERS), or the whole benchmark when every row does (wrk).
  */
 import { spawn, spawnSync } from "node:child_process";
 import { accessSync, constants } from "node:fs";
@@ -35,7 +36,8 @@ export function hasPeer(bin) {
 /** Peers each benchmark spawns. */
 export const BENCH_PEERS = Object.freeze({
   "bench:edge": ["nginx", "wrk"],
-  "bench:rum": ["wrk"],
+  // bench:rum drives its load with its own client (bench/lib/beacon-client.mjs), not wrk.
+  "bench:rum": [],
   "bench:images": ["vipsthumbnail", "convert"],
 });
 
@@ -141,14 +143,62 @@ export function missingLine(missing) {
 }
 
 /**
- * For a benchmark run on its own: ensures its peers; when one is still missing, prints one clear
- * line and exits with code 3 (the runner reports that benchmark as skipped).
+ * Peers only some rows of a benchmark need, with the rows' label: when one is missing, those rows
+ * are skipped (one line each) and the rest of the benchmark runs. Every other peer in BENCH_PEERS
+ * is one the whole benchmark needs (wrk drives every edge and RUM row).
+ */
+export const ROW_PEERS = Object.freeze({
+  "bench:edge": { nginx: "nginx proxy_cache / proxy_pass" },
+  "bench:images": { vipsthumbnail: "vipsthumbnail", convert: "ImageMagick convert" },
+});
+
+/** Env var through which `npm run bench` tells a benchmark the peers it found missing. */
+export const MISSING_ENV = "BENCH_MISSING_PEERS";
+
+/**
+ * What a benchmark does with its `missing` peers ([{ bin, pkg, why }]): { skipLine } when a peer
+ * the whole benchmark needs is missing (one line, the benchmark is skipped), else { rowLines,
+ * available } (one line per skipped row; `available` = the row peers present).
+ */
+export function peerPlan(bench, missing) {
+  const rows = ROW_PEERS[bench] ?? {};
+  const whole = missing.filter((m) => !(m.bin in rows));
+  if (whole.length > 0) return { skipLine: `${bench}: skipped — missing ${missingLine(whole)}` };
+  const gone = new Set(missing.map((m) => m.bin));
+  return {
+    skipLine: null,
+    rowLines: missing.map((m) => `${bench}: row "${rows[m.bin]}" skipped — missing ${missingLine([m])}`),
+    available: new Set(Object.keys(rows).filter((b) => !gone.has(b))),
+  };
+}
+
+/** The missing peers `npm run bench` passed in `value` (comma-separated names), null when unset. */
+export function parseMissingEnv(value) {
+  if (value === undefined) return null;
+  return value
+    .split(",")
+    .map((b) => b.trim())
+    .filter(Boolean)
+    .map((bin) => ({ bin, pkg: PEER_PACKAGES[bin] ?? bin, why: "not found by npm run bench" }));
+}
+
+/**
+ * For a benchmark: its missing peers (from `npm run bench` through BENCH_MISSING_PEERS, or found
+ * and installed here when run on its own). A missing peer the whole benchmark needs: prints one
+ * line and exits with code 3 (the runner reports the benchmark as skipped). A missing row peer:
+ * prints one line per skipped row. Returns the set of row peers that are available.
  */
 export async function requirePeersOrSkip(bench, log = console.log) {
-  const { missing } = await ensurePeers(BENCH_PEERS[bench] ?? [], { log });
-  if (missing.length === 0) return;
-  console.log(`${bench}: skipped — missing ${missingLine(missing)}`);
-  process.exit(SKIPPED_EXIT);
+  const missing =
+    parseMissingEnv(process.env[MISSING_ENV])?.filter((m) => BENCH_PEERS[bench]?.includes(m.bin)) ??
+    (await ensurePeers(BENCH_PEERS[bench] ?? [], { log })).missing;
+  const plan = peerPlan(bench, missing);
+  if (plan.skipLine) {
+    console.log(plan.skipLine);
+    process.exit(SKIPPED_EXIT);
+  }
+  for (const line of plan.rowLines) console.log(line);
+  return plan.available;
 }
 
 /** Exit code of a benchmark that skipped itself for a missing peer. */

@@ -24,19 +24,8 @@ function ip(args) {
   return r.stdout;
 }
 
-/** Why the lab cannot run here (not root, no `ip`, no netns or TUN support), or null when it can. */
-export function labUnavailableReason() {
-  if (process.platform !== "linux") return `needs Linux (this is ${process.platform})`;
-  if (typeof process.getuid === "function" && process.getuid() !== 0) return "needs root (ip netns, TUN)";
-  const probe = spawnSync("ip", ["netns", "list"], { encoding: "utf8" });
-  if (probe.error) return `\`ip\` is not available (${probe.error.message})`;
-  if (probe.status !== 0) return `\`ip netns\` does not work here: ${probe.stderr.trim()}`;
-  const tun = spawnSync("test", ["-c", "/dev/net/tun"]);
-  if (tun.status !== 0) return "/dev/net/tun does not exist";
-  const cc = spawnSync("cc", ["--version"]);
-  if (cc.error) return "no C compiler (cc) for the delay link";
-  return null;
-}
+/** Why the lab cannot run here, or null when it can (see probe.mjs: it tries, not asks). */
+export { labUnavailableReason } from "./probe.mjs";
 
 /** The lab's namespace names for this process. */
 export function namespaceNames(pid = process.pid) {

@@ -72,20 +72,24 @@ export function markdownTable(rows) {
   ].join("\n");
 }
 
-/** The closing line: `lab: PASS|FAIL — N scenarios, P parts: a ok, b explained, c off (took S s)`. */
-export function closingLine({ scenarios, ok, explained, off, seconds }) {
+/**
+ * The closing line: `lab: PASS|FAIL — N scenarios, P parts: a ok, b explained, c off[, r
+ * re-measured] (took S s)`; the counts are of the final results (a re-measured scenario's second).
+ */
+export function closingLine({ scenarios, ok, explained, off, remeasured = 0, seconds }) {
   const verdict = off === 0 ? "PASS" : "FAIL";
-  return `lab: ${verdict} — ${scenarios} scenarios, ${ok + explained + off} parts: ${ok} ok, ${explained} explained, ${off} off (took ${seconds.toFixed(0)} s)`;
+  const again = remeasured > 0 ? `, ${remeasured} re-measured` : "";
+  return `lab: ${verdict} — ${scenarios} scenarios, ${ok + explained + off} parts: ${ok} ok, ${explained} explained, ${off} off${again} (took ${seconds.toFixed(0)} s)`;
 }
 
 /** Parses the closing line (null when absent). */
 export function parseClosingLine(text) {
   const m =
-    /^lab: (PASS|FAIL) — (\d+) scenarios, (\d+) parts: (\d+) ok, (\d+) explained, (\d+) off \(took (\d+) s\)$/m.exec(
+    /^lab: (PASS|FAIL) — (\d+) scenarios, (\d+) parts: (\d+) ok, (\d+) explained, (\d+) off(?:, (\d+) re-measured)? \(took (\d+) s\)$/m.exec(
       text,
     );
   if (!m) return null;
-  const [, verdict, scenarios, parts, ok, explained, off, seconds] = m;
+  const [, verdict, scenarios, parts, ok, explained, off, remeasured, seconds] = m;
   return {
     verdict,
     scenarios: Number(scenarios),
@@ -93,6 +97,7 @@ export function parseClosingLine(text) {
     ok: Number(ok),
     explained: Number(explained),
     off: Number(off),
+    remeasured: Number(remeasured ?? 0),
     seconds: Number(seconds),
   };
 }

@@ -12,10 +12,11 @@ import { parseClosingLine, parseTable } from "../lib/report.mjs";
 const reason = labUnavailableReason();
 if (reason) console.log(`lab test skipped: ${reason}`);
 
-function runLab(args) {
+function runLab(args, env = process.env) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [join(import.meta.dirname, "..", "lab.mjs"), ...args], {
       stdio: ["ignore", "pipe", "pipe"],
+      env,
     });
     let out = "";
     child.stdout.on("data", (d) => {
@@ -56,6 +57,18 @@ describe("latency lab", () => {
       expect(code).toBe(0);
     },
   );
+
+  it("exits 3 with one SKIPPED line naming what is missing (here: no Chromium at the given path)", async () => {
+    const missing = join(import.meta.dirname, "no-such-chromium");
+    const { code, out } = await runLab(["--quick"], { ...process.env, LAB_CHROMIUM: missing });
+    expect(code).toBe(3);
+    const lines = out.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    // Not root, no netns rights or no TUN come first where they apply; else the Chromium path.
+    expect(lines[0]).toMatch(/^lab: SKIPPED — (needs |cannot |\/dev\/net\/tun|`ip`|no Chromium at )/);
+    if (reason === null)
+      expect(lines[0]).toBe(`lab: SKIPPED — no Chromium at ${missing} (set LAB_CHROMIUM to its path)`);
+  });
 
   it("exits 2 with a message naming the option for a bad option", async () => {
     const { code, out } = await runLab(["--views", "0"]);
