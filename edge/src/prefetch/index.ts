@@ -100,11 +100,15 @@ export class PrefetchEdge {
     );
   }
 
-  /** Inline delivery: rules from the model held now (no storage call), none for a personal request. */
-  private inlineRules(req: Request, page: string): RulesDocument | null {
-    const model = this.holder.model;
-    if (model === null || clientDenyReason(req.headers, this.config.policy) !== null) return null;
-    return this.document(this.predict(model, page));
+  /**
+   * Inline delivery: rules from the held model, none for a personal request. Runs on the origin
+   * fetch (a MISS), which waits anyway: a fresh isolate reads the model alongside it. HITs keep
+   * the model fresh in the background (`observe`).
+   */
+  private async inlineRules(req: Request, page: string): Promise<RulesDocument | null> {
+    if (clientDenyReason(req.headers, this.config.policy) !== null) return null;
+    const model = await this.holder.ensure(this.now());
+    return model === null ? null : this.document(this.predict(model, page));
   }
 
   private predict(model: NextPageModel, path: string): Array<{ page: string; p: number }> {
@@ -143,6 +147,8 @@ export class PrefetchEdge {
       const cut = rest.search(/[?#]/);
       const pathname = cut === -1 ? rest : rest.slice(0, cut);
       const now = this.now();
+      // Inline delivery has no rules request to load the model: refresh it here (waitUntil, no wait).
+      if (this.config.rulesDelivery === "inline" && this.config.enabled) this.holder.refresh(now, ctx);
       const html = (res.headers.get("content-type") ?? "").toLowerCase().startsWith("text/html");
       if (html && res.status === 200) this.remember(pathname, res);
       if (isSpeculativeRequest(request.headers)) {
