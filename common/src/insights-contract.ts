@@ -250,4 +250,6 @@ export interface PrefetchAnswer {
   /** Every page view of the range, with or without an arm. */
   all: { pageViews: number; prefetchHits: number };
   warming: { requests: number; originRequests: number };
+  /** Speculative requests with no arm tag (other prefetchers too), never credited to an arm. */
+  unknown: { requests: number; bytes: number; originRequests: number };
 }
