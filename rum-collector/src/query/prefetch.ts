@@ -16,6 +16,7 @@
  *     reported apart and never credited to an arm.
  * Each arm's samples for the percentiles are the latest MAX_SAMPLES next navigations.
  */
+import type { ArmRow, PrefetchAnswer } from "../../../common/src/insights-contract.ts";
 import { bootstrapQuantileDiff, quantile, seededRandom } from "../../../common/src/prefetch/stats.ts";
 import { type Parsed, parseRange } from "./params.ts";
 
@@ -48,7 +49,7 @@ export function parsePrefetchQuery(params: URLSearchParams, now: number): Parsed
 const round = (x: number | null, d = 1) => (x === null ? null : Math.round(x * 10 ** d) / 10 ** d);
 
 /** Runs the query (a few aggregate statements and bounded sample reads). */
-export async function runPrefetchQuery(db: D1Database, q: PrefetchQuery) {
+export async function runPrefetchQuery(db: D1Database, q: PrefetchQuery): Promise<PrefetchAnswer> {
   const counts = await db
     .prepare(
       `SELECT arm, COUNT(*) AS views,
@@ -91,7 +92,7 @@ export async function runPrefetchQuery(db: D1Database, q: PrefetchQuery) {
     });
   }
   const holdoutLcp = samples.get("holdout")?.lcp ?? [];
-  const arms = ARMS.map((arm, i) => {
+  const arms = ARMS.map((arm, i): ArmRow => {
     const c = counts.results.find((r) => r.arm === arm) ?? { views: 0, next_nav: 0, hits: 0 };
     const s = specOf(arm);
     const smp = samples.get(arm) ?? { ttfb: [], lcp: [] };
