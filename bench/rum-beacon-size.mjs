@@ -1,5 +1,5 @@
 // Beacon size next to its peers, every bundle built the same way (esbuild --bundle --minify,
-// IIFE, ES2020) and gzipped at level 9. Exported for bench/rum.mjs; runs alone too:
+// IIFE, ES2022) and gzipped at level 9. Exported for bench/rum.mjs; runs alone too:
 //   node bench/rum-beacon-size.mjs
 import path from "node:path";
 import { gzipSync } from "node:zlib";

@@ -4,7 +4,7 @@ import { defineConfig } from "vitest/config";
 import { quietRequiredSecrets, TEST_TOKENS } from "../scripts/dev-vars.mjs";
 
 // Dashboards tests run in workerd with the root wrangler.toml bindings: most drive the app with
-// a fake query API, the contract test drives it with the collector's real query routes over D1
+// a fake query API, the contract tests drive the composed Worker entry (worker/index.ts) over D1
 // (migrations read here in Node, applied in test/apply-migrations.ts inside workerd).
 const migrations = await readD1Migrations(path.join(import.meta.dirname, "../migrations"));
 

@@ -46,8 +46,15 @@ try {
 } catch (e) {
   fail(`cannot read ${file}: ${(e as Error).message}`);
 }
-const text = raw[0] === 0x1f && raw[1] === 0x8b ? gunzipSync(raw).toString("utf8") : raw.toString("utf8");
+let text: string;
+try {
+  text = raw[0] === 0x1f && raw[1] === 0x8b ? gunzipSync(raw).toString("utf8") : raw.toString("utf8");
+} catch (e) {
+  fail(`cannot decompress ${file} (gzip): ${(e as Error).message}`);
+}
 const all = parseSessions(text);
+if (all.length === 0)
+  fail(`${file} holds no sessions (expected one session per line, pages separated by spaces)`);
 const sessions = all.slice(Math.floor(all.length * from), Math.floor(all.length * to));
 const cut = Math.floor(sessions.length * train);
 const trainSet = sessions.slice(0, cut);
@@ -76,8 +83,12 @@ const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as
 for (const r of [head, ...rows])
   process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i] as number)).join("  ")}\n`);
 if (json) {
-  writeFileSync(
-    json,
-    `${JSON.stringify({ file, trainSessions: trainSet.length, testSessions: testSet.length, methods: results }, null, 2)}\n`,
-  );
+  try {
+    writeFileSync(
+      json,
+      `${JSON.stringify({ file, trainSessions: trainSet.length, testSessions: testSet.length, methods: results }, null, 2)}\n`,
+    );
+  } catch (e) {
+    fail(`cannot write ${json}: ${(e as Error).message}`);
+  }
 }

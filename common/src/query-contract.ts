@@ -206,3 +206,8 @@ export interface PageViewJson {
   /** TTFB parts by metric name, the flags, and the render parts (null without LCP parts). */
   attribution: Record<string, number | null | boolean | Record<string, number | null> | null>;
 }
+
+/** `GET /v1/pageviews`'s answer. */
+export interface PageViewsResult {
+  pageViews: PageViewJson[];
+}

@@ -289,6 +289,11 @@ export function sketchOf(values: Iterable<number>): QuantileSketch {
   return s;
 }
 
+/** Scratch for f64 encoding (one per isolate; encoding is synchronous). */
+const F64 = new Float64Array(1);
+const F64_BYTES = new Uint8Array(F64.buffer);
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 class ByteWriter {
   private buf = new Uint8Array(64);
   private n = 0;
@@ -317,7 +322,10 @@ class ByteWriter {
   }
   f64(v: number): void {
     this.ensure(8);
-    new DataView(this.buf.buffer).setFloat64(this.n, v, true);
+    F64[0] = v;
+    // Little-endian, as DataView.setFloat64(…, true) writes it, on any host byte order.
+    if (LITTLE_ENDIAN_HOST) this.buf.set(F64_BYTES, this.n);
+    else for (let i = 0; i < 8; i++) this.buf[this.n + i] = F64_BYTES[7 - i] as number;
     this.n += 8;
   }
   finish(): Uint8Array {

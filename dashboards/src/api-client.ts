@@ -1,9 +1,26 @@
 /**
  * The dashboards' only data source: the RUM query API (`/_rum/v1/*`), reached through an
  * injected `queryApi(pathAndQuery)` so the dashboards never touch D1 or collector internals.
- * Responses are checked and normalised here; every failure becomes an `ApiError` with a message
- * a person can act on.
+ * The wire shapes are the collector's and have one home, common/src/query-contract.ts: every
+ * field read here is named through those types (`Unchecked<T>`), so a renamed or removed field
+ * fails the typecheck on both sides. Values are still checked at runtime and normalised into the
+ * dashboards' own view rows below; every failure becomes an `ApiError` with a message a person
+ * can act on.
  */
+import type {
+  CoverageResult,
+  Granularity,
+  ImageGroupBy,
+  ImageQueryResult,
+  ImageStats,
+  MetricResult,
+  MultiQueryResult,
+  PageViewJson,
+  PageViewsResult,
+  QueryResult as QueryAnswer,
+  Resolution as QueryResolution,
+  Stats,
+} from "../../common/src/query-contract.ts";
 import type { CacheStatus } from "../../common/src/rum-types.ts";
 import type { Percentile } from "./metrics.ts";
 import type { Filters } from "./view-params.ts";
@@ -29,7 +46,7 @@ export interface QueryRequest {
   filters: Filters;
   groupBy?: string;
   /** Time-series bucket: a rollup granularity. */
-  interval?: "minute" | "hour" | "day";
+  interval?: Granularity;
 }
 
 export type PercentileValues = Partial<Record<Percentile, number | null>>;
@@ -48,6 +65,7 @@ export interface SeriesRow {
   values: PercentileValues;
 }
 
+/** One metric of a `/v1/query` answer as the views use it (normalised from the contract's `MetricResult`). */
 export interface QueryResult {
   metric: string;
   count: number;
@@ -58,6 +76,7 @@ export interface QueryResult {
   resolution: Resolution | null;
 }
 
+/** A page view as the views use it (normalised from the contract's `PageViewJson`). */
 export interface PageViewRow {
   ts: number;
   pvid: string;
@@ -84,6 +103,7 @@ export interface PageViewRow {
   deliveryType: string;
 }
 
+/** A coverage group as the views use it (from `CoverageResult["groups"]`). */
 export interface CoverageRow {
   pageGroup: string;
   browser: string;
@@ -154,8 +174,12 @@ function time(v: unknown): number {
   return 0;
 }
 
-function obj(v: unknown): Record<string, unknown> {
-  return v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+/** A JSON object whose field names are those of the contract type `T`, values not yet checked. */
+type Unchecked<T> = { [K in keyof T]?: unknown };
+
+/** `v` as an object whose fields are read by the names of `T` (`{}` when not an object). */
+function obj<T>(v: unknown): Unchecked<T> {
+  return v && typeof v === "object" && !Array.isArray(v) ? (v as Unchecked<T>) : {};
 }
 
 function arr(v: unknown): unknown[] {
@@ -168,19 +192,22 @@ function str(v: unknown): string {
 
 /** `{ count, percentiles: { p50: … } }` (the API's Stats) → count + values. */
 function stats(v: unknown): { count: number; values: PercentileValues } {
-  const o = obj(v);
+  const o = obj<Stats>(v);
   const values: PercentileValues = {};
-  for (const [k, x] of Object.entries(obj(o.percentiles))) values[k as Percentile] = num(x);
+  for (const [k, x] of Object.entries(obj<Stats["percentiles"]>(o.percentiles)))
+    values[k as Percentile] = num(x);
   return { count: num(o.count) ?? 0, values };
 }
 
 /** One metric's part of a `/v1/query` answer: `metric`, `total` and `groups`/`series`. */
-function metricResult(o: Record<string, unknown>, metric: string, res: Resolution | null): QueryResult {
+function metricResult(o: Unchecked<MetricResult>, metric: string, res: Resolution | null): QueryResult {
+  type Group = NonNullable<MetricResult["groups"]>[number];
+  type Bucket = NonNullable<MetricResult["series"]>[number];
   return {
     metric: str(o.metric) || metric,
     ...stats(o.total),
-    groups: arr(o.groups).map((g) => ({ key: str(obj(g).key), ...stats(g) })),
-    series: arr(o.series).map((s) => ({ t: time(obj(s).ts), ...stats(s) })),
+    groups: arr(o.groups).map((g) => ({ key: str(obj<Group>(g).key), ...stats(g) })),
+    series: arr(o.series).map((s) => ({ t: time(obj<Bucket>(s).ts), ...stats(s) })),
     resolution: res,
   };
 }
@@ -192,7 +219,7 @@ function metricResult(o: Record<string, unknown>, metric: string, res: Resolutio
  */
 export async function queryMetrics(api: QueryApi, req: QueryRequest): Promise<Record<string, QueryResult>> {
   if (req.metrics.length === 0) throw new ApiError("No metric was asked for", 400);
-  const body = obj(await getJson(api, `/_rum/v1/query?${queryString(req)}`));
+  const body = obj<QueryAnswer & MultiQueryResult>(await getJson(api, `/_rum/v1/query?${queryString(req)}`));
   const res = resolution(body.resolution, body.from, body.to);
   const out: Record<string, QueryResult> = {};
   if (req.metrics.length === 1) {
@@ -201,9 +228,9 @@ export async function queryMetrics(api: QueryApi, req: QueryRequest): Promise<Re
     out[metric] = metricResult(body, metric, res);
     return out;
   }
-  const results = obj(body.results);
+  const results = obj<MultiQueryResult["results"]>(body.results);
   for (const metric of req.metrics) {
-    const r = obj(results[metric]);
+    const r = obj<MetricResult>(results[metric]);
     if (!("total" in r)) throw new ApiError(`The query API answered without "results.${metric}.total"`, 502);
     out[metric] = metricResult(r, metric, res);
   }
@@ -222,13 +249,13 @@ export async function query(api: QueryApi, req: QueryRequest): Promise<QueryResu
 /** `GET /_rum/v1/pageviews?limit=N&site=…`: the most recent page views, newest first. */
 export async function recentPageViews(api: QueryApi, site: string, limit: number): Promise<PageViewRow[]> {
   const q = new URLSearchParams({ limit: String(limit), site });
-  const body = obj(await getJson(api, `/_rum/v1/pageviews?${q}`));
+  const body = obj<PageViewsResult>(await getJson(api, `/_rum/v1/pageviews?${q}`));
   return arr(body.pageViews).map((p) => {
-    const o = obj(p);
-    const a = obj(o.attribution);
-    const render = obj(a.render);
-    const vit = obj(o.vitals);
-    const dims = obj(o.dims);
+    const o = obj<PageViewJson>(p);
+    const a = obj<PageViewJson["attribution"]>(o.attribution);
+    const render = obj<Record<string, number | null>>(a.render);
+    const vit = obj<PageViewJson["vitals"]>(o.vitals);
+    const dims = obj<PageViewJson["dims"]>(o.dims);
     return {
       ts: time(o.ts),
       pvid: str(o.pvid),
@@ -272,9 +299,9 @@ export async function coverage(
 ): Promise<CoverageRow[]> {
   const q = new URLSearchParams({ from: String(req.from), to: String(req.to), site: req.site });
   if (req.pageGroup) q.set("pageGroup", req.pageGroup);
-  const body = obj(await getJson(api, `/_rum/v1/coverage?${q}`));
+  const body = obj<CoverageResult>(await getJson(api, `/_rum/v1/coverage?${q}`));
   return arr(body.groups).map((r) => {
-    const o = obj(r);
+    const o = obj<CoverageResult["groups"][number]>(r);
     return {
       pageGroup: str(o.pageGroup),
       browser: str(o.browser),
@@ -284,7 +311,7 @@ export async function coverage(
   });
 }
 
-/** How the rows read cover the requested range (`resolution` of the query API; null when absent). */
+/** How the rows read cover the requested range (from the contract's `resolution`; null when absent). */
 export interface Resolution {
   exact: boolean;
   /** Why the range was widened or rounded; null when exact. */
@@ -295,7 +322,7 @@ export interface Resolution {
 
 /** `resolution` plus the answer's own `from`/`to` (the range actually read). */
 function resolution(v: unknown, readFrom: unknown, readTo: unknown): Resolution | null {
-  const o = obj(v);
+  const o = obj<QueryResolution>(v);
   if (typeof o.exact !== "boolean") return null;
   const times = [o.requestedFrom, o.requestedTo, readFrom, readTo].map((t) =>
     typeof t === "string" ? Date.parse(t) : Number.NaN,
@@ -306,24 +333,8 @@ function resolution(v: unknown, readFrom: unknown, readTo: unknown): Resolution 
   return { exact: o.exact, note: typeof o.note === "string" && o.note !== "" ? o.note : null, widenedMs };
 }
 
-/** Image byte counters of one group (or the total) of `GET /_rum/v1/images`. */
-export interface ImageStatsRow {
-  key: string;
-  /** Image responses (weighted by 1 / edge sample rate). */
-  count: number;
-  /** Records stored (unweighted). */
-  samples: number;
-  /** Responses that reported both byte counts; the byte sums cover these only. */
-  measured: number;
-  originalBytes: number;
-  deliveredBytes: number;
-  /** originalBytes − deliveredBytes (negative when variants were larger). */
-  bytesSaved: number;
-  /** bytesSaved ÷ originalBytes; null when no original bytes were measured. */
-  savedRatio: number | null;
-  /** Responses that served the original because the image service failed or was paused. */
-  fallbacks: number;
-}
+/** Image byte counters of one group (or the total, key "all") of `GET /_rum/v1/images`. */
+export type ImageStatsRow = { key: string } & ImageStats;
 
 export interface ImageSavings {
   total: ImageStatsRow;
@@ -335,13 +346,13 @@ export interface ImageSavingsRequest {
   from: number;
   to: number;
   site: string;
-  groupBy: "format" | "device";
+  groupBy: Exclude<ImageGroupBy, "cacheStatus">;
   /** Device class filter (comma list = any of); absent = every device. */
   device?: string;
 }
 
 function imageStats(key: string, v: unknown): ImageStatsRow {
-  const o = obj(v);
+  const o = obj<ImageStats>(v);
   const original = num(o.originalBytes) ?? 0;
   const delivered = num(o.deliveredBytes) ?? 0;
   return {
@@ -363,11 +374,11 @@ export async function imageSavings(api: QueryApi, req: ImageSavingsRequest): Pro
   if (req.site) q.set("site", req.site);
   if (req.device) q.set("device", req.device);
   q.set("groupBy", req.groupBy);
-  const body = obj(await getJson(api, `/_rum/v1/images?${q}`));
+  const body = obj<ImageQueryResult>(await getJson(api, `/_rum/v1/images?${q}`));
   if (!("total" in body)) throw new ApiError('The image API answered without a "total" field', 502);
   return {
     total: imageStats("all", body.total),
-    groups: arr(body.groups).map((g) => imageStats(str(obj(g).key), g)),
+    groups: arr(body.groups).map((g) => imageStats(str(obj<{ key: string }>(g).key), g)),
     resolution: resolution(body.resolution, body.from, body.to),
   };
 }

@@ -1,156 +1,29 @@
 /**
  * Readers for the collector's insight endpoints (`/_rum/v1/slo`, `/pageview`, `/slowest`,
- * `/impact`, `/distribution`, `/cache`). Like api-client.ts, the only place that knows their
- * shapes; a missing field becomes an `ApiError` the page shows, never a crash.
+ * `/impact`, `/distribution`, `/cache`, `/prefetch`). Their shapes have one home,
+ * common/src/insights-contract.ts, which the collector's routes build; a missing field becomes an
+ * `ApiError` the page shows, never a crash.
  */
+import type {
+  ArmRow,
+  CacheAnswer,
+  DistributionAnswer,
+  ImpactAnswer,
+  PageViewDetail,
+  PrefetchAnswer,
+  SloAnswer,
+  SlowestAnswer,
+  SlowRow,
+} from "../../common/src/insights-contract.ts";
 import { ApiError, getJson, type QueryApi } from "./api-client.ts";
 import type { Filters } from "./view-params.ts";
 
-export interface Counts {
-  total: number;
-  bad: number;
-  burnRate: number | null;
-}
-
-export interface SloRow {
-  id: string;
-  name: string;
-  objective: string;
-  metric: string;
-  threshold: number;
-  target: number;
-  site: string | null;
-  pageGroup: string | null;
-  windowDays: number;
-  budgetWindow: { total: number; bad: number };
-  compliance: number | null;
-  budgetRemaining: number | null;
-  windows: Record<"5m" | "30m" | "1h" | "6h", Counts>;
-  /** `burnRate` = this objective's threshold; `firing` null = a window without page views (state kept). */
-  alerts: {
-    severity: "page" | "ticket";
-    long: string;
-    short: string;
-    burnRate: number;
-    clamped: boolean;
-    firing: boolean | null;
-  }[];
-}
-
-export interface SloAnswer {
-  at: string;
-  slos: SloRow[];
-  alertStates: { sloId: string; severity: string; state: string; since: number }[];
-}
-
-export interface PageViewDetail {
-  site: string;
-  pvid: string;
-  ts: string;
-  rid: string | null;
-  pageGroup: string;
-  path: string;
-  dims: { country: string; colo: string; asn: number; device: string; browser: string; connection: string };
-  cacheStatus: string;
-  navigationType: string | null;
-  deliveryType: string | null;
-  sessionId: string | null;
-  /** True when the edge split comes from the edge's own record for this rid; null when not stored. */
-  edgeVerified: boolean | null;
-  converted: boolean | null;
-  conversionValue: number | null;
-  vitals: { lcp: number | null; inp: number | null; cls: number | null; fcp: number | null };
-  attribution: Record<string, number | null> & { originAsOnePart: boolean; edgeMeasured: boolean };
-  edgeRecord: {
-    rid: string;
-    ts: string;
-    status: number | null;
-    cacheStatus: string;
-    colo: string;
-    country: string;
-    edgeMs: number | null;
-    originMs: number | null;
-    appMs: number | null;
-  } | null;
-}
-
-export interface SlowRow {
-  site: string;
-  pvid: string;
-  ts: string;
-  pageGroup: string;
-  path: string;
-  country: string;
-  colo: string;
-  device: string;
-  cacheStatus: string;
-  value: number | null;
-  ttfb: number | null;
-  lcp: number | null;
-  middleMile: number | null;
-  backend: number | null;
-}
-
-export interface ImpactBucket {
-  from: number;
-  to: number | null;
-  rating: "good" | "ni" | "poor";
-  sessions: number;
-  bounces: number;
-  conversions: number;
-  revenue: number;
-  bounceRate: number | null;
-  conversionRate: number | null;
-  lowSample: boolean;
-  revenueAtStake: number;
-}
-
-export interface ImpactAnswer {
-  metric: "lcp" | "ttfb";
-  minSessions: number;
-  buckets: ImpactBucket[];
-  baselineConversionRate: number | null;
-  averageConversionValue: number | null;
-  revenueAtStake: number;
-  total: { sessions: number; bounces: number; conversions: number; revenue: number };
-}
-
-export interface DistPeriod {
-  from: string;
-  to: string;
-  count: number;
-  shares: { good: number; ni: number; poor: number } | null;
-  bins: number[];
-}
-
-export interface DistributionAnswer {
-  metric: string;
-  thresholds: { good: number; poor: number };
-  binWidth: number;
-  current: DistPeriod;
-  previous: DistPeriod | null;
-}
-
-export interface CacheAnswer {
-  total: { responses: number; hits: number; misses: number; hitRatio: number | null };
-  byStatus: {
-    cacheStatus: string;
-    responses: number;
-    avgEdgeMs: number | null;
-    avgOriginMs: number | null;
-  }[];
-  topMissGroups: {
-    pageGroup: string;
-    responses: number;
-    misses: number;
-    hits: number;
-    missRatio: number | null;
-    avgMissOriginMs: number | null;
-  }[];
-}
-
-/** Checks that `fields` are present, then trusts the collector's documented shape. */
-async function fetchShaped<T>(api: QueryApi, path: string, fields: readonly string[]): Promise<T> {
+/** Checks that `fields` are present, then trusts the contract's shape (common/src/insights-contract.ts). */
+async function fetchShaped<T>(
+  api: QueryApi,
+  path: string,
+  fields: readonly (keyof T & string)[],
+): Promise<T> {
   const body = (await getJson(api, path)) as Record<string, unknown>;
   for (const f of fields)
     if (!(f in body))
@@ -186,7 +59,7 @@ export async function slowest(
   req: { from: number; to: number; metric: string; filters: Filters; limit: number },
 ): Promise<SlowRow[]> {
   const q = rangeQuery(req, req.filters, { metric: req.metric, limit: String(req.limit) });
-  return (await fetchShaped<{ pageViews: SlowRow[] }>(api, `/_rum/v1/slowest?${q}`, ["pageViews"])).pageViews;
+  return (await fetchShaped<SlowestAnswer>(api, `/_rum/v1/slowest?${q}`, ["pageViews"])).pageViews;
 }
 
 /** `GET /_rum/v1/impact?by=lcp|ttfb` (the cache-status filter does not apply to sessions). */
@@ -219,26 +92,11 @@ export function cacheEffects(
   return fetchShaped(api, `/_rum/v1/cache?${q}`, ["total", "byStatus", "topMissGroups"]);
 }
 
-/** One arm of the prefetch experiment as `GET /_rum/v1/prefetch` answers it (query/prefetch.ts). */
-export interface ArmRow {
-  arm: string;
-  nextNavigations: number;
-  prefetchHits: number;
-  coverage: number | null;
-  speculations: number;
-  precision: number | null;
-  speculatedBytes: number;
-  wastedBytes: number;
-  extraOriginRequests: number;
-  lcpP75: number | null;
-  lcpP75DiffVsHoldout: { diff: number | null; ci95: [number | null, number | null] } | null;
-}
-
 /** `GET /_rum/v1/prefetch`: the prefetch experiment per arm (precision, coverage, waste, LCP p75 vs holdout). */
 export async function prefetchArms(
   api: QueryApi,
   req: { from: number; to: number; site: string },
 ): Promise<ArmRow[]> {
   const q = new URLSearchParams({ site: req.site, from: String(req.from), to: String(req.to) });
-  return (await fetchShaped<{ arms: ArmRow[] }>(api, `/_rum/v1/prefetch?${q}`, ["arms"])).arms;
+  return (await fetchShaped<PrefetchAnswer>(api, `/_rum/v1/prefetch?${q}`, ["arms"])).arms;
 }

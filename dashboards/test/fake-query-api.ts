@@ -1,6 +1,15 @@
 /** A fake query API that records every call and answers from a small in-memory data set. */
 // The query API's own parameter parsers (common/, the contract both sides use) keep this fake honest.
 
+import type {
+  CoverageResult,
+  ImageQueryResult,
+  MetricResult,
+  PageViewJson,
+  PageViewsResult,
+  QueryFrame,
+  Resolution,
+} from "../../common/src/query-contract.ts";
 import {
   parseCoverage,
   parseImageQuery,
@@ -59,7 +68,7 @@ function pcts(p50: number, wanted: string[]): Pcts {
 const OVERALL: Record<string, number> = { lcp: 1850, inp: 240, cls: 0.31, ttfb: 300, fcp: 900 };
 
 /** Recent page views in the shape of `GET /_rum/v1/pageviews`. */
-export const PAGEVIEWS = [
+export const PAGEVIEWS: PageViewJson[] = [
   {
     site: "demo",
     pvid: "pv-hit-1",
@@ -72,6 +81,14 @@ export const PAGEVIEWS = [
     cacheStatus: "HIT",
     navigationType: "navigate",
     deliveryType: "navigational-prefetch",
+    edgeVerified: true,
+    pending: false,
+    sessionId: null,
+    prevPvid: null,
+    arm: null,
+    converted: false,
+    conversionValue: null,
+    invalidFields: 0,
     vitals: { lcp: 610, inp: 80, cls: 0.01, fcp: 300 },
     attribution: {
       ttfb: 64,
@@ -107,6 +124,14 @@ export const PAGEVIEWS = [
     cacheStatus: "MISS",
     navigationType: "navigate",
     deliveryType: "",
+    edgeVerified: true,
+    pending: false,
+    sessionId: null,
+    prevPvid: null,
+    arm: null,
+    converted: false,
+    conversionValue: null,
+    invalidFields: 0,
     vitals: { lcp: 2480, inp: null, cls: 0, fcp: null },
     attribution: {
       ttfb: 412,
@@ -174,10 +199,12 @@ function stats(count: number, p: Pcts) {
  */
 export function fakeQueryApi(opts: FakeOptions = {}): FakeApi {
   const calls: URL[] = [];
-  const resolutionOf = (from: number, to: number) => ({
+  const resolutionOf = (from: number, to: number): Resolution => ({
     requestedFrom: new Date(from).toISOString(),
     requestedTo: new Date(to).toISOString(),
     exact: opts.resolution?.exact ?? true,
+    startGranularity: "minute",
+    endGranularity: "minute",
     note: opts.resolution?.note ?? null,
   });
   const api: QueryApi = async (pathAndQuery) => {
@@ -188,7 +215,8 @@ export function fakeQueryApi(opts: FakeOptions = {}): FakeApi {
     if (url.pathname === "/_rum/v1/pageviews") {
       const parsed = parsePageViews(url.searchParams);
       if (!parsed.ok) return Response.json({ error: parsed.error }, { status: 400 });
-      return Response.json({ pageViews: opts.empty ? [] : PAGEVIEWS.slice(0, parsed.value.limit) });
+      const body: PageViewsResult = { pageViews: opts.empty ? [] : PAGEVIEWS.slice(0, parsed.value.limit) };
+      return Response.json(body);
     }
     if (url.pathname === "/_rum/v1/coverage") {
       const parsed = parseCoverage(url.searchParams, FAKE_NOW);
@@ -196,7 +224,15 @@ export function fakeQueryApi(opts: FakeOptions = {}): FakeApi {
       const groups = opts.empty
         ? []
         : [{ pageGroup: "/p/:id", browser: "chrome", beacons: 90, edgeViews: 120, coverage: 0.75 }];
-      return Response.json({ from: "", to: "", total: {}, groups });
+      const body: CoverageResult = {
+        from: new Date(parsed.value.from).toISOString(),
+        to: new Date(parsed.value.to).toISOString(),
+        total: opts.empty
+          ? { beacons: 0, edgeViews: 0, coverage: null }
+          : { beacons: 90, edgeViews: 120, coverage: 0.75 },
+        groups,
+      };
+      return Response.json(body);
     }
     if (url.pathname === "/_rum/v1/images") {
       const parsed = parseImageQuery(url.searchParams, FAKE_NOW);
@@ -206,7 +242,7 @@ export function fakeQueryApi(opts: FakeOptions = {}): FakeApi {
       const groups = rows.map((r) => imageStats(...r));
       const sum = (i: 1 | 2 | 3 | 4) => rows.reduce((a, r) => a + r[i], 0);
       const { key: _k, ...total } = imageStats("", sum(1), sum(2), sum(3), sum(4));
-      return Response.json({
+      const body: ImageQueryResult = {
         from: new Date(parsed.value.from - (opts.resolution?.widenMs ?? 0)).toISOString(),
         to: new Date(parsed.value.to).toISOString(),
         filters: parsed.value.filters,
@@ -216,7 +252,8 @@ export function fakeQueryApi(opts: FakeOptions = {}): FakeApi {
         resolution: resolutionOf(parsed.value.from, parsed.value.to),
         total,
         ...(g ? { groups } : {}),
-      });
+      };
+      return Response.json(body);
     }
     if (url.pathname !== "/_rum/v1/query") return Response.json({ error: "not found" }, { status: 404 });
     const parsed = parseQuery(url.searchParams, FAKE_NOW);
@@ -224,15 +261,19 @@ export function fakeQueryApi(opts: FakeOptions = {}): FakeApi {
     const spec = parsed.value;
     const wanted = spec.percentiles.map((p) => `p${p}`);
     /** What the real API answers per metric: `metric`, `unit`, `total`, `groups` or `series`. */
-    const answer = (metric: string): Record<string, unknown> => {
-      const body: Record<string, unknown> = { metric, unit: metric === "cls" ? "score" : "ms" };
+    const answer = (metric: string): MetricResult => {
+      const unit = metric === "cls" ? "score" : "ms";
       if (opts.empty) {
-        body.total = stats(0, Object.fromEntries(wanted.map((w) => [w, null])));
+        const body: MetricResult = {
+          metric,
+          unit,
+          total: stats(0, Object.fromEntries(wanted.map((w) => [w, null]))),
+        };
         if (spec.groupBy) body.groups = [];
         else if (spec.interval) body.series = [];
         return body;
       }
-      body.total = stats(200, pcts(OVERALL[metric] ?? 10, wanted));
+      const body: MetricResult = { metric, unit, total: stats(200, pcts(OVERALL[metric] ?? 10, wanted)) };
       if (spec.groupBy === "pageGroup")
         body.groups = Object.entries(PARTS_BY_GROUP).map(([key, parts]) => ({
           key,
@@ -256,13 +297,14 @@ export function fakeQueryApi(opts: FakeOptions = {}): FakeApi {
       }
       return body;
     };
-    const common = {
+    const common: QueryFrame = {
       from: new Date(spec.from - (opts.resolution?.widenMs ?? 0)).toISOString(),
       to: new Date(spec.to).toISOString(),
       percentiles: spec.percentiles,
       filters: spec.filters,
       groupBy: spec.groupBy,
-      interval: spec.interval,
+      // The real API answers "auto" with the granularity it chose; the fake picks minute.
+      interval: spec.interval === "auto" ? "minute" : spec.interval,
       sources: [],
       resolution: resolutionOf(spec.from, spec.to),
     };

@@ -1,38 +1,40 @@
 /**
  * The SLO, distribution, impact, optimisation and page-view pages and the exports, against the
- * collector's real insight and query routes over D1 (rows written with SQL by the collector's
- * insight fixtures), plus the loading, empty and error states of every panel.
+ * real insight and query API over D1, reached through the composed Worker entry production runs
+ * (`worker/index.ts`, its `fetch` handler with the query token), plus the loading, empty and error
+ * states of every panel.
+ *
+ * The rows are written with SQL by the collector's insight test fixtures (data setup only, no
+ * collector code under test): these pages need sessions, conversions, prefetch arms and edge
+ * records at chosen minutes, which the queue entry would only produce from hand-built beacons.
+ * The entry reads the real clock, so the rows are placed relative to it.
  */
 import { env } from "cloudflare:test";
-import { Hono } from "hono";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createInsightsRoutes } from "../../rum-collector/src/insights/routes.ts";
-import { parseSlos } from "../../rum-collector/src/insights/slo-config.ts";
-import { createQueryRoutes } from "../../rum-collector/src/query/routes.ts";
 import {
   insertEdgeLog,
   insertPageViews,
   type PvRow,
   resetInsightTables,
 } from "../../rum-collector/test/insights-fixtures.ts";
+import worker from "../../worker/index.ts";
 import type { QueryApi } from "../src/api-client.ts";
 import { createDashboardsApp } from "../src/app.ts";
 import { parseDashConfig } from "../src/config.ts";
 import { toCsv } from "../src/export.ts";
 
-const NOW = Date.UTC(2026, 11, 1, 12, 0, 0);
+const NOW = Date.now();
 const MIN = 60_000;
 const TOKEN = "pages-dash-token";
-const QT = "test-query-token";
+const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
 
-const rum = new Hono().basePath("/_rum");
-rum.route(
-  "/",
-  createInsightsRoutes({ db: env.DB, queryToken: QT, slos: parseSlos(undefined), now: () => NOW }),
-);
-rum.route("/", createQueryRoutes({ db: env.DB, queryToken: QT, now: () => NOW }));
+/** The public query API (`/_rum/v1/*`) as the Worker entry answers it, with the configured query token. */
 const realApi: QueryApi = async (path) =>
-  rum.request(`http://internal${path}`, { headers: { Authorization: `Bearer ${QT}` } });
+  worker.fetch(
+    new Request(`http://internal${path}`, { headers: { Authorization: `Bearer ${env.RUM_QUERY_TOKEN}` } }),
+    env,
+    ctx,
+  );
 
 function appWith(api: QueryApi) {
   return createDashboardsApp({

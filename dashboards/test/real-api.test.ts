@@ -1,10 +1,12 @@
 /**
- * Contract test: the dashboards against the collector's real query routes over D1 (workerd),
- * with page views stored through the Worker's real queue consumer. Catches any drift between
- * what the dashboards ask/parse and what the query API accepts/returns.
+ * Contract test: the dashboards against the real query API over D1 (workerd), all through the
+ * composed Worker entry production runs (`worker/index.ts`): page views go in through its `queue`
+ * handler, pages come out of its `fetch` handler (which calls the query API in-process with the
+ * query token). Catches any drift between what the dashboards ask/parse and what the query API
+ * accepts/returns, without reaching into collector internals. The entry reads the real clock,
+ * so the stored page views are placed relative to it.
  */
 import { env } from "cloudflare:test";
-import { Hono } from "hono";
 import { beforeAll, describe, expect, it } from "vitest";
 import { attribute } from "../../common/src/attribution.ts";
 import type {
@@ -14,16 +16,14 @@ import type {
   PageViewMessage,
   RumQueueMessage,
 } from "../../common/src/rum-types.ts";
-import { handleQueue } from "../../rum-collector/src/index.ts";
-import { createQueryRoutes } from "../../rum-collector/src/query/routes.ts";
-import { createDashboardsApp } from "../src/app.ts";
-import { parseDashConfig } from "../src/config.ts";
+import worker from "../../worker/index.ts";
 import { ATTRIBUTION_GROUP_BY, GROUP_BY_DIMENSIONS } from "../src/metrics.ts";
 
-const NOW = Date.UTC(2026, 10, 25, 12, 30, 0);
-const TOKEN = "contract-dash-token";
-const QUERY_TOKEN = "contract-query-token";
+const NOW = Date.now();
 const SITE = "contract";
+/** The test bindings with this test's site as the dashboards' default (one object: parts are built once per env). */
+const workerEnv = { ...env, DASH_DEFAULT_SITE: SITE } as Env;
+const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
 
 /** A page view as the intake would enqueue it; `server` = request → first byte (ms). */
 function pageView(
@@ -145,25 +145,21 @@ async function deliver(bodies: RumQueueMessage[]): Promise<void> {
     ack() {},
     retry() {},
   }));
-  const batch = { queue: "rum-events", messages, ackAll() {}, retryAll() {} } as unknown as MessageBatch;
-  const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
-  await handleQueue(batch, env, ctx);
+  const batch = {
+    queue: "rum-events",
+    messages,
+    ackAll() {},
+    retryAll() {},
+  } as unknown as MessageBatch<RumQueueMessage>;
+  await worker.queue(batch as MessageBatch, workerEnv, ctx);
 }
 
-const routes = new Hono()
-  .basePath("/_rum")
-  .route("/", createQueryRoutes({ db: env.DB, queryToken: QUERY_TOKEN, now: () => NOW }));
-const app = createDashboardsApp({
-  config: parseDashConfig({ DASH_TOKEN: TOKEN, DASH_DEFAULT_SITE: SITE }),
-  queryApi: async (pathAndQuery) =>
-    routes.request(`http://collector.internal${pathAndQuery}`, {
-      headers: { authorization: `Bearer ${QUERY_TOKEN}` },
-    }),
-  now: () => NOW,
-});
-
 async function get(path: string) {
-  const res = await app.request(`http://shop.test${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  const res = await worker.fetch(
+    new Request(`http://shop.test${path}`, { headers: { authorization: `Bearer ${env.DASH_TOKEN}` } }),
+    workerEnv,
+    ctx,
+  );
   return { res, text: await res.text() };
 }
 

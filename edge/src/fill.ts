@@ -11,6 +11,7 @@ import type { Edge } from "./edge.ts";
 import { answersNotModified } from "./edge.ts";
 import { finish } from "./finish.ts";
 import type { CachedMeta } from "./hot-cache.ts";
+import { BodyStalled } from "./origin.ts";
 import { buildMeta, type PreparedBody, prepare, store, storeBuffer } from "./store.ts";
 import { type CachedBody, type Candidate, cancelBody } from "./tiers.ts";
 
@@ -134,8 +135,13 @@ export async function miss(
       });
     }
     cancelBody(stale?.body);
-    return fresh(edge, ctx, o.res, now, settle, missStatus);
+    return await fresh(edge, ctx, o.res, now, settle, missStatus);
   } catch (e) {
+    if (e instanceof BodyStalled) {
+      // The body stalled while the edge buffered it (beacon injection): answered like a time-out.
+      settle({ kind: "error", status: 504, headers: [], body: null, originMs: ctx.originMs ?? 0 });
+      return edge.originFailure(ctx, "timeout", ctx.originMs ?? 0, missStatus);
+    }
     settle({ kind: "pass" });
     throw e;
   }

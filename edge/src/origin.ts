@@ -42,6 +42,47 @@ export async function withDeadline<T>(p: Promise<T>, ms: number, onTimeout: () =
   }
 }
 
+/** The error a guarded origin body fails with when the origin sends nothing for too long. */
+export class BodyStalled extends Error {
+  constructor(ms: number) {
+    super(`origin body stalled: no data for ${ms} ms`);
+    this.name = "BodyStalled";
+  }
+}
+
+/**
+ * `body` with an idle deadline: whenever its reader waits for the origin, no chunk within `ms`
+ * errors the stream with BodyStalled and cancels the origin body. Only time spent waiting on the
+ * origin counts (the stream pulls on demand), so a slow client is never cut.
+ */
+export function idleDeadline(body: ReadableStream, ms: number): ReadableStream {
+  const reader = body.getReader();
+  return new ReadableStream(
+    {
+      async pull(c) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const stalled = new Promise<null>((resolve) => {
+          timer = setTimeout(() => resolve(null), ms);
+        });
+        try {
+          const r = await Promise.race([reader.read(), stalled]);
+          if (r === null) {
+            reader.cancel().catch(() => {});
+            c.error(new BodyStalled(ms));
+          } else if (r.done) c.close();
+          else c.enqueue(r.value);
+        } finally {
+          clearTimeout(timer);
+        }
+      },
+      cancel(reason) {
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
 export class OriginClient {
   config: EdgeConfig;
   doFetch: FetchFn;
@@ -131,11 +172,19 @@ export class OriginClient {
    */
   async readBody(stream: ReadableStream, max: number): Promise<ArrayBuffer | null | "timeout"> {
     const reader = stream.getReader();
-    const read = (async (): Promise<ArrayBuffer | null> => {
+    const read = (async (): Promise<ArrayBuffer | null | "timeout"> => {
       const chunks: Uint8Array[] = [];
       let n = 0;
       for (;;) {
-        const { done, value } = await reader.read();
+        let r: ReadableStreamReadResult<unknown>;
+        try {
+          r = await reader.read();
+        } catch (e) {
+          // A body under an idle deadline (idleDeadline) that stalled: the same as our own deadline.
+          if (e instanceof BodyStalled) return "timeout";
+          throw e;
+        }
+        const { done, value } = r;
         if (done) break;
         const chunk = value instanceof Uint8Array ? value : new Uint8Array(value as ArrayBuffer);
         n += chunk.byteLength;
@@ -163,8 +212,9 @@ export class OriginClient {
    * Client-facing headers of an origin response, and the response's own header values: one
    * copy plus one pass over it (each `get`/`delete` is a call into the runtime, so the store
    * decision reads `raw` instead). Dropped for the client: hop-by-hop, `Age`, the CDN-targeted
-   * cache fields (RFC 9213: for this cache only; kept in `raw` for storing), and the origin's
-   * Server-Timing, split into `app` (recorded) and entries to forward.
+   * cache fields (RFC 9213: for this cache only; kept in `raw` for storing), `Content-Length`
+   * of an encoded body, and the origin's Server-Timing, split into `app` (recorded) and
+   * entries to forward.
    */
   clientHeaders(res: Response, ctx: RequestContext | null): ResponseHead {
     const h = new Headers(res.headers);
@@ -173,6 +223,11 @@ export class OriginClient {
     const conn = raw.get("connection");
     if (conn !== undefined) for (const name of conn.split(",")) if (name.trim()) h.delete(name.trim());
     for (const name of DROPPED_RESPONSE) if (raw.has(name)) h.delete(name);
+    // The runtime hands over an encoded body decoded (and encodes the answer again), so the
+    // origin's Content-Length (the encoded length) does not describe the bytes passed on.
+    const ce = raw.get("content-encoding");
+    if (ce !== undefined && raw.has("content-length") && ce.trim().toLowerCase() !== "identity")
+      h.delete("content-length");
     const st = raw.get("server-timing");
     if (st !== undefined && ctx !== null) {
       const fwd = [];

@@ -11,7 +11,7 @@ import type { EdgeConfig } from "./config.ts";
 import type { RequestContext } from "./context.ts";
 import type { CachedMeta } from "./hot-cache.ts";
 import { responseTags } from "./http.ts";
-import type { OriginClient } from "./origin.ts";
+import { BodyStalled, idleDeadline, type OriginClient, withDeadline } from "./origin.ts";
 import { beaconBody, isHtml } from "./rum-inject.ts";
 import type { TagIndex } from "./tag-index.ts";
 import { type CacheTiers, requestVariant, variantKey } from "./tiers.ts";
@@ -98,6 +98,8 @@ export function wantsBeacon(config: EdgeConfig, ctx: RequestContext, status: num
   return config.rumInject && ctx.rule?.rum !== false && status === 200;
 }
 
+const STALLED: unique symbol = Symbol("stalled");
+
 /** Origin response → client headers, (beacon-injected) body, store decision and metadata. */
 export async function prepare(
   host: StoreHost,
@@ -115,11 +117,22 @@ export async function prepare(
   ctx.publicCacheable = decision.store;
   const html = isHtml(get("content-type"));
   if (html && res.status === 200 && host.htmlHeaders !== null) host.htmlHeaders(h);
+  // The body under the body deadline whether it is buffered or streamed to the client: an idle
+  // deadline on streams (an event stream may legitimately be quiet for long: left alone), an
+  // overall one on the bytes read for beacon injection.
+  const ms = host.config.originBodyTimeoutMs;
   let body: PreparedBody = res.body;
   if (body !== null && html && wantsBeacon(host.config, ctx, res.status)) {
-    body = await beaconBody(res, host.config.rumBeaconSrc);
+    const injected = await withDeadline<Awaited<ReturnType<typeof beaconBody>> | typeof STALLED>(
+      beaconBody(res, host.config.rumBeaconSrc),
+      ms,
+      () => STALLED,
+    );
+    if (injected === STALLED) throw new BodyStalled(ms);
+    body = injected instanceof ReadableStream ? idleDeadline(injected, ms) : injected;
     h.delete("content-length");
-  }
+  } else if (body !== null && !get("content-type")?.toLowerCase().startsWith("text/event-stream"))
+    body = idleDeadline(body, ms);
   const meta = buildMeta(ctx, res.status, h, decision, now, responseTags(get), raw);
   return { h, body, decision, meta };
 }

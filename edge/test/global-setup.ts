@@ -19,6 +19,8 @@ interface Route {
   headers?: Record<string, string | string[]>;
   /** `{n}` is replaced by the request count for the path, `{path}` by the path. */
   body?: string;
+  /** Exact body bytes (base64), sent as they are instead of `body` (e.g. a gzip-encoded body). */
+  bodyBase64?: string;
   delayMs?: number;
   /** ok (default) | 5xx (503) | close (socket destroyed: network error) | stall (headers and a first chunk, then nothing). */
   mode?: "ok" | "5xx" | "close" | "stall";
@@ -133,6 +135,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
     )
       .replaceAll("{n}", String(n))
       .replaceAll("{path}", url.pathname);
+    if (route.bodyBase64 !== undefined) {
+      res.writeHead(route.status ?? 200, headers);
+      res.end(req.method === "HEAD" ? undefined : Buffer.from(route.bodyBase64, "base64"));
+      return;
+    }
     res.writeHead(route.status ?? 200, headers);
     res.end(req.method === "HEAD" ? undefined : text);
   });

@@ -22,6 +22,8 @@ export interface RouteSpec {
   status?: number;
   headers?: Record<string, string | string[]>;
   body?: string;
+  /** Exact body bytes (base64), sent as they are instead of `body`. */
+  bodyBase64?: string;
   delayMs?: number;
   mode?: "ok" | "5xx" | "close" | "stall";
 }

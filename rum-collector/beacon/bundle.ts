@@ -15,7 +15,7 @@ export const ARMS_PLACEHOLDER = "__rum_default_arms__";
 /** Site id the built file and the generated module embed unless told otherwise. */
 export const BUILD_DEFAULT_SITE = "demo";
 
-/** Bundles `contents` (an ES module) the way the beacon is built: IIFE, ES2020, minified. */
+/** Bundles `contents` (an ES module) the way the beacon is built: IIFE, ES2022 (native class fields, no helper), minified. */
 export async function bundleScript(
   contents: string,
   opts: { resolveDir?: string; define?: Record<string, string>; format?: "iife" | "esm" } = {},
@@ -25,7 +25,7 @@ export async function bundleScript(
     bundle: true,
     minify: true,
     format: opts.format ?? "iife",
-    target: "es2020",
+    target: "es2022",
     platform: "browser",
     legalComments: "none",
     define: opts.define ?? {},

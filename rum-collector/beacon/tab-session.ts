@@ -70,9 +70,40 @@ export function pickArm(sid: string, spec = ""): string {
   return "";
 }
 
+/** Network Information API subset (`navigator.connection`). */
+interface Conn {
+  saveData?: boolean;
+  effectiveType?: string;
+}
+
 /**
- * The `press` arm: on pointerdown on a same-origin link to another page, insert
- * `<link rel=prefetch>` for it (once per URL; nothing under Save-Data).
+ * True when the `press` arm may prefetch `a` (a link's URL) from page `here`: same origin, no
+ * credentials, another page, not under Save-Data or a 2g/slow-2g connection, and not a path the
+ * edge denies by default (`/cart`, `/checkout`, `/account`, `/login`, `/logout`, `/signin`,
+ * `/signout`, `/register`, `/admin` and below, case-insensitive, percent-decoded; a word boundary
+ * ends the name, so `/cart.html` is denied too) nor a `/search` with a query — the defaults of
+ * common/src/prefetch/safety.ts (the beacon cannot see a site's PREFETCH_DENY_PATHS).
+ */
+export function pressAllowed(a: URL | HTMLAnchorElement, here: Location | URL, c?: Conn): boolean {
+  try {
+    return (
+      a.origin === here.origin &&
+      !(a.username || a.password) &&
+      a.href.split("#")[0] !== here.href.split("#")[0] &&
+      !c?.saveData &&
+      !/2g/.test(c?.effectiveType as string) &&
+      !/^\/+(search\b.*\?.|(cart|checkout|account|log(in|out)|sign(in|out)|register|admin)\b)/i.test(
+        decodeURIComponent(a.pathname) + a.search,
+      )
+    );
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The `press` arm: on pointerdown on a link that `pressAllowed`, insert `<link rel=prefetch>`
+ * for it (once per URL).
  */
 export function prefetchOnPress(): void {
   const done = new Set();
@@ -82,12 +113,7 @@ export function prefetchOnPress(): void {
       try {
         const a = (e.target as Element).closest("a[href]") as HTMLAnchorElement;
         const url = a.href.split("#")[0];
-        if (
-          a.origin === location.origin &&
-          url !== location.href.split("#")[0] &&
-          !done.has(url) &&
-          !(navigator as { connection?: { saveData?: boolean } }).connection?.saveData
-        ) {
+        if (!done.has(url) && pressAllowed(a, location, (navigator as { connection?: Conn }).connection)) {
           done.add(url);
           document.head.append(Object.assign(document.createElement("link"), { rel: "prefetch", href: url }));
         }

@@ -75,11 +75,14 @@ export function configError(key: string, reason: string, value: unknown): Error 
  * Parses the collector's env vars. Defaults: `RUM_SAMPLE_RATE` 1, `RUM_RATE_LIMIT` "120/min",
  * `RUM_QUERY_TOKEN` unset (query API answers 503), `RUM_PAGE_GROUPS` unset, `RUM_INTAKE_BATCH_SIZE` 100,
  * `RUM_INTAKE_BATCH_MS` 50, `RUM_NO_ORIGIN_SITES` unset (none), `RUM_CONVERSION_GROUPS` unset (none),
- * `RUM_PREFETCH_ARMS` unset (no experiment);
+ * `RUM_PREFETCH_ARMS` unset (no experiment), `RUM_DEAD_LETTER_QUEUE` "rum-events-dlq";
  * `RUM_SITES` is required.
  */
 export function parseCollectorConfig(env: Readonly<Record<string, unknown>>): CollectorConfig {
   const { sites, siteByOrigin } = parseSites(env.RUM_SITES);
+  // Read by the queue handler only; checked here too so a bad value shows on the first request,
+  // not first when a page view has failed max_retries times.
+  parseDeadLetterQueue(env.RUM_DEAD_LETTER_QUEUE);
   return {
     sites,
     siteByOrigin,
@@ -107,6 +110,26 @@ export function parseCollectorConfig(env: Readonly<Record<string, unknown>>): Co
       "milliseconds",
     ),
   };
+}
+
+/** The dead-letter queue of the RUM queue when `RUM_DEAD_LETTER_QUEUE` is unset (local wrangler.toml). */
+export const DEFAULT_DEAD_LETTER_QUEUE = "rum-events-dlq";
+
+/**
+ * `RUM_DEAD_LETTER_QUEUE`: the `dead_letter_queue` of the RUM queue's consumer (wrangler.toml);
+ * batches the Worker receives from this queue are parked in R2 for replay instead of stored.
+ * Lowercase letters, digits and inner dashes, at most 63 characters.
+ */
+export function parseDeadLetterQueue(raw: unknown): string {
+  if (raw === undefined || raw === null || raw === "") return DEFAULT_DEAD_LETTER_QUEUE;
+  const name = String(raw).trim();
+  if (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(name))
+    throw configError(
+      "RUM_DEAD_LETTER_QUEUE",
+      "expected a queue name (lowercase letters, digits and inner dashes, at most 63 characters)",
+      raw,
+    );
+  return name;
 }
 
 /** An integer var in `min…max` (`dflt` when unset or empty). */

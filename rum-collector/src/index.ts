@@ -5,7 +5,7 @@
 import type { RumQueueMessage } from "../../common/src/rum-types.ts";
 import { createCollectorApp } from "./app.ts";
 import { beaconAssetResponse } from "./beacon-asset.ts";
-import { parseCollectorConfig } from "./config.ts";
+import { parseCollectorConfig, parseDeadLetterQueue } from "./config.ts";
 import { createInsightsFromEnv, runSloAlerts } from "./insights/index.ts";
 import { rebuildPrefetchModels, rulesFromEnv } from "./prefetch/rebuild.ts";
 import { createQueryRoutes } from "./query/routes.ts";
@@ -13,9 +13,6 @@ import { handleQueue as consumeBatch } from "./store/consumer.ts";
 import { createD1Store } from "./store/d1-store.ts";
 import { handleScheduled as storeScheduled } from "./store/maintenance.ts";
 import { parkDeadLetters } from "./store/replay.ts";
-
-/** The dead-letter queue of `rum-events` (wrangler.toml). */
-export const DEAD_LETTER_QUEUE = "rum-events-dlq";
 
 /** The collector for `/_rum/*`, built from the Worker env (throws `Invalid config …` on bad vars). */
 export function createCollectorFromEnv(env: Env) {
@@ -44,11 +41,14 @@ export function createCollectorFromEnv(env: Env) {
 }
 
 /**
- * Queue consumer for `rum-events` (bodies, objects or JSON text, are checked one by one there,
- * hence the cast) and for its dead-letter queue `rum-events-dlq` (parked in R2 for replay).
+ * Queue consumer for the RUM queue (bodies, objects or JSON text, are checked one by one there,
+ * hence the cast) and for its dead-letter queue, named by `RUM_DEAD_LETTER_QUEUE` (default
+ * `rum-events-dlq`; parked in R2 for replay). A bad `RUM_DEAD_LETTER_QUEUE` throws the config
+ * error, so the batch is retried rather than stored or parked under a wrong assumption.
  */
-export function handleQueue(batch: MessageBatch, env: Env, ctx: ExecutionContext): Promise<void> {
-  if (batch.queue === DEAD_LETTER_QUEUE) return parkDeadLetters(batch, env.RUM_ARCHIVE);
+export async function handleQueue(batch: MessageBatch, env: Env, ctx: ExecutionContext): Promise<void> {
+  const deadLetterQueue = parseDeadLetterQueue(env.RUM_DEAD_LETTER_QUEUE);
+  if (batch.queue === deadLetterQueue) return parkDeadLetters(batch, env.RUM_ARCHIVE);
   return consumeBatch(batch as MessageBatch<RumQueueMessage | string>, env, ctx);
 }
 

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { parseCollectorConfig } from "../src/config.ts";
+import { parseCollectorConfig, parseDeadLetterQueue } from "../src/config.ts";
 
 const SITES = "shop=https://shop.example,http://localhost:8000; blog=https://blog.example";
 
@@ -47,6 +47,14 @@ describe("parseCollectorConfig", () => {
       limit: 600,
       windowMs: 3_600_000,
     });
+  });
+
+  it("names the dead-letter queue by RUM_DEAD_LETTER_QUEUE (default rum-events-dlq)", () => {
+    expect(parseDeadLetterQueue(undefined)).toBe("rum-events-dlq");
+    expect(parseDeadLetterQueue("")).toBe("rum-events-dlq");
+    expect(parseDeadLetterQueue(" rum-events-production-dlq ")).toBe("rum-events-production-dlq");
+    for (const bad of ["-dlq", "dlq-", "rum_events_dlq", "Rum-dlq"])
+      expect(() => parseDeadLetterQueue(bad), bad).toThrow(/^Invalid config RUM_DEAD_LETTER_QUEUE: /);
   });
 
   const bad: [string, Record<string, unknown>, RegExp][] = [
@@ -132,6 +140,16 @@ describe("parseCollectorConfig", () => {
       "batch wait negative",
       { RUM_SITES: SITES, RUM_INTAKE_BATCH_MS: "-1" },
       /^Invalid config RUM_INTAKE_BATCH_MS: expected an integer from 0 to 5000 .*\(got "-1"\)$/,
+    ],
+    [
+      "dead-letter queue name with capitals and spaces",
+      { RUM_SITES: SITES, RUM_DEAD_LETTER_QUEUE: "RUM events DLQ" },
+      /^Invalid config RUM_DEAD_LETTER_QUEUE: expected a queue name .*\(got "RUM events DLQ"\)$/,
+    ],
+    [
+      "dead-letter queue name over 63 characters",
+      { RUM_SITES: SITES, RUM_DEAD_LETTER_QUEUE: `q${"x".repeat(63)}` },
+      /^Invalid config RUM_DEAD_LETTER_QUEUE: /,
     ],
     [
       "batch wait with a unit",

@@ -95,6 +95,7 @@ describe("GET /v1/prefetch", () => {
     await env.DB.batch([
       spec.bind(NOW - HOUR, "ours", "prefetch", 38, 380_000, 3),
       spec.bind(NOW - HOUR, "edge", "warm", 5, 0, 2),
+      spec.bind(NOW - HOUR, "unknown", "prefetch", 7, 70_000, 4),
     ]);
     const { status, body } = await get(`/v1/prefetch?site=s&from=${NOW - 2 * HOUR}&to=${NOW}`);
     expect(status).toBe(200);
@@ -113,6 +114,11 @@ describe("GET /v1/prefetch", () => {
     expect(ours.lcpP75DiffVsHoldout.ci95[0]).toBeLessThanOrEqual(ours.lcpP75DiffVsHoldout.diff);
     expect(holdout.lcpP75DiffVsHoldout).toBeNull();
     expect(body.warming).toEqual({ requests: 5, originRequests: 2 });
+    // Untagged speculative requests (no Sec-Speculation-Tags) belong to no arm: reported apart.
+    const press = body.arms.find((a: { arm: string }) => a.arm === "press");
+    expect(press.speculations).toBe(0);
+    expect(press.extraOriginRequests).toBe(0);
+    expect(body.unknown).toEqual({ requests: 7, bytes: 70_000, originRequests: 4 });
     expect(body.all).toEqual({ pageViews: 80, prefetchHits: 19 });
   });
 

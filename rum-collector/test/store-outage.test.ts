@@ -6,7 +6,8 @@
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { RumQueueMessage } from "../../common/src/rum-types.ts";
-import { DEAD_LETTER_QUEUE, handleQueue as workerQueue } from "../src/index.ts";
+import { DEFAULT_DEAD_LETTER_QUEUE } from "../src/config.ts";
+import { handleQueue as workerQueue } from "../src/index.ts";
 import { createQueryRoutes } from "../src/query/routes.ts";
 import { handleQueue, retryDelaySeconds } from "../src/store/consumer.ts";
 import { pageView, resetRumTables, withEdgeLogs } from "./store-fixtures.ts";
@@ -123,7 +124,7 @@ describe("nothing lost", () => {
   it("dead letters are parked in R2 and replayed into the store", async () => {
     const msgs = [pageView({ pvid: "dlq00001", ts: T0 }), pageView({ pvid: "dlq00002", ts: T0 })];
     const park = await deliver(
-      DEAD_LETTER_QUEUE,
+      DEFAULT_DEAD_LETTER_QUEUE,
       [msgs.map((m) => JSON.stringify(m)).join("\n")],
       1,
       env,
@@ -165,6 +166,27 @@ describe("nothing lost", () => {
     );
     expect(stored.retryMessages).toEqual([]);
     expect(await count()).toBe(2);
+  });
+
+  it("knows the dead-letter queue by RUM_DEAD_LETTER_QUEUE (production's own), and refuses a bad name", async () => {
+    const body = [pageView({ pvid: "dlqprod1", ts: T0 })].map((m) => JSON.stringify(m)).join("\n");
+    const prod = { ...env, RUM_DEAD_LETTER_QUEUE: "rum-events-production-dlq" } as Env;
+    const park = await deliver("rum-events-production-dlq", [body], 1, prod, workerQueue);
+    expect(park.explicitAcks).toEqual(["out-m0"]);
+    expect((await env.RUM_ARCHIVE.list({ prefix: "dlq/" })).objects).toHaveLength(1);
+    expect(await count()).toBe(0);
+    // With another name configured, the default name is an ordinary queue: its page views are stored.
+    const stored = await deliver(DEFAULT_DEAD_LETTER_QUEUE, [body], 1, prod, workerQueue);
+    expect(stored.retryMessages).toEqual([]);
+    expect(await count()).toBe(1);
+    expect((await env.RUM_ARCHIVE.list({ prefix: "dlq/" })).objects).toHaveLength(1);
+
+    const bad = { ...env, RUM_DEAD_LETTER_QUEUE: "Rum Events DLQ" } as unknown as Env;
+    await expect(deliver("rum-events-production-dlq", [body], 1, bad, workerQueue)).rejects.toThrow(
+      /^Invalid config RUM_DEAD_LETTER_QUEUE: expected a queue name .*\(got "Rum Events DLQ"\)$/,
+    );
+    expect((await env.RUM_ARCHIVE.list({ prefix: "dlq/" })).objects).toHaveLength(1);
+    expect(await count()).toBe(1);
   });
 
   it("replays the archived NDJSON of an hour (idempotent: stored once)", async () => {

@@ -5,6 +5,7 @@
  * what is wrong and where; an empty list means the environment may be deployed.
  */
 import { checkSecretToken } from "../../common/src/secret-token.ts";
+import { DEFAULT_DEAD_LETTER_QUEUE, parseDeadLetterQueue } from "../../rum-collector/src/config.ts";
 
 /** Cloudflare's documented Worker limits, with where they are stated. */
 export const LIMITS = {
@@ -236,6 +237,13 @@ function checkBindings(input: CheckInput, out: string[]): void {
   }
 }
 
+/**
+ * Var names that hold a credential: tokens, keys, passwords, and webhook URLs (a Slack or Teams
+ * webhook URL is itself the credential). Such a value belongs in `wrangler secret put`, never in
+ * wrangler.toml, even when the var is optional (`RUM_ALERT_WEBHOOK`).
+ */
+export const SECRET_NAME = /WEBHOOK|SECRET|TOKEN|KEY|PASSWORD/i;
+
 /** Vars that must not carry development values, and no secret in plain vars. */
 function checkVars(input: CheckInput, out: string[]): void {
   const vars = input.config.vars ?? {};
@@ -246,7 +254,7 @@ function checkVars(input: CheckInput, out: string[]): void {
   checkUrlVar("IMAGE_SERVICE_URL", vars.IMAGE_SERVICE_URL, false, out);
   const secretNames = new Set(input.config.secrets?.required ?? []);
   for (const [key, value] of Object.entries(vars)) {
-    if (secretNames.has(key) || /TOKEN|SECRET|SIGNING_KEY|PASSWORD/.test(key))
+    if (secretNames.has(key) || SECRET_NAME.test(key))
       out.push(
         `vars: ${key} is a secret in plain [vars] (use wrangler secret put ${key} --env ${input.env})`,
       );
@@ -319,8 +327,42 @@ function checkSchedules(input: CheckInput, out: string[], notes: string[]): void
       out.push(
         `queues: consumer of "${p.queue}": no dead_letter_queue (messages that keep failing would be dropped)`,
       );
+    else checkDeadLetterName(input, consumer.queue, consumer.dead_letter_queue, out);
   }
   if (crons.length > 0) notes.push(`triggers: ${crons.join(", ")}`);
+}
+
+/**
+ * The collector parks a batch in R2 only when it comes from the queue named by
+ * `RUM_DEAD_LETTER_QUEUE` (default rum-events-dlq): the consumer's `dead_letter_queue` must be
+ * that name, and an environment must not share its queues with the top level's.
+ */
+function checkDeadLetterName(input: CheckInput, queue: string, dlq: string, out: string[]): void {
+  const raw = input.config.vars?.RUM_DEAD_LETTER_QUEUE;
+  let expected: string;
+  try {
+    expected = parseDeadLetterQueue(raw);
+  } catch (err) {
+    out.push(`vars: ${(err as Error).message.replace(/^Invalid config /, "")}`);
+    return;
+  }
+  const named =
+    raw === undefined || raw === "" ? `unset, so "${DEFAULT_DEAD_LETTER_QUEUE}"` : `"${expected}"`;
+  if (dlq !== expected)
+    out.push(
+      `queues: consumer of "${queue}": dead_letter_queue "${dlq}" is not RUM_DEAD_LETTER_QUEUE (${named}); the Worker would take its dead letters for new page views instead of parking them`,
+    );
+  if (input.base !== input.config) {
+    const baseQueues = new Set([
+      ...(input.base.queues?.producers ?? []).map((p) => p.queue),
+      ...(input.base.queues?.consumers ?? []).flatMap((c) => [c.queue, c.dead_letter_queue ?? ""]),
+    ]);
+    for (const name of [queue, dlq])
+      if (baseQueues.has(name))
+        out.push(
+          `queues: "${name}" is also a queue of the top level (local development); give env "${input.env}" its own`,
+        );
+  }
 }
 
 /** Migration files are `NNNN_name.sql` (or `NNNNa_…` to slot one in), no number used twice; gaps are fine. */

@@ -8,6 +8,7 @@ import {
   routeHost,
   rumSiteOrigins,
   runChecks,
+  SECRET_NAME,
 } from "../deploy/checks.ts";
 
 describe("deploy checks: helpers", () => {
@@ -49,6 +50,25 @@ describe("deploy checks: helpers", () => {
     expect(isCronExpression("0 3 * * MON-FRI")).toBe(true);
     expect(isCronExpression("*/5 * * *")).toBe(false);
     expect(isCronExpression("rm -rf / * * *")).toBe(false);
+  });
+
+  it("takes webhooks, tokens, keys, secrets and passwords for secrets, other vars not", () => {
+    for (const k of [
+      "RUM_ALERT_WEBHOOK",
+      "EDGE_PURGE_API_TOKEN",
+      "IMAGE_SIGNING_KEY",
+      "SMTP_PASSWORD",
+      "oauthClientSecret",
+    ])
+      expect(SECRET_NAME.test(k), k).toBe(true);
+    for (const k of [
+      "RUM_SITES",
+      "ORIGIN_URL",
+      "RUM_ALERT_FORMAT",
+      "RUM_ALERT_DASHBOARD_URL",
+      "RUM_DEAD_LETTER_QUEUE",
+    ])
+      expect(SECRET_NAME.test(k), k).toBe(false);
   });
 });
 

@@ -146,7 +146,7 @@ describe("npm run deploy:check", () => {
         t
           .replace(/\[\[env\.production\.kv_namespaces\]\][\s\S]*?\n\n/, "")
           .replace(
-            'queue = "rum-events-production"\nmax_batch_size = 100\nmax_batch_timeout = 1\ndead_letter_queue = "rum-events-dlq"\n',
+            'queue = "rum-events-production"\nmax_batch_size = 100\nmax_batch_timeout = 1\ndead_letter_queue = "rum-events-production-dlq"\n',
             'queue = "rum-events-production"\nmax_batch_size = 100\nmax_batch_timeout = 1\n',
           )
           .replace(
@@ -164,12 +164,66 @@ describe("npm run deploy:check", () => {
       "a dead-letter queue nobody consumes",
       (t) =>
         t.replace(
-          '[[env.production.queues.consumers]]\nqueue = "rum-events-dlq"',
+          '[[env.production.queues.consumers]]\nqueue = "rum-events-production-dlq"',
           '[[env.production.queues.consumers]]\nqueue = "rum-events-other"',
         ),
       GOOD_SECRETS,
       [
-        'queues: nothing consumes the dead-letter queue "rum-events-dlq" (dead letters would never be parked for replay)',
+        'queues: nothing consumes the dead-letter queue "rum-events-production-dlq" (dead letters would never be parked for replay)',
+      ],
+    ],
+    [
+      "production reusing the local dead-letter queue",
+      (t) => t.replaceAll('"rum-events-production-dlq"', '"rum-events-dlq"'),
+      GOOD_SECRETS,
+      [
+        'queues: "rum-events-dlq" is also a queue of the top level (local development); give env "production" its own',
+      ],
+    ],
+    [
+      "a dead_letter_queue the collector does not know (RUM_DEAD_LETTER_QUEUE unset)",
+      (t) => t.replace(/\nRUM_DEAD_LETTER_QUEUE = .*\n/, "\n"),
+      GOOD_SECRETS,
+      [
+        'queues: consumer of "rum-events-production": dead_letter_queue "rum-events-production-dlq" is not RUM_DEAD_LETTER_QUEUE (unset, so "rum-events-dlq"); the Worker would take its dead letters for new page views instead of parking them',
+      ],
+    ],
+    [
+      "RUM_DEAD_LETTER_QUEUE naming another queue",
+      (t) =>
+        t.replace(
+          'RUM_DEAD_LETTER_QUEUE = "rum-events-production-dlq"',
+          'RUM_DEAD_LETTER_QUEUE = "rum-events-prod-dlq"',
+        ),
+      GOOD_SECRETS,
+      [
+        'queues: consumer of "rum-events-production": dead_letter_queue "rum-events-production-dlq" is not RUM_DEAD_LETTER_QUEUE ("rum-events-prod-dlq"); the Worker would take its dead letters for new page views instead of parking them',
+      ],
+    ],
+    [
+      "RUM_DEAD_LETTER_QUEUE that is no queue name",
+      (t) =>
+        t.replace(
+          'RUM_DEAD_LETTER_QUEUE = "rum-events-production-dlq"',
+          'RUM_DEAD_LETTER_QUEUE = "rum_events DLQ"',
+        ),
+      GOOD_SECRETS,
+      [
+        'vars: RUM_DEAD_LETTER_QUEUE: expected a queue name (lowercase letters, digits and inner dashes, at most 63 characters) (got "rum_events DLQ")',
+      ],
+    ],
+    [
+      "an alert webhook URL and other credentials in plain vars",
+      (t) =>
+        t.replace(
+          'ENVIRONMENT = "production"',
+          'ENVIRONMENT = "production"\nRUM_ALERT_WEBHOOK = "https://hooks.slack.com/services/T000/B000/XXXX"\nSMTP_PASSWORD = "hunter2hunter2"\nMAPS_API_KEY = "AIzaExample"',
+        ),
+      GOOD_SECRETS,
+      [
+        "vars: RUM_ALERT_WEBHOOK is a secret in plain [vars] (use wrangler secret put RUM_ALERT_WEBHOOK --env production)",
+        "vars: SMTP_PASSWORD is a secret in plain [vars] (use wrangler secret put SMTP_PASSWORD --env production)",
+        "vars: MAPS_API_KEY is a secret in plain [vars] (use wrangler secret put MAPS_API_KEY --env production)",
       ],
     ],
     [

@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { markov1, markov2, ours, parseSessions, popular, score } from "../eval-prefetch-lib.ts";
 
@@ -52,5 +53,48 @@ describe("eval-prefetch methods", () => {
     });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--train/);
+  });
+
+  describe("CLI input and output errors: one clear line, exit 2", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "eval-prefetch-err-"));
+    const sessions = `${Array.from({ length: 50 }, (_, i) => (i % 2 ? "a b c" : "x b d")).join("\n")}\n`;
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, ["scripts/eval-prefetch.ts", ...args], { encoding: "utf8" });
+    const oneLine = (r: ReturnType<typeof run>, re: RegExp) => {
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(re);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stderr).toMatch(/^eval:prefetch: /);
+    };
+
+    it("reads a .gz input", () => {
+      const gz = path.join(dir, "s.txt.gz");
+      writeFileSync(gz, gzipSync(sessions));
+      const r = run(gz);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/train 40 sessions, test 10 sessions/);
+    });
+
+    it("rejects a corrupt gzip", () => {
+      const bad = path.join(dir, "bad.gz");
+      writeFileSync(bad, gzipSync(sessions).subarray(0, 30));
+      oneLine(run(bad), /cannot decompress .*bad\.gz/);
+    });
+
+    it("rejects a missing file", () => {
+      oneLine(run(path.join(dir, "missing.txt")), /cannot read .*missing\.txt/);
+    });
+
+    it("rejects an empty file", () => {
+      const empty = path.join(dir, "empty.txt");
+      writeFileSync(empty, "");
+      oneLine(run(empty), /empty\.txt holds no sessions/);
+    });
+
+    it("reports a JSON file that cannot be written", () => {
+      const data = path.join(dir, "ok.txt");
+      writeFileSync(data, sessions);
+      oneLine(run(data, "--json", path.join(dir, "no-such-dir", "r.json")), /cannot write .*r\.json/);
+    });
   });
 });

@@ -74,6 +74,20 @@ describe("NextPageModel", () => {
     expect(top.map((c) => c.page)).toEqual(["/p/2"]);
   });
 
+  it("applies the threshold to the true probability, before excluding pages (no renormalising)", () => {
+    const m = new NextPageModel(plain);
+    for (let i = 0; i < 8; i++) m.observeSession(["/p/1", "/cart"]);
+    for (let i = 0; i < 2; i++) m.observeSession(["/p/1", "/p/2"]);
+    const all = m.predict(["/p/1"]);
+    const p2 = all.find((c) => c.page === "/p/2")?.p ?? 0;
+    expect(p2).toBeGreaterThan(0.1);
+    expect(p2).toBeLessThan(0.3);
+    const kept = m.predict(["/p/1"], { exclude: (p) => p === "/cart", threshold: 0.3 });
+    expect(kept).toEqual([]);
+    const low = m.predict(["/p/1"], { exclude: (p) => p === "/cart", threshold: 0.1 });
+    expect(low).toEqual([{ page: "/p/2", p: p2 }]);
+  });
+
   it("lets recent observations outweigh old ones under decay", () => {
     const hour = 3600_000;
     const m = new NextPageModel({ ...plain, halfLifeMs: hour });

@@ -29,7 +29,11 @@ export interface Candidate {
 export interface PredictOptions {
   k?: number;
   threshold?: number;
-  /** Pages never proposed (besides the current page), e.g. denied by the speculation policy. */
+  /**
+   * Pages never proposed (besides the current page), e.g. denied by the speculation policy.
+   * Dropped *after* the threshold: the probabilities stay those of the full distribution (the
+   * current page removed only), so excluded pages' mass is never renormalised onto the others.
+   */
   exclude?: (page: string) => boolean;
   /** Decay weights to this time (ms); omit to use them as stored. */
   now?: number;
@@ -112,12 +116,15 @@ export class NextPageModel {
     }
   }
 
-  /** Full next-page distribution (sums to 1 over the candidates, or empty without data). */
-  distribution(path: readonly string[], opts: PredictOptions = {}): Dist {
+  /**
+   * Full next-page distribution without the current page (sums to 1 over the candidates, or
+   * empty without data). Only `opts.now` is used: exclusions apply to predictions, not here.
+   */
+  distribution(path: readonly string[], opts: Pick<PredictOptions, "now"> = {}): Dist {
     const h = collapseRepeats(path);
     const cur = h[h.length - 1];
     if (cur === undefined) return new Map();
-    const skip = (p: string) => p === cur || (opts.exclude?.(p) ?? false);
+    const skip = (p: string) => p === cur;
     const now = opts.now;
     let dist = this.level(new Map(), KEY.pop, skip, now) ?? new Map<string, number>();
     if (dist.size === 0) return dist;
@@ -132,12 +139,17 @@ export class NextPageModel {
     return this.recency(dist, h, skip);
   }
 
-  /** The top `k` candidates at or above `threshold`, most probable first (ties by page string). */
+  /**
+   * The top `k` candidates at or above `threshold`, most probable first (ties by page string):
+   * the threshold is applied to the distribution's probabilities, then excluded pages are
+   * dropped, then the list is cut to `k`.
+   */
   predict(path: readonly string[], opts: PredictOptions = {}): Candidate[] {
     const k = opts.k ?? 3;
     const threshold = opts.threshold ?? 0;
     const out: Candidate[] = [];
-    for (const [page, p] of this.distribution(path, opts)) if (p > 0 && p >= threshold) out.push({ page, p });
+    for (const [page, p] of this.distribution(path, opts))
+      if (p > 0 && p >= threshold && !(opts.exclude?.(page) ?? false)) out.push({ page, p });
     out.sort((a, b) => b.p - a.p || (a.page < b.page ? -1 : a.page > b.page ? 1 : 0));
     return out.slice(0, k);
   }

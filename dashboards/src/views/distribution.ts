@@ -3,11 +3,12 @@
  * improvement / poor shares, the previous period beside it, and the slowest page views behind
  * the tail (each opens the page view end to end; a country or page group filters the view).
  */
+
+import type { DistPeriod, DistributionAnswer, SlowRow } from "../../../common/src/insights-contract.ts";
 import { histogramSvg, sharesBarSvg } from "../charts/histogram.ts";
 import { ms, type Table } from "../export.ts";
 import { html, type SafeHtml } from "../html.ts";
 import { type InsightParams, insightHref } from "../insight-params.ts";
-import type { DistPeriod, DistributionAnswer, SlowRow } from "../insights-client.ts";
 import { formatMetric, METRIC_LABELS, rate, VITALS } from "../metrics.ts";
 import type { Section } from "../overview-data.ts";
 import { type Part, panel } from "../stream.ts";

@@ -4,13 +4,14 @@
  * misses), prefetch (coverage, precision, wasted bytes and next-navigation LCP p75 per experiment
  * arm against the holdout) and image variants (bytes delivered vs original, by format and device class).
  */
+
+import type { ArmRow, CacheAnswer } from "../../../common/src/insights-contract.ts";
 import type { GroupRow, ImageSavings } from "../api-client.ts";
 import { formatBytes } from "../charts/bytes-bar.ts";
 import { formatMs } from "../charts/stacked-bar.ts";
 import { ms, type Table } from "../export.ts";
 import { html, type SafeHtml } from "../html.ts";
 import type { InsightParams } from "../insight-params.ts";
-import type { ArmRow, CacheAnswer } from "../insights-client.ts";
 import type { Section } from "../overview-data.ts";
 import { type Part, panel } from "../stream.ts";
 import { imagesCard } from "./images.ts";

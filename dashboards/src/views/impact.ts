@@ -3,11 +3,11 @@
  * with sample sizes, and the revenue at stake in the buckets slower than "good".
  */
 
+import type { ImpactAnswer, ImpactBucket } from "../../../common/src/insights-contract.ts";
 import { formatMs } from "../charts/stacked-bar.ts";
 import { ms, type Table } from "../export.ts";
 import { html, type SafeHtml } from "../html.ts";
 import { type InsightParams, insightHref } from "../insight-params.ts";
-import type { ImpactAnswer, ImpactBucket } from "../insights-client.ts";
 import type { Section } from "../overview-data.ts";
 import { type Part, panel } from "../stream.ts";
 import { filterBar, queryOf } from "./insight-controls.ts";

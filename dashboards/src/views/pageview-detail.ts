@@ -5,11 +5,11 @@
  * browser response/render) as a second reading of the same numbers.
  */
 
+import type { PageViewDetail, PageViewPartName } from "../../../common/src/insights-contract.ts";
 import { formatMs } from "../charts/stacked-bar.ts";
 import { layoutPhases, type Phase, waterfallBarSvg } from "../charts/waterfall.ts";
 import { ms, type Table } from "../export.ts";
 import { html, type SafeHtml } from "../html.ts";
-import type { PageViewDetail } from "../insights-client.ts";
 import { ATTRIBUTION_PARTS, formatMetric, rate } from "../metrics.ts";
 import type { Section } from "../overview-data.ts";
 import { type Part, panel } from "../stream.ts";
@@ -32,8 +32,8 @@ export function phasesOf(pv: PageViewDetail): Phase[] {
  */
 export function fiveElements(pv: PageViewDetail): { label: string; ms: number | null; from: string }[] {
   const a = pv.attribution;
-  const v = (k: string) => (typeof a[k] === "number" ? (a[k] as number) : 0);
-  const known = (k: string) => typeof a[k] === "number";
+  const v = (k: PageViewPartName) => a[k] ?? 0;
+  const known = (k: PageViewPartName) => typeof a[k] === "number";
   return [
     { label: "Browser request", ms: known("queueing") ? v("queueing") : null, from: "queueing" },
     {
@@ -53,7 +53,7 @@ export function fiveElements(pv: PageViewDetail): { label: string; ms: number | 
     },
     {
       label: "Browser response / render",
-      ms: ["resourceLoadDelay", "resourceLoadDuration", "elementRenderDelay"].some(known)
+      ms: (["resourceLoadDelay", "resourceLoadDuration", "elementRenderDelay"] as const).some(known)
         ? v("resourceLoadDelay") + v("resourceLoadDuration") + v("elementRenderDelay")
         : null,
       from: "LCP render sub-parts",

@@ -1,8 +1,9 @@
 /** The SLO page: every objective with its error budget, its four burn-rate windows and its alerts. */
+
+import type { SloAnswer, SloStatus as SloRow } from "../../../common/src/insights-contract.ts";
 import type { Table } from "../export.ts";
 import { html, type SafeHtml } from "../html.ts";
 import type { InsightParams } from "../insight-params.ts";
-import type { SloAnswer, SloRow } from "../insights-client.ts";
 import type { Section } from "../overview-data.ts";
 import { type Part, panel } from "../stream.ts";
 import { emptyNotice, errorNotice } from "./layout.ts";

@@ -85,17 +85,22 @@ export async function prepareHtml(
 export function withSpeculationHtml(
   originBase: string,
   inner: FetchFn,
-  inlineRules: ((req: Request, pagePath: string) => RulesDocument | null) | null = null,
+  inlineRules: ((req: Request, pagePath: string) => Promise<RulesDocument | null>) | null = null,
 ): FetchFn {
   const prefix = new URL(originBase).pathname.replace(/\/+$/, "");
   return async (req, init) => {
+    const path = new URL(req.url).pathname;
+    const page = prefix && path.startsWith(prefix) ? path.slice(prefix.length) || "/" : path;
+    // Inline rules are computed alongside the origin request (a model load overlaps it).
+    const rules =
+      inlineRules === null || req.method !== "GET"
+        ? null
+        : inlineRules(req, page).catch((): RulesDocument | null => null);
     const res = await inner(req, init);
     if (res.status !== 200 || req.method !== "GET") return res;
     if (!(res.headers.get("content-type") ?? "").toLowerCase().startsWith("text/html")) return res;
-    const path = new URL(req.url).pathname;
-    const page = prefix && path.startsWith(prefix) ? path.slice(prefix.length) || "/" : path;
     try {
-      return await prepareHtml(res, page, inlineRules === null ? null : (inlineRules(req, page) ?? {}));
+      return await prepareHtml(res, page, rules === null ? null : ((await rules) ?? {}));
     } catch {
       return res;
     }

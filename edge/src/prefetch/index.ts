@@ -134,11 +134,15 @@ export class PrefetchEdge {
     );
   }
 
-  /** Inline delivery: rules from the model held now (no storage call), none for a personal request. */
-  private inlineRules(req: Request, page: string): RulesDocument | null {
-    const model = this.holder.model;
-    if (model === null || clientDenyReason(req.headers, this.config.policy) !== null) return null;
-    return this.document(this.predict(model, page));
+  /**
+   * Inline delivery: rules from the held model, none for a personal request. Runs on the origin
+   * fetch (a MISS), which waits anyway: a fresh isolate reads the model alongside it. HITs keep
+   * the model fresh in the background (`observe`).
+   */
+  private async inlineRules(req: Request, page: string): Promise<RulesDocument | null> {
+    if (clientDenyReason(req.headers, this.config.policy) !== null) return null;
+    const model = await this.holder.ensure(this.now());
+    return model === null ? null : this.document(this.predict(model, page));
   }
 
   private predict(model: NextPageModel, path: string): Array<{ page: string; p: number }> {
@@ -216,6 +220,8 @@ export class PrefetchEdge {
   private learn(request: Request, res: Response, o: Observed): void {
     const pathname = o.pathname;
     const now = this.now();
+    // Inline delivery has no rules request to load the model: refresh it here (waitUntil, no wait).
+    if (this.config.rulesDelivery === "inline" && this.config.enabled) this.holder.refresh(now, o.exec);
     const page = o.facts.html && res.status === 200;
     if (page) this.remember(pathname, o.facts.deny !== null);
     if (isSpeculativePurpose(o.purpose)) {

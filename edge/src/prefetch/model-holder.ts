@@ -58,6 +58,22 @@ export class ModelHolder {
     ctx.waitUntil(this.loading);
   }
 
+  /**
+   * The held model; when none is held yet, waits for the load in flight or starts one (at most
+   * once per the no-model recheck interval). For a path that already waits (an origin fetch).
+   */
+  async ensure(now: number): Promise<NextPageModel | null> {
+    if (this.model !== null || this.kv === null) return this.model;
+    if (this.loading === null && now - this.checkedAt >= Math.min(this.refreshMs, NO_MODEL_RECHECK_MS)) {
+      this.checkedAt = now;
+      this.loading = this.load().finally(() => {
+        this.loading = null;
+      });
+    }
+    if (this.loading !== null) await this.loading;
+    return this.model;
+  }
+
   private async load(): Promise<void> {
     try {
       const raw = await (this.kv as KVNamespace).get(this.key, "json");

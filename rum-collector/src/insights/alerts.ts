@@ -7,6 +7,7 @@
  * it resolves. A window without page views is no evidence: the alert keeps its state (a total
  * outage that silences the beacons never resolves a page).
  */
+import type { SloAlertState } from "../../../common/src/insights-contract.ts";
 import type { WindowName } from "./burn.ts";
 import type { SloStatus } from "./slo.ts";
 import { allSloStatus } from "./slo.ts";
@@ -225,9 +226,7 @@ export async function evaluateSloAlerts(deps: EvaluateDeps): Promise<EvaluateRes
 }
 
 /** Current alert rows (for the SLO endpoint): which objective × severity fires, since when. */
-export async function alertStates(
-  db: D1Database,
-): Promise<{ sloId: string; severity: string; state: string; since: number }[]> {
+export async function alertStates(db: D1Database): Promise<SloAlertState[]> {
   const r = await db
     .prepare("SELECT slo_id, severity, state, since FROM rum_slo_alerts ORDER BY slo_id, severity")
     .all<{ slo_id: string; severity: string; state: string; since: number }>();

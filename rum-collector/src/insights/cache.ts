@@ -5,6 +5,7 @@
  * most misses (the next cache rules to write). TTFB by cache status as the browser saw it is a
  * `/v1/query?metric=ttfb&groupBy=cacheStatus` away.
  */
+import type { CacheAnswer } from "../../../common/src/insights-contract.ts";
 import { fail, type Parsed, parseRange, rejectUnknown } from "./params.ts";
 
 export interface CacheSpec {
@@ -30,7 +31,7 @@ export function parseCacheParams(params: URLSearchParams, now: number): Parsed<C
 const HIT = "('HIT', 'STALE')";
 const MISS = "('MISS', 'EXPIRED')";
 
-export async function runCache(db: D1Database, spec: CacheSpec) {
+export async function runCache(db: D1Database, spec: CacheSpec): Promise<CacheAnswer> {
   const binds: unknown[] = [spec.from, spec.to];
   const where = ["ts >= ?1", "ts < ?2", "status >= 200", "status < 400"];
   if (spec.site !== null) where.push(`site = ?${binds.push(spec.site)}`);

@@ -4,6 +4,7 @@
  * length (`compare=previous`, the default; `compare=none` skips it). Bins are fixed per metric so
  * the thresholds fall on bin edges; the last bin holds everything above the chart.
  */
+import type { DistPeriod, DistributionAnswer } from "../../../common/src/insights-contract.ts";
 import {
   type Filters,
   fail,
@@ -65,17 +66,7 @@ export function parseDistributionParams(params: URLSearchParams, now: number): P
   };
 }
 
-interface Period {
-  from: string;
-  to: string;
-  /** Weighted page views with a value. */
-  count: number;
-  shares: { good: number; ni: number; poor: number } | null;
-  /** Weighted counts per bin, index i covers [i × width, (i + 1) × width); the last is open-ended. */
-  bins: number[];
-}
-
-async function period(db: D1Database, spec: DistributionSpec, from: number, to: number): Promise<Period> {
+async function period(db: D1Database, spec: DistributionSpec, from: number, to: number): Promise<DistPeriod> {
   const m = METRIC_COLUMNS[spec.metric];
   const { width, count } = BINS[spec.metric];
   const binds: unknown[] = [];
@@ -115,7 +106,7 @@ async function period(db: D1Database, spec: DistributionSpec, from: number, to: 
   };
 }
 
-export async function runDistribution(db: D1Database, spec: DistributionSpec) {
+export async function runDistribution(db: D1Database, spec: DistributionSpec): Promise<DistributionAnswer> {
   const m = METRIC_COLUMNS[spec.metric];
   const current = await period(db, spec, spec.from, spec.to);
   const previous = spec.compare ? await period(db, spec, spec.from - (spec.to - spec.from), spec.from) : null;

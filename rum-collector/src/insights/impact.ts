@@ -7,6 +7,7 @@
  * positive) × the average conversion value: an estimate that assumes those sessions would convert
  * like fast ones, shown as such.
  */
+import type { ImpactAnswer, ImpactBucket, ImpactBuckets } from "../../../common/src/insights-contract.ts";
 import {
   type Filters,
   fail,
@@ -67,20 +68,7 @@ export async function pageViewColumns(db: D1Database): Promise<Set<string>> {
   return new Set(r.results.map((c) => c.name));
 }
 
-export interface ImpactBucket {
-  /** Lower/upper bound in ms (upper null = open-ended). */
-  from: number;
-  to: number | null;
-  rating: "good" | "ni" | "poor";
-  sessions: number;
-  bounces: number;
-  conversions: number;
-  revenue: number;
-  bounceRate: number | null;
-  conversionRate: number | null;
-  lowSample: boolean;
-  revenueAtStake: number;
-}
+export type { ImpactBucket };
 
 interface Row {
   b: number;
@@ -91,7 +79,7 @@ interface Row {
 }
 
 /** Pure: per-bucket rates and revenue at stake from the per-bucket sums. */
-export function impactBuckets(metric: ImpactMetric, rows: readonly Row[]) {
+export function impactBuckets(metric: ImpactMetric, rows: readonly Row[]): ImpactBuckets {
   const bounds = IMPACT_BUCKETS[metric];
   const { good, poor } = METRIC_COLUMNS[metric];
   const byB = new Map(rows.map((r) => [Number(r.b), r]));
@@ -147,7 +135,7 @@ export function impactBuckets(metric: ImpactMetric, rows: readonly Row[]) {
 }
 
 /** Runs the session query: one row per bucket. */
-export async function runImpact(db: D1Database, spec: ImpactSpec) {
+export async function runImpact(db: D1Database, spec: ImpactSpec): Promise<ImpactAnswer> {
   const col = METRIC_COLUMNS[spec.metric].column;
   const binds: unknown[] = [];
   const where = whereClause(spec, spec.filters, binds);

@@ -3,6 +3,7 @@
  * attribution part, and the edge's own record for the same request id (cache status, colo,
  * edge/origin/app time) from rum_edge_log.
  */
+import type { PageViewDetail, SlowestAnswer } from "../../../common/src/insights-contract.ts";
 import {
   FILTER_COLUMNS,
   type Filters,
@@ -21,6 +22,36 @@ function num(x: unknown): number | null {
   return x === null || x === undefined ? null : Number(x);
 }
 
+/** The rum_page_views columns read here (the session/conversion ones are absent before their migration). */
+interface PageViewDbRow extends Record<string, unknown> {
+  site: string;
+  pvid: string;
+  ts: number;
+  rid: string | null;
+  page_group: string;
+  path: string;
+  country: string;
+  colo: string;
+  asn: number;
+  device: string;
+  browser: string;
+  connection: string;
+  cache_status: string;
+  nav_type: string | null;
+  delivery_type: string | null;
+  session_id?: string | null;
+  prev_pvid?: string | null;
+}
+
+/** The rum_edge_log columns read here. */
+interface EdgeDbRow extends Record<string, unknown> {
+  rid: string;
+  ts: number;
+  cache_status: string;
+  colo: string;
+  country: string;
+}
+
 export function parsePageViewParams(params: URLSearchParams): Parsed<{ site: string; pvid: string }> {
   const unknown = rejectUnknown(params, ["site", "pvid"]);
   if (unknown) return fail(unknown);
@@ -33,18 +64,19 @@ export function parsePageViewParams(params: URLSearchParams): Parsed<{ site: str
 }
 
 /** The page view and its edge record; null when no such page view is stored. */
-export async function pageViewDetail(db: D1Database, site: string, pvid: string) {
+export async function pageViewDetail(
+  db: D1Database,
+  site: string,
+  pvid: string,
+): Promise<PageViewDetail | null> {
   const r = await db
     .prepare("SELECT * FROM rum_page_views WHERE site = ?1 AND pvid = ?2")
     .bind(site, pvid)
-    .first<Record<string, unknown>>();
+    .first<PageViewDbRow>();
   if (!r) return null;
   const edge =
     typeof r.rid === "string" && r.rid !== ""
-      ? await db
-          .prepare("SELECT * FROM rum_edge_log WHERE rid = ?1")
-          .bind(r.rid)
-          .first<Record<string, unknown>>()
+      ? await db.prepare("SELECT * FROM rum_edge_log WHERE rid = ?1").bind(r.rid).first<EdgeDbRow>()
       : null;
   const opt = (k: string) => (k in r ? r[k] : null);
   return {
@@ -65,8 +97,8 @@ export async function pageViewDetail(db: D1Database, site: string, pvid: string)
     cacheStatus: r.cache_status,
     navigationType: r.nav_type ?? null,
     deliveryType: r.delivery_type ?? null,
-    sessionId: opt("session_id"),
-    prevPvid: opt("prev_pvid"),
+    sessionId: r.session_id ?? null,
+    prevPvid: r.prev_pvid ?? null,
     edgeVerified: opt("edge_verified") === null ? null : Number(opt("edge_verified")) === 1,
     converted: opt("converted") === null ? null : Number(opt("converted")) === 1,
     conversionValue: num(opt("conversion_value")),
@@ -102,6 +134,20 @@ export async function pageViewDetail(db: D1Database, site: string, pvid: string)
   };
 }
 
+/** A rum_page_views row as the slowest query selects it. */
+interface SlowDbRow extends Record<string, unknown> {
+  site: string;
+  pvid: string;
+  ts: number;
+  page_group: string;
+  path: string;
+  country: string;
+  colo: string;
+  device: string;
+  browser: string;
+  cache_status: string;
+}
+
 export interface SlowestSpec {
   metric: MetricName;
   from: number;
@@ -130,7 +176,7 @@ export function parseSlowestParams(params: URLSearchParams, now: number): Parsed
 }
 
 /** `GET /v1/slowest`: the page views with the highest value of the metric (the tail behind a percentile). */
-export async function slowestPageViews(db: D1Database, spec: SlowestSpec) {
+export async function slowestPageViews(db: D1Database, spec: SlowestSpec): Promise<SlowestAnswer> {
   const col = METRIC_COLUMNS[spec.metric].column;
   const binds: unknown[] = [];
   const where = whereClause(spec, spec.filters, binds);
@@ -140,7 +186,7 @@ export async function slowestPageViews(db: D1Database, spec: SlowestSpec) {
        FROM rum_page_views WHERE ${where.join(" AND ")} AND ${col} IS NOT NULL ORDER BY ${col} DESC, pvid LIMIT ?${binds.push(spec.limit)}`,
     )
     .bind(...binds)
-    .all<Record<string, unknown>>();
+    .all<SlowDbRow>();
   return {
     metric: spec.metric,
     pageViews: r.results.map((x) => ({

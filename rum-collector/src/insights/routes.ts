@@ -4,6 +4,7 @@
  * → 400 with the reason; documented in rum-collector/README-insights.md.
  */
 import { Hono } from "hono";
+import type { SloAnswer } from "../../../common/src/insights-contract.ts";
 import { bearerToken, tokensEqual } from "../../../common/src/secret-token.ts";
 import { alertStates } from "./alerts.ts";
 import { parseCacheParams, runCache } from "./cache.ts";
@@ -69,7 +70,8 @@ export function createInsightsRoutes(deps: InsightsDeps): Hono {
     if (!p.ok) return c.json({ error: p.error }, 400);
     const now = deps.now();
     const [slos, alerts] = await Promise.all([allSloStatus(deps.db, p.value, now), alertStates(deps.db)]);
-    return c.json({ at: new Date(now).toISOString(), slos, alertStates: alerts });
+    const body: SloAnswer = { at: new Date(now).toISOString(), slos, alertStates: alerts };
+    return c.json(body);
   });
 
   app.get("/v1/pageview", async (c) => {

@@ -2,12 +2,12 @@
  * SLO status from raw page views: good/bad counts over the error-budget window and the four
  * burn-rate windows in one query per objective, then budget left and which alert rules fire.
  */
+import type { SloStatus } from "../../../common/src/insights-contract.ts";
 import {
   alertThresholds,
   budgetRemaining,
   burnRate,
   type Counts,
-  type RuleThreshold,
   ruleFires,
   WINDOWS,
   type WindowName,
@@ -15,29 +15,8 @@ import {
 import { DAY_MS } from "./params.ts";
 import { objectiveText, type Slo, sloColumn } from "./slo-config.ts";
 
-export interface SloStatus {
-  id: string;
-  name: string;
-  objective: string;
-  metric: string;
-  threshold: number;
-  target: number;
-  site: string | null;
-  pageGroup: string | null;
-  windowDays: number;
-  /** Weighted page views over the budget window, and those over the threshold. */
-  budgetWindow: Counts;
-  /** Good share over the budget window (null without page views). */
-  compliance: number | null;
-  /** Error budget left (1 = untouched, ≤ 0 = spent); null without page views. */
-  budgetRemaining: number | null;
-  windows: Record<WindowName, Counts & { burnRate: number | null }>;
-  /**
-   * Each rule with this objective's threshold (from `windowDays` and `target`, see burn.ts) and
-   * whether it fires; `firing` is null when a window has no page views (the alert keeps its state).
-   */
-  alerts: (RuleThreshold & { firing: boolean | null })[];
-}
+/** One objective's status: the insight API's contract (common/src/insights-contract.ts). */
+export type { SloStatus };
 
 /** Weighted counts of one objective's page views: budget window and each burn window, ending at `now`. */
 async function countsOf(

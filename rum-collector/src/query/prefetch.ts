@@ -5,14 +5,18 @@
  *   - nextNavigations: page views with a previous page view in the tab (what a prefetch can serve);
  *   - prefetchHits: those delivered from a prefetch (`deliveryType` navigational-prefetch) or an
  *     activated prerender (`nav_type` prerender); coverage = hits ÷ next navigations;
- *   - speculations: speculative requests the edge served for the arm (`Sec-Speculation-Tags`;
- *     untagged link prefetches count to press, the arm that uses them); precision = hits ÷ speculations;
+ *   - speculations: speculative requests the edge served for the arm (`Sec-Speculation-Tags`);
+ *     precision = hits ÷ speculations;
  *   - wastedBytes = bytes × (1 − precision); extraOriginRequests = speculative requests that went
  *     to the origin; ttfbP75 / lcpP75 of next navigations;
  *   - lcpP75DiffVsHoldout: ours/press − holdout with a 95 % bootstrap CI (seeded, reproducible);
- *   - all: page views and prefetch-served ones of the range regardless of arm.
+ *   - all: page views and prefetch-served ones of the range regardless of arm;
+ *   - unknown: speculative requests without an arm tag (the press arm's `<link rel=prefetch>`,
+ *     but also other prefetchers: browser heuristics, extensions, other scripts), so they are
+ *     reported apart and never credited to an arm.
  * Each arm's samples for the percentiles are the latest MAX_SAMPLES next navigations.
  */
+import type { ArmRow, PrefetchAnswer } from "../../../common/src/insights-contract.ts";
 import { bootstrapQuantileDiff, quantile, seededRandom } from "../../../common/src/prefetch/stats.ts";
 import { type Parsed, parseRange } from "./params.ts";
 
@@ -45,7 +49,7 @@ export function parsePrefetchQuery(params: URLSearchParams, now: number): Parsed
 const round = (x: number | null, d = 1) => (x === null ? null : Math.round(x * 10 ** d) / 10 ** d);
 
 /** Runs the query (a few aggregate statements and bounded sample reads). */
-export async function runPrefetchQuery(db: D1Database, q: PrefetchQuery) {
+export async function runPrefetchQuery(db: D1Database, q: PrefetchQuery): Promise<PrefetchAnswer> {
   const counts = await db
     .prepare(
       `SELECT arm, COUNT(*) AS views,
@@ -63,7 +67,7 @@ export async function runPrefetchQuery(db: D1Database, q: PrefetchQuery) {
     .bind(q.site, Math.floor(q.from / HOUR) * HOUR, q.to)
     .all<{ arm: string; requests: number; bytes: number; origin: number }>();
   const specOf = (arm: string) => {
-    const rows = spec.results.filter((r) => r.arm === arm || (arm === "press" && r.arm === "unknown"));
+    const rows = spec.results.filter((r) => r.arm === arm);
     return rows.reduce(
       (s, r) => ({
         requests: s.requests + r.requests,
@@ -88,7 +92,7 @@ export async function runPrefetchQuery(db: D1Database, q: PrefetchQuery) {
     });
   }
   const holdoutLcp = samples.get("holdout")?.lcp ?? [];
-  const arms = ARMS.map((arm, i) => {
+  const arms = ARMS.map((arm, i): ArmRow => {
     const c = counts.results.find((r) => r.arm === arm) ?? { views: 0, next_nav: 0, hits: 0 };
     const s = specOf(arm);
     const smp = samples.get(arm) ?? { ttfb: [], lcp: [] };
@@ -126,6 +130,7 @@ export async function runPrefetchQuery(db: D1Database, q: PrefetchQuery) {
     .bind(q.site, q.from, q.to)
     .first<{ views: number; hits: number | null }>();
   const warm = spec.results.filter((r) => r.arm === "edge");
+  const unknown = specOf("unknown");
   return {
     site: q.site,
     from: new Date(q.from).toISOString(),
@@ -137,5 +142,7 @@ export async function runPrefetchQuery(db: D1Database, q: PrefetchQuery) {
       requests: warm.reduce((s, r) => s + r.requests, 0),
       originRequests: warm.reduce((s, r) => s + r.origin, 0),
     },
+    /** Speculative requests with no arm tag (not attributed to any arm). */
+    unknown: { requests: unknown.requests, bytes: unknown.bytes, originRequests: unknown.origin },
   };
 }

@@ -8,7 +8,7 @@ import { Hono } from "hono";
 import { METRIC_PARTS, type MetricPart } from "../../../common/src/attribution-parts.ts";
 import { AuthThrottle, clientKey } from "../../../common/src/auth-throttle.ts";
 import { checkBearer } from "../../../common/src/http-response.ts";
-import type { PageViewJson } from "../../../common/src/query-contract.ts";
+import type { PageViewJson, PageViewsResult } from "../../../common/src/query-contract.ts";
 import { createD1Store } from "../store/d1-store.ts";
 import type { RumStore } from "../store/store.ts";
 import { parseImageQuery } from "./images.ts";
@@ -190,7 +190,8 @@ export function createQueryRoutes(deps: QueryDeps): Hono {
     const parsed = parsePageViews(new URL(c.req.url).searchParams);
     if (!parsed.ok) return c.json({ error: parsed.error }, 400);
     const rows = await store.rawWindow(parsed.value);
-    return c.json({ pageViews: rows.map(pageViewJson) });
+    const body: PageViewsResult = { pageViews: rows.map(pageViewJson) };
+    return c.json(body);
   });
 
   return app;

@@ -3,7 +3,7 @@
  * replay, archive.ts) and to D1 in one transaction (page views joined to the edge log, edge log,
  * image log, rollups). A message is acked only when both writes succeeded; otherwise every message
  * of the batch is retried with exponential backoff (5 s, 10 s, 20 s … capped at 5 min), and after
- * `max_retries` (wrangler.toml) the queue moves it to the dead-letter queue `rum-events-dlq`, from
+ * `max_retries` (wrangler.toml) the queue moves it to the dead-letter queue (`RUM_DEAD_LETTER_QUEUE`), from
  * where `npm run rum:replay` puts it back. D1 is all-or-nothing and ignores what it already has,
  * so a retry never double-counts. Malformed records are dropped and logged: retrying cannot fix them.
  */

@@ -1,9 +1,9 @@
 /**
  * Nothing lost: the dead-letter queue and replay.
- *  - `rum-events-dlq` (the dead-letter queue of `rum-events`, wrangler.toml) is consumed by this
- *    Worker: each message is parked in R2 as `dlq/<ts>-<id>.json` and acked, so it waits there
+ *  - the dead-letter queue of the RUM queue (`RUM_DEAD_LETTER_QUEUE`, default `rum-events-dlq`;
+ *    wrangler.toml) is consumed by this Worker: each message is parked in R2 as `dlq/<ts>-<id>.json` and acked, so it waits there
  *    (not in the queue's 4-day retention) until an operator replays it.
- *  - `POST /_rum/v1/replay?source=dlq` sends parked messages back to `rum-events` and deletes
+ *  - `POST /_rum/v1/replay?source=dlq` sends parked messages back to `RUM_QUEUE` and deletes
  *    them; `?source=archive&from=…&to=…` re-sends the archived NDJSON of those hours. Both are
  *    safe to repeat: the store keeps one row per (site, pvid) and per rid. `npm run rum:replay`
  *    calls it until nothing is left.
