@@ -67,6 +67,59 @@ describe("prefetch model rebuild (cron)", () => {
   });
 });
 
+/** One tab on site `site`: `paths` in order, each page's beacon received `dwells[i - 1]` ms after the previous one's. */
+async function tab(site: string, sid: string, paths: string[], dwells: number[], t0: number) {
+  const stmt = env.DB.prepare(
+    `INSERT INTO rum_page_views (site, pvid, seq, ts, updated_ts, page_group, path, country, colo, asn, device, browser,
+      connection, cache_status, session_id, prev_pvid)
+     VALUES (?, ?, 0, ?, ?, ?, ?, 'DE', 'FRA', 1, 'desktop', 'Chrome', '4g', 'HIT', ?, ?)`,
+  );
+  let ts = t0;
+  await env.DB.batch(
+    paths.map((path, i) => {
+      if (i > 0) ts += dwells[i - 1] as number;
+      return stmt.bind(site, `${sid}-${i}`, ts, ts, path, path, sid, i > 0 ? `${sid}-${i - 1}` : null);
+    }),
+  );
+}
+
+describe("prefetch model rebuild: dwell weighting from beacon sessions", () => {
+  it("ranks a transition whose visitors bounce below an otherwise equal one", async () => {
+    // The edge saw /c → /p/bounce slightly more often than /c → /p/stay, in the same hour.
+    await transitions("d", [
+      [NOW - HOUR, "/c", "/p/bounce", 24],
+      [NOW - HOUR, "/c", "/p/stay", 20],
+    ]);
+    await rebuildPrefetchModels(env.DB, env.EDGE_KV, NOW);
+    let model = parseCompactModel(await env.EDGE_KV.get(modelKey("d"), "json"));
+    expect(model.predict(["/c"], { k: 1, now: NOW })[0]?.page).toBe("/p/bounce");
+    // Beacons: visitors leave /p/bounce within a second, stay a minute on /p/stay.
+    for (let i = 0; i < 6; i++) {
+      await tab("d", `b${i}`, ["/c", "/p/bounce", "/c"], [800, 5000], NOW - 2 * HOUR + i * 60_000);
+      await tab("d", `s${i}`, ["/c", "/p/stay"], [60_000], NOW - 2 * HOUR + i * 60_000);
+    }
+    await rebuildPrefetchModels(env.DB, env.EDGE_KV, NOW);
+    model = parseCompactModel(await env.EDGE_KV.get(modelKey("d"), "json"));
+    expect(model.predict(["/c"], { k: 2, now: NOW }).map((p) => p.page)).toEqual(["/p/stay", "/p/bounce"]);
+  });
+
+  it("keeps the edge counts when a transition has fewer beacon observations than the minimum", async () => {
+    await transitions("e", [
+      [NOW - HOUR, "/c", "/p/bounce", 24],
+      [NOW - HOUR, "/c", "/p/stay", 20],
+    ]);
+    for (let i = 0; i < 4; i++)
+      await tab("e", `b${i}`, ["/c", "/p/bounce"], [800], NOW - 2 * HOUR + i * 60_000);
+    await rebuildPrefetchModels(env.DB, env.EDGE_KV, NOW);
+    let model = parseCompactModel(await env.EDGE_KV.get(modelKey("e"), "json"));
+    expect(model.predict(["/c"], { k: 1, now: NOW })[0]?.page).toBe("/p/bounce");
+    // The same four observations suffice when the minimum is lowered.
+    await rebuildPrefetchModels(env.DB, env.EDGE_KV, NOW, { dwellMinSamples: 4 });
+    model = parseCompactModel(await env.EDGE_KV.get(modelKey("e"), "json"));
+    expect(model.predict(["/c"], { k: 1, now: NOW })[0]?.page).toBe("/p/stay");
+  });
+});
+
 async function pageView(arm: string, i: number, prev: boolean, delivery: string, ttfb: number, lcp: number) {
   await env.DB.prepare(
     `INSERT INTO rum_page_views (site, pvid, seq, ts, updated_ts, page_group, path, country, colo, asn, device, browser,

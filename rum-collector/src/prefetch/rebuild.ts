@@ -4,15 +4,26 @@
  * (`prefetch:model:<site>`), where the edge reads it into the isolate. Bounded work per run:
  * at most `maxRows` transition rows of the last `windowHours` (newest first) and at most
  * `maxDelete` expired rows removed. Weights decay from each row's hour to the build time.
+ *
+ * Dwell: the beacon's page views of the same window (at most `maxPageViews`, newest first) give
+ * the dwell on each transition's target page (common/src/prefetch/dwell.ts); a transition with at
+ * least `dwellMinSamples` beacon observations has its edge counts scaled by their mean
+ * `transitionWeight` (bounce 0.25, short dwell 0.6, else 1), any other keeps weight 1.
  */
 
 import { type PageGroupRule, pageGroupFor, parsePageGroupRules } from "../../../common/src/page-group.ts";
 import { toCompactModel } from "../../../common/src/prefetch/compact.ts";
+import { dwellWeights, transitionKey } from "../../../common/src/prefetch/dwell.ts";
 import { NextPageModel } from "../../../common/src/prefetch/model.ts";
 
-/** Rebuild limits. Defaults: 50,000 rows, 7 days of window, rows kept 14 days, 5,000 deletes, half-life 6 h. */
+/**
+ * Rebuild limits. Defaults: 50,000 rows, 7 days of window, rows kept 14 days, 5,000 deletes,
+ * half-life 6 h, 50,000 beacon page views for dwell, 5 dwell observations per transition at least.
+ */
 export interface RebuildOptions {
   maxRows: number;
+  maxPageViews: number;
+  dwellMinSamples: number;
   windowHours: number;
   retainHours: number;
   maxDelete: number;
@@ -22,6 +33,8 @@ export interface RebuildOptions {
 
 export const DEFAULT_REBUILD: Readonly<RebuildOptions> = Object.freeze({
   maxRows: 50_000,
+  maxPageViews: 50_000,
+  dwellMinSamples: 5,
   windowHours: 7 * 24,
   retainHours: 14 * 24,
   maxDelete: 5000,
@@ -59,6 +72,7 @@ export async function rebuildPrefetchModels(
     )
     .bind(now - o.windowHours * HOUR, o.maxRows)
     .all<{ site: string; hour: number; from_path: string; to_path: string; n: number }>();
+  const dwell = await beaconDwellWeights(db, now - o.windowHours * HOUR, o);
   const groups = new Map<string, string>();
   const groupOf = (p: string) => {
     let g = groups.get(p);
@@ -83,7 +97,8 @@ export async function rebuildPrefetchModels(
       models.set(r.site, m);
     }
     // Observed through the hour: weigh it at the hour's middle.
-    m.model.observe([r.from_path], r.to_path, r.n, Math.min(now, r.hour + HOUR / 2));
+    const w = dwell.get(transitionKey(r.site, r.from_path, r.to_path))?.weight ?? 1;
+    m.model.observe([r.from_path], r.to_path, r.n * w, Math.min(now, r.hour + HOUR / 2));
     m.n++;
   }
   const out: RebuildResult[] = [];
@@ -101,6 +116,35 @@ export async function rebuildPrefetchModels(
     out.push({ site, transitions: n, rows: compact.rows.length, bytes: json.length });
   }
   return out;
+}
+
+/** Dwell weights per transition from the beacon's recent page views (bounded, newest first). */
+async function beaconDwellWeights(db: D1Database, since: number, o: RebuildOptions) {
+  const { results } = await db
+    .prepare(
+      "SELECT site, session_id, pvid, prev_pvid, ts, path FROM rum_page_views " +
+        "WHERE ts >= ? AND session_id IS NOT NULL ORDER BY ts DESC LIMIT ?",
+    )
+    .bind(since, o.maxPageViews)
+    .all<{
+      site: string;
+      session_id: string;
+      pvid: string;
+      prev_pvid: string | null;
+      ts: number;
+      path: string;
+    }>();
+  return dwellWeights(
+    results.map((r) => ({
+      site: r.site,
+      sessionId: r.session_id,
+      pvid: r.pvid,
+      prevPvid: r.prev_pvid,
+      ts: r.ts,
+      path: r.path,
+    })),
+    { minSamples: o.dwellMinSamples },
+  );
 }
 
 /** Page-group rules from `RUM_PAGE_GROUPS` (the edge's and collector's); [] when unset or invalid (the collector's config reports it). */
