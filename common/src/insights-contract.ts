@@ -4,6 +4,7 @@
  * `/prefetch` (rum-collector/src/query/prefetch.ts). The collector builds exactly these, the
  * dashboards read them (dashboards/src/insights-client.ts). Types only; pure.
  */
+import type { PageViewIdentity } from "./query-contract.ts";
 
 /** Page views (weighted by 1 / sample rate) and the bad ones among them. */
 export interface SloCounts {
@@ -95,17 +96,7 @@ export type PageViewAttribution = Record<PageViewPartName, number | null> & {
 };
 
 /** `GET /v1/pageview?site=&pvid=`: one stored page view with its edge record. */
-export interface PageViewDetail {
-  site: string;
-  pvid: string;
-  ts: string;
-  rid: string | null;
-  pageGroup: string;
-  path: string;
-  dims: { country: string; colo: string; asn: number; device: string; browser: string; connection: string };
-  cacheStatus: string;
-  navigationType: string | null;
-  deliveryType: string | null;
+export interface PageViewDetail extends PageViewIdentity {
   /** Null when the column is not stored (before the session migration). */
   sessionId: string | null;
   prevPvid: string | null;

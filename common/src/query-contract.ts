@@ -178,11 +178,10 @@ export interface ImageQueryResult {
   series?: Array<{ ts: string } & ImageStats>;
 }
 
-/** One item of `GET /v1/pageviews` (`{ pageViews: PageViewJson[] }`, newest first). */
-export interface PageViewJson {
+/** The fields every page-view answer shares (`/v1/pageviews` items, `/v1/pageview`). */
+export interface PageViewIdentity {
   site: string;
   pvid: string;
-  seq: number;
   ts: string;
   rid: string | null;
   pageGroup: string;
@@ -191,6 +190,11 @@ export interface PageViewJson {
   cacheStatus: string;
   navigationType: string | null;
   deliveryType: string | null;
+}
+
+/** One item of `GET /v1/pageviews` (`{ pageViews: PageViewJson[] }`, newest first). */
+export interface PageViewJson extends PageViewIdentity {
+  seq: number;
   /** True when the edge split comes from the edge's own log record for `rid`. */
   edgeVerified: boolean;
   /** True while the page view waits for its edge record (not rolled up yet). */
