@@ -174,15 +174,10 @@ export class NextPageModel {
     now: number | undefined,
   ): Dist | undefined {
     const rows = this.weights(key, skip, now);
-    let total = 0;
-    for (const [, w] of rows) total += w;
-    if (!(total > 0)) return undefined;
     const d = this.options.discount;
-    let lambda = 0;
-    for (const [, w] of rows) lambda += Math.min(w, d);
-    lambda /= total;
-    const q: Dist = new Map();
-    for (const [p, v] of lower) q.set(p, lambda * v);
+    const base = backoffBase(lower, rows, d);
+    if (!base) return undefined;
+    const { q, total } = base;
     for (const [p, w] of rows) q.set(p, (q.get(p) ?? 0) + Math.max(w - d, 0) / total);
     if (lower.size === 0) return normalise(q);
     return q;
@@ -196,15 +191,10 @@ export class NextPageModel {
     now: number | undefined,
   ): Dist {
     const rows = this.counts.successors(KEY.group + group, now).filter(([, w]) => w > 0);
-    let total = 0;
-    for (const [, w] of rows) total += w;
-    if (!(total > 0)) return lower;
     const d = this.options.discount;
-    let lambda = 0;
-    for (const [, w] of rows) lambda += Math.min(w, d);
-    lambda /= total;
-    const q: Dist = new Map();
-    for (const [p, v] of lower) q.set(p, lambda * v);
+    const base = backoffBase(lower, rows, d);
+    if (!base) return lower;
+    const { q, total } = base;
     for (const [g, w] of rows) {
       const share = Math.max(w - d, 0) / total;
       const pages = this.level(new Map(), KEY.inGroup + g, skip, now);
@@ -241,4 +231,25 @@ function normalise(d: Dist): Dist {
   if (!(s > 0)) return d;
   for (const [k, v] of d) d.set(k, v / s);
   return d;
+}
+
+/**
+ * The shared start of one interpolated absolute-discounting level: the rows' total and the
+ * lower-order distribution scaled by the mass the discount `d` frees (λ). Undefined when the
+ * rows carry no weight, so the caller keeps the lower order as it is.
+ */
+function backoffBase(
+  lower: Dist,
+  rows: readonly (readonly [string, number])[],
+  d: number,
+): { q: Dist; total: number } | undefined {
+  let total = 0;
+  for (const [, w] of rows) total += w;
+  if (!(total > 0)) return undefined;
+  let lambda = 0;
+  for (const [, w] of rows) lambda += Math.min(w, d);
+  lambda /= total;
+  const q: Dist = new Map();
+  for (const [p, v] of lower) q.set(p, lambda * v);
+  return { q, total };
 }
