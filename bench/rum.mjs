@@ -26,6 +26,7 @@ import { setPriority } from "node:os";
 import { dirname, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { convertV4MiniflareOptions, Miniflare, NoOpLog } from "miniflare";
+import { seededRandom } from "../common/src/seeded-random.ts";
 import { QuantileSketch } from "../common/src/sketch.ts";
 import { sendBeacons as sendBeaconLoad } from "./lib/beacon-client.mjs";
 import { applyMigrations } from "./lib/d1-migrations.mjs";
@@ -161,16 +162,6 @@ async function buildWorker() {
 }
 
 // ---------------------------------------------------------------- 3. query data
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Zipf-like pick from a list (early entries far more likely), as real traffic is. */
 function skewed(rnd, list) {
@@ -202,7 +193,7 @@ const METRIC_COLUMNS = ["lcp", "inp", "cls", "fcp", "ttfb", "backend"];
  * produce) and the raw (page_group, lcp) table of the SQLite peer.
  */
 function synthesize(n, day0, peer) {
-  const rnd = mulberry32(2026);
+  const rnd = seededRandom(2026);
   const gauss = () => Math.sqrt(-2 * Math.log(Math.max(rnd(), 1e-12))) * Math.cos(2 * Math.PI * rnd());
   const hours = new Map();
   const insert = peer.prepare("INSERT INTO pv (page_group, lcp) VALUES (?, ?)");

@@ -13,21 +13,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sampleBeacon } from "../../common/src/sample-beacon.ts";
+import { seededRandom } from "../../common/src/seeded-random.ts";
 import { toPageViewMessage } from "../../rum-collector/src/intake/page-view.ts";
 import { openArchive, query, syncFromBucket } from "../../scripts/rum-archive-lib.mjs";
 
 const GROUPS = ["product", "category", "home", "search", "cart", "checkout", "account", "help"];
-
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function dbSize(db) {
   const r = await db.prepare("SELECT 1").run();
@@ -53,7 +43,7 @@ export function beaconRids(prefix, count) {
 
 /** Page-view messages with their edge records, as NDJSON queue bodies of at most 120 KB. */
 function drainMessages(n, site, ts0) {
-  const rnd = rng(14);
+  const rnd = seededRandom(14);
   const gauss = () => Math.sqrt(-2 * Math.log(Math.max(rnd(), 1e-12))) * Math.cos(2 * Math.PI * rnd());
   const logn = (median, sigma) => Math.exp(Math.log(median) + sigma * gauss());
   const pick = (list) => list[Math.min(list.length - 1, Math.floor(list.length * rnd() ** 2))];

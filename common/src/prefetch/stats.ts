@@ -56,13 +56,4 @@ export function bootstrapQuantileDiff(
   };
 }
 
-/** A small seeded PRNG (mulberry32) for reproducible bootstrap intervals. */
-export function seededRandom(seed: number): () => number {
-  let t = seed >>> 0;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(t ^ (t >>> 15), 1 | t);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from "../seeded-random.ts";
