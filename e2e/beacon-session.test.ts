@@ -4,11 +4,11 @@
  * view of its own; the per-tab session (`sid`, `prev`) ties page views together; conversions
  * queued before the script ran are kept; the `press` prefetch arm prefetches on pointerdown.
  */
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { validateBeacon } from "../common/src/beacon-schema.ts";
 import { type BeaconHarness, startBeaconHarness } from "./beacon-harness.ts";
-import { CHROMIUM_PATH, waitFor } from "./browser.ts";
+import { launchChromium, waitFor } from "./browser.ts";
 
 let browser: Browser;
 let h: BeaconHarness;
@@ -16,20 +16,7 @@ let h: BeaconHarness;
 beforeAll(async () => {
   [browser, h] = await Promise.all([
     // playwright-core turns the back/forward cache off by default; these tests need it on.
-    chromium.launch({
-      executablePath: CHROMIUM_PATH,
-      headless: true,
-      ignoreDefaultArgs: ["--disable-back-forward-cache"],
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    }),
+    launchChromium({ backForwardCache: true }),
     startBeaconHarness(),
   ]);
 });

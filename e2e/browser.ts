@@ -7,11 +7,15 @@ import { type Browser, chromium } from "playwright-core";
 
 export const CHROMIUM_PATH = "/usr/bin/chromium";
 
-/** Launches headless Chromium (caller closes it). */
-export function launchChromium(): Promise<Browser> {
+/**
+ * Launches headless Chromium (caller closes it). `backForwardCache: true` keeps the bfcache on,
+ * which playwright-core turns off by default; default false.
+ */
+export function launchChromium(options: { backForwardCache?: boolean } = {}): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless: true,
+    ...(options.backForwardCache ? { ignoreDefaultArgs: ["--disable-back-forward-cache"] } : {}),
     args: [
       "--no-sandbox",
       "--disable-gpu",
