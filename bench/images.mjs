@@ -37,6 +37,8 @@ const CONCURRENCY = Number(args.concurrency);
 const AVIF_EFFORT = Number(process.env.IMAGE_AVIF_EFFORT ?? 0);
 const WEBP_EFFORT = Number(process.env.IMAGE_WEBP_EFFORT ?? 4);
 const WIDTH = 400;
+// Rounds of every format × image through ours and sharp before measuring (see main()).
+const WARMUP_ROUNDS = 3;
 const FORMATS = [
   { name: "WebP q75", format: "webp", quality: 75 },
   { name: "JPEG q80", format: "jpeg", quality: 80 },
@@ -328,6 +330,17 @@ async function main() {
   mkdirSync(outDir, { recursive: true });
   cleanups.push(() => rmSync(outDir, { recursive: true, force: true }));
   const t = tools(serviceUrl, outDir, peers);
+  // Warm-up before anything is measured: the service's JavaScript (HTTP server, source fetch,
+  // handlers) and this process's HTTP client and origin need a few dozen requests before V8 has
+  // optimised them; without this the first format measured carries that compile time (about
+  // +8 CPU-ms per image over the same format measured later). ours and sharp get the same rounds;
+  // the external tools have no JIT and get their per-format warm-up in latency().
+  log(
+    `  warm-up: ours and sharp, ${WARMUP_ROUNDS} rounds × ${FORMATS.length} formats × ${images.length} images`,
+  );
+  for (let r = 0; r < WARMUP_ROUNDS; r++) {
+    for (const f of FORMATS) for (const img of images) for (const k of ["ours", "sharp"]) await t[k](img, f);
+  }
   const results = {};
   const ratios = {};
   for (const f of FORMATS) {
