@@ -263,8 +263,8 @@ function tools(serviceUrl, outDir, peers) {
   return all;
 }
 
-// Latency: tools take turns on each image (round-robin), so load from elsewhere on the machine
-// hits all of them alike; the ratio is what counts.
+// Latency: tools take turns on each image (round-robin, ours and sharp swapping places on every
+// other image), so load from elsewhere on the machine hits all of them alike; the ratio is what counts.
 async function latency(toolset, images, f) {
   const times = Object.fromEntries(Object.keys(toolset).map((k) => [k, []]));
   const sizes = Object.fromEntries(Object.keys(toolset).map((k) => [k, []]));
@@ -275,8 +275,16 @@ async function latency(toolset, images, f) {
   for (const img of images) for (const fn of Object.values(toolset)) await fn(img, f);
   recordServerSide = true;
   for (let r = 0; r < REPS; r++) {
-    for (const img of images) {
-      for (const [tool, fn] of Object.entries(toolset)) {
+    for (const [i, img] of images.entries()) {
+      // ours and sharp swap places on every other image and rep (each image gets both orders), so
+      // neither always runs first after the external tools (cold CPU caches) nor always right
+      // after the other (libvips' code warm).
+      const order = Object.entries(toolset);
+      if ((r + i) % 2 === 1) {
+        const [a, b] = [order.findIndex(([k]) => k === "ours"), order.findIndex(([k]) => k === "sharp")];
+        [order[a], order[b]] = [order[b], order[a]];
+      }
+      for (const [tool, fn] of order) {
         const c0 = tool in cpu ? selfCpuMs() + (tool === "ours" ? serviceCpuMs() : 0) : 0;
         const t = performance.now();
         sizes[tool].push(await fn(img, f));
@@ -405,7 +413,7 @@ async function main() {
   const line = (cells) =>
     `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(" | ")} |`;
   console.log(
-    `\nImages: median ms per image (sequential, ${IMAGES * REPS} per tool, tools in turn per image); ratios = median of per-image ratios; original median ${origBytes} B`,
+    `\nImages: median ms per image (sequential, ${IMAGES * REPS} per tool, tools in turn per image, ours and sharp alternating first); ratios = median of per-image ratios; original median ${origBytes} B`,
   );
   console.log(line(head));
   console.log(`|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`);
