@@ -14,6 +14,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
 import sharp from "sharp";
+import { stepOrder } from "./images-order.mjs";
 import { requirePeersOrSkip } from "./lib/peers.mjs";
 
 const execFileP = promisify(execFile);
@@ -276,15 +277,9 @@ async function latency(toolset, images, f) {
   recordServerSide = true;
   for (let r = 0; r < REPS; r++) {
     for (const [i, img] of images.entries()) {
-      // ours and sharp swap places on every other image and rep (each image gets both orders), so
-      // neither always runs first after the external tools (cold CPU caches) nor always right
-      // after the other (libvips' code warm).
-      const order = Object.entries(toolset);
-      if ((r + i) % 2 === 1) {
-        const [a, b] = [order.findIndex(([k]) => k === "ours"), order.findIndex(([k]) => k === "sharp")];
-        [order[a], order[b]] = [order[b], order[a]];
-      }
-      for (const [tool, fn] of order) {
+      // ours and sharp swap places on every other image and rep (images-order.mjs).
+      for (const tool of stepOrder(Object.keys(toolset), r, i)) {
+        const fn = toolset[tool];
         const c0 = tool in cpu ? selfCpuMs() + (tool === "ours" ? serviceCpuMs() : 0) : 0;
         const t = performance.now();
         sizes[tool].push(await fn(img, f));
