@@ -3,7 +3,7 @@
 // in-process, `vipsthumbnail` (one process per image) and ImageMagick `convert`, same files and
 // settings. One run, prints progress, then a table with ratios. Stops by itself (watchdog).
 //
-//   npm run bench:images [-- --images 4 --reps 2 --concurrency 4 --formats webp,jpeg,avif]
+//   npm run bench:images [-- --images 4 --reps 4 --concurrency 4 --formats webp,jpeg,avif]
 //
 // Env: IMAGE_AVIF_EFFORT / IMAGE_WEBP_EFFORT (default 0 / 4, same for the service and sharp).
 import { execFile, spawn } from "node:child_process";
@@ -27,7 +27,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const { values: args } = parseArgs({
   options: {
     images: { type: "string", default: "4" },
-    reps: { type: "string", default: "2" },
+    reps: { type: "string", default: "4" },
     concurrency: { type: "string", default: "4" },
     formats: { type: "string", default: "webp,jpeg,avif" },
   },
