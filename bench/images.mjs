@@ -47,7 +47,16 @@ const FORMATS = [
 ].filter((f) => args.formats.split(",").includes(f.format));
 // Server-side split of our HTTP time (from Server-Timing), per format: total and source fetch.
 const serverSide = {};
-let recordServerSide = false;
+// Server-Timing of the last `ours` response; parsed by recordServerTiming() after the timed call,
+// so the bench's own header parsing is not part of ours' measured time.
+let lastServerTiming = "";
+function recordServerTiming(format) {
+  const dur = (name) =>
+    Number(new RegExp(`(?:^|, )${name};dur=([\\d.]+)`).exec(lastServerTiming)?.[1] ?? Number.NaN);
+  serverSide[format] ??= { total: [], fetch: [] };
+  serverSide[format].total.push(dur("img"));
+  serverSide[format].fetch.push(dur("img-fetch"));
+}
 
 const cleanups = [];
 const watchdog = setTimeout(() => {
@@ -222,13 +231,7 @@ function tools(serviceUrl, outDir, peers) {
       );
       const body = await res.arrayBuffer();
       if (res.status !== 200) throw new Error(`service ${res.status}: ${Buffer.from(body).toString()}`);
-      const st = res.headers.get("server-timing") ?? "";
-      const dur = (name) => Number(new RegExp(`(?:^|, )${name};dur=([\\d.]+)`).exec(st)?.[1] ?? Number.NaN);
-      if (recordServerSide) {
-        serverSide[f.format] ??= { total: [], fetch: [] };
-        serverSide[f.format].total.push(dur("img"));
-        serverSide[f.format].fetch.push(dur("img-fetch"));
-      }
+      lastServerTiming = res.headers.get("server-timing") ?? "";
       return body.byteLength;
     },
     sharp: async (img, f) => (await sharpOut(img, f).toBuffer()).length,
@@ -274,7 +277,6 @@ async function latency(toolset, images, f) {
   // Warm-up: every tool once on every image (connections, codec init, the origin's first read of
   // each file), so the first measured format does not carry cold-start costs the others do not.
   for (const img of images) for (const fn of Object.values(toolset)) await fn(img, f);
-  recordServerSide = true;
   for (let r = 0; r < REPS; r++) {
     for (const [i, img] of images.entries()) {
       // ours and sharp swap places on every other image and rep (images-order.mjs).
@@ -284,12 +286,12 @@ async function latency(toolset, images, f) {
         const t = performance.now();
         sizes[tool].push(await fn(img, f));
         times[tool].push(performance.now() - t);
+        if (tool === "ours") recordServerTiming(f.format);
         if (tool in cpu) cpu[tool] += selfCpuMs() + (tool === "ours" ? serviceCpuMs() : 0) - c0;
       }
     }
     process.stderr.write(".");
   }
-  recordServerSide = false;
   // Ratios are medians of per-image pairs (a over b on the same image, measured back to back), so
   // slow drifts in machine load cancel out of them.
   const paired = (a, b) =>
