@@ -1,4 +1,4 @@
-import sharp from "sharp";
+import sharp, { type Sharp } from "sharp";
 import { describe, expect, it } from "vitest";
 import { parseImageConfig } from "../src/config.ts";
 import { transformImage } from "../src/transform.ts";
@@ -10,9 +10,9 @@ import { photoJpeg } from "./helpers.ts";
 describe("bench:images parity with sharp in-process", () => {
   const limits = parseImageConfig({ IMAGE_AVIF_EFFORT: "0", IMAGE_WEBP_EFFORT: "4" });
   const cases = [
-    { format: "webp", quality: 75, peer: (p: sharp.Sharp) => p.webp({ quality: 75, effort: 4 }) },
-    { format: "jpeg", quality: 80, peer: (p: sharp.Sharp) => p.jpeg({ quality: 80, progressive: true }) },
-    { format: "avif", quality: 50, peer: (p: sharp.Sharp) => p.avif({ quality: 50, effort: 0 }) },
+    { format: "webp", quality: 75, peer: (p: Sharp) => p.webp({ quality: 75, effort: 4 }) },
+    { format: "jpeg", quality: 80, peer: (p: Sharp) => p.jpeg({ quality: 80, progressive: true }) },
+    { format: "avif", quality: 50, peer: (p: Sharp) => p.avif({ quality: 50, effort: 0 }) },
   ] as const;
 
   for (const c of cases) {
