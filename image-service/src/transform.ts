@@ -7,6 +7,7 @@ import {
 } from "../../common/src/image-options.ts";
 import type { ImageServiceConfig } from "./config.ts";
 import { ImageServiceError } from "./errors.ts";
+import { plainJpegFrame } from "./jpeg-frame.ts";
 import { hexToRgba, planResize, trimBox } from "./plan.ts";
 import { type SniffedFormat, sniffImageFormat } from "./sniff.ts";
 import { SvgRefusedError, sanitizeSvg } from "./svg-sanitize.ts";
@@ -95,6 +96,10 @@ function sanitized(input: Buffer, limits: TransformLimits): Buffer {
     throw e;
   }
 }
+
+/** What the transform needs from the source's header (from libvips, or jpeg-frame.ts for plain JPEGs). */
+type SourceHeader = Pick<Metadata, "width" | "height"> &
+  Partial<Pick<Metadata, "pageHeight" | "pages" | "hasAlpha" | "orientation" | "exif">>;
 
 /** Requested output box in pixels (width × height × dpr²), when the request names both sides. */
 function requestedBox(opts: ImageOptions): { w: number; h: number } {
@@ -187,17 +192,26 @@ export async function transformImage(
     }
     input = clean;
   }
-  const base = { limitInputPixels: limits.maxInputPixels, failOn: "truncated" as const };
+  // A plain JPEG (no EXIF) is measured from its frame header here (jpeg-frame.ts); libvips then
+  // gets exactly that many pixels as its limit, so it refuses before decoding any larger frame.
+  const plain = sniffed === "jpeg" ? plainJpegFrame(input) : undefined;
+  const base = {
+    limitInputPixels:
+      plain === undefined
+        ? limits.maxInputPixels
+        : Math.min(limits.maxInputPixels, plain.width * plain.height),
+    failOn: "truncated" as const,
+  };
   // A source that cannot be animated gets one sharp instance for the header and the pipeline (one
   // parse); GIF/WebP need the frame count first to choose the instance's `animated` option.
   const still =
     sniffed !== "gif" && sniffed !== "webp"
       ? sharp(input, { ...base, autoOrient: true, density: sniffed === "svg" ? 72 : undefined })
       : undefined;
-  let meta: Metadata;
+  let meta: SourceHeader;
   try {
     // Header only: no pixels are decoded here, so a bomb is refused before it can allocate.
-    meta = await (still ?? sharp(input, { limitInputPixels: false })).metadata();
+    meta = plain ?? (await (still ?? sharp(input, { limitInputPixels: false })).metadata());
   } catch (e) {
     throw classifySharpError(e);
   }
@@ -312,6 +326,14 @@ export async function transformImage(
     }
     img = encode(img, format, opts, limits);
     const { data, info } = await img.toBuffer({ resolveWithObject: true });
+    // The plan came from our own header read: libvips' frame must have had the same shape.
+    if (plain !== undefined && (info.width !== plan.width || info.height !== plan.height)) {
+      throw new ImageServiceError(
+        422,
+        "Source image could not be decoded",
+        `frame header ${plain.width}x${plain.height} gave ${info.width}x${info.height}, planned ${plan.width}x${plan.height}`,
+      );
+    }
     return {
       data,
       format,
