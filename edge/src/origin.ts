@@ -248,10 +248,18 @@ export interface ResponseHead {
   raw: ReadonlyMap<string, string>;
 }
 
-/** Response headers never passed to a client as they are. */
-const DROPPED_RESPONSE: readonly string[] = [...HOP_BY_HOP, "age", "server-timing", ...TARGETED_FIELDS];
+/**
+ * Response fields meant for this CDN only, never sent to a client: the CDN-targeted cache fields
+ * (RFC 9213) and the purge tags (`Cache-Tag`, which Cloudflare removes before a response reaches
+ * the visitor, and Fastly's `Surrogate-Key`). Tags are read from the origin's raw headers when
+ * an object is stored (`CachedMeta.tags`), so purge by tag does not need them in the answer.
+ */
+export const CDN_ONLY_FIELDS: readonly string[] = [...TARGETED_FIELDS, "cache-tag", "surrogate-key"];
 
-/** Removes the CDN-targeted cache fields from headers sent to a client. */
+/** Response headers never passed to a client as they are. */
+const DROPPED_RESPONSE: readonly string[] = [...HOP_BY_HOP, "age", "server-timing", ...CDN_ONLY_FIELDS];
+
+/** Removes the fields meant for this CDN only (CDN_ONLY_FIELDS) from headers sent to a client. */
 export function dropTargetedFields(h: Headers): void {
-  for (const f of TARGETED_FIELDS) h.delete(f);
+  for (const f of CDN_ONLY_FIELDS) h.delete(f);
 }
