@@ -21,10 +21,10 @@ import { miss, revalidate } from "./fill.ts";
 import { type Finisher, finish, servedHeaders } from "./finish.ts";
 import { type CachedMeta, HotCache } from "./hot-cache.ts";
 import { isNotModified, NOT_MODIFIED_HEADERS } from "./http.ts";
-import { type FetchFn, OriginClient } from "./origin.ts";
+import { type FetchFn, idleDeadline, OriginClient, withDeadline } from "./origin.ts";
 import { invalidateAfterUnsafe, purgeEverything, purgeTags, purgeUrls } from "./purge.ts";
 import { PurgeState } from "./purge-state.ts";
-import { beaconBody, isHtml } from "./rum-inject.ts";
+import { injectHtml, isHtml, pageTags } from "./rum-inject.ts";
 import { wantsBeacon } from "./store.ts";
 import { TagIndex } from "./tag-index.ts";
 import { type CachedBody, CacheTiers, cancelBody, freshness } from "./tiers.ts";
@@ -62,6 +62,8 @@ export function answersNotModified(request: Request, meta: CachedMeta): boolean 
   if (meta.status !== 200 || (meta.etag === null && meta.lastModified === null)) return false;
   return isNotModified(request.headers, meta.etag, meta.lastModified);
 }
+
+const STALLED: unique symbol = Symbol("stalled");
 
 export class Edge implements Finisher {
   config: EdgeConfig;
@@ -283,10 +285,30 @@ export class Edge implements Finisher {
     let body: BodyInit | null = res.body;
     const html = isHtml(raw.get("content-type") ?? null);
     if (html && res.status === 200 && this.htmlHeaders !== null && limited) this.htmlHeaders(h);
-    if (body !== null && html && ctx.method === "GET" && wantsBeacon(this.config, ctx, res.status)) {
-      body = await beaconBody(res, this.config.rumBeaconSrc);
+    const tags =
+      body !== null && html && ctx.method === "GET"
+        ? pageTags(res, wantsBeacon(this.config, ctx, res.status) ? this.config.rumBeaconSrc : null)
+        : [];
+    const ms = this.config.originBodyTimeoutMs;
+    if (tags.length > 0) {
+      // The page is read within the body deadline (an origin that stalls mid-page gets a 504).
+      const injected = await withDeadline<Awaited<ReturnType<typeof injectHtml>> | typeof STALLED>(
+        injectHtml(res, tags),
+        ms,
+        () => STALLED,
+      );
+      if (injected === STALLED) {
+        cancelBody(res.body ?? undefined);
+        return this.originFailure(ctx, "timeout", o.ms, "BYPASS");
+      }
+      body = injected instanceof ReadableStream ? idleDeadline(injected, ms) : injected;
       h.delete("content-length");
-    }
+    } else if (
+      res.body !== null &&
+      limited &&
+      !raw.get("content-type")?.toLowerCase().startsWith("text/event-stream")
+    )
+      body = idleDeadline(res.body, ms);
     if (res.status < 400) invalidateAfterUnsafe(this, ctx, raw);
     return finish(this, ctx, "BYPASS", { status: res.status, h, body, html, statusText: res.statusText });
   }

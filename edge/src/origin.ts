@@ -3,6 +3,7 @@
  * (common/src/http-cache/request-policy.ts), fetches with a time-to-headers deadline, reads
  * bodies with a deadline, and turns origin headers into client headers (Server-Timing split).
  */
+
 import {
   CACHEABLE_FORWARD_HEADERS,
   DROPPED_REQUEST_HEADERS,
@@ -13,6 +14,7 @@ import { formatServerTiming, parseServerTiming } from "../../common/src/server-t
 import type { EdgeConfig } from "./config.ts";
 import type { RequestContext } from "./context.ts";
 import type { CachedMeta } from "./hot-cache.ts";
+import { htmlAdditions } from "./html-additions.ts";
 import { HOP_BY_HOP } from "./http.ts";
 
 export type FetchFn = (req: Request, init?: RequestInit) => Promise<Response>;
@@ -218,6 +220,8 @@ export class OriginClient {
    */
   clientHeaders(res: Response, ctx: RequestContext | null): ResponseHead {
     const h = new Headers(res.headers);
+    const add = htmlAdditions(res);
+    if (add !== undefined) for (const [k, v] of add.headers) h.set(k, v);
     const raw = new Map<string, string>();
     for (const [k, v] of h) raw.set(k, k === "set-cookie" && raw.has(k) ? `${raw.get(k)}, ${v}` : v);
     const conn = raw.get("connection");

@@ -12,7 +12,7 @@ import type { RequestContext } from "./context.ts";
 import type { CachedMeta } from "./hot-cache.ts";
 import { responseTags } from "./http.ts";
 import { BodyStalled, idleDeadline, type OriginClient, withDeadline } from "./origin.ts";
-import { beaconBody, isHtml } from "./rum-inject.ts";
+import { injectHtml, isHtml, pageTags } from "./rum-inject.ts";
 import type { TagIndex } from "./tag-index.ts";
 import { type CacheTiers, requestVariant, variantKey } from "./tiers.ts";
 
@@ -122,9 +122,13 @@ export async function prepare(
   // overall one on the bytes read for beacon injection.
   const ms = host.config.originBodyTimeoutMs;
   let body: PreparedBody = res.body;
-  if (body !== null && html && wantsBeacon(host.config, ctx, res.status)) {
-    const injected = await withDeadline<Awaited<ReturnType<typeof beaconBody>> | typeof STALLED>(
-      beaconBody(res, host.config.rumBeaconSrc),
+  const tags =
+    body !== null && html
+      ? pageTags(res, wantsBeacon(host.config, ctx, res.status) ? host.config.rumBeaconSrc : null)
+      : [];
+  if (tags.length > 0) {
+    const injected = await withDeadline<Awaited<ReturnType<typeof injectHtml>> | typeof STALLED>(
+      injectHtml(res, tags),
       ms,
       () => STALLED,
     );

@@ -64,6 +64,27 @@ describe("stalled origin bodies streamed to the client", () => {
     expect(cacheStatus(r)).toBe("MISS");
   });
 
+  it("bypassed requests (Authorization) get the same deadlines: a buffered HTML page gets 504, a stream is cut", async () => {
+    const t = makeEdge({ EDGE_ORIGIN_BODY_TIMEOUT_MS: "300" });
+    const auth = { headers: { authorization: "Bearer x" } };
+    const page = uniquePath("stall-bypass-html");
+    await route(page, { mode: "stall", headers: { "content-length": "2000", "cache-control": "no-store" } });
+    const r = await t.call(page, auth);
+    expect(r.status).toBe(504);
+    expect(cacheStatus(r)).toBe("BYPASS");
+    const file = uniquePath("stall-bypass-file");
+    await route(file, {
+      mode: "stall",
+      headers: { "content-type": "text/plain", "cache-control": "no-store" },
+    });
+    const res = await t.call(file, auth);
+    expect(res.status).toBe(200);
+    expect(cacheStatus(res)).toBe("BYPASS");
+    const d = await drain(res);
+    expect(d.error).not.toBeNull();
+    expect(d.ms).toBeLessThan(3000);
+  });
+
   it("a client that reads slowly is not cut: only time waiting on the origin counts", async () => {
     const t = makeEdge({ EDGE_ORIGIN_BODY_TIMEOUT_MS: "150" });
     const p = uniquePath("slow-client");
