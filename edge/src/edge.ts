@@ -21,7 +21,7 @@ import { miss, revalidate } from "./fill.ts";
 import { type Finisher, finish, servedHeaders } from "./finish.ts";
 import { type CachedMeta, HotCache } from "./hot-cache.ts";
 import { isNotModified, NOT_MODIFIED_HEADERS } from "./http.ts";
-import { type FetchFn, idleDeadline, OriginClient, withDeadline } from "./origin.ts";
+import { bodyDeadline, type FetchFn, idleDeadline, OriginClient } from "./origin.ts";
 import { invalidateAfterUnsafe, purgeEverything, purgeTags, purgeUrls } from "./purge.ts";
 import { PurgeState } from "./purge-state.ts";
 import { injectHtml, isHtml, pageTags } from "./rum-inject.ts";
@@ -279,6 +279,7 @@ export class Edge implements Finisher {
     const o = await this.origin.fetch(this.origin.request(ctx, false), limited);
     if (o.res === null) return this.originFailure(ctx, o.error, o.ms, "BYPASS");
     ctx.originMs = o.ms;
+    ctx.deadline = o.deadline ?? null;
     const res = o.res;
     const { h, raw } = this.origin.clientHeaders(res, ctx);
     h.set("age", String(parseAge(raw.get("age"))));
@@ -292,7 +293,8 @@ export class Edge implements Finisher {
     const ms = this.config.originBodyTimeoutMs;
     if (tags.length > 0) {
       // The page is read within the body deadline (an origin that stalls mid-page gets a 504).
-      const injected = await withDeadline<Awaited<ReturnType<typeof injectHtml>> | typeof STALLED>(
+      const injected = await bodyDeadline<Awaited<ReturnType<typeof injectHtml>> | typeof STALLED>(
+        ctx,
         injectHtml(res, tags),
         ms,
         () => STALLED,

@@ -13,6 +13,7 @@ import { TARGETED_FIELDS } from "../../common/src/http-cache/storability.ts";
 import { formatServerTiming, parseServerTiming } from "../../common/src/server-timing.ts";
 import type { EdgeConfig } from "./config.ts";
 import type { RequestContext } from "./context.ts";
+import { OriginDeadline } from "./deadline.ts";
 import type { CachedMeta } from "./hot-cache.ts";
 import { htmlAdditions } from "./html-additions.ts";
 import { HOP_BY_HOP } from "./http.ts";
@@ -23,6 +24,11 @@ export interface OriginResult {
   res: Response | null;
   error: "timeout" | "network" | null;
   ms: number;
+  /**
+   * The headers' timer, kept for the body read that may follow (`bodyDeadline`); set it on the
+   * request context (`ctx.deadline`), whose finish step clears it.
+   */
+  deadline?: OriginDeadline;
 }
 
 const RESERVED_TIMING = new Set(["cdn-cache", "edge", "origin", "rid"]);
@@ -30,6 +36,22 @@ const RESERVED_TIMING = new Set(["cdn-cache", "edge", "origin", "rid"]);
 const FORWARD: ReadonlySet<string> = new Set(CACHEABLE_FORWARD_HEADERS);
 /** Never forwarded: overrides, client forwarding headers, hop-by-hop, Host. */
 const DROPPED: ReadonlySet<string> = new Set([...DROPPED_REQUEST_HEADERS, ...HOP_BY_HOP, "host"]);
+
+/**
+ * `withDeadline` on the request's origin deadline when it has one (one timer for headers and body,
+ * deadline.ts), else on a timer of its own. The context's deadline is used once.
+ */
+export function bodyDeadline<T>(
+  ctx: { deadline: OriginDeadline | null },
+  p: Promise<T>,
+  ms: number,
+  onTimeout: () => T,
+): Promise<T> {
+  const d = ctx.deadline;
+  if (d === null) return withDeadline(p, ms, onTimeout);
+  ctx.deadline = null;
+  return d.race(p, ms, onTimeout);
+}
 
 /** Resolves with `p`'s value, or with `onTimeout()` after `ms` (the timer is cleared either way). */
 export async function withDeadline<T>(p: Promise<T>, ms: number, onTimeout: () => T): Promise<T> {
@@ -157,14 +179,14 @@ export class OriginClient {
       }
     }
     const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(), this.config.originTimeoutMs);
+    const deadline = new OriginDeadline(this.config.originTimeoutMs, () => ac.abort());
     try {
       const res = await this.doFetch(req, { signal: ac.signal });
-      return { res, error: null, ms: performance.now() - start };
+      deadline.headersArrived();
+      return { res, error: null, ms: performance.now() - start, deadline };
     } catch {
+      deadline.clear();
       return { res: null, error: ac.signal.aborted ? "timeout" : "network", ms: performance.now() - start };
-    } finally {
-      clearTimeout(timer);
     }
   }
 

@@ -11,7 +11,7 @@ import type { EdgeConfig } from "./config.ts";
 import type { RequestContext } from "./context.ts";
 import type { CachedMeta } from "./hot-cache.ts";
 import { responseTags } from "./http.ts";
-import { BodyStalled, idleDeadline, type OriginClient, withDeadline } from "./origin.ts";
+import { BodyStalled, bodyDeadline, idleDeadline, type OriginClient } from "./origin.ts";
 import { injectHtml, isHtml, pageTags } from "./rum-inject.ts";
 import type { TagIndex } from "./tag-index.ts";
 import { type CacheTiers, requestVariant, variantKey } from "./tiers.ts";
@@ -127,7 +127,8 @@ export async function prepare(
       ? pageTags(res, wantsBeacon(host.config, ctx, res.status) ? host.config.rumBeaconSrc : null)
       : [];
   if (tags.length > 0) {
-    const injected = await withDeadline<Awaited<ReturnType<typeof injectHtml>> | typeof STALLED>(
+    const injected = await bodyDeadline<Awaited<ReturnType<typeof injectHtml>> | typeof STALLED>(
+      ctx,
       injectHtml(res, tags),
       ms,
       () => STALLED,
