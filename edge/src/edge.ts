@@ -24,7 +24,7 @@ import { isNotModified, NOT_MODIFIED_HEADERS } from "./http.ts";
 import { bodyDeadline, type FetchFn, idleDeadline, OriginClient } from "./origin.ts";
 import { invalidateAfterUnsafe, purgeEverything, purgeTags, purgeUrls } from "./purge.ts";
 import { PurgeState } from "./purge-state.ts";
-import { injectHtml, isHtml, pageTags } from "./rum-inject.ts";
+import { addBodyRead, injectHtml, isHtml, pageTags } from "./rum-inject.ts";
 import { wantsBeacon } from "./store.ts";
 import { TagIndex } from "./tag-index.ts";
 import { type CachedBody, CacheTiers, cancelBody, freshness } from "./tiers.ts";
@@ -293,15 +293,17 @@ export class Edge implements Finisher {
     const ms = this.config.originBodyTimeoutMs;
     if (tags.length > 0) {
       // The page is read within the body deadline (an origin that stalls mid-page gets a 504).
+      const t = performance.now();
       const injected = await bodyDeadline<Awaited<ReturnType<typeof injectHtml>> | typeof STALLED>(
         ctx,
         injectHtml(res, tags),
         ms,
         () => STALLED,
       );
+      if (injected !== STALLED) addBodyRead(ctx, injected, t);
       if (injected === STALLED) {
         cancelBody(res.body ?? undefined);
-        return this.originFailure(ctx, "timeout", o.ms, "BYPASS");
+        return this.originFailure(ctx, "body-stalled", o.ms, "BYPASS");
       }
       body = injected instanceof ReadableStream ? idleDeadline(injected, ms) : injected;
       h.delete("content-length");
@@ -318,14 +320,18 @@ export class Edge implements Finisher {
   /** Origin unreachable or too slow: a generic 502/504 (the reason goes to the log). */
   originFailure(
     ctx: RequestContext,
-    error: "timeout" | "network" | null,
+    error: "timeout" | "body-stalled" | "network" | null,
     ms: number,
     status: CacheStatus,
   ): Response {
-    const timeout = error === "timeout";
-    console.warn(
-      `edge: origin ${timeout ? `timed out after ${this.config.originTimeoutMs} ms` : "unreachable"} rid=${ctx.rid} ${ctx.method} ${ctx.path}`,
-    );
+    const timeout = error === "timeout" || error === "body-stalled";
+    const why =
+      error === "body-stalled"
+        ? `body stalled (no data for ${this.config.originBodyTimeoutMs} ms)`
+        : timeout
+          ? `timed out after ${this.config.originTimeoutMs} ms`
+          : "unreachable";
+    console.warn(`edge: origin ${why} rid=${ctx.rid} ${ctx.method} ${ctx.path}`);
     const res = timeout ? jsonError(504, "origin timeout") : jsonError(502, "origin unreachable");
     ctx.originMs = ms;
     ctx.publicCacheable = false;

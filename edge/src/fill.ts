@@ -141,7 +141,7 @@ export async function miss(
     if (e instanceof BodyStalled) {
       // The body stalled while the edge buffered it (beacon injection): answered like a time-out.
       settle({ kind: "error", status: 504, headers: [], body: null, originMs: ctx.originMs ?? 0 });
-      return edge.originFailure(ctx, "timeout", ctx.originMs ?? 0, missStatus);
+      return edge.originFailure(ctx, "body-stalled", ctx.originMs ?? 0, missStatus);
     }
     settle({ kind: "pass" });
     throw e;

@@ -82,6 +82,19 @@ export function pageTags(res: Response, beaconSrc: string | null): readonly Inje
   return extra.length === 0 ? [beaconTag(beaconSrc)] : [...extra, beaconTag(beaconSrc)];
 }
 
+/**
+ * A page read whole for injection reaches the client only once its last byte came from the
+ * origin, so that wait is origin time (middle mile), not edge time: added to `ctx.originMs`
+ * (`started` = performance.now() before the read). A streamed body adds nothing here.
+ */
+export function addBodyRead(
+  ctx: { originMs: number | null },
+  injected: Uint8Array | ReadableStream<Uint8Array> | null,
+  started: number,
+): void {
+  if (ctx.originMs !== null && injected instanceof Uint8Array) ctx.originMs += performance.now() - started;
+}
+
 /** True for an HTML content type. */
 export function isHtml(contentType: string | null): boolean {
   return contentType?.toLowerCase().startsWith("text/html") === true;

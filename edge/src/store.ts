@@ -12,7 +12,7 @@ import type { RequestContext } from "./context.ts";
 import type { CachedMeta } from "./hot-cache.ts";
 import { responseTags } from "./http.ts";
 import { BodyStalled, bodyDeadline, idleDeadline, type OriginClient } from "./origin.ts";
-import { injectHtml, isHtml, pageTags } from "./rum-inject.ts";
+import { addBodyRead, injectHtml, isHtml, pageTags } from "./rum-inject.ts";
 import type { TagIndex } from "./tag-index.ts";
 import { type CacheTiers, requestVariant, variantKey } from "./tiers.ts";
 
@@ -127,6 +127,7 @@ export async function prepare(
       ? pageTags(res, wantsBeacon(host.config, ctx, res.status) ? host.config.rumBeaconSrc : null)
       : [];
   if (tags.length > 0) {
+    const t = performance.now();
     const injected = await bodyDeadline<Awaited<ReturnType<typeof injectHtml>> | typeof STALLED>(
       ctx,
       injectHtml(res, tags),
@@ -134,6 +135,7 @@ export async function prepare(
       () => STALLED,
     );
     if (injected === STALLED) throw new BodyStalled(ms);
+    addBodyRead(ctx, injected, t);
     body = injected instanceof ReadableStream ? idleDeadline(injected, ms) : injected;
     h.delete("content-length");
   } else if (body !== null && !get("content-type")?.toLowerCase().startsWith("text/event-stream"))
