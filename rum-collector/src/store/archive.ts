@@ -12,6 +12,7 @@
  */
 import { gzipSync } from "node:zlib";
 import { parquetWriteBuffer } from "hyparquet-writer";
+import { sourceLine } from "../../../common/src/queue-contract.ts";
 import type { EdgeLogMessage, PageViewMessage, RumQueueMessage } from "../../../common/src/rum-types.ts";
 import { type PvRow, pageViewRow } from "./page-view-row.ts";
 
@@ -102,6 +103,27 @@ export function archivedMessage(
   return url === m.beacon.url ? m : { ...m, beacon: { ...m.beacon, url } };
 }
 
+/**
+ * The NDJSON line of `clean` (= `archivedMessage(m, …)`): `JSON.stringify(clean)`, or cheaper,
+ * the line `m` was decoded from (common/src/queue-contract.ts `sourceLine`) when `clean` is `m`,
+ * or that line with only its page URL replaced when `clean` differs from `m` only by a sanitized
+ * `beacon.url`. The splice is used only when the line holds exactly one `"url":` key and it is
+ * followed by the URL's JSON text as `JSON.stringify` writes it (what the intake sends); the result
+ * is then the same text `JSON.stringify(clean)` gives. Anything else is serialised again.
+ */
+export function archiveLine(m: RumQueueMessage, clean: RumQueueMessage): string {
+  const line = sourceLine(m);
+  if (line === undefined) return JSON.stringify(clean);
+  if (clean === m) return line;
+  if (m.kind !== "pageview" || clean.kind !== "pageview") return JSON.stringify(clean);
+  const needle = `"url":${JSON.stringify(m.beacon.url)}`;
+  const at = line.indexOf(needle);
+  if (at === -1 || line.indexOf('"url":') !== at || line.indexOf('"url":', at + 1) !== -1) {
+    return JSON.stringify(clean);
+  }
+  return `${line.slice(0, at)}"url":${JSON.stringify(clean.beacon.url)}${line.slice(at + needle.length)}`;
+}
+
 const STATS_COLUMNS: ReadonlySet<string> = new Set(["ts", "page_group", "rid"]);
 
 function parquetOf(
@@ -180,7 +202,7 @@ export function archiveObjects(
   let ts = Number.POSITIVE_INFINITY;
   for (const m of clean) if (m.ts < ts) ts = m.ts;
   out.set(archiveKey(ts, firstId), {
-    body: `${clean.map((m) => JSON.stringify(m)).join("\n")}\n`,
+    body: `${clean.map((c, i) => archiveLine(messages[i] as RumQueueMessage, c)).join("\n")}\n`,
     contentType: "application/gzip",
   });
   const groups = new Map<
