@@ -80,19 +80,6 @@ function readEdgeBatch(x: Record<string, unknown>, out: DecodedBody): void {
   }
 }
 
-/** Each decoded record's JSON text exactly as it came in the message body (NDJSON lines only). */
-const sourceLines = new WeakMap<object, string>();
-
-/**
- * The JSON line `record` was decoded from by `readMessageBody` (a line of an NDJSON body), or
- * undefined for a record that came as an object, was expanded from an edge batch, or was built
- * here (a changed copy of a decoded record has no source line). `JSON.parse` of the line gives
- * the record, so the line can stand in for `JSON.stringify(record)` as long as the record is unchanged.
- */
-export function sourceLine(record: object): string | undefined {
-  return sourceLines.get(record);
-}
-
 /**
  * The records in one queue message body: NDJSON text (`packNdjson`; a line may hold a whole
  * columnar edge batch, `expandEdgeLogBatch`) or one record object (`json`, other producers).
@@ -104,7 +91,6 @@ export function readMessageBody(body: unknown): DecodedBody {
     else if (isRumQueueMessage(parsed)) {
       out.messages.push(parsed);
       out.lines.push(line ?? JSON.stringify(parsed));
-      if (line !== null) sourceLines.set(parsed, line);
     } else out.bad++;
   };
   if (typeof body !== "string") {

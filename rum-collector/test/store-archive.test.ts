@@ -116,13 +116,15 @@ describe("R2 archive", () => {
     });
     // A foreign producer's lines: a second "url" key with the same value (an unknown extra key),
     // and a URL written with escaped slashes (valid JSON, not as JSON.stringify writes it).
-    const twice = { ...(messages[1] as RumQueueMessage), extra: { url: urls[1] } } as RumQueueMessage;
+    const twice = { ...(messages[1] as RumQueueMessage), extra: { url: urls[1] } };
     const lines = [...messages, twice].map((m) => JSON.stringify(m));
     lines.push(JSON.stringify(messages[1]).replaceAll("https://", "https:\\/\\/"));
     for (const params of [new Map(), new Map([["demo", new Set(["q"])]])]) {
-      const decoded = readMessageBody(packNdjson(lines).body).messages;
+      const read = readMessageBody(packNdjson(lines).body);
+      const decoded = read.messages;
       expect(decoded).toHaveLength(lines.length);
-      const [key, raw] = [...archiveObjects(decoded, "m1", params)].find(([k]) => k.startsWith("raw/")) ?? [];
+      const objects = archiveObjects(decoded, "m1", params, read.lines);
+      const [key, raw] = [...objects].find(([k]) => k.startsWith("raw/")) ?? [];
       expect(key).toBeDefined();
       const expected = `${decoded.map((m) => JSON.stringify(archivedMessage(m, params))).join("\n")}\n`;
       expect(raw?.body).toBe(expected);

@@ -12,7 +12,6 @@
  */
 import { gzipSync } from "node:zlib";
 import { parquetWriteBuffer } from "hyparquet-writer";
-import { sourceLine } from "../../../common/src/queue-contract.ts";
 import type { EdgeLogMessage, PageViewMessage, RumQueueMessage } from "../../../common/src/rum-types.ts";
 import { type PvRow, pageViewRow } from "./page-view-row.ts";
 
@@ -105,14 +104,13 @@ export function archivedMessage(
 
 /**
  * The NDJSON line of `clean` (= `archivedMessage(m, …)`): `JSON.stringify(clean)`, or cheaper,
- * the line `m` was decoded from (common/src/queue-contract.ts `sourceLine`) when `clean` is `m`,
+ * `line`, the JSON text `m` was decoded from (`JSON.parse(line)` gives `m`), when `clean` is `m`,
  * or that line with only its page URL replaced when `clean` differs from `m` only by a sanitized
  * `beacon.url`. The splice is used only when the line holds exactly one `"url":` key and it is
  * followed by the URL's JSON text as `JSON.stringify` writes it (what the intake sends); the result
  * is then the same text `JSON.stringify(clean)` gives. Anything else is serialised again.
  */
-export function archiveLine(m: RumQueueMessage, clean: RumQueueMessage): string {
-  const line = sourceLine(m);
+export function archiveLine(m: RumQueueMessage, clean: RumQueueMessage, line: string | undefined): string {
   if (line === undefined) return JSON.stringify(clean);
   if (clean === m) return line;
   if (m.kind !== "pageview" || clean.kind !== "pageview") return JSON.stringify(clean);
@@ -190,11 +188,16 @@ function safeId(id: string): string {
   return id.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 64);
 }
 
-/** The objects one batch writes: key → body (Parquet per kind, site and hour; one NDJSON). */
+/**
+ * The objects one batch writes: key → body (Parquet per kind, site and hour; one NDJSON).
+ * `lines[i]`, when given, is the JSON text `messages[i]` was decoded from, as the queue's producers
+ * (this Worker's intake, edge and replay) write it with `JSON.stringify`; see `archiveLine`.
+ */
 export function archiveObjects(
   messages: readonly RumQueueMessage[],
   firstId: string,
   params: ReadonlyMap<string, ReadonlySet<string>>,
+  lines?: readonly (string | undefined)[],
 ): Map<string, { body: string | ArrayBuffer; contentType: string }> {
   const out = new Map<string, { body: string | ArrayBuffer; contentType: string }>();
   if (messages.length === 0) return out;
@@ -202,7 +205,7 @@ export function archiveObjects(
   let ts = Number.POSITIVE_INFINITY;
   for (const m of clean) if (m.ts < ts) ts = m.ts;
   out.set(archiveKey(ts, firstId), {
-    body: `${clean.map((c, i) => archiveLine(messages[i] as RumQueueMessage, c)).join("\n")}\n`,
+    body: `${clean.map((c, i) => archiveLine(messages[i] as RumQueueMessage, c, lines?.[i])).join("\n")}\n`,
     contentType: "application/gzip",
   });
   const groups = new Map<
@@ -253,14 +256,15 @@ function edgeArchiveRow(m: EdgeLogMessage): Record<string, unknown> {
   };
 }
 
-/** Writes a batch's archive objects (all of them, concurrently). */
+/** Writes a batch's archive objects (all of them, concurrently); `lines` as for `archiveObjects`. */
 export async function writeArchive(
   bucket: R2Bucket,
   messages: readonly RumQueueMessage[],
   firstId: string,
   params: ReadonlyMap<string, ReadonlySet<string>>,
+  lines?: readonly (string | undefined)[],
 ): Promise<void> {
-  const objects = archiveObjects(messages, firstId, params);
+  const objects = archiveObjects(messages, firstId, params, lines);
   await Promise.all(
     [...objects].map(async ([key, o]) =>
       bucket.put(key, key.endsWith(".gz") && typeof o.body === "string" ? await gzipText(o.body) : o.body, {
