@@ -32,7 +32,12 @@ import {
   startOnFreePorts,
 } from "./lib/procs.mjs";
 import { fmt, markdownTable, median } from "./lib/table.mjs";
-import { workerdConfig, writeHelloWorker, writePassthroughWorker } from "./lib/workerd-config.mjs";
+import {
+  workerdConfig,
+  writeHelloHeadersWorker,
+  writeHelloWorker,
+  writePassthroughWorker,
+} from "./lib/workerd-config.mjs";
 import { runWrk } from "./lib/wrk.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -91,6 +96,8 @@ async function probe(url) {
   const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
   const body = await res.arrayBuffer();
   return {
+    headers: [...res.headers],
+    text: new TextDecoder().decode(body),
     status: res.status,
     bytes: body.byteLength,
     serverTiming: res.headers.get("server-timing") ?? "",
@@ -205,15 +212,17 @@ async function main() {
     vars[kv.slice(0, i)] = kv.slice(i + 1);
   }
   const helloPath = writeHelloWorker(tmp);
+  const helloHeadersPath = writeHelloHeadersWorker(tmp);
   const passthroughPath = writePassthroughWorker(tmp);
   const configPath = join(tmp, "config.capnp");
   let described = [];
-  const workerdPorts = ["edge", "hello", "passthrough", ...(opts.profile ? ["inspector"] : [])];
+  const workerdPorts = ["edge", "hello", "hellohdrs", "passthrough", ...(opts.profile ? ["inspector"] : [])];
   const workerd = await startOnFree("workerd", workerdPorts, (p) => {
     const cfg = workerdConfig({
       configDir: tmp,
       bundleDir,
       helloPath,
+      helloHeadersPath,
       passthroughPath,
       wrangler,
       vars,
@@ -238,6 +247,7 @@ async function main() {
   });
   const edgeUrl = `http://127.0.0.1:${workerd.ports.edge}`;
   const helloUrl = `http://127.0.0.1:${workerd.ports.hello}`;
+  const helloHeadersUrl = `http://127.0.0.1:${workerd.ports.hellohdrs}`;
   const passthroughUrl = `http://127.0.0.1:${workerd.ports.passthrough}`;
   log(`workerd: edge on ${edgeUrl}, hello-world on ${helloUrl}`);
   for (const d of described) log(`  binding ${d}`);
@@ -273,6 +283,25 @@ async function main() {
     if (cdnCache(probes.edgeHit.serverTiming) === "HIT") break;
     await sleep(100);
   }
+  // The hello-world with the HIT's headers and bytes: every header of the HIT but the ones the
+  // runtime writes itself; Server-Timing and X-Request-Id are set per request as the edge does.
+  const own = new Set([
+    "content-length",
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "server-timing",
+    "x-request-id",
+  ]);
+  const setup = await fetch(`${helloHeadersUrl}/`, {
+    method: "POST",
+    body: JSON.stringify({
+      headers: probes.edgeHit.headers.filter(([k]) => !own.has(k)),
+      body: probes.edgeHit.text,
+    }),
+  });
+  if (setup.status !== 204) throw new Error(`hello-world with headers: setup answered ${setup.status}`);
+  probes.helloHeaders = await probe(`${helloHeadersUrl}/`);
   probes.edgeMiss = await probe(`${edgeUrl}/nocache`);
   probes.passthrough = await probe(`${passthroughUrl}/nocache`);
   for (const [k, p] of Object.entries(probes)) {
@@ -288,13 +317,24 @@ async function main() {
       probes.edgeHit.status === 200 &&
       probes.edgeHit.bytes >= probes.originCached.bytes &&
       cdnCache(probes.edgeHit.serverTiming) === "HIT",
+    helloHeaders:
+      probes.helloHeaders.status === 200 &&
+      probes.helloHeaders.bytes === probes.edgeHit.bytes &&
+      probes.helloHeaders.headers.map(([k]) => k).join() === probes.edgeHit.headers.map(([k]) => k).join(),
     edgeMiss: probes.edgeMiss.status === 200 && probes.edgeMiss.bytes >= probes.originNocache.bytes,
     passthrough: probes.passthrough.status === 200 && probes.passthrough.bytes === probes.originNocache.bytes,
   };
 
   // Rows served by the workerd process: their CPU time per request is read from /proc (steadier
   // than req/s on a busy machine: other processes slow workerd down but do not add to its CPU time).
-  const ON_WORKERD = new Set(["hello", "edge-hit", "edge-miss", "edge-miss-c1", "bare-fetch-c1"]);
+  const ON_WORKERD = new Set([
+    "hello",
+    "edge-hit",
+    "hello-headers",
+    "edge-miss",
+    "edge-miss-c1",
+    "bare-fetch-c1",
+  ]);
   const targets = [
     {
       id: "nginx-hit",
@@ -319,6 +359,14 @@ async function main() {
       c: CONNS,
       check: "edgeHit",
       edge: true,
+      hit: true,
+    },
+    {
+      id: "hello-headers",
+      label: "workerd hello-world with the HIT's headers and bytes (context)",
+      url: `${helloHeadersUrl}/`,
+      c: CONNS,
+      check: "helloHeaders",
       hit: true,
     },
     { id: "origin", label: "origin direct, uncacheable page", url: `${originUrl}/nocache`, c: CONNS },
@@ -394,7 +442,13 @@ async function main() {
         r === 1 && t.id === opts.profile
           ? await startCpuProfile(
               `http://127.0.0.1:${workerd.ports.inspector}`,
-              t.id === "hello" ? "hello" : t.id.startsWith("bare") ? "passthrough" : "edge",
+              t.id === "hello"
+                ? "hello"
+                : t.id === "hello-headers"
+                  ? "hellohdrs"
+                  : t.id.startsWith("bare")
+                    ? "passthrough"
+                    : "edge",
             )
           : null;
       const w = await runWrk(t.url, { connections: t.c, seconds: DURATION });
@@ -531,6 +585,10 @@ async function main() {
   // The goal reads the interleaved measurement; the per-round ratio is kept for comparison.
   const ceilingRatioRounds = paired("edge-hit", "hello", (e, h) => e.rps / h.rps);
   const ceilingRatio = interleaved.median;
+  // Context: the edge HIT against a hello-world that sends the HIT's own headers and bytes (what
+  // the runtime allows for that answer with no cache logic), and that hello-world against the plain one.
+  const hitOverHeadersCeiling = paired("edge-hit", "hello-headers", (e, h) => e.rps / h.rps);
+  const headersCeilingOverCeiling = paired("hello-headers", "hello", (h, c) => h.rps / c.rps);
   const nginxRatio = paired("edge-hit", "nginx-hit", (e, n) => e.rps / n.rps);
   const missOverheadC1 = paired("edge-miss-c1", "origin-c1", (e, o) => e.p50 - o.p50);
   const missOverheadLoaded = paired("edge-miss", "origin", (e, o) => e.p50 - o.p50);
@@ -668,6 +726,12 @@ async function main() {
       `MISS overhead c=1 ${perRound("edge-miss-c1", "origin-c1", (e, o) => e.p50 - o.p50, 2)} ms`,
   );
   out.push(
+    `context: a hello-world sending the HIT's ${probes.helloHeaders.headers.length} headers and ${probes.helloHeaders.bytes} bytes ` +
+      `(Server-Timing and X-Request-Id set per request) runs at ${fmt(headersCeilingOverCeiling, 3)}× the plain hello-world ` +
+      `(${perRound("hello-headers", "hello", (h, c) => h.rps / c.rps, 2)}); edge HIT ÷ that: ${fmt(hitOverHeadersCeiling, 3)} ` +
+      `(${perRound("edge-hit", "hello-headers", (e, h) => e.rps / h.rps, 2)}); workerd CPU ${fmt(m("hello-headers").cpuUs)} µs/req`,
+  );
+  out.push(
     `workerd CPU per request (µs, /proc utime+stime ÷ requests, median of rounds): hello-world ${fmt(m("hello").cpuUs)}, ` +
       `edge HIT ${fmt(m("edge-hit").cpuUs)} (${fmt(cpuHitOverHello, 2)}× hello-world), bare fetch() c=1 ${fmt(m("bare-fetch-c1").cpuUs)}, ` +
       `edge MISS c=1 ${fmt(m("edge-miss-c1").cpuUs)} (+${fmt(cpuMissOverBareFetch)} over bare fetch()), edge MISS c=${CONNS} ${fmt(m("edge-miss").cpuUs)}`,
@@ -731,6 +795,8 @@ async function main() {
             hitOverCeiling: ceilingRatio,
             hitOverCeilingRounds: ceilingRatioRounds,
             hitOverNginx: nginxRatio,
+            hitOverHelloWithHitHeaders: hitOverHeadersCeiling,
+            helloWithHitHeadersOverCeiling: headersCeilingOverCeiling,
           },
           interleaved,
           missOverheadMs: {

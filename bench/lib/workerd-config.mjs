@@ -45,6 +45,41 @@ export function writeHelloWorker(dir) {
   return path;
 }
 
+/**
+ * Writes the "hello-world with the edge HIT's headers" Worker into `dir`; returns its path. It
+ * answers the bytes and headers the bench gives it once (a `POST` of `{headers, body}` taken
+ * from an edge HIT: [name, value] pairs and the page text), setting `Server-Timing` and
+ * `X-Request-Id` per request the way the edge does: what the runtime can do when it sends what a
+ * HIT must send, with no cache logic at all (context for the HIT ÷ ceiling ratio).
+ */
+export function writeHelloHeadersWorker(dir) {
+  const path = join(dir, "hello-headers.js");
+  writeFileSync(
+    path,
+    `// The runtime's ceiling for an answer carrying the edge HIT's headers and bytes.
+let BYTES = null;
+let H = null;
+let n = 0;
+export default {
+  async fetch(req) {
+    if (H === null) {
+      if (req.method !== "POST") return new Response("POST {headers, body} first", { status: 409 });
+      const c = await req.json();
+      BYTES = new TextEncoder().encode(c.body).buffer;
+      H = new Headers(c.headers);
+      return new Response(null, { status: 204 });
+    }
+    n++;
+    H.set("server-timing", "cdn-cache;desc=HIT, edge;dur=0, rid;desc=a1b2c3d4e5f6-" + n.toString(36));
+    H.set("x-request-id", "a1b2c3d4e5f6-" + n.toString(36));
+    return new Response(BYTES, { headers: H });
+  },
+};
+`,
+  );
+  return path;
+}
+
 /** Writes the reference pass-through Worker (bare `fetch` to ORIGIN_URL) into `dir`; returns its path. */
 export function writePassthroughWorker(dir) {
   const path = join(dir, "passthrough.js");
@@ -63,7 +98,7 @@ export function writePassthroughWorker(dir) {
 
 /**
  * Builds the capnp config text for a config file in `configDir`. `wrangler` is `unstable_readConfig()` output; `vars` override
- * or add text bindings; `ports` = { edge, hello, passthrough, cache, kv, d1, queue, r2 }. Returns
+ * or add text bindings; `ports` = { edge, hello, hellohdrs, passthrough, cache, kv, d1, queue, r2 }. Returns
  * { text, bindings } where `bindings` describes how each binding was served (for the report).
  */
 export function workerdConfig({
@@ -71,6 +106,7 @@ export function workerdConfig({
   bundleDir,
   main = "index.js",
   helloPath,
+  helloHeadersPath,
   passthroughPath,
   wrangler,
   vars,
@@ -143,6 +179,7 @@ const config :Workerd.Config = (
   services = [
     (name = "edge", worker = .edgeWorker),
     (name = "hello", worker = .helloWorker),
+    ${helloHeadersPath ? '(name = "hellohdrs", worker = .helloHeadersWorker),' : ""}
     (name = "passthrough", worker = .passthroughWorker),
     (name = "cache", external = (address = "127.0.0.1:${ports.cache}", http = ())),
     (name = "internet", network = (allow = ["public", "private"])),
@@ -151,6 +188,7 @@ const config :Workerd.Config = (
   sockets = [
     (name = "edge", address = "127.0.0.1:${ports.edge}", http = (), service = "edge"),
     (name = "hello", address = "127.0.0.1:${ports.hello}", http = (), service = "hello"),
+    ${helloHeadersPath ? `(name = "hellohdrs", address = "127.0.0.1:${ports.hellohdrs}", http = (), service = "hellohdrs"),` : ""}
     (name = "passthrough", address = "127.0.0.1:${ports.passthrough}", http = (), service = "passthrough"),
   ],
 );
@@ -174,7 +212,16 @@ const helloWorker :Workerd.Worker = (
   cacheApiOutbound = "cache",
 );
 
-const passthroughWorker :Workerd.Worker = (
+${
+  helloHeadersPath
+    ? `const helloHeadersWorker :Workerd.Worker = (
+  modules = [(name = "hello-headers.js", esModule = embed ${str(relative(configDir, helloHeadersPath))})],
+  ${compat},
+);
+
+`
+    : ""
+}const passthroughWorker :Workerd.Worker = (
   modules = [(name = "passthrough.js", esModule = embed ${str(relative(configDir, passthroughPath))})],
   ${compat},
   bindings = [(name = "ORIGIN_URL", text = ${str(allVars.ORIGIN_URL ?? "")})],

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { BeaconInjector } from "./beacon-inject.ts";
+import { BeaconInjector, injectIntoBytes } from "./beacon-inject.ts";
 
 const TAG = '<script src="/_rum/beacon.js" async></script>';
 const enc = new TextEncoder();
@@ -92,6 +92,34 @@ describe("BeaconInjector", () => {
   it("passes non-ASCII bytes through unchanged", () => {
     const html = "<body><p>Preis: 12,50 € – Größe ✓ 日本</p></body>";
     expect(run(html).out).toBe(html.replace("</body>", `${TAG}</body>`));
+  });
+
+  it("injects several tags in one pass, in order, each left out when the page already loads it", () => {
+    const ARM = '<script src="/_edge/prefetch/arm.js" async></script>';
+    const tags = [
+      { html: ARM, path: "/_edge/prefetch/arm" },
+      { html: TAG, path: "/_rum/beacon" },
+    ];
+    const both = (html: string) => dec.decode(injectIntoBytes(enc.encode(html), tags));
+    expect(both("<body><p>x</p></body>")).toBe(`<body><p>x</p>${ARM}${TAG}</body>`);
+    expect(both("<body><p>x</p>")).toBe(`<body><p>x</p>${ARM}${TAG}`);
+    expect(both('<body><script src="/_rum/beacon.9f.js"></script></body>')).toBe(
+      `<body><script src="/_rum/beacon.9f.js"></script>${ARM}</body>`,
+    );
+    expect(both('<body><script src="/_edge/prefetch/arm.js"></script></body>')).toBe(
+      `<body><script src="/_edge/prefetch/arm.js"></script>${TAG}</body>`,
+    );
+    // Both present: the input comes back as it is (no copy), the scan stops at the second script.
+    const full = enc.encode(
+      '<body><script src="/_edge/prefetch/arm.js"></script><script src="/_rum/beacon.js"></script></body>',
+    );
+    expect(injectIntoBytes(full, tags)).toBe(full);
+    // A script after the insertion point does not count.
+    expect(both('<body></body><script src="/_rum/beacon.js"></script>')).toBe(
+      `<body>${ARM}${TAG}</body><script src="/_rum/beacon.js"></script>`,
+    );
+    // No tags: nothing to do.
+    expect(injectIntoBytes(full, [])).toBe(full);
   });
 
   it("gives the same output for every way of cutting the body into chunks", () => {

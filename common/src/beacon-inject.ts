@@ -102,16 +102,29 @@ function latin1(buf: Uint8Array, from: number, to: number): string {
 
 const SRC_ATTR = /\ssrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/i;
 
+/** One element to inject: its HTML, and the path a `<script src>` already on the page names when the page has it. */
+export interface InjectTag {
+  html: string;
+  path: string;
+}
+
+interface TagState {
+  bytes: Uint8Array;
+  path: string;
+  present: boolean;
+}
+
 /**
  * Incremental injector: feed the body's chunks to `push`, then call `end`; every output byte
- * goes to `emit` in order. The tag goes right before the first `</body>` outside comments and
- * raw text, or at the end of the document when there is none; nothing is injected when a
- * `<script>` before that point has a `src` containing `beaconPath` (so versioned copies such as
- * `/_rum/beacon.3f2a9c.js` count).
+ * goes to `emit` in order. The tags go right before the first `</body>` outside comments and
+ * raw text, or at the end of the document when there is none, in the order given; a tag is left
+ * out when a `<script>` before that point has a `src` containing its path (so versioned copies
+ * such as `/_rum/beacon.3f2a9c.js` count). Several tags cost one scan.
  */
 export class BeaconInjector {
-  private readonly tag: Uint8Array;
-  private readonly beaconPath: string;
+  private readonly tags: TagState[];
+  /** Tags not found on the page so far. */
+  private missing: number;
   private mode: Mode = "text";
   /** Unemitted bytes from the previous chunk that must be scanned again with the next one. */
   private carry: Uint8Array | null = null;
@@ -130,10 +143,43 @@ export class BeaconInjector {
   /** True when the tag was written into the output. */
   injected = false;
 
-  /** `tagHtml` is inserted verbatim; `beaconPath` is matched against script `src` values. */
-  constructor(tagHtml: string, beaconPath: string) {
-    this.tag = new TextEncoder().encode(tagHtml);
-    this.beaconPath = beaconPath;
+  /**
+   * `tagHtml` is inserted verbatim; `beaconPath` is matched against script `src` values. Or a
+   * list of tags (each with its own path), injected together.
+   */
+  constructor(tagHtml: string | readonly InjectTag[], beaconPath = "") {
+    const list = typeof tagHtml === "string" ? [{ html: tagHtml, path: beaconPath }] : tagHtml;
+    const enc = new TextEncoder();
+    this.tags = list.map((t) => ({ bytes: enc.encode(t.html), path: t.path, present: false }));
+    this.missing = this.tags.length;
+    if (this.missing === 0) this.mode = "done";
+  }
+
+  /** The bytes to insert: the tags not found on the page, in order (empty when all are there). */
+  private insertion(): Uint8Array {
+    const tags = this.tags;
+    if (tags.length === 1)
+      return (tags[0] as TagState).present ? new Uint8Array(0) : (tags[0] as TagState).bytes;
+    let n = 0;
+    for (const t of tags) if (!t.present) n += t.bytes.length;
+    const out = new Uint8Array(n);
+    let at = 0;
+    for (const t of tags)
+      if (!t.present) {
+        out.set(t.bytes, at);
+        at += t.bytes.length;
+      }
+    return out;
+  }
+
+  /** Writes the insertion (if any) and settles. */
+  private place(emit: (bytes: Uint8Array) => void): void {
+    const bytes = this.insertion();
+    if (bytes.length > 0) {
+      emit(bytes);
+      this.injected = true;
+    }
+    this.mode = "done";
   }
 
   /** Scans one chunk; emits every byte that can no longer be the start of a token. */
@@ -159,11 +205,7 @@ export class BeaconInjector {
       this.carry = null;
       this.scan(rest, true, emit);
     }
-    if (this.mode !== "done") {
-      emit(this.tag);
-      this.injected = true;
-      this.mode = "done";
-    }
+    if (this.mode !== "done") this.place(emit);
   }
 
   private scan(buf: Uint8Array, final: boolean, emit: (bytes: Uint8Array) => void): void {
@@ -195,9 +237,7 @@ export class BeaconInjector {
           }
         } else if (b1 === SLASH && matchName(buf, j + 2, BODY) && isDelim(buf[j + 6])) {
           if (j > from) emit(buf.subarray(from, j));
-          emit(this.tag);
-          this.injected = true;
-          this.mode = "done";
+          this.place(emit);
           from = j;
           i = len;
         } else if (isLetter(b1) || b1 === SLASH || b1 === BANG || b1 === QUESTION) {
@@ -316,8 +356,14 @@ export class BeaconInjector {
       const m = SRC_ATTR.exec(this.scriptTag);
       const src = m === null ? null : (m[1] ?? m[2] ?? m[3] ?? "");
       this.scriptTag = null;
-      if (src?.includes(this.beaconPath)) {
-        this.mode = "done"; // the page carries the beacon already
+      if (src !== null)
+        for (const t of this.tags)
+          if (!t.present && t.path !== "" && src.includes(t.path)) {
+            t.present = true;
+            this.missing--;
+          }
+      if (this.missing === 0) {
+        this.mode = "done"; // the page carries every tag already
         return;
       }
     }
@@ -330,7 +376,11 @@ export class BeaconInjector {
  * same placement as the streaming form), or the input itself when the page has the beacon.
  * The result's `buffer` holds exactly its bytes when a copy was made.
  */
-export function injectIntoBytes(html: Uint8Array, tagHtml: string, beaconPath: string): Uint8Array {
+export function injectIntoBytes(
+  html: Uint8Array,
+  tagHtml: string | readonly InjectTag[],
+  beaconPath = "",
+): Uint8Array {
   const inj = new BeaconInjector(tagHtml, beaconPath);
   const parts: Uint8Array[] = [];
   const emit = (b: Uint8Array): void => {

@@ -6,6 +6,7 @@
 import { isPrefetchPurpose } from "../../common/src/http-cache/request-policy.ts";
 import type { CacheStatus } from "../../common/src/rum-types.ts";
 import type { PathRule } from "./config.ts";
+import type { OriginDeadline } from "./deadline.ts";
 import type { UrlParts } from "./url-parts.ts";
 
 export class RequestContext {
@@ -37,6 +38,8 @@ export class RequestContext {
   appMs: number | null = null;
   /** Origin Server-Timing entries to forward (formatted), "" when none. */
   forward = "";
+  /** The origin exchange's timer (deadline.ts) while a body read may still use it; finish clears it. */
+  deadline: OriginDeadline | null = null;
   /** True when the response is a public, cacheable one (stored or served from storage). */
   publicCacheable = false;
   /** The stored object served (HIT/STALE), null otherwise: identity for facts memoised per stored object. */

@@ -21,10 +21,10 @@ import { miss, revalidate } from "./fill.ts";
 import { type Finisher, finish, servedHeaders } from "./finish.ts";
 import { type CachedMeta, HotCache } from "./hot-cache.ts";
 import { isNotModified, NOT_MODIFIED_HEADERS } from "./http.ts";
-import { type FetchFn, OriginClient } from "./origin.ts";
+import { bodyDeadline, type FetchFn, idleDeadline, OriginClient } from "./origin.ts";
 import { invalidateAfterUnsafe, purgeEverything, purgeTags, purgeUrls } from "./purge.ts";
 import { PurgeState } from "./purge-state.ts";
-import { beaconBody, isHtml } from "./rum-inject.ts";
+import { addBodyRead, injectHtml, isHtml, pageTags } from "./rum-inject.ts";
 import { wantsBeacon } from "./store.ts";
 import { TagIndex } from "./tag-index.ts";
 import { type CachedBody, CacheTiers, cancelBody, freshness } from "./tiers.ts";
@@ -62,6 +62,8 @@ export function answersNotModified(request: Request, meta: CachedMeta): boolean 
   if (meta.status !== 200 || (meta.etag === null && meta.lastModified === null)) return false;
   return isNotModified(request.headers, meta.etag, meta.lastModified);
 }
+
+const STALLED: unique symbol = Symbol("stalled");
 
 export class Edge implements Finisher {
   config: EdgeConfig;
@@ -277,16 +279,40 @@ export class Edge implements Finisher {
     const o = await this.origin.fetch(this.origin.request(ctx, false), limited);
     if (o.res === null) return this.originFailure(ctx, o.error, o.ms, "BYPASS");
     ctx.originMs = o.ms;
+    ctx.deadline = o.deadline ?? null;
     const res = o.res;
     const { h, raw } = this.origin.clientHeaders(res, ctx);
     h.set("age", String(parseAge(raw.get("age"))));
     let body: BodyInit | null = res.body;
     const html = isHtml(raw.get("content-type") ?? null);
     if (html && res.status === 200 && this.htmlHeaders !== null && limited) this.htmlHeaders(h);
-    if (body !== null && html && ctx.method === "GET" && wantsBeacon(this.config, ctx, res.status)) {
-      body = await beaconBody(res, this.config.rumBeaconSrc);
+    const tags =
+      body !== null && html && ctx.method === "GET"
+        ? pageTags(res, wantsBeacon(this.config, ctx, res.status) ? this.config.rumBeaconSrc : null)
+        : [];
+    const ms = this.config.originBodyTimeoutMs;
+    if (tags.length > 0) {
+      // The page is read within the body deadline (an origin that stalls mid-page gets a 504).
+      const t = performance.now();
+      const injected = await bodyDeadline<Awaited<ReturnType<typeof injectHtml>> | typeof STALLED>(
+        ctx,
+        injectHtml(res, tags),
+        ms,
+        () => STALLED,
+      );
+      if (injected !== STALLED) addBodyRead(ctx, injected, t);
+      if (injected === STALLED) {
+        cancelBody(res.body ?? undefined);
+        return this.originFailure(ctx, "body-stalled", o.ms, "BYPASS");
+      }
+      body = injected instanceof ReadableStream ? idleDeadline(injected, ms) : injected;
       h.delete("content-length");
-    }
+    } else if (
+      res.body !== null &&
+      limited &&
+      !raw.get("content-type")?.toLowerCase().startsWith("text/event-stream")
+    )
+      body = idleDeadline(res.body, ms);
     if (res.status < 400) invalidateAfterUnsafe(this, ctx, raw);
     return finish(this, ctx, "BYPASS", { status: res.status, h, body, html, statusText: res.statusText });
   }
@@ -294,14 +320,18 @@ export class Edge implements Finisher {
   /** Origin unreachable or too slow: a generic 502/504 (the reason goes to the log). */
   originFailure(
     ctx: RequestContext,
-    error: "timeout" | "network" | null,
+    error: "timeout" | "body-stalled" | "network" | null,
     ms: number,
     status: CacheStatus,
   ): Response {
-    const timeout = error === "timeout";
-    console.warn(
-      `edge: origin ${timeout ? `timed out after ${this.config.originTimeoutMs} ms` : "unreachable"} rid=${ctx.rid} ${ctx.method} ${ctx.path}`,
-    );
+    const timeout = error === "timeout" || error === "body-stalled";
+    const why =
+      error === "body-stalled"
+        ? `body stalled (no data for ${this.config.originBodyTimeoutMs} ms)`
+        : timeout
+          ? `timed out after ${this.config.originTimeoutMs} ms`
+          : "unreachable";
+    console.warn(`edge: origin ${why} rid=${ctx.rid} ${ctx.method} ${ctx.path}`);
     const res = timeout ? jsonError(504, "origin timeout") : jsonError(502, "origin unreachable");
     ctx.originMs = ms;
     ctx.publicCacheable = false;

@@ -99,6 +99,7 @@ export async function miss(
     const o = await edge.origin.fetch(edge.origin.request(ctx, true, v?.meta ?? null));
     const now = edge.now();
     ctx.originMs = o.ms;
+    ctx.deadline = o.deadline ?? null;
     if (v !== null && o.res !== null && o.res.status === 304)
       return notModified(edge, ctx, v, o.res, missStatus, settle) as Response;
     if (o.res === null) {
@@ -140,7 +141,7 @@ export async function miss(
     if (e instanceof BodyStalled) {
       // The body stalled while the edge buffered it (beacon injection): answered like a time-out.
       settle({ kind: "error", status: 504, headers: [], body: null, originMs: ctx.originMs ?? 0 });
-      return edge.originFailure(ctx, "timeout", ctx.originMs ?? 0, missStatus);
+      return edge.originFailure(ctx, "body-stalled", ctx.originMs ?? 0, missStatus);
     }
     settle({ kind: "pass" });
     throw e;
@@ -271,6 +272,7 @@ export function revalidate(
       try {
         const o = await edge.origin.fetch(req);
         bg.originMs = o.ms;
+        bg.deadline = o.deadline ?? null;
         if (v !== null && o.res !== null && o.res.status === 304) {
           notModified(edge, bg, v, o.res, "STALE", settle, false);
           return;
@@ -292,6 +294,8 @@ export function revalidate(
         await store(edge, p, o.res.headers.get("content-length"), o.ms, bg.appMs, settle);
       } catch {
         settle({ kind: "pass" });
+      } finally {
+        bg.deadline?.clear();
       }
     })(),
   );

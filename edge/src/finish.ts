@@ -69,6 +69,10 @@ export function finish(
   a: Answer,
 ): Response | Promise<Response> {
   ctx.cacheStatus = cacheStatus;
+  if (ctx.deadline !== null) {
+    ctx.deadline.clear();
+    ctx.deadline = null;
+  }
   const edgeMs = performance.now() - ctx.t0;
   let st = `cdn-cache;desc=${cacheStatus}, edge;dur=${formatDuration(edgeMs)}`;
   if (ctx.originMs !== null) st += `, origin;dur=${formatDuration(ctx.originMs)}`;

@@ -34,7 +34,7 @@ export function createEdgeFromEnv(env: Env): EdgePart {
     kv: env.EDGE_KV ?? null,
     queue: env.RUM_QUEUE ?? null,
     ...pageDeps,
-    fetch: prefetch.wrapOriginFetch(config.originBase, pageDeps.fetch),
+    fetch: prefetch.wrapOriginFetch(config.originBase, pageDeps.fetch, true),
     htmlHeaders: prefetch.htmlHeaders(pageDeps.htmlHeaders),
     speculation: prefetch.speculation,
     imageRoute: (pages) =>

@@ -3,6 +3,7 @@
  * (common/src/http-cache/request-policy.ts), fetches with a time-to-headers deadline, reads
  * bodies with a deadline, and turns origin headers into client headers (Server-Timing split).
  */
+
 import {
   CACHEABLE_FORWARD_HEADERS,
   DROPPED_REQUEST_HEADERS,
@@ -12,7 +13,9 @@ import { TARGETED_FIELDS } from "../../common/src/http-cache/storability.ts";
 import { formatServerTiming, parseServerTiming } from "../../common/src/server-timing.ts";
 import type { EdgeConfig } from "./config.ts";
 import type { RequestContext } from "./context.ts";
+import { OriginDeadline } from "./deadline.ts";
 import type { CachedMeta } from "./hot-cache.ts";
+import { htmlAdditions } from "./html-additions.ts";
 import { HOP_BY_HOP } from "./http.ts";
 
 export type FetchFn = (req: Request, init?: RequestInit) => Promise<Response>;
@@ -21,6 +24,11 @@ export interface OriginResult {
   res: Response | null;
   error: "timeout" | "network" | null;
   ms: number;
+  /**
+   * The headers' timer, kept for the body read that may follow (`bodyDeadline`); set it on the
+   * request context (`ctx.deadline`), whose finish step clears it.
+   */
+  deadline?: OriginDeadline;
 }
 
 const RESERVED_TIMING = new Set(["cdn-cache", "edge", "origin", "rid"]);
@@ -28,6 +36,22 @@ const RESERVED_TIMING = new Set(["cdn-cache", "edge", "origin", "rid"]);
 const FORWARD: ReadonlySet<string> = new Set(CACHEABLE_FORWARD_HEADERS);
 /** Never forwarded: overrides, client forwarding headers, hop-by-hop, Host. */
 const DROPPED: ReadonlySet<string> = new Set([...DROPPED_REQUEST_HEADERS, ...HOP_BY_HOP, "host"]);
+
+/**
+ * `withDeadline` on the request's origin deadline when it has one (one timer for headers and body,
+ * deadline.ts), else on a timer of its own. The context's deadline is used once.
+ */
+export function bodyDeadline<T>(
+  ctx: { deadline: OriginDeadline | null },
+  p: Promise<T>,
+  ms: number,
+  onTimeout: () => T,
+): Promise<T> {
+  const d = ctx.deadline;
+  if (d === null) return withDeadline(p, ms, onTimeout);
+  ctx.deadline = null;
+  return d.race(p, ms, onTimeout);
+}
 
 /** Resolves with `p`'s value, or with `onTimeout()` after `ms` (the timer is cleared either way). */
 export async function withDeadline<T>(p: Promise<T>, ms: number, onTimeout: () => T): Promise<T> {
@@ -155,14 +179,14 @@ export class OriginClient {
       }
     }
     const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(), this.config.originTimeoutMs);
+    const deadline = new OriginDeadline(this.config.originTimeoutMs, () => ac.abort());
     try {
       const res = await this.doFetch(req, { signal: ac.signal });
-      return { res, error: null, ms: performance.now() - start };
+      deadline.headersArrived();
+      return { res, error: null, ms: performance.now() - start, deadline };
     } catch {
+      deadline.clear();
       return { res: null, error: ac.signal.aborted ? "timeout" : "network", ms: performance.now() - start };
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -218,6 +242,8 @@ export class OriginClient {
    */
   clientHeaders(res: Response, ctx: RequestContext | null): ResponseHead {
     const h = new Headers(res.headers);
+    const add = htmlAdditions(res);
+    if (add !== undefined) for (const [k, v] of add.headers) h.set(k, v);
     const raw = new Map<string, string>();
     for (const [k, v] of h) raw.set(k, k === "set-cookie" && raw.has(k) ? `${raw.get(k)}, ${v}` : v);
     const conn = raw.get("connection");
@@ -248,10 +274,18 @@ export interface ResponseHead {
   raw: ReadonlyMap<string, string>;
 }
 
-/** Response headers never passed to a client as they are. */
-const DROPPED_RESPONSE: readonly string[] = [...HOP_BY_HOP, "age", "server-timing", ...TARGETED_FIELDS];
+/**
+ * Response fields meant for this CDN only, never sent to a client: the CDN-targeted cache fields
+ * (RFC 9213) and the purge tags (`Cache-Tag`, which Cloudflare removes before a response reaches
+ * the visitor, and Fastly's `Surrogate-Key`). Tags are read from the origin's raw headers when
+ * an object is stored (`CachedMeta.tags`), so purge by tag does not need them in the answer.
+ */
+export const CDN_ONLY_FIELDS: readonly string[] = [...TARGETED_FIELDS, "cache-tag", "surrogate-key"];
 
-/** Removes the CDN-targeted cache fields from headers sent to a client. */
+/** Response headers never passed to a client as they are. */
+const DROPPED_RESPONSE: readonly string[] = [...HOP_BY_HOP, "age", "server-timing", ...CDN_ONLY_FIELDS];
+
+/** Removes the fields meant for this CDN only (CDN_ONLY_FIELDS) from headers sent to a client. */
 export function dropTargetedFields(h: Headers): void {
-  for (const f of TARGETED_FIELDS) h.delete(f);
+  for (const f of CDN_ONLY_FIELDS) h.delete(f);
 }

@@ -1,11 +1,13 @@
 /**
- * Injects the RUM beacon `<script src="/_rum/beacon.js" async></script>` into HTML once: before
+ * Injects the RUM beacon `<script src="/_rum/beacon.js" async></script>` (and the tags other
+ * parts registered, html-additions.ts, in the same pass) into HTML once: before
  * the first `</body>` (or at the document end when there is none), unless a `<script>` before
  * that point already loads the beacon (also a versioned `/_rum/beacon.<hash>.js`). The scanning
  * is `common/src/beacon-inject.ts` (why not HTMLRewriter: see there).
  */
 
-import { BeaconInjector, injectIntoBytes } from "../../common/src/beacon-inject.ts";
+import { BeaconInjector, type InjectTag, injectIntoBytes } from "../../common/src/beacon-inject.ts";
+import { htmlAdditions } from "./html-additions.ts";
 
 /**
  * Bodies with a `Content-Length` up to this size are read whole and rewritten in one pass.
@@ -15,20 +17,15 @@ import { BeaconInjector, injectIntoBytes } from "../../common/src/beacon-inject.
  */
 export const INJECT_BUFFER_MAX_BYTES = 256 * 1024;
 
-interface Beacon {
-  tag: string;
-  path: string;
-}
+const beacons = new Map<string, InjectTag>();
 
-const beacons = new Map<string, Beacon>();
-
-/** The tag and the path matched against existing scripts, for a beacon `src` (may carry a query). */
-function beaconFor(src: string): Beacon {
+/** The beacon tag for a beacon `src` (may carry a query), and the path matched against existing scripts. */
+export function beaconTag(src: string): InjectTag {
   let b = beacons.get(src);
   if (b === undefined) {
     // `/_rum/beacon.js` also matches versioned copies (`/_rum/beacon.<hash>.js`) the collector serves.
     b = {
-      tag: `<script src="${src}" async></script>`,
+      html: `<script src="${src}" async></script>`,
       path: (src.split("?")[0] ?? src).replace(/\.js$/, ""),
     };
     beacons.set(src, b);
@@ -36,10 +33,12 @@ function beaconFor(src: string): Beacon {
   return b;
 }
 
-/** Streams `body` with the beacon tag for `src` injected. */
-export function injectBeacon(body: ReadableStream<Uint8Array>, src: string): ReadableStream<Uint8Array> {
-  const b = beaconFor(src);
-  const inj = new BeaconInjector(b.tag, b.path);
+/** Streams `body` with `tags` injected (one pass; see common/src/beacon-inject.ts). */
+export function injectTags(
+  body: ReadableStream<Uint8Array>,
+  tags: readonly InjectTag[],
+): ReadableStream<Uint8Array> {
+  const inj = new BeaconInjector(tags);
   const ts = new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, out) {
       if (inj.settled) out.enqueue(chunk);
@@ -52,22 +51,48 @@ export function injectBeacon(body: ReadableStream<Uint8Array>, src: string): Rea
   return body.pipeThrough(ts);
 }
 
+/** Streams `body` with the beacon tag for `src` injected. */
+export function injectBeacon(body: ReadableStream<Uint8Array>, src: string): ReadableStream<Uint8Array> {
+  return injectTags(body, [beaconTag(src)]);
+}
+
 /**
- * The body of origin response `res` with the beacon injected: read whole and returned as bytes
- * when its `Content-Length` is at most INJECT_BUFFER_MAX_BYTES, streamed otherwise.
+ * The body of origin response `res` with `tags` injected in one pass: read whole and returned as
+ * bytes when its `Content-Length` is at most INJECT_BUFFER_MAX_BYTES, streamed otherwise.
  */
-export async function beaconBody(
+export async function injectHtml(
   res: Response,
-  src: string,
+  tags: readonly InjectTag[],
 ): Promise<Uint8Array | ReadableStream<Uint8Array> | null> {
   const body = res.body;
   if (body === null) return null;
   const len = res.headers.get("content-length");
-  if (len !== null && Number(len) <= INJECT_BUFFER_MAX_BYTES) {
-    const b = beaconFor(src);
-    return injectIntoBytes(new Uint8Array(await res.arrayBuffer()), b.tag, b.path);
-  }
-  return injectBeacon(body, src);
+  if (len !== null && Number(len) <= INJECT_BUFFER_MAX_BYTES)
+    return injectIntoBytes(new Uint8Array(await res.arrayBuffer()), tags);
+  return injectTags(body, tags);
+}
+
+/**
+ * What the edge injects into a page: the tags other parts registered (html-additions.ts), then
+ * the beacon when `beaconSrc` is given. Empty when there is nothing to inject.
+ */
+export function pageTags(res: Response, beaconSrc: string | null): readonly InjectTag[] {
+  const extra = htmlAdditions(res)?.tags ?? [];
+  if (beaconSrc === null) return extra;
+  return extra.length === 0 ? [beaconTag(beaconSrc)] : [...extra, beaconTag(beaconSrc)];
+}
+
+/**
+ * A page read whole for injection reaches the client only once its last byte came from the
+ * origin, so that wait is origin time (middle mile), not edge time: added to `ctx.originMs`
+ * (`started` = performance.now() before the read). A streamed body adds nothing here.
+ */
+export function addBodyRead(
+  ctx: { originMs: number | null },
+  injected: Uint8Array | ReadableStream<Uint8Array> | null,
+  started: number,
+): void {
+  if (ctx.originMs !== null && injected instanceof Uint8Array) ctx.originMs += performance.now() - started;
 }
 
 /** True for an HTML content type. */

@@ -11,8 +11,8 @@ import type { EdgeConfig } from "./config.ts";
 import type { RequestContext } from "./context.ts";
 import type { CachedMeta } from "./hot-cache.ts";
 import { responseTags } from "./http.ts";
-import { BodyStalled, idleDeadline, type OriginClient, withDeadline } from "./origin.ts";
-import { beaconBody, isHtml } from "./rum-inject.ts";
+import { BodyStalled, bodyDeadline, idleDeadline, type OriginClient } from "./origin.ts";
+import { addBodyRead, injectHtml, isHtml, pageTags } from "./rum-inject.ts";
 import type { TagIndex } from "./tag-index.ts";
 import { type CacheTiers, requestVariant, variantKey } from "./tiers.ts";
 
@@ -122,13 +122,20 @@ export async function prepare(
   // overall one on the bytes read for beacon injection.
   const ms = host.config.originBodyTimeoutMs;
   let body: PreparedBody = res.body;
-  if (body !== null && html && wantsBeacon(host.config, ctx, res.status)) {
-    const injected = await withDeadline<Awaited<ReturnType<typeof beaconBody>> | typeof STALLED>(
-      beaconBody(res, host.config.rumBeaconSrc),
+  const tags =
+    body !== null && html
+      ? pageTags(res, wantsBeacon(host.config, ctx, res.status) ? host.config.rumBeaconSrc : null)
+      : [];
+  if (tags.length > 0) {
+    const t = performance.now();
+    const injected = await bodyDeadline<Awaited<ReturnType<typeof injectHtml>> | typeof STALLED>(
+      ctx,
+      injectHtml(res, tags),
       ms,
       () => STALLED,
     );
     if (injected === STALLED) throw new BodyStalled(ms);
+    addBodyRead(ctx, injected, t);
     body = injected instanceof ReadableStream ? idleDeadline(injected, ms) : injected;
     h.delete("content-length");
   } else if (body !== null && !get("content-type")?.toLowerCase().startsWith("text/event-stream"))

@@ -22,6 +22,8 @@ interface Route {
   /** Exact body bytes (base64), sent as they are instead of `body` (e.g. a gzip-encoded body). */
   bodyBase64?: string;
   delayMs?: number;
+  /** Headers and the first half of the body at once, the rest this many ms later. */
+  bodyDelayMs?: number;
   /** ok (default) | 5xx (503) | close (socket destroyed: network error) | stall (headers and a first chunk, then nothing). */
   mode?: "ok" | "5xx" | "close" | "stall";
 }
@@ -140,7 +142,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
       res.end(req.method === "HEAD" ? undefined : Buffer.from(route.bodyBase64, "base64"));
       return;
     }
+    // A delayed second half still comes with its length (the edge reads such a page whole).
+    if (route.bodyDelayMs) headers["content-length"] = String(Buffer.byteLength(text));
     res.writeHead(route.status ?? 200, headers);
+    if (route.bodyDelayMs && req.method !== "HEAD") {
+      const half = Math.floor(text.length / 2);
+      res.write(text.slice(0, half));
+      await new Promise((r) => setTimeout(r, route.bodyDelayMs));
+      res.end(text.slice(half));
+      return;
+    }
     res.end(req.method === "HEAD" ? undefined : text);
   });
 

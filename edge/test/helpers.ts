@@ -25,6 +25,8 @@ export interface RouteSpec {
   /** Exact body bytes (base64), sent as they are instead of `body`. */
   bodyBase64?: string;
   delayMs?: number;
+  /** Headers and the first half of the body at once, the rest this many ms later. */
+  bodyDelayMs?: number;
   mode?: "ok" | "5xx" | "close" | "stall";
 }
 

@@ -18,6 +18,24 @@ describe("prefetch wiring (edge/src/index.ts)", () => {
     expect((await hit.text()).match(/prefetch\/arm\.js/g)?.length).toBe(1);
   });
 
+  it("injects the arm script and the beacon in one pass: once each, in order, before </body> (stored and bypassed pages)", async () => {
+    const path = uniquePath("pf-one-pass");
+    const rules = `/_edge/prefetch/rules.json?p=${encodeURIComponent(path)}`;
+    const tags = `<script src="${ARM_SCRIPT_PATH}" data-rules="${rules}" async></script><script src="/_rum/beacon.js" async></script></body>`;
+    const stored = await exports.default.fetch(`http://shop.test${path}`);
+    const bypassed = await exports.default.fetch(`http://shop.test${path}`, {
+      headers: { authorization: "Bearer x" },
+    });
+    expect(cacheStatus(bypassed)).toBe("BYPASS");
+    for (const res of [stored, bypassed]) {
+      expect(res.headers.get("speculation-rules")).toBe(`"${rules}"`);
+      const html = await res.text();
+      expect(html).toContain(tags);
+      expect(html.match(/prefetch\/arm\.js/g)?.length).toBe(1);
+      expect(html.match(/_rum\/beacon\.js/g)?.length).toBe(1);
+    }
+  });
+
   it("serves the arm script and the rules document; unknown prefetch routes are 404", async () => {
     const arm = await exports.default.fetch(`http://shop.test${ARM_SCRIPT_PATH}`);
     expect(arm.headers.get("content-type")).toContain("text/javascript");

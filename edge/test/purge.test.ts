@@ -45,6 +45,34 @@ describe("purge API", () => {
     for (const p of [a, b, c]) expect(cacheStatus(await t.call(p))).toBe("MISS");
   });
 
+  it("never sends Cache-Tag or Surrogate-Key to the client (MISS, HIT, bypass), yet purges by them", async () => {
+    const t = makeEdge();
+    const p = uniquePath("tag-hidden");
+    await route(p, { headers: { "cache-tag": "hidden-1", "surrogate-key": "hidden-2" } });
+    const answers = [
+      await t.call(p),
+      await t.call(p),
+      await t.call(p, { method: "POST", body: "x" }),
+      await t.call(p, { headers: { authorization: "Bearer x" } }),
+    ];
+    expect(answers.map(cacheStatus)).toEqual(["MISS", "HIT", "BYPASS", "BYPASS"]);
+    for (const res of answers) {
+      expect(res.headers.get("cache-tag")).toBeNull();
+      expect(res.headers.get("surrogate-key")).toBeNull();
+      await res.body?.cancel();
+    }
+    // POST invalidated the URL; store it again (a later millisecond), then purge by each tag.
+    t.clock.advance(1);
+    await t.call(p);
+    expect(cacheStatus(await t.call(p))).toBe("HIT");
+    await purge(t, { tags: ["hidden-2"] });
+    t.clock.advance(1);
+    expect(cacheStatus(await t.call(p))).toBe("MISS");
+    expect(cacheStatus(await t.call(p))).toBe("HIT");
+    await purge(t, { tags: ["HIDDEN-1"] });
+    expect(cacheStatus(await t.call(p))).toBe("MISS");
+  });
+
   it("purges everything by purge time", async () => {
     // A clock a year behind the other tests: this file's KV is shared, and a purge-everything
     // at the shared start time would purge their objects too.

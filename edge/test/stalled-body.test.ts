@@ -3,7 +3,7 @@
  * straight to the client is cut by EDGE_ORIGIN_BODY_TIMEOUT_MS when the origin sends nothing,
  * never stored, and a slow client (not reading) is never mistaken for a stalled origin.
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { cacheStatus, makeEdge, originCount, route, uniquePath } from "./helpers.ts";
 
 /** Reads the whole body; resolves with the error it failed with (null when it completed) and the time taken. */
@@ -59,9 +59,36 @@ describe("stalled origin bodies streamed to the client", () => {
     const t = makeEdge({ EDGE_ORIGIN_BODY_TIMEOUT_MS: "300" });
     const p = uniquePath("stall-buffered");
     await route(p, { mode: "stall", headers: { "content-length": "2000", "cache-control": "no-store" } });
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
     const r = await t.call(p);
     expect(r.status).toBe(504);
     expect(cacheStatus(r)).toBe("MISS");
+    // The log names what happened: the body stalled, not the headers' time-out.
+    expect(warn.mock.calls.map((c) => String(c[0])).join("\n")).toMatch(
+      new RegExp(`origin body stalled \\(no data for 300 ms\\) rid=\\S+ GET ${p}`),
+    );
+    warn.mockRestore();
+  });
+
+  it("bypassed requests (Authorization) get the same deadlines: a buffered HTML page gets 504, a stream is cut", async () => {
+    const t = makeEdge({ EDGE_ORIGIN_BODY_TIMEOUT_MS: "300" });
+    const auth = { headers: { authorization: "Bearer x" } };
+    const page = uniquePath("stall-bypass-html");
+    await route(page, { mode: "stall", headers: { "content-length": "2000", "cache-control": "no-store" } });
+    const r = await t.call(page, auth);
+    expect(r.status).toBe(504);
+    expect(cacheStatus(r)).toBe("BYPASS");
+    const file = uniquePath("stall-bypass-file");
+    await route(file, {
+      mode: "stall",
+      headers: { "content-type": "text/plain", "cache-control": "no-store" },
+    });
+    const res = await t.call(file, auth);
+    expect(res.status).toBe(200);
+    expect(cacheStatus(res)).toBe("BYPASS");
+    const d = await drain(res);
+    expect(d.error).not.toBeNull();
+    expect(d.ms).toBeLessThan(3000);
   });
 
   it("a client that reads slowly is not cut: only time waiting on the origin counts", async () => {

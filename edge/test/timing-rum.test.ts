@@ -32,6 +32,24 @@ describe("Server-Timing and Age", () => {
     expect(hit.headers.get("timing-allow-origin")).toBe("*");
   });
 
+  it("a page read whole for the beacon counts the wait for its last byte as origin time, not edge time", async () => {
+    const t = makeEdge();
+    for (const [name, init] of [
+      ["stored", {}],
+      ["bypassed", { headers: { authorization: "Bearer x" } }],
+    ] as const) {
+      const p = uniquePath(`body-wait-${name}`);
+      await route(p, { bodyDelayMs: 200 });
+      const res = await t.call(p, init);
+      const m = timing(res);
+      expect(await res.text()).toContain('<script src="/_rum/beacon.js" async></script></body>');
+      const origin = m.get("origin")?.duration ?? 0;
+      const edge = m.get("edge")?.duration ?? 0;
+      expect(origin, name).toBeGreaterThanOrEqual(180);
+      expect(edge - origin, name).toBeLessThan(100);
+    }
+  });
+
   it("ignores origin attempts to set the edge's own entries", async () => {
     const t = makeEdge();
     const p = uniquePath("spoof");

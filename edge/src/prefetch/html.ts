@@ -5,10 +5,14 @@
  * the `ECT` client hint (slow connections get no speculation) where no other part does.
  */
 import { BeaconInjector, injectIntoBytes } from "../../../common/src/beacon-inject.ts";
+import { deferHtmlAdditions } from "../html-additions.ts";
 import { ARM_SCRIPT_PATH, armScriptTag, RULES_PATH } from "./arm-script.ts";
 import type { RulesDocument } from "./rules.ts";
 
 type FetchFn = (req: Request, init?: RequestInit) => Promise<Response>;
+
+/** The arm script's path as matched against a page's scripts (a page that loads it gets no second copy). */
+const ARM_PATH = ARM_SCRIPT_PATH.replace(/\.js$/, "");
 
 /** Bodies up to this length are rewritten in memory; longer ones are streamed. */
 const BUFFER_MAX = 256 * 1024;
@@ -23,7 +27,7 @@ export function rulesUrl(path: string): string {
 function injected(res: Response, tag: string): BodyInit | null {
   const body = res.body;
   if (body === null) return null;
-  const inj = new BeaconInjector(tag, ARM_SCRIPT_PATH.replace(/\.js$/, ""));
+  const inj = new BeaconInjector(tag, ARM_PATH);
   return body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, out) {
@@ -56,20 +60,25 @@ export async function prepareHtml(
   res: Response,
   pagePath: string,
   inline: RulesDocument | null = null,
+  defer = false,
 ): Promise<Response> {
   if (pagePath.length > MAX_PAGE_PATH) return res;
-  const h = new Headers(res.headers);
   const url = rulesUrl(pagePath);
-  if (inline === null) h.set("speculation-rules", `"${url}"`);
   const tag = (inline === null ? "" : inlineRulesTag(inline)) + armScriptTag(url);
+  if (defer) {
+    // The edge sets the header and injects the tag in its own pass over the page (with the beacon).
+    deferHtmlAdditions(res, {
+      headers: inline === null ? [["speculation-rules", `"${url}"`]] : [],
+      tags: [{ html: tag, path: ARM_PATH }],
+    });
+    return res;
+  }
+  const h = new Headers(res.headers);
+  if (inline === null) h.set("speculation-rules", `"${url}"`);
   const len = res.headers.get("content-length");
   let body: BodyInit | null;
   if (len !== null && Number(len) <= BUFFER_MAX && res.body !== null) {
-    body = injectIntoBytes(
-      new Uint8Array(await res.arrayBuffer()),
-      tag,
-      ARM_SCRIPT_PATH.replace(/\.js$/, ""),
-    );
+    body = injectIntoBytes(new Uint8Array(await res.arrayBuffer()), tag, ARM_PATH);
     h.set("content-length", String((body as Uint8Array).byteLength));
   } else {
     body = injected(res, tag);
@@ -81,11 +90,14 @@ export async function prepareHtml(
 /**
  * Wraps the edge's origin fetch: GET 200 HTML responses get `prepareHtml` (path relative to
  * `originBase`); `inlineRules` (inline delivery) gives the rules for a page request, or null.
+ * `defer`: register the header and tag for the edge to apply (html-additions.ts) instead of
+ * rewriting the response here; the edge's fetch uses it, so a page is scanned once.
  */
 export function withSpeculationHtml(
   originBase: string,
   inner: FetchFn,
   inlineRules: ((req: Request, pagePath: string) => Promise<RulesDocument | null>) | null = null,
+  defer = false,
 ): FetchFn {
   const prefix = new URL(originBase).pathname.replace(/\/+$/, "");
   return async (req, init) => {
@@ -100,7 +112,7 @@ export function withSpeculationHtml(
     if (res.status !== 200 || req.method !== "GET") return res;
     if (!(res.headers.get("content-type") ?? "").toLowerCase().startsWith("text/html")) return res;
     try {
-      return await prepareHtml(res, page, rules === null ? null : ((await rules) ?? {}));
+      return await prepareHtml(res, page, rules === null ? null : ((await rules) ?? {}), defer);
     } catch {
       return res;
     }

@@ -124,13 +124,18 @@ export class PrefetchEdge {
     this.pressDeny = denyPatterns(deps.config.policy.denyPaths, deps.config.policy.queryDenyPaths);
   }
 
-  /** The origin fetch with speculation prepared in HTML (unchanged when prefetch is disabled). */
-  wrapOriginFetch(originBase: string, inner: FetchFn): FetchFn {
+  /**
+   * The origin fetch with speculation prepared in HTML (unchanged when prefetch is disabled);
+   * `defer`: leave the header and arm script for the edge to apply in its single pass over the
+   * page (html-additions.ts), as the edge's own fetch does.
+   */
+  wrapOriginFetch(originBase: string, inner: FetchFn, defer = false): FetchFn {
     if (!this.config.enabled) return inner;
     return withSpeculationHtml(
       originBase,
       inner,
       this.config.rulesDelivery === "inline" ? (req, page) => this.inlineRules(req, page) : null,
+      defer,
     );
   }
 

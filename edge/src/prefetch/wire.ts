@@ -22,7 +22,8 @@ type Serve = (request: Request, ctx: ExecutionContext) => Response | Promise<Res
 export interface PrefetchPart {
   prefetch: PrefetchEdge;
   speculation: SpeculationHook;
-  wrapOriginFetch(originBase: string, inner: FetchFn): FetchFn;
+  /** See PrefetchEdge.wrapOriginFetch (`defer`: the edge applies the additions in its own pass). */
+  wrapOriginFetch(originBase: string, inner: FetchFn, defer?: boolean): FetchFn;
   /** The edge's stored-HTML header hook, adding `Accept-CH: ECT` when prefetch is on. */
   htmlHeaders(other: ((h: Headers) => void) | null): ((h: Headers) => void) | null;
 }
@@ -63,7 +64,7 @@ export function createPrefetchFromEnv(env: Env, edgeConfig: EdgeConfig, serve: S
       routePrefix: PREFETCH_ROUTE_PREFIX,
       route: (request, url, exec) => prefetch.handle(request, new URL(url), exec),
     },
-    wrapOriginFetch: (base, inner) => prefetch.wrapOriginFetch(base, inner),
+    wrapOriginFetch: (base, inner, defer) => prefetch.wrapOriginFetch(base, inner, defer),
     htmlHeaders: (other) =>
       !config.enabled
         ? other
