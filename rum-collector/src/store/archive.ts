@@ -138,7 +138,8 @@ function parquetOf(
       data: rows.map((r) => {
         const v = r[name];
         if (v === null || v === undefined) return null;
-        if (type === "TIMESTAMP") return new Date(Number(v));
+        // Milliseconds as the writer's TIMESTAMP_MILLIS takes them (a Date would be converted back).
+        if (type === "TIMESTAMP") return Math.trunc(Number(v));
         if (type === "INT64") return BigInt(Math.trunc(Number(v)));
         if (type === "DOUBLE") return Number(v);
         return String(v);
@@ -149,9 +150,12 @@ function parquetOf(
 }
 
 function pageViewArchiveRow(m: PageViewMessage): Record<string, unknown> {
+  // A fresh row object of this call: completed in place rather than copied.
   const r: PvRow = pageViewRow(m, { unverified: true }, m.ts);
+  r.url = m.beacon.url;
   // Unverified attribution: the wire part holds the browser's whole request → first byte.
-  return { ...r, url: m.beacon.url, request_to_first_byte: r.last_mile_wire };
+  r.request_to_first_byte = r.last_mile_wire;
+  return r;
 }
 
 const p2 = (n: number) => String(n).padStart(2, "0");
