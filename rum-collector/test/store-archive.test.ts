@@ -141,6 +141,31 @@ describe("R2 archive", () => {
     }
   });
 
+  it("a batch of NDJSON text archives every record once, sanitized and with its capped page group", async () => {
+    const m = pageView({ pvid: "ndj00001", ts: T0 });
+    m.beacon.url = "https://shop.example/p/1?email=a%40b.c#token=secret";
+    const o = pageView({ pvid: "ndj00002", ts: T0, pageGroup: "cart" });
+    const p = pageView({ pvid: "ndj00003", ts: T0 });
+    const body = packNdjson([m, o, p].map((x) => JSON.stringify(x))).body;
+    const batch = createMessageBatch<string>("rum-events", [
+      { id: "ndj-m0", timestamp: new Date(T0), attempts: 1, body },
+    ]);
+    const ctx = createExecutionContext();
+    // One page group per site: "cart" (second seen) is counted as "(other)", a changed record.
+    await handleQueue(batch, { ...env, RUM_MAX_PAGE_GROUPS: "1" } as Env, ctx);
+    expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(["ndj-m0"]);
+    const raw = await env.RUM_ARCHIVE.list({ prefix: "raw/" });
+    expect(raw.objects).toHaveLength(1);
+    const obj = await env.RUM_ARCHIVE.get(raw.objects[0]?.key ?? "");
+    const lines = (obj ? await archiveText(".gz", obj.body) : "").trimEnd().split("\n");
+    const clean = { ...m, beacon: { ...m.beacon, url: "https://shop.example/p/1" } };
+    expect(lines).toEqual([
+      JSON.stringify(clean),
+      JSON.stringify({ ...o, pageGroup: "(other)" }),
+      JSON.stringify(p),
+    ]);
+  });
+
   it("sanitizeUrl keeps only allowed parameters, in order, and never the fragment", () => {
     expect(sanitizeUrl("https://a.b/x?b=2&a=1&b=3#f", new Set(["b"]))).toBe("https://a.b/x?b=2&b=3");
     expect(sanitizeUrl("https://a.b/x#f?q=1", new Set(["q"]))).toBe("https://a.b/x");
