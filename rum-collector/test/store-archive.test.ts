@@ -6,8 +6,16 @@
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { parquetReadObjects } from "hyparquet";
 import { beforeEach, describe, expect, it } from "vitest";
+import { packNdjson, readMessageBody } from "../../common/src/queue-contract.ts";
 import type { RumQueueMessage } from "../../common/src/rum-types.ts";
-import { archiveKeyHour, archiveText, deleteOldArchive, sanitizeUrl } from "../src/store/archive.ts";
+import {
+  archivedMessage,
+  archiveKeyHour,
+  archiveObjects,
+  archiveText,
+  deleteOldArchive,
+  sanitizeUrl,
+} from "../src/store/archive.ts";
 import { handleQueue } from "../src/store/consumer.ts";
 import { pageView, resetRumTables, withEdgeLogs } from "./store-fixtures.ts";
 
@@ -92,6 +100,70 @@ describe("R2 archive", () => {
     await run([o], { ...env, RUM_ARCHIVE_QUERY_PARAMS: "demo=q,page" } as Env);
     const kept = await readParquet("parquet/pageviews/");
     expect(kept.rows[0]?.url).toBe("https://shop.example/search?q=shoes");
+  });
+
+  it("the NDJSON replay log reuses the decoded lines and still writes exactly the sanitized records", () => {
+    const urls = [
+      "https://shop.example/p/1",
+      "https://shop.example/p/1?email=a%40b.c&q=shoes#token=secret",
+      'https://shop.example/s?q="quoted"&x=\\zzback&u=\u00e9\u2028#f',
+      "https://shop.example/s?q=1&url=https://evil.example/?x=1",
+    ];
+    const messages: RumQueueMessage[] = urls.map((url, i) => {
+      const m = pageView({ pvid: `line${i}`, ts: T0 });
+      m.beacon.url = url;
+      return m;
+    });
+    // A foreign producer's lines: a second "url" key with the same value (an unknown extra key),
+    // and a URL written with escaped slashes (valid JSON, not as JSON.stringify writes it).
+    const twice = { ...(messages[1] as RumQueueMessage), extra: { url: urls[1] } };
+    const lines = [...messages, twice].map((m) => JSON.stringify(m));
+    lines.push(JSON.stringify(messages[1]).replaceAll("https://", "https:\\/\\/"));
+    for (const params of [new Map(), new Map([["demo", new Set(["q"])]])]) {
+      const read = readMessageBody(packNdjson(lines).body);
+      const decoded = read.messages;
+      expect(decoded).toHaveLength(lines.length);
+      const objects = archiveObjects(decoded, "m1", params, read.lines);
+      const [key, raw] = [...objects].find(([k]) => k.startsWith("raw/")) ?? [];
+      expect(key).toBeDefined();
+      const expected = `${decoded.map((m) => JSON.stringify(archivedMessage(m, params))).join("\n")}\n`;
+      expect(raw?.body).toBe(expected);
+      // Every page URL is sanitized (line 4 keeps its foreign extra key as it came, as before).
+      const out = String(raw?.body).split("\n");
+      for (const [i, l] of out.entries())
+        if (i !== 4) expect(l).not.toMatch(/email|secret|token|zzback|evil/);
+      // Nothing of the decoded records was changed by the archive.
+      expect(decoded.map((m) => (m.kind === "pageview" ? m.beacon.url : ""))).toEqual([
+        ...urls,
+        urls[1],
+        urls[1],
+      ]);
+    }
+  });
+
+  it("a batch of NDJSON text archives every record once, sanitized and with its capped page group", async () => {
+    const m = pageView({ pvid: "ndj00001", ts: T0 });
+    m.beacon.url = "https://shop.example/p/1?email=a%40b.c#token=secret";
+    const o = pageView({ pvid: "ndj00002", ts: T0, pageGroup: "cart" });
+    const p = pageView({ pvid: "ndj00003", ts: T0 });
+    const body = packNdjson([m, o, p].map((x) => JSON.stringify(x))).body;
+    const batch = createMessageBatch<string>("rum-events", [
+      { id: "ndj-m0", timestamp: new Date(T0), attempts: 1, body },
+    ]);
+    const ctx = createExecutionContext();
+    // One page group per site: "cart" (second seen) is counted as "(other)", a changed record.
+    await handleQueue(batch, { ...env, RUM_MAX_PAGE_GROUPS: "1" } as Env, ctx);
+    expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(["ndj-m0"]);
+    const raw = await env.RUM_ARCHIVE.list({ prefix: "raw/" });
+    expect(raw.objects).toHaveLength(1);
+    const obj = await env.RUM_ARCHIVE.get(raw.objects[0]?.key ?? "");
+    const lines = (obj ? await archiveText(".gz", obj.body) : "").trimEnd().split("\n");
+    const clean = { ...m, beacon: { ...m.beacon, url: "https://shop.example/p/1" } };
+    expect(lines).toEqual([
+      JSON.stringify(clean),
+      JSON.stringify({ ...o, pageGroup: "(other)" }),
+      JSON.stringify(p),
+    ]);
   });
 
   it("sanitizeUrl keeps only allowed parameters, in order, and never the fragment", () => {

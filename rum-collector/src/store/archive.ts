@@ -102,6 +102,26 @@ export function archivedMessage(
   return url === m.beacon.url ? m : { ...m, beacon: { ...m.beacon, url } };
 }
 
+/**
+ * The NDJSON line of `clean` (= `archivedMessage(m, …)`): `JSON.stringify(clean)`, or cheaper,
+ * `line`, the JSON text `m` was decoded from (`JSON.parse(line)` gives `m`), when `clean` is `m`,
+ * or that line with only its page URL replaced when `clean` differs from `m` only by a sanitized
+ * `beacon.url`. The splice is used only when the line holds exactly one `"url":` key and it is
+ * followed by the URL's JSON text as `JSON.stringify` writes it (what the intake sends); the result
+ * is then the same text `JSON.stringify(clean)` gives. Anything else is serialised again.
+ */
+export function archiveLine(m: RumQueueMessage, clean: RumQueueMessage, line: string | undefined): string {
+  if (line === undefined) return JSON.stringify(clean);
+  if (clean === m) return line;
+  if (m.kind !== "pageview" || clean.kind !== "pageview") return JSON.stringify(clean);
+  const needle = `"url":${JSON.stringify(m.beacon.url)}`;
+  const at = line.indexOf(needle);
+  if (at === -1 || line.indexOf('"url":') !== at || line.indexOf('"url":', at + 1) !== -1) {
+    return JSON.stringify(clean);
+  }
+  return `${line.slice(0, at)}"url":${JSON.stringify(clean.beacon.url)}${line.slice(at + needle.length)}`;
+}
+
 const STATS_COLUMNS: ReadonlySet<string> = new Set(["ts", "page_group", "rid"]);
 
 function parquetOf(
@@ -118,7 +138,8 @@ function parquetOf(
       data: rows.map((r) => {
         const v = r[name];
         if (v === null || v === undefined) return null;
-        if (type === "TIMESTAMP") return new Date(Number(v));
+        // Milliseconds as the writer's TIMESTAMP_MILLIS takes them (a Date would be converted back).
+        if (type === "TIMESTAMP") return Math.trunc(Number(v));
         if (type === "INT64") return BigInt(Math.trunc(Number(v)));
         if (type === "DOUBLE") return Number(v);
         return String(v);
@@ -129,9 +150,12 @@ function parquetOf(
 }
 
 function pageViewArchiveRow(m: PageViewMessage): Record<string, unknown> {
+  // A fresh row object of this call: completed in place rather than copied.
   const r: PvRow = pageViewRow(m, { unverified: true }, m.ts);
+  r.url = m.beacon.url;
   // Unverified attribution: the wire part holds the browser's whole request → first byte.
-  return { ...r, url: m.beacon.url, request_to_first_byte: r.last_mile_wire };
+  r.request_to_first_byte = r.last_mile_wire;
+  return r;
 }
 
 const p2 = (n: number) => String(n).padStart(2, "0");
@@ -168,11 +192,16 @@ function safeId(id: string): string {
   return id.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 64);
 }
 
-/** The objects one batch writes: key → body (Parquet per kind, site and hour; one NDJSON). */
+/**
+ * The objects one batch writes: key → body (Parquet per kind, site and hour; one NDJSON).
+ * `lines[i]`, when given, is the JSON text `messages[i]` was decoded from, as the queue's producers
+ * (this Worker's intake, edge and replay) write it with `JSON.stringify`; see `archiveLine`.
+ */
 export function archiveObjects(
   messages: readonly RumQueueMessage[],
   firstId: string,
   params: ReadonlyMap<string, ReadonlySet<string>>,
+  lines?: readonly (string | undefined)[],
 ): Map<string, { body: string | ArrayBuffer; contentType: string }> {
   const out = new Map<string, { body: string | ArrayBuffer; contentType: string }>();
   if (messages.length === 0) return out;
@@ -180,7 +209,7 @@ export function archiveObjects(
   let ts = Number.POSITIVE_INFINITY;
   for (const m of clean) if (m.ts < ts) ts = m.ts;
   out.set(archiveKey(ts, firstId), {
-    body: `${clean.map((m) => JSON.stringify(m)).join("\n")}\n`,
+    body: `${clean.map((c, i) => archiveLine(messages[i] as RumQueueMessage, c, lines?.[i])).join("\n")}\n`,
     contentType: "application/gzip",
   });
   const groups = new Map<
@@ -231,14 +260,15 @@ function edgeArchiveRow(m: EdgeLogMessage): Record<string, unknown> {
   };
 }
 
-/** Writes a batch's archive objects (all of them, concurrently). */
+/** Writes a batch's archive objects (all of them, concurrently); `lines` as for `archiveObjects`. */
 export async function writeArchive(
   bucket: R2Bucket,
   messages: readonly RumQueueMessage[],
   firstId: string,
   params: ReadonlyMap<string, ReadonlySet<string>>,
+  lines?: readonly (string | undefined)[],
 ): Promise<void> {
-  const objects = archiveObjects(messages, firstId, params);
+  const objects = archiveObjects(messages, firstId, params, lines);
   await Promise.all(
     [...objects].map(async ([key, o]) =>
       bucket.put(key, key.endsWith(".gz") && typeof o.body === "string" ? await gzipText(o.body) : o.body, {

@@ -35,6 +35,7 @@ export async function handleQueue(
 ): Promise<void> {
   const good: Message<RumQueueBody>[] = [];
   const bodies: RumQueueMessage[] = [];
+  const lines: string[] = [];
   for (const msg of batch.messages) {
     const read = readMessageBody(msg.body);
     for (const e of read.errors) console.warn(`rum consumer: ${e}`);
@@ -44,11 +45,13 @@ export async function handleQueue(
     if (read.messages.length > 0) {
       good.push(msg);
       bodies.push(...read.messages);
+      // Each record's JSON text (its NDJSON line as received), reused by the archive.
+      lines.push(...read.lines);
     } else msg.ack();
   }
   if (good.length === 0) return;
   try {
-    await store.writeBatch(bodies, (good[0] as Message<RumQueueBody>).id, Date.now());
+    await store.writeBatch(bodies, (good[0] as Message<RumQueueBody>).id, Date.now(), lines);
   } catch (err) {
     console.error("rum consumer: batch will be retried:", String(err));
     for (const m of good) m.retry({ delaySeconds: retryDelaySeconds(m.attempts) });

@@ -73,7 +73,7 @@ export function createD1Store(deps: D1StoreDeps): RumStore {
     return deps.env;
   };
   return {
-    writeBatch: (records, batchId, now) => storeBatch(needEnv(), records, batchId, now),
+    writeBatch: (records, batchId, now, lines) => storeBatch(needEnv(), records, batchId, now, lines),
     queryRollups: (spec) => runQuery(db, spec),
     queryImages: (spec: ImageQuerySpec) => runImageQuery(db, spec),
     coverage: (spec) => coverage(db, spec),

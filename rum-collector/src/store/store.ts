@@ -24,8 +24,18 @@ import type { ReplayResult } from "./replay.ts";
 import type { StoreResult } from "./write-messages.ts";
 
 export interface RumStore {
-  /** Stores one queue batch (page views joined to the edge log, edge and image records, rollups) and archives it. */
-  writeBatch(records: RumQueueMessage[], batchId: string, now: number): Promise<StoreResult>;
+  /**
+   * Stores one queue batch (page views joined to the edge log, edge and image records, rollups)
+   * and archives it. `lines`, when given, holds each record's JSON text as it came off the queue
+   * (same order; `undefined` where there is none), which the archive reuses instead of serialising
+   * the record again.
+   */
+  writeBatch(
+    records: RumQueueMessage[],
+    batchId: string,
+    now: number,
+    lines?: readonly (string | undefined)[],
+  ): Promise<StoreResult>;
   /** Percentiles from the rollups (`GET /v1/query`). */
   queryRollups(spec: QuerySpec): Promise<QueryResult | MultiQueryResult>;
   /** Image bytes saved (`GET /v1/images`). */

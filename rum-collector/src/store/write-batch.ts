@@ -47,17 +47,23 @@ export async function capPageGroups(
   });
 }
 
-/** Writes one batch's records to R2 and D1 (throws when either fails; nothing is acked then). */
+/**
+ * Writes one batch's records to R2 and D1 (throws when either fails; nothing is acked then).
+ * `lines`: each record's JSON text as received (see RumStore.writeBatch); a record whose page
+ * group the cap changed is a new object and is serialised again.
+ */
 export async function storeBatch(
   env: Env,
   records: RumQueueMessage[],
   firstId: string,
   now: number,
+  lines?: readonly (string | undefined)[],
 ): Promise<StoreResult> {
   const { cfg, cap } = storeState(env);
   const capped = await capPageGroups(env.DB, cap, records, now);
+  const keptLines = lines && capped.map((m, i) => (m === records[i] ? lines[i] : undefined));
   const [archived, stored] = await Promise.allSettled([
-    writeArchive(env.RUM_ARCHIVE, capped, firstId, cfg.archiveParams),
+    writeArchive(env.RUM_ARCHIVE, capped, firstId, cfg.archiveParams, keptLines),
     storeMessages(env.DB, capped, { now, joinWindowMs: cfg.joinWindowMs }),
   ]);
   if (archived.status === "rejected") throw archived.reason;
