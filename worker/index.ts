@@ -6,6 +6,9 @@
 import { hasPathPrefix } from "../common/src/http-response.ts";
 import { createDashboardsFromEnv } from "../dashboards/src/index.ts";
 import { createEdgeFromEnv } from "../edge/src/index.ts";
+
+export { PurgeCoordinator } from "../edge/src/index.ts";
+
 import { createCollectorFromEnv, handleQueue, handleScheduled } from "../rum-collector/src/index.ts";
 
 type Part = {

@@ -23,7 +23,7 @@ import { type CachedMeta, HotCache } from "./hot-cache.ts";
 import { isNotModified, NOT_MODIFIED_HEADERS } from "./http.ts";
 import { bodyDeadline, type FetchFn, idleDeadline, OriginClient } from "./origin.ts";
 import { invalidateAfterUnsafe, purgeEverything, purgeTags, purgeUrls } from "./purge.ts";
-import { PurgeState } from "./purge-state.ts";
+import { PurgeState, type PurgeWriter } from "./purge-state.ts";
 import { addBodyRead, injectHtml, isHtml, pageTags } from "./rum-inject.ts";
 import { wantsBeacon } from "./store.ts";
 import { TagIndex } from "./tag-index.ts";
@@ -35,6 +35,8 @@ export interface EdgeDeps {
   config: EdgeConfig;
   /** KV for purge times + tag index (binding EDGE_KV); null = purges stay in this isolate, no tags. */
   kv?: KVNamespace | null;
+  /** Single writer of the purge document in KV (binding PURGE_COORDINATOR); default none (direct writes). */
+  purgeWriter?: PurgeWriter | null;
   /** RUM queue (binding RUM_QUEUE); null = no page-view log. */
   queue?: LogQueue | null;
   /** Second tier; default `caches.default` (resolved lazily, per request). */
@@ -91,7 +93,12 @@ export class Edge implements Finisher {
     const config = deps.config;
     this.config = config;
     this.hot = new HotCache(config.hotCacheBytes, config.hotCacheMaxObjectBytes);
-    this.purge = new PurgeState(deps.kv ?? null, config.purgeCheckSeconds, config.purgeReadTimeoutMs);
+    this.purge = new PurgeState(
+      deps.kv ?? null,
+      config.purgeCheckSeconds,
+      config.purgeReadTimeoutMs,
+      deps.purgeWriter ?? null,
+    );
     this.tiers = new CacheTiers(this.hot, this.purge, deps.cache);
     this.tags = new TagIndex(deps.kv ?? null);
     this.doFetch = deps.fetch ?? ((req, init) => fetch(req, init));

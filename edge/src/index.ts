@@ -7,12 +7,14 @@ import { createEdgeApp, type EdgeApp } from "./app.ts";
 import { parseEdgeConfig } from "./config.ts";
 import { createImageRoute, pageEdgeDeps, parseImageEdgeConfig } from "./images/index.ts";
 import { createPrefetchFromEnv } from "./prefetch/wire.ts";
+import { purgeWriterFromEnv } from "./purge-coordinator.ts";
 
 export { createEdgeApp, type EdgeApp, type EdgeAppDeps } from "./app.ts";
 export { parseEdgeConfig } from "./config.ts";
 export { RequestContext, type SpeculationHook } from "./context.ts";
 export { Edge, type EdgeDeps } from "./edge.ts";
 export { ConfigError } from "./env-config.ts";
+export { PurgeCoordinator } from "./purge-coordinator.ts";
 
 /** The edge part as the root Worker uses it. */
 export type EdgePart = EdgeApp;
@@ -32,6 +34,7 @@ export function createEdgeFromEnv(env: Env): EdgePart {
   const app = createEdgeApp({
     config,
     kv: env.EDGE_KV ?? null,
+    purgeWriter: purgeWriterFromEnv(env),
     queue: env.RUM_QUEUE ?? null,
     ...pageDeps,
     fetch: prefetch.wrapOriginFetch(config.originBase, pageDeps.fetch, true),

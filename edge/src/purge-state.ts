@@ -14,7 +14,6 @@
  * - Local invalidations (RFC 9111 §4.4, unsafe methods) only enter this isolate's state.
  */
 
-const STATE_KEY = "edge:purges";
 /** Entries kept per list (URLs, tags) before the oldest fold into `all`. */
 export const PURGE_LOG_MAX = 5000;
 
@@ -26,11 +25,45 @@ export interface PurgeCheckable {
   checkedSeq?: number;
 }
 
-interface PurgeDoc {
+/** The KV document (`edge:purges`). */
+export interface PurgeDoc {
   v: number;
   all: number;
   urls: Record<string, number>;
   tags: Record<string, number>;
+}
+
+/** One purge: everything, URL keys and/or tags (lower-case), at one time. */
+export interface PurgeRecord {
+  all?: boolean;
+  urls?: readonly string[];
+  tags?: readonly string[];
+}
+
+/**
+ * The single writer of the KV document (purge-coordinator.ts, a Durable Object): merges a purge
+ * into the document and writes it, one purge at a time, and answers the merged document.
+ */
+export interface PurgeWriter {
+  record(p: PurgeRecord, now: number): Promise<PurgeDoc>;
+}
+
+export const PURGE_STATE_KEY = "edge:purges";
+
+/**
+ * `doc` with purge `p` at `now` merged in (later times win per key; each list bounded, the
+ * oldest entries folded into `all`) and its version bumped. Pure; `doc` is not changed.
+ */
+export function mergePurge(doc: PurgeDoc | null, p: PurgeRecord, now: number): PurgeDoc {
+  const urls = timeMap(doc?.urls);
+  const tags = timeMap(doc?.tags);
+  let all = typeof doc?.all === "number" && Number.isFinite(doc.all) ? doc.all : 0;
+  if (p.all) all = Math.max(all, now);
+  for (const u of p.urls ?? []) urls.set(u, Math.max(now, urls.get(u) ?? 0));
+  for (const t of p.tags ?? []) tags.set(t, Math.max(now, tags.get(t) ?? 0));
+  all = bounded(urls, bounded(tags, all));
+  const v = typeof doc?.v === "number" && Number.isFinite(doc.v) ? doc.v + 1 : 1;
+  return { v, all, urls: Object.fromEntries(urls), tags: Object.fromEntries(tags) };
 }
 
 function bounded(m: Map<string, number>, all: number): number {
@@ -68,8 +101,17 @@ export class PurgeState {
   checkedAt = Number.NEGATIVE_INFINITY;
   loading: Promise<void> | null = null;
 
-  constructor(kv: KVNamespace | null, checkSeconds: number, readTimeoutMs: number) {
+  /** The single writer of the KV document when one is bound (binding PURGE_COORDINATOR). */
+  writer: PurgeWriter | null;
+
+  constructor(
+    kv: KVNamespace | null,
+    checkSeconds: number,
+    readTimeoutMs: number,
+    writer: PurgeWriter | null = null,
+  ) {
     this.kv = kv;
+    this.writer = kv === null ? null : writer;
     this.checkSeconds = checkSeconds;
     this.readTimeoutMs = readTimeoutMs;
     if (kv === null) this.loaded = true;
@@ -98,7 +140,7 @@ export class PurgeState {
     this.checkedAt = now;
     this.loading = (async () => {
       try {
-        const doc = this.kv ? await this.kv.get<PurgeDoc>(STATE_KEY, "json") : null;
+        const doc = this.kv ? await this.kv.get<PurgeDoc>(PURGE_STATE_KEY, "json") : null;
         this.apply(doc);
         this.loaded = true;
       } catch {
@@ -149,21 +191,30 @@ export class PurgeState {
   }
 
   /**
-   * Records a purge: applies here at once, then merges into the KV document (read, merge, write).
-   * Two purges written in the same instant from different places can race in KV; the zone purge
-   * API and the purge here still apply.
+   * Records a purge: applies here at once, then merges it into the KV document. With a writer
+   * (the PurgeCoordinator Durable Object) the merge and the write happen there, one purge at a
+   * time, so two purges from two places at the same instant both reach KV. Without one (or when
+   * it fails) this isolate reads, merges and writes the document itself; two such writes at the
+   * same instant can race in KV, though the zone purge API and the purge here still apply.
    */
-  async record(
-    p: { all?: boolean; urls?: readonly string[]; tags?: readonly string[] },
-    now: number,
-  ): Promise<void> {
+  async record(p: PurgeRecord, now: number): Promise<void> {
     if (p.all) this.all = Math.max(this.all, now);
     for (const u of p.urls ?? []) this.urls.set(u, now);
     for (const t of p.tags ?? []) this.tags.set(t, now);
     this.all = bounded(this.urls, bounded(this.tags, this.all));
     this.seq++;
     if (this.kv === null) return;
-    const doc = await this.kv.get<PurgeDoc>(STATE_KEY, "json");
+    if (this.writer !== null) {
+      try {
+        const merged = await this.writer.record(p, now);
+        this.apply(merged);
+        this.version = merged.v;
+        return;
+      } catch (e) {
+        console.warn(`edge: purge coordinator failed, writing the purge to KV directly (${String(e)})`);
+      }
+    }
+    const doc = await this.kv.get<PurgeDoc>(PURGE_STATE_KEY, "json");
     this.apply(doc);
     const v = Math.max(this.version, doc?.v ?? 0) + 1;
     const out: PurgeDoc = {
@@ -172,7 +223,7 @@ export class PurgeState {
       urls: Object.fromEntries(this.urls),
       tags: Object.fromEntries(this.tags),
     };
-    await this.kv.put(STATE_KEY, JSON.stringify(out));
+    await this.kv.put(PURGE_STATE_KEY, JSON.stringify(out));
     this.version = v;
   }
 }
