@@ -25,6 +25,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+import { numberOption } from "./lib/args.mjs";
 import { BENCH_USER_AGENT, beaconTemplate, SITE_ORIGIN, sendBeacons } from "./lib/beacon-client.mjs";
 import { applyMigrations } from "./lib/d1-migrations.mjs";
 import { clockTicksPerSecond, processCpuSeconds } from "./lib/proc-cpu.mjs";
@@ -417,14 +418,7 @@ export function ingestReport({ rows }) {
 
 async function main() {
   const args = process.argv.slice(2);
-  const opt = (name, dflt) => {
-    const i = args.indexOf(`--${name}`);
-    if (i === -1) return dflt;
-    const n = Number(args[i + 1]);
-    if (!Number.isInteger(n) || n < 1)
-      throw new Error(`Invalid option --${name}: expected a positive integer (got "${args[i + 1]}")`);
-    return n;
-  };
+  const opt = numberOption(args);
   installCleanupHandlers();
   const tmp = makeTempDir("bench-rum-ingest-");
   const log = (s) => console.log(`[bench:rum-ingest] ${s}`);

@@ -5,22 +5,22 @@
  * registry), printed as self and total time per function. Options: --beacons N (default 10000),
  * --top N (40). Usage: `node bench/rum-intake-profile.mjs`.
  */
-import { dirname, join } from "node:path";
+
+import { join } from "node:path";
 import { convertV4MiniflareOptions, Miniflare, NoOpLog } from "miniflare";
+import { numberOption } from "./lib/args.mjs";
 import { sendBeacons } from "./lib/beacon-client.mjs";
 import { inclusiveProfile, startCpuProfile, summariseProfile } from "./lib/cpu-profile.mjs";
 import { applyMigrations } from "./lib/d1-migrations.mjs";
 import { clockTicksPerSecond, processCpuSeconds } from "./lib/proc-cpu.mjs";
 import { cleanup, freePort, installCleanupHandlers, makeTempDir, runChild, sleep } from "./lib/procs.mjs";
 import { drainPhase } from "./lib/rum-store-phase.mjs";
+import { rumBenchVars, rumWorkerOptions } from "./lib/rum-worker-options.mjs";
 import { withNewWorkerdPid } from "./lib/rum-workerd-pid.mjs";
 
 const root = join(import.meta.dirname, "..");
 const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i === -1 ? dflt : Number(args[i + 1]);
-};
+const opt = numberOption(args);
 const BEACONS = opt("beacons", 10_000);
 const TOP = opt("top", 40);
 const CONSUMER = args.includes("--consumer");
@@ -81,27 +81,7 @@ async function main() {
   );
   if (built.code !== 0) throw new Error(`wrangler build failed:\n${built.stderr}`);
   const script = join(out, "index.js");
-  const workerOptions = {
-    modules: true,
-    scriptPath: script,
-    modulesRoot: dirname(script),
-    compatibilityDate: "2026-11-01",
-    compatibilityFlags: ["nodejs_compat"],
-    bindings: {
-      ENVIRONMENT: "development",
-      ORIGIN_URL: "http://127.0.0.1:9",
-      IMAGE_SERVICE_URL: "http://127.0.0.1:9",
-      EDGE_ADMIN_TOKEN: "bench-admin",
-      RUM_QUERY_TOKEN: "bench-query-token",
-      RUM_SITES: "demo=http://127.0.0.1:8787",
-      RUM_RATE_LIMIT: "off",
-      DASH_TOKEN: "bench-dash",
-    },
-    d1Databases: { DB: "bench-d1" },
-    kvNamespaces: ["EDGE_KV"],
-    r2Buckets: ["RUM_ARCHIVE"],
-    queueProducers: { RUM_QUEUE: { queueName: "rum-events" } },
-  };
+  const workerOptions = rumWorkerOptions(script, rumBenchVars("bench-query-token"));
   const registry = join(tmp, "dev-registry");
   const inspectorPort = await freePort();
   const consumer = await start({

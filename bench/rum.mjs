@@ -21,27 +21,27 @@
  * --query-runs N (20), --no-json (do not write bench/out/rum-<start time>.json).
  * Stops by itself; all children and temp dirs are cleaned up on exit or Ctrl-C.
  */
+
 import { mkdirSync, writeFileSync } from "node:fs";
 import { setPriority } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { convertV4MiniflareOptions, Miniflare, NoOpLog } from "miniflare";
 import { seededRandom } from "../common/src/seeded-random.ts";
 import { QuantileSketch } from "../common/src/sketch.ts";
+import { numberOption } from "./lib/args.mjs";
 import { sendBeacons as sendBeaconLoad } from "./lib/beacon-client.mjs";
 import { applyMigrations } from "./lib/d1-migrations.mjs";
 import { clockTicksPerSecond, processCpuSeconds } from "./lib/proc-cpu.mjs";
 import { cleanup, installCleanupHandlers, makeTempDir, runChild, sleep } from "./lib/procs.mjs";
 import { beaconRids, drainPhase, exactVsSketch, seedEdgeRecords } from "./lib/rum-store-phase.mjs";
+import { rumBenchVars, rumWorkerOptions } from "./lib/rum-worker-options.mjs";
 import { withNewWorkerdPid } from "./lib/rum-workerd-pid.mjs";
 import { fmt, markdownTable, median } from "./lib/table.mjs";
 
 const root = join(import.meta.dirname, "..");
 const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i === -1 ? dflt : Number(args[i + 1]);
-};
+const opt = numberOption(args);
 const BEACONS = opt("beacons", 5_000);
 const PAGEVIEWS = opt("pageviews", 1_000_000);
 const QUERY_RUNS = opt("query-runs", 20);
@@ -305,28 +305,8 @@ async function main() {
   });
   await sendBeacons(hello.url, 2000, "warmhello");
 
-  const vars = {
-    ENVIRONMENT: "development", // local tokens below are accepted only here
-    ORIGIN_URL: "http://127.0.0.1:9",
-    IMAGE_SERVICE_URL: "http://127.0.0.1:9",
-    EDGE_ADMIN_TOKEN: "bench-admin",
-    RUM_QUERY_TOKEN: QUERY_TOKEN,
-    RUM_SITES: "demo=http://127.0.0.1:8787",
-    RUM_RATE_LIMIT: "off",
-    DASH_TOKEN: "bench-dash",
-  };
-  const workerOptions = {
-    modules: true,
-    scriptPath: script,
-    modulesRoot: dirname(script),
-    compatibilityDate: "2026-11-01",
-    compatibilityFlags: ["nodejs_compat"],
-    bindings: vars,
-    d1Databases: { DB: "bench-d1" },
-    kvNamespaces: ["EDGE_KV"],
-    r2Buckets: ["RUM_ARCHIVE"],
-    queueProducers: { RUM_QUEUE: { queueName: "rum-events" } },
-  };
+  const vars = rumBenchVars(QUERY_TOKEN);
+  const workerOptions = rumWorkerOptions(script, vars);
   const consumerOptions = { queueConsumers: { "rum-events": { maxBatchSize: 100, maxBatchTimeout: 1 } } };
 
   // Production model: on Cloudflare the queue consumer runs as its own invocations, never on the

@@ -21,11 +21,11 @@ import { miss, revalidate } from "./fill.ts";
 import { type Finisher, finish, servedHeaders } from "./finish.ts";
 import { type CachedMeta, HotCache } from "./hot-cache.ts";
 import { isNotModified, NOT_MODIFIED_HEADERS } from "./http.ts";
-import { bodyDeadline, type FetchFn, idleDeadline, OriginClient } from "./origin.ts";
+import { type FetchFn, idleDeadline, OriginClient } from "./origin.ts";
 import { invalidateAfterUnsafe, purgeEverything, purgeTags, purgeUrls } from "./purge.ts";
 import { PurgeState, type PurgeWriter } from "./purge-state.ts";
-import { addBodyRead, injectHtml, isHtml, pageTags } from "./rum-inject.ts";
-import { wantsBeacon } from "./store.ts";
+import { isHtml, pageTags } from "./rum-inject.ts";
+import { injectPage, STALLED, wantsBeacon } from "./store.ts";
 import { TagIndex } from "./tag-index.ts";
 import { type CachedBody, CacheTiers, cancelBody, freshness } from "./tiers.ts";
 import { urlParts } from "./url-parts.ts";
@@ -64,8 +64,6 @@ export function answersNotModified(request: Request, meta: CachedMeta): boolean 
   if (meta.status !== 200 || (meta.etag === null && meta.lastModified === null)) return false;
   return isNotModified(request.headers, meta.etag, meta.lastModified);
 }
-
-const STALLED: unique symbol = Symbol("stalled");
 
 export class Edge implements Finisher {
   config: EdgeConfig;
@@ -300,19 +298,12 @@ export class Edge implements Finisher {
     const ms = this.config.originBodyTimeoutMs;
     if (tags.length > 0) {
       // The page is read within the body deadline (an origin that stalls mid-page gets a 504).
-      const t = performance.now();
-      const injected = await bodyDeadline<Awaited<ReturnType<typeof injectHtml>> | typeof STALLED>(
-        ctx,
-        injectHtml(res, tags),
-        ms,
-        () => STALLED,
-      );
-      if (injected !== STALLED) addBodyRead(ctx, injected, t);
+      const injected = await injectPage(ctx, res, tags, ms);
       if (injected === STALLED) {
         cancelBody(res.body ?? undefined);
         return this.originFailure(ctx, "body-stalled", o.ms, "BYPASS");
       }
-      body = injected instanceof ReadableStream ? idleDeadline(injected, ms) : injected;
+      body = injected;
       h.delete("content-length");
     } else if (
       res.body !== null &&

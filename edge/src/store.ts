@@ -4,6 +4,7 @@
  * read within its deadline and put into both tiers, with a Vary marker under the URL key when the
  * response varies, then the tag index is updated.
  */
+import type { InjectTag } from "../../common/src/beacon-inject.ts";
 import { decideStore, type StoreDecision, TARGETED_FIELDS } from "../../common/src/http-cache/storability.ts";
 import { hash64 } from "../../common/src/http-cache/vary.ts";
 import type { Settle } from "./collapse.ts";
@@ -98,7 +99,31 @@ export function wantsBeacon(config: EdgeConfig, ctx: RequestContext, status: num
   return config.rumInject && ctx.rule?.rum !== false && status === 200;
 }
 
-const STALLED: unique symbol = Symbol("stalled");
+/** What `injectPage` answers when the origin stalled before the page was read. */
+export const STALLED: unique symbol = Symbol("stalled");
+
+/**
+ * Origin page `res` with `tags` injected, under the body deadline `ms` (on the request's origin
+ * deadline when it has one): bytes when it was read whole (the wait counted as origin time),
+ * else a stream with an idle deadline; STALLED when the origin stalled before the page was read.
+ */
+export async function injectPage(
+  ctx: RequestContext,
+  res: Response,
+  tags: readonly InjectTag[],
+  ms: number,
+): Promise<PreparedBody | typeof STALLED> {
+  const t = performance.now();
+  const injected = await bodyDeadline<Awaited<ReturnType<typeof injectHtml>> | typeof STALLED>(
+    ctx,
+    injectHtml(res, tags),
+    ms,
+    () => STALLED,
+  );
+  if (injected === STALLED) return STALLED;
+  addBodyRead(ctx, injected, t);
+  return injected instanceof ReadableStream ? idleDeadline(injected, ms) : injected;
+}
 
 /** Origin response → client headers, (beacon-injected) body, store decision and metadata. */
 export async function prepare(
@@ -127,16 +152,9 @@ export async function prepare(
       ? pageTags(res, wantsBeacon(host.config, ctx, res.status) ? host.config.rumBeaconSrc : null)
       : [];
   if (tags.length > 0) {
-    const t = performance.now();
-    const injected = await bodyDeadline<Awaited<ReturnType<typeof injectHtml>> | typeof STALLED>(
-      ctx,
-      injectHtml(res, tags),
-      ms,
-      () => STALLED,
-    );
+    const injected = await injectPage(ctx, res, tags, ms);
     if (injected === STALLED) throw new BodyStalled(ms);
-    addBodyRead(ctx, injected, t);
-    body = injected instanceof ReadableStream ? idleDeadline(injected, ms) : injected;
+    body = injected;
     h.delete("content-length");
   } else if (body !== null && !get("content-type")?.toLowerCase().startsWith("text/event-stream"))
     body = idleDeadline(body, ms);
