@@ -118,6 +118,10 @@ export function createAdminRoutes(
         urls: edge.purge.urls.size,
         tags: edge.purge.tags.size,
         loaded: edge.purge.loaded,
+        version: edge.purge.version,
+        writer: edge.purge.kv === null ? "none" : edge.purge.writer !== null ? "coordinator" : "direct",
+        lastWrite: edge.purge.lastWrite,
+        writerError: edge.purge.writerError,
       },
     });
   });

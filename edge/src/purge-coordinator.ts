@@ -73,9 +73,11 @@ export class PurgeCoordinator {
 export function purgeWriterFromEnv(env: Env): PurgeWriter | null {
   const ns = (env as { PURGE_COORDINATOR?: DurableObjectNamespace }).PURGE_COORDINATOR;
   if (ns === undefined) return null;
-  const stub = ns.get(ns.idFromName("edge:purges"));
+  const id = ns.idFromName("edge:purges");
   return {
     async record(p, now) {
+      // A stub is an I/O object of the request that made it: one per call, not one per isolate.
+      const stub = ns.get(id);
       const res = await stub.fetch(RECORD_URL, { method: "POST", body: JSON.stringify({ p, now }) });
       if (!res.ok) throw new Error(`purge coordinator answered ${res.status}: ${await res.text()}`);
       return (await res.json()) as PurgeDoc;

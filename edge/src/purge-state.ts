@@ -103,6 +103,10 @@ export class PurgeState {
 
   /** The single writer of the KV document when one is bound (binding PURGE_COORDINATOR). */
   writer: PurgeWriter | null;
+  /** How this isolate's last purge reached KV (`/_edge/health`): through the writer, directly, or none yet. */
+  lastWrite: "coordinator" | "direct" | null = null;
+  /** Why the last call to the writer failed (null after a success), for `/_edge/health`. */
+  writerError: string | null = null;
 
   constructor(
     kv: KVNamespace | null,
@@ -209,8 +213,11 @@ export class PurgeState {
         const merged = await this.writer.record(p, now);
         this.apply(merged);
         this.version = merged.v;
+        this.lastWrite = "coordinator";
+        this.writerError = null;
         return;
       } catch (e) {
+        this.writerError = String(e);
         console.warn(`edge: purge coordinator failed, writing the purge to KV directly (${String(e)})`);
       }
     }
@@ -225,5 +232,6 @@ export class PurgeState {
     };
     await this.kv.put(PURGE_STATE_KEY, JSON.stringify(out));
     this.version = v;
+    this.lastWrite = "direct";
   }
 }

@@ -3,10 +3,11 @@
  * instant from different isolates all reach the KV document the other locations read.
  */
 import { env } from "cloudflare:test";
+import { exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { purgeWriterFromEnv } from "../src/purge-coordinator.ts";
 import { mergePurge, PURGE_LOG_MAX, PURGE_STATE_KEY, type PurgeDoc } from "../src/purge-state.ts";
-import { Clock, cacheStatus, makeEdge, purge, uniquePath } from "./helpers.ts";
+import { Clock, cacheStatus, makeEdge, purge, TOKEN, uniquePath } from "./helpers.ts";
 
 describe("mergePurge", () => {
   it("later times win per key, every list is bounded (the oldest fold into all), the version goes up", () => {
@@ -48,6 +49,7 @@ describe("purge coordinator (binding PURGE_COORDINATOR)", () => {
     // Every purge starts before any has finished: each would read the same old document.
     const answers = await Promise.all(paths.map((p, i) => purge(i % 2 === 0 ? a : b, { urls: [p] })));
     for (const r of answers) expect(r.status).toBe(200);
+    expect(a.edge.purge.lastWrite).toBe("coordinator");
     const doc = await env.EDGE_KV.get<PurgeDoc>(PURGE_STATE_KEY, "json");
     const keys = Object.keys(doc?.urls ?? {});
     for (const p of paths) expect(keys.some((k) => k.endsWith(p))).toBe(true);
@@ -57,6 +59,30 @@ describe("purge coordinator (binding PURGE_COORDINATOR)", () => {
     clock.advance(6_000); // past EDGE_PURGE_CHECK_SECONDS: `viewer` reads the document again
     await viewer.call(uniquePath("coord-tick"));
     for (const p of paths) expect(cacheStatus(await viewer.call(p)), p).toBe("MISS");
+  });
+
+  it("works through the Worker entry across requests (a stub per call, not one per isolate)", async () => {
+    const page = uniquePath("coord-entry");
+    // The first requests build the edge part (and its purge writer) in their own request context.
+    await (await exports.default.fetch(`http://shop.test${page}`)).arrayBuffer();
+    await (await exports.default.fetch(`http://shop.test${page}`)).arrayBuffer();
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    for (let i = 0; i < 2; i++) {
+      const r = await exports.default.fetch("http://shop.test/_edge/purge", {
+        method: "POST",
+        headers: { ...auth, "content-type": "application/json" },
+        body: JSON.stringify({ urls: [page] }),
+      });
+      expect(r.status).toBe(200);
+      await r.arrayBuffer();
+    }
+    const health = await exports.default.fetch("http://shop.test/_edge/health", { headers: auth });
+    const state = ((await health.json()) as { purge: Record<string, unknown> }).purge;
+    expect(state, JSON.stringify(state)).toMatchObject({
+      writer: "coordinator",
+      lastWrite: "coordinator",
+      writerError: null,
+    });
   });
 
   it("refuses anything but POST /record with a {p, now} body (404/400 with the reason)", async () => {
@@ -86,6 +112,7 @@ describe("purge coordinator (binding PURGE_COORDINATOR)", () => {
     expect(warn.mock.calls.map((c) => String(c[0])).join("\n")).toMatch(
       /purge coordinator failed.*coordinator down/,
     );
+    expect(t.edge.purge.lastWrite).toBe("direct");
     warn.mockRestore();
   });
 });
