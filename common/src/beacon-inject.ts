@@ -13,6 +13,8 @@
  * Pure: works on `Uint8Array` chunks, no runtime APIs.
  */
 
+import { concatBytes } from "./bytes.ts";
+
 const LT = 0x3c;
 const GT = 0x3e;
 const BANG = 0x21;
@@ -160,16 +162,7 @@ export class BeaconInjector {
     const tags = this.tags;
     if (tags.length === 1)
       return (tags[0] as TagState).present ? new Uint8Array(0) : (tags[0] as TagState).bytes;
-    let n = 0;
-    for (const t of tags) if (!t.present) n += t.bytes.length;
-    const out = new Uint8Array(n);
-    let at = 0;
-    for (const t of tags)
-      if (!t.present) {
-        out.set(t.bytes, at);
-        at += t.bytes.length;
-      }
-    return out;
+    return concatBytes(tags.filter((t) => !t.present).map((t) => t.bytes));
   }
 
   /** Writes the insertion (if any) and settles. */
@@ -190,9 +183,7 @@ export class BeaconInjector {
     }
     let buf = chunk;
     if (this.carry !== null) {
-      buf = new Uint8Array(this.carry.length + chunk.length);
-      buf.set(this.carry);
-      buf.set(chunk, this.carry.length);
+      buf = concatBytes([this.carry, chunk], this.carry.length + chunk.length);
       this.carry = null;
     }
     this.scan(buf, false, emit);
@@ -389,13 +380,5 @@ export function injectIntoBytes(
   inj.push(html, emit);
   inj.end(emit);
   if (!inj.injected) return html;
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }

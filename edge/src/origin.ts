@@ -4,6 +4,7 @@
  * bodies with a deadline, and turns origin headers into client headers (Server-Timing split).
  */
 
+import { concatBytes } from "../../common/src/bytes.ts";
 import {
   CACHEABLE_FORWARD_HEADERS,
   DROPPED_REQUEST_HEADERS,
@@ -218,13 +219,7 @@ export class OriginClient {
         }
         chunks.push(chunk);
       }
-      const out = new Uint8Array(n);
-      let off = 0;
-      for (const c of chunks) {
-        out.set(c, off);
-        off += c.byteLength;
-      }
-      return out.buffer;
+      return concatBytes(chunks, n).buffer;
     })();
     return withDeadline<ArrayBuffer | null | "timeout">(read, this.config.originBodyTimeoutMs, () => {
       reader.cancel().catch(() => {});

@@ -5,6 +5,7 @@
  * common/src/image-header.ts). Anything else is a 4xx with the reason. The content type sent is
  * the one read from the bytes, never the origin's claim; a source redirect is never passed on.
  */
+import { concatBytes } from "../../../common/src/bytes.ts";
 import { RASTER_CONTENT_TYPES, refuseRaster } from "../../../common/src/image-header.ts";
 import type { ImageLogMessage } from "../../../common/src/rum-types.ts";
 import type { Edge } from "../edge.ts";
@@ -49,13 +50,7 @@ async function readBounded(body: ReadableStream<Uint8Array> | null, max: number)
     }
     chunks.push(value);
   }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  return concatBytes(chunks, total);
 }
 
 /** Serves the checked original, or a 4xx/502 naming why it may not be passed on. */

@@ -6,6 +6,8 @@
  * (the largest single cost of the intake in a workerd CPU profile).
  */
 
+import { concatBytes } from "../../../common/src/bytes.ts";
+
 /** Largest accepted beacon body (16 KiB). */
 export const MAX_BEACON_BYTES = 16 * 1024;
 
@@ -45,16 +47,7 @@ export async function readBodyLimited(request: Request, limit = MAX_BEACON_BYTES
     }
     chunks.push(value);
   }
-  let bytes: Uint8Array;
-  if (chunks.length === 1 && chunks[0]) bytes = chunks[0];
-  else {
-    bytes = new Uint8Array(size);
-    let off = 0;
-    for (const c of chunks) {
-      bytes.set(c, off);
-      off += c.byteLength;
-    }
-  }
+  const bytes = chunks.length === 1 && chunks[0] ? chunks[0] : concatBytes(chunks, size);
   return decodeUtf8(bytes);
 }
 

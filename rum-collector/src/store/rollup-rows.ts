@@ -3,7 +3,9 @@
  * and write them back with optimistic concurrency (a row's `version` must be unchanged, a new
  * row must still be absent), so two writers never lose each other's page views.
  */
+
 import { Buffer } from "node:buffer";
+import { concatBytes } from "../../../common/src/bytes.ts";
 import { QuantileSketch } from "../../../common/src/sketch.ts";
 import { type Granularity, METRICS } from "./metrics.ts";
 
@@ -270,13 +272,10 @@ function rowJsons(rows: readonly RollupRow[]): string[] {
       parts.push(b);
       if (b) total += b.byteLength;
     }
-  const all = new Uint8Array(total);
-  let off = 0;
-  for (const b of parts)
-    if (b) {
-      all.set(b, off);
-      off += b.byteLength;
-    }
+  const all = concatBytes(
+    parts.filter((b): b is Uint8Array => b !== null),
+    total,
+  );
   const hexAll = hex(all);
   const out: string[] = [];
   let k = 0;
