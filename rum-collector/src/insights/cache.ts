@@ -6,7 +6,7 @@
  * `/v1/query?metric=ttfb&groupBy=cacheStatus` away.
  */
 import type { CacheAnswer } from "../../../common/src/insights-contract.ts";
-import { fail, type Parsed, parseRange, rejectUnknown } from "./params.ts";
+import { fail, type Parsed, parseLimit, parseRange, rejectUnknown } from "./params.ts";
 
 export interface CacheSpec {
   from: number;
@@ -20,12 +20,11 @@ export function parseCacheParams(params: URLSearchParams, now: number): Parsed<C
   if (unknown) return fail(unknown);
   const range = parseRange(params, now);
   if (!range.ok) return range;
-  const raw = params.get("limit") ?? "10";
-  if (!/^\d{1,3}$/.test(raw) || Number(raw) < 1 || Number(raw) > 100)
-    return fail(`invalid "limit": expected an integer 1–100 (got "${raw}")`);
+  const limit = parseLimit(params, 10);
+  if (!limit.ok) return limit;
   const site = params.get("site");
   if (site !== null && (site === "" || site.length > 200)) return fail('invalid "site"');
-  return { ok: true, value: { ...range.value, site, limit: Number(raw) } };
+  return { ok: true, value: { ...range.value, site, limit: limit.value } };
 }
 
 const HIT = "('HIT', 'STALE')";

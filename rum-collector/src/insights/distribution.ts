@@ -6,6 +6,7 @@
  */
 import type { DistPeriod, DistributionAnswer } from "../../../common/src/insights-contract.ts";
 import {
+  FILTER_COLUMNS,
   type Filters,
   fail,
   METRIC_COLUMNS,
@@ -36,20 +37,7 @@ export interface DistributionSpec {
 }
 
 export function parseDistributionParams(params: URLSearchParams, now: number): Parsed<DistributionSpec> {
-  const unknown = rejectUnknown(params, [
-    "metric",
-    "from",
-    "to",
-    "compare",
-    "site",
-    "pageGroup",
-    "device",
-    "country",
-    "connection",
-    "cacheStatus",
-    "colo",
-    "browser",
-  ]);
+  const unknown = rejectUnknown(params, ["metric", "from", "to", "compare", ...Object.keys(FILTER_COLUMNS)]);
   if (unknown) return fail(unknown);
   const metric = parseMetric(params, "lcp");
   if (!metric.ok) return metric;

@@ -12,6 +12,7 @@ import {
   type MetricName,
   type Parsed,
   parseFilters,
+  parseLimit,
   parseMetric,
   parseRange,
   rejectUnknown,
@@ -166,12 +167,11 @@ export function parseSlowestParams(params: URLSearchParams, now: number): Parsed
   if (!range.ok) return range;
   const filters = parseFilters(params);
   if (!filters.ok) return filters;
-  const raw = params.get("limit") ?? "20";
-  if (!/^\d{1,3}$/.test(raw) || Number(raw) < 1 || Number(raw) > 100)
-    return fail(`invalid "limit": expected an integer 1–100 (got "${raw}")`);
+  const limit = parseLimit(params, 20);
+  if (!limit.ok) return limit;
   return {
     ok: true,
-    value: { metric: metric.value, ...range.value, filters: filters.value, limit: Number(raw) },
+    value: { metric: metric.value, ...range.value, filters: filters.value, limit: limit.value },
   };
 }
 

@@ -41,6 +41,14 @@ export function fail<T>(error: string): Parsed<T> {
   return { ok: false, error };
 }
 
+/** `limit` (an integer 1–100), `dflt` when absent. */
+export function parseLimit(params: URLSearchParams, dflt: number): Parsed<number> {
+  const raw = params.get("limit") ?? String(dflt);
+  if (!/^\d{1,3}$/.test(raw) || Number(raw) < 1 || Number(raw) > 100)
+    return fail(`invalid "limit": expected an integer 1–100 (got "${raw}")`);
+  return { ok: true, value: Number(raw) };
+}
+
 /** Rejects parameters outside `allowed` and parameters given twice. */
 export function rejectUnknown(params: URLSearchParams, allowed: readonly string[]): string | null {
   for (const k of new Set(params.keys())) {
