@@ -4,8 +4,9 @@
  * from reaching out to the network on its own.
  */
 import { type Browser, chromium } from "playwright-core";
+import { CHROMIUM_PATH, QUIET_CHROMIUM_ARGS } from "../scripts/ensure-chromium.mjs";
 
-export const CHROMIUM_PATH = "/usr/bin/chromium";
+export { CHROMIUM_PATH };
 
 /**
  * Launches headless Chromium (caller closes it). `backForwardCache: true` keeps the bfcache on,
@@ -16,15 +17,7 @@ export function launchChromium(options: { backForwardCache?: boolean } = {}): Pr
     executablePath: CHROMIUM_PATH,
     headless: true,
     ...(options.backForwardCache ? { ignoreDefaultArgs: ["--disable-back-forward-cache"] } : {}),
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
+    args: [...QUIET_CHROMIUM_ARGS],
   });
 }
 

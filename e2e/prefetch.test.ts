@@ -7,8 +7,10 @@
  * same page speculates nothing. Network prediction stays on (LAB.md: turning it off disables
  * speculation).
  */
+
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { seededRandom } from "../common/src/seeded-random.ts";
 import { runTraffic } from "../demo/src/traffic.ts";
 import { type Stack, startStack } from "../scripts/stack.mjs";
 import { launchChromium, waitFor } from "./browser.ts";
@@ -20,17 +22,6 @@ let auth: Record<string, string>;
 /** Pages a demo visit often starts from; the test uses the first one the model predicts for. */
 const STARTS = ["/c/watches", "/c/bags", "/c/lamps", "/c/running-shoes", "/"];
 let START = "";
-
-/** A deterministic PRNG for the traffic walk. */
-function seeded(seed: number): () => number {
-  let t = seed >>> 0;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(t ^ (t >>> 15), 1 | t);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 beforeAll(async () => {
   [stack, browser] = await Promise.all([
@@ -100,7 +91,7 @@ describe("predictive prefetch", () => {
       durationMs: 15_000,
       rps: 25,
       browser: false,
-      random: seeded(42),
+      random: seededRandom(42),
     });
     expect(summary.ok).toBeGreaterThan(50);
     // The cron rebuilds the model from what the edge learned (wrangler dev's scheduled route).

@@ -13,6 +13,20 @@ import { pathToFileURL } from "node:url";
 
 export const CHROMIUM_PATH = "/usr/bin/chromium";
 
+/**
+ * Launch flags for headless Chromium in the tests and the lab: no sandbox (root in CI), no GPU,
+ * no QUIC, and none of the background traffic Chromium starts on its own.
+ */
+export const QUIET_CHROMIUM_ARGS = Object.freeze([
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+]);
+
 const defaults = {
   exists: existsSync,
   /** Runs a command with the terminal attached (apt's progress shows); returns its exit code. */

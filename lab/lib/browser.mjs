@@ -8,6 +8,7 @@
 import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { QUIET_CHROMIUM_ARGS } from "../../scripts/ensure-chromium.mjs";
 
 export const CHROMIUM_PATH = process.env.LAB_CHROMIUM ?? "/usr/bin/chromium";
 
@@ -41,16 +42,7 @@ export function launchInNamespace(dir, ns, { rt = false } = {}) {
     executablePath: writeChromiumWrapper(dir, ns, rt),
     headless: true,
     timeout: 30_000,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--blink-settings=imagesEnabled=false",
-    ],
+    args: [...QUIET_CHROMIUM_ARGS, "--blink-settings=imagesEnabled=false"],
   });
 }
 
