@@ -5,19 +5,8 @@
  * conversions that drop when LCP is slow, and enough slow TTFBs in Brazil to burn the TTFB
  * objective. Written as SQL and applied with `wrangler d1 execute --local` before the stack starts.
  */
+import { seededRandom } from "../common/src/seeded-random.ts";
 import { QuantileSketch } from "../common/src/sketch.ts";
-
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface SeedRow {
   pvid: string;
@@ -59,7 +48,7 @@ const GROUPS = ["/", "/c/:slug", "/p/:id", "/p/:id", "/cart", "/checkout/confirm
  * a slow middle mile; `tag` keeps ids of several calls apart.
  */
 export function seedRows(now: number, n: number, o: { slowBrazil: boolean; tag: string }): SeedRow[] {
-  const rnd = prng(17 + n);
+  const rnd = seededRandom(17 + n);
   const rows: SeedRow[] = [];
   let session = 0;
   let left = 0;

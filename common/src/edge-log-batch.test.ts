@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { EdgeLogBatch, expandEdgeLogBatch, LOG_BATCH_MAX_RECORDS } from "./edge-log-batch.ts";
 import type { CacheStatus, EdgeLogMessage } from "./rum-types.ts";
+import { seededRandom } from "./seeded-random.ts";
 
 type Input = Omit<EdgeLogMessage, "kind" | "site" | "pageGroup">;
 
@@ -40,17 +41,6 @@ const base: Input = {
 };
 
 const expand = (b: EdgeLogBatch) => expandEdgeLogBatch(JSON.parse(b.json()) as Record<string, unknown>);
-
-/** A small deterministic random generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe("EdgeLogBatch", () => {
   it("round-trips records through its JSON line (dictionaries, nulls, µs rounding, escapes)", () => {
@@ -95,7 +85,7 @@ describe("EdgeLogBatch", () => {
   });
 
   it("never writes a line longer than its byte limit, and fills most of it (random records)", () => {
-    const next = rng(42);
+    const next = seededRandom(42);
     const pick = <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)] as T;
     const chars = ["a", "/", '"', "\\", "\n", "é", "€", "😀", "\u0001", "\ud800"];
     const text = (n: number) => Array.from({ length: n }, () => pick(chars)).join("");

@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { seededRandom } from "./seeded-random.ts";
 import { QuantileSketch, SKETCH_MIN_VALUE, sketchOf } from "./sketch.ts";
 
 const QS = [0, 0.01, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1];
@@ -17,18 +18,6 @@ function checkAccuracy(values: number[]): void {
     if (exact < SKETCH_MIN_VALUE) expect(got).toBeLessThan(SKETCH_MIN_VALUE);
     else expect(Math.abs(got - exact) / exact).toBeLessThanOrEqual(0.01);
   }
-}
-
-/** Seeded PRNG so heavy-tailed samples are reproducible (common code never calls Math.random). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function lognormal(rnd: () => number, mu: number, sigma: number): number {
@@ -52,7 +41,7 @@ describe("QuantileSketch accuracy", () => {
   });
 
   it("is within 1 % on heavy-tailed data (lognormal, pareto) of 50k values", () => {
-    const rnd = mulberry32(42);
+    const rnd = seededRandom(42);
     const logn = Array.from({ length: 50_000 }, () => lognormal(rnd, Math.log(1200), 1.2));
     checkAccuracy(logn);
     const pareto = Array.from({ length: 50_000 }, () => 50 / Math.max(rnd(), 1e-12) ** (1 / 1.1));
@@ -122,7 +111,7 @@ describe("QuantileSketch merge and serialisation", () => {
   });
 
   it("stays small: 10k lognormal LCP values fit in under 1 KB", () => {
-    const rnd = mulberry32(7);
+    const rnd = seededRandom(7);
     const s = sketchOf(Array.from({ length: 10_000 }, () => lognormal(rnd, Math.log(1500), 0.8)));
     expect(s.toBytes().length).toBeLessThan(1024);
   });

@@ -3,6 +3,11 @@
  * run (and every test) sees the same names, prices, related products and image sizes.
  */
 
+import { seededRandom } from "../../common/src/seeded-random.ts";
+
+/** Small deterministic PRNG (mulberry32); the catalogue must not change between runs. */
+export { seededRandom };
+
 export type Category = {
   id: number;
   slug: string;
@@ -35,18 +40,6 @@ export type Catalogue = {
   productById(id: number): Product | undefined;
   search(query: string, limit?: number): Product[];
 };
-
-/** Small deterministic PRNG (mulberry32); the catalogue must not change between runs. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CATEGORY_DEFS: Array<{ name: string; nouns: string[]; basePrice: number; blurb: string }> = [
   {

@@ -1,18 +1,12 @@
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { PageViewMessage } from "../../common/src/rum-types.ts";
+import { seededRandom } from "../../common/src/seeded-random.ts";
 import { createQueryRoutes } from "../src/query/routes.ts";
 import { downsample } from "../src/store/cron.ts";
 import { HOUR_MS } from "../src/store/metrics.ts";
 import { storeMessages } from "../src/store/write-messages.ts";
-import {
-  edgeLog,
-  exactQuantile,
-  mulberry32,
-  pageView,
-  resetRumTables,
-  withEdgeLogs,
-} from "./store-fixtures.ts";
+import { edgeLog, exactQuantile, pageView, resetRumTables, withEdgeLogs } from "./store-fixtures.ts";
 
 const TOKEN = "test-query-token";
 // Data spans 10:00–13:00 UTC; "now" is 13:02, so hours 10 and 11 are downsampled, 12 is not (5 min grace).
@@ -39,7 +33,7 @@ function lcpOf(ms: PageViewMessage[]): number[] {
 
 beforeAll(async () => {
   await resetRumTables();
-  const rnd = mulberry32(11);
+  const rnd = seededRandom(11);
   const groups = ["product", "category", "home"];
   const devices = ["mobile", "desktop"];
   for (let i = 0; i < 600; i++) {

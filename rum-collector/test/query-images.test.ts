@@ -1,11 +1,12 @@
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ImageLogMessage } from "../../common/src/rum-types.ts";
+import { seededRandom } from "../../common/src/seeded-random.ts";
 import { createQueryRoutes } from "../src/query/routes.ts";
 import { downsampleImages } from "../src/store/image-log.ts";
 import { HOUR_MS } from "../src/store/metrics.ts";
 import { storeMessages } from "../src/store/write-messages.ts";
-import { imageLog, mulberry32, resetRumTables } from "./store-fixtures.ts";
+import { imageLog, resetRumTables } from "./store-fixtures.ts";
 
 const TOKEN = "test-query-token";
 // Data spans 10:00–13:00 UTC; "now" is 13:02, so hours 10 and 11 are downsampled, 12 is not.
@@ -55,7 +56,7 @@ function expected(ms: ImageLogMessage[]) {
 
 beforeAll(async () => {
   await resetRumTables();
-  const rnd = mulberry32(7);
+  const rnd = seededRandom(7);
   const formats = ["avif", "webp", "jpeg"];
   const devices = ["mobile", "desktop", "tablet"];
   for (let i = 0; i < 360; i++) {

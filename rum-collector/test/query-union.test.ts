@@ -1,13 +1,14 @@
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { PageViewMessage } from "../../common/src/rum-types.ts";
+import { seededRandom } from "../../common/src/seeded-random.ts";
 import { QuantileSketch } from "../../common/src/sketch.ts";
 import { createQueryRoutes } from "../src/query/routes.ts";
 import { downsample } from "../src/store/cron.ts";
 import { DAY_MS, HOUR_MS, MINUTE_MS } from "../src/store/metrics.ts";
 import { blobBytes } from "../src/store/rollup-rows.ts";
 import { storeMessages } from "../src/store/write-messages.ts";
-import { exactQuantile, mulberry32, pageView, resetRumTables, withEdgeLogs } from "./store-fixtures.ts";
+import { exactQuantile, pageView, resetRumTables, withEdgeLogs } from "./store-fixtures.ts";
 
 const TOKEN = "test-query-token";
 // Data from D0 − 1 h to D1 03:00; cron at D1 03:10: day D0 and hours up to D1 03:00 downsampled.
@@ -46,7 +47,7 @@ async function minuteOnly(from: number, to: number) {
 
 beforeAll(async () => {
   await resetRumTables();
-  const rnd = mulberry32(5);
+  const rnd = seededRandom(5);
   const start = D0 - HOUR_MS;
   const end = D1 + 3 * HOUR_MS;
   let i = 0;

@@ -2,19 +2,13 @@ import { createExecutionContext, createMessageBatch, env, getQueueResult } from 
 import { beforeEach, describe, expect, it } from "vitest";
 import { EdgeLogBatch } from "../../common/src/edge-log-batch.ts";
 import type { RumQueueMessage } from "../../common/src/rum-types.ts";
+import { seededRandom } from "../../common/src/seeded-random.ts";
 import { QuantileSketch } from "../../common/src/sketch.ts";
 import { archiveText } from "../src/store/archive.ts";
 import { archiveKey, handleQueue } from "../src/store/consumer.ts";
 import { blobBytes } from "../src/store/rollup-rows.ts";
 import { storeMessages } from "../src/store/write-messages.ts";
-import {
-  edgeLog,
-  exactQuantile,
-  mulberry32,
-  pageView,
-  resetRumTables,
-  withEdgeLogs,
-} from "./store-fixtures.ts";
+import { edgeLog, exactQuantile, pageView, resetRumTables, withEdgeLogs } from "./store-fixtures.ts";
 
 const T0 = Date.UTC(2026, 10, 25, 10, 0, 0);
 let batchNo = 0;
@@ -161,7 +155,7 @@ describe("queue consumer", () => {
   });
 
   it("merges many page views into minute rollups with quantiles within 1 %", async () => {
-    const rnd = mulberry32(3);
+    const rnd = seededRandom(3);
     const lcps: number[] = [];
     const msgs = [];
     for (let i = 0; i < 240; i++) {

@@ -150,18 +150,6 @@ export function exactQuantile(values: number[], q: number): number {
   return sorted[Math.floor(q * (sorted.length - 1))] as number;
 }
 
-/** Deterministic PRNG for synthetic data. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** An image-log message as the edge sends it (a 100 KB source served as a 30 KB WebP by default). */
 export function imageLog(rid: string, ts: number, over: Partial<ImageLogMessage> = {}): ImageLogMessage {
   return {
