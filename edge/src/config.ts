@@ -17,7 +17,7 @@ import {
 import { type PageGroupRule, parsePageGroupRules } from "../../common/src/page-group.ts";
 import { checkSecretToken, type TokenCheck } from "../../common/src/secret-token.ts";
 import type { LogCountrySource } from "./edge-log.ts";
-import { bool, ConfigError, int, type RawEnv, str } from "./env-config.ts";
+import { bool, ConfigError, globToRegExp, int, list, type RawEnv, str } from "./env-config.ts";
 
 /** One path rule from EDGE_CACHE_RULES (first matching rule wins). */
 export interface PathRule {
@@ -86,22 +86,13 @@ export { DEFAULT_BYPASS_COOKIES };
 
 const TOKEN_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
-function list(env: RawEnv, key: string, def: readonly string[]): string[] {
-  const v = str(env, key);
-  if (v === undefined) return [...def];
-  const items = v
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
+/** A comma list of header/cookie names (HTTP tokens; `*` is one), `def` when the key is unset. */
+function nameList(env: RawEnv, key: string, def: readonly string[]): string[] {
+  const items = list(env, key, def);
   for (const i of items) {
-    if (!TOKEN_NAME.test(i)) throw new ConfigError(key, `"${i}" is not a valid name`, v);
+    if (!TOKEN_NAME.test(i)) throw new ConfigError(key, `"${i}" is not a valid name`, str(env, key));
   }
   return items;
-}
-
-function globToRegExp(glob: string, caseSensitive: boolean): RegExp {
-  const src = glob.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*");
-  return new RegExp(`^${src}$`, caseSensitive ? "" : "i");
 }
 
 function headerNames(at: string, v: unknown): string[] {
@@ -212,7 +203,7 @@ function parseOrigin(env: RawEnv): string {
 
 /** Parses the edge config from env; defaults are listed in edge/README.md. Throws ConfigError. */
 export function parseEdgeConfig(env: RawEnv): EdgeConfig {
-  const marketingParams = list(env, "EDGE_MARKETING_PARAMS", DEFAULT_MARKETING_PARAMS);
+  const marketingParams = nameList(env, "EDGE_MARKETING_PARAMS", DEFAULT_MARKETING_PARAMS);
   const hotCacheBytes = int(env, "EDGE_HOT_CACHE_BYTES", 32 * 1024 * 1024, 0, 512 * 1024 * 1024);
   const hotCacheMaxObjectBytes = int(env, "EDGE_HOT_CACHE_MAX_OBJECT_BYTES", 256 * 1024, 0, 64 * 1024 * 1024);
   const site = str(env, "RUM_SITE_ID") ?? "demo";
@@ -226,7 +217,7 @@ export function parseEdgeConfig(env: RawEnv): EdgeConfig {
       beacon,
     );
   }
-  const bypassCookieNames = list(env, "EDGE_BYPASS_COOKIES", DEFAULT_BYPASS_COOKIES);
+  const bypassCookieNames = nameList(env, "EDGE_BYPASS_COOKIES", DEFAULT_BYPASS_COOKIES);
   const rulesCaseSensitive = bool(env, "EDGE_RULES_CASE_SENSITIVE", false);
   return {
     originBase: parseOrigin(env),

@@ -39,3 +39,19 @@ export function bool(env: RawEnv, key: string, def: boolean): boolean {
   if (["false", "0", "off", "no"].includes(l)) return false;
   throw new ConfigError(key, "must be true/false (also 1/0, on/off, yes/no)", v);
 }
+
+/** A comma-separated list (items trimmed, empty ones dropped); `def` when the key is unset. */
+export function list(env: RawEnv, key: string, def: readonly string[]): string[] {
+  const v = str(env, key);
+  if (v === undefined) return [...def];
+  return v
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+}
+
+/** A glob (`*` = any run of characters, nothing else special) as an anchored RegExp. */
+export function globToRegExp(glob: string, caseSensitive = true): RegExp {
+  const src = glob.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*");
+  return new RegExp(`^${src}$`, caseSensitive ? "" : "i");
+}

@@ -9,7 +9,7 @@ import {
   DEFAULT_NEGOTIATION,
   type NegotiationConfig,
 } from "../../../common/src/image-negotiation.ts";
-import { bool, ConfigError, int, type RawEnv, str } from "../env-config.ts";
+import { bool, ConfigError, globToRegExp, int, type RawEnv, str } from "../env-config.ts";
 
 export interface ImageConfig {
   /** Image service base URL without trailing slash; null = no service (originals are served). */
@@ -98,10 +98,6 @@ function serviceUrl(env: RawEnv): string | null {
   return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, "")}`;
 }
 
-function globToRegExp(glob: string): RegExp {
-  return new RegExp(`^${glob.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`);
-}
-
 function sourceQuery(env: RawEnv): RegExp[] | null {
   const key = "IMAGE_SOURCE_QUERY";
   const v = str(env, key);
@@ -111,7 +107,7 @@ function sourceQuery(env: RawEnv): RegExp[] | null {
     if (!g.startsWith("/") || /[\s"<>]/.test(g))
       throw new ConfigError(key, 'must be off or a comma list of source path globs starting with "/"', v);
   }
-  return globs.map(globToRegExp);
+  return globs.map((g) => globToRegExp(g));
 }
 
 function rewrite(env: RawEnv): { globs: string[]; res: RegExp[] | null } {
@@ -126,7 +122,7 @@ function rewrite(env: RawEnv): { globs: string[]; res: RegExp[] | null } {
     if (!g.startsWith("/") || /[\s"<>]/.test(g))
       throw new ConfigError(key, 'must be on/off or a comma list of path globs starting with "/"', v);
   }
-  return { globs, res: globs.map(globToRegExp) };
+  return { globs, res: globs.map((g) => globToRegExp(g)) };
 }
 
 /** Parses the image config from env (defaults in edge/src/images/README.md). Throws ConfigError. */

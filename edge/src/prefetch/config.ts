@@ -7,7 +7,7 @@ import {
   type Ect,
   type SpeculationPolicy,
 } from "../../../common/src/prefetch/safety.ts";
-import { bool, ConfigError, int, type RawEnv, str } from "../env-config.ts";
+import { bool, ConfigError, int, list, type RawEnv, str } from "../env-config.ts";
 
 export interface PrefetchConfig {
   /** PREFETCH_ENABLED (default true): rules header, rules document, arm script. */
@@ -48,16 +48,6 @@ function share(env: RawEnv, key: string, def: number): number {
   if (!/^(0|1|0?\.\d+|1\.0*)$/.test(v) || !(x >= 0 && x <= 1))
     throw new ConfigError(key, "must be a number from 0 to 1", v);
   return x;
-}
-
-function list(env: RawEnv, key: string, def: readonly string[]): string[] {
-  const v = str(env, key);
-  if (v === undefined) return [...def];
-  const items = v
-    .split(",")
-    .map((s) => s.trim())
-    .filter((s) => s !== "");
-  return items;
 }
 
 function paths(env: RawEnv, key: string, def: readonly string[]): string[] {
